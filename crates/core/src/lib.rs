@@ -1,0 +1,15 @@
+//! Pure core of offline-tables: the offline profile, the query language, keys and
+//! value ordering, and outbox coalescing. No wasm or browser dependency, so it is
+//! tested natively and shared by the wasm crate and the reference server.
+
+pub mod error;
+pub mod outbox;
+pub mod profile;
+pub mod query;
+pub mod value;
+
+pub use error::{Error, ErrorCode, Result};
+pub use outbox::{coalesce, Base, LogEntry, Mutation, MutationOp};
+pub use profile::{ConflictPolicy, Profile, Scope, TableDef};
+pub use query::{Filter, Query};
+pub use value::Key;

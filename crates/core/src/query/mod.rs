@@ -1,0 +1,161 @@
+//! The query language: a typed query (filter, order, paging, projection) parsed from a
+//! JS query object or an OData-style string, evaluated over rows, and planned onto
+//! IndexedDB indexes.
+
+mod eval;
+mod object;
+mod odata;
+mod plan;
+
+pub use eval::{compare_rows, project};
+pub use odata::parse_filter;
+pub use plan::{Bound, KeyRange, Plan, Source};
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+impl CmpOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "eq",
+            CmpOp::Ne => "ne",
+            CmpOp::Gt => "gt",
+            CmpOp::Gte => "gte",
+            CmpOp::Lt => "lt",
+            CmpOp::Lte => "lte",
+        }
+    }
+}
+
+/// A filter over the columns of one row. A missing column reads as `null`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
+    Not(Box<Filter>),
+    Cmp {
+        column: String,
+        op: CmpOp,
+        value: Value,
+    },
+    In {
+        column: String,
+        values: Vec<Value>,
+    },
+    StartsWith {
+        column: String,
+        prefix: String,
+    },
+    Contains {
+        column: String,
+        needle: String,
+    },
+}
+
+impl Filter {
+    /// Every column the filter reads.
+    pub fn columns(&self, out: &mut BTreeSet<String>) {
+        match self {
+            Filter::And(fs) | Filter::Or(fs) => fs.iter().for_each(|f| f.columns(out)),
+            Filter::Not(f) => f.columns(out),
+            Filter::Cmp { column, .. }
+            | Filter::In { column, .. }
+            | Filter::StartsWith { column, .. }
+            | Filter::Contains { column, .. } => {
+                out.insert(column.clone());
+            }
+        }
+    }
+
+    /// Joins conditions with AND, flattening and dropping an empty conjunction.
+    pub fn and(parts: Vec<Filter>) -> Option<Filter> {
+        let mut flat = Vec::new();
+        for p in parts {
+            match p {
+                Filter::And(inner) => flat.extend(inner),
+                other => flat.push(other),
+            }
+        }
+        match flat.len() {
+            0 => None,
+            1 => flat.pop(),
+            _ => Some(Filter::And(flat)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Asc,
+    Desc,
+}
+
+/// A parsed query. Results are ordered by `order_by`, ties (and no `order_by`) by the
+/// primary key ascending, so an index and a scan give the same rows in the same order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Query {
+    pub filter: Option<Filter>,
+    pub order_by: Vec<(String, Direction)>,
+    pub limit: Option<u64>,
+    pub offset: u64,
+    pub select: Option<Vec<String>>,
+    /// `$count=true` (REST responses include the total count).
+    pub count: bool,
+}
+
+impl Query {
+    /// Parses a JS query object (`{ where, orderBy, limit, offset, select }`).
+    pub fn from_object(value: &Value) -> crate::Result<Query> {
+        object::parse_query(value)
+    }
+
+    /// Parses an OData-style string: `$filter=...&$orderby=...&$top=..&$skip=..&$select=..`.
+    /// The string is taken as is (not percent-decoded).
+    pub fn from_odata(s: &str) -> crate::Result<Query> {
+        odata::parse_query_string(s)
+    }
+
+    /// Parses already-decoded OData parameters (name, value), as a server gets them from a URL.
+    pub fn from_odata_params<'a>(
+        params: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> crate::Result<Query> {
+        odata::parse_params(params)
+    }
+
+    /// The columns a row must carry for filtering and ordering.
+    pub fn columns(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        if let Some(f) = &self.filter {
+            f.columns(&mut out);
+        }
+        for (c, _) in &self.order_by {
+            out.insert(c.clone());
+        }
+        out
+    }
+
+    /// True when `row` passes the filter.
+    pub fn matches(&self, row: &serde_json::Map<String, Value>) -> bool {
+        // Not `is_none_or`: it needs Rust 1.82 and the MSRV is 1.81.
+        self.filter.as_ref().map_or(true, |f| f.matches(row))
+    }
+}
+
+/// Column names: identifiers, so they work as IndexedDB key paths and in OData.
+pub fn is_column_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s.len() <= 128
+}

@@ -1,0 +1,408 @@
+//! Parses the OData-style string form of a query, the subset that REST URLs use:
+//! `$filter` (eq ne gt ge lt le, and or not, parentheses, `in (...)`, `startswith`,
+//! `contains`), `$orderby`, `$top`, `$skip`, `$select`, `$count`.
+
+use super::object::check_column;
+use super::{CmpOp, Direction, Filter, Query};
+use crate::error::{Error, Result};
+use serde_json::Value;
+
+pub(super) fn parse_query_string(s: &str) -> Result<Query> {
+    let s = s.strip_prefix('?').unwrap_or(s);
+    let mut params = Vec::new();
+    for part in split_outside_quotes(s, '&') {
+        if part.is_empty() {
+            continue;
+        }
+        let (name, value) = part.split_once('=').ok_or_else(|| {
+            Error::invalid_argument(format!("query parameter '{part}' has no '=value'"))
+        })?;
+        params.push((name, value));
+    }
+    parse_params(params)
+}
+
+pub(super) fn parse_params<'a>(
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Query> {
+    let mut q = Query::default();
+    let mut seen = Vec::new();
+    for (name, value) in params {
+        if seen.contains(&name) {
+            return Err(Error::invalid_argument(format!("{name} is given twice")));
+        }
+        seen.push(name);
+        match name {
+            "$filter" => q.filter = Some(parse_filter(value)?),
+            "$orderby" => q.order_by = parse_orderby(value)?,
+            "$top" => q.limit = Some(parse_count(name, value)?),
+            "$skip" => q.offset = parse_count(name, value)?,
+            "$select" => q.select = Some(parse_select(value)?),
+            "$count" => {
+                q.count = match value.trim() {
+                    "true" => true,
+                    "false" => false,
+                    v => {
+                        return Err(Error::invalid_argument(format!(
+                            "$count must be true or false, got '{v}'"
+                        )))
+                    }
+                }
+            }
+            other => {
+                return Err(Error::invalid_argument(format!(
+                    "unknown query option '{other}' (expected $filter, $orderby, $top, $skip, $select, $count)"
+                )))
+            }
+        }
+    }
+    Ok(q)
+}
+
+fn split_outside_quotes(s: &str, sep: char) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (i, c) in s.char_indices() {
+        if c == '\'' {
+            quoted = !quoted;
+        } else if c == sep && !quoted {
+            out.push(&s[start..i]);
+            start = i + 1;
+        }
+    }
+    out.push(&s[start..]);
+    out
+}
+
+fn parse_count(name: &str, v: &str) -> Result<u64> {
+    let v = v.trim();
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(n) = v.parse::<u64>() {
+            return Ok(n);
+        }
+    }
+    Err(Error::invalid_argument(format!(
+        "{name} must be a non-negative integer, got '{v}'"
+    )))
+}
+
+fn parse_select(v: &str) -> Result<Vec<String>> {
+    v.split(',')
+        .map(|c| {
+            let c = c.trim();
+            check_column(c, "$select")?;
+            Ok(c.to_string())
+        })
+        .collect()
+}
+
+fn parse_orderby(v: &str) -> Result<Vec<(String, Direction)>> {
+    v.split(',')
+        .map(|item| {
+            let mut words = item.split_whitespace();
+            let column = words.next().unwrap_or("");
+            check_column(column, "$orderby")?;
+            let dir = match words.next() {
+                None | Some("asc") => Direction::Asc,
+                Some("desc") => Direction::Desc,
+                Some(w) => {
+                    return Err(Error::invalid_argument(format!(
+                        "$orderby: expected asc or desc after '{column}', got '{w}'"
+                    )))
+                }
+            };
+            if let Some(extra) = words.next() {
+                return Err(Error::invalid_argument(format!(
+                    "$orderby: unexpected '{extra}' after '{item}'"
+                )));
+            }
+            Ok((column.to_string(), dir))
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Str(String),
+    Num(Value),
+    LParen,
+    RParen,
+    Comma,
+}
+
+fn describe(t: Option<&(Tok, usize)>) -> String {
+    match t {
+        None => "the end".into(),
+        Some((Tok::Ident(s), _)) => format!("'{s}'"),
+        Some((Tok::Str(s), _)) => format!("'{}'", s.replace('\'', "''")),
+        Some((Tok::Num(n), _)) => n.to_string(),
+        Some((Tok::LParen, _)) => "'('".into(),
+        Some((Tok::RParen, _)) => "')'".into(),
+        Some((Tok::Comma, _)) => "','".into(),
+    }
+}
+
+fn tokenize(s: &str) -> Result<Vec<(Tok, usize)>> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        match c {
+            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            b'(' => {
+                out.push((Tok::LParen, start));
+                i += 1
+            }
+            b')' => {
+                out.push((Tok::RParen, start));
+                i += 1
+            }
+            b',' => {
+                out.push((Tok::Comma, start));
+                i += 1
+            }
+            b'\'' => {
+                let mut text = String::new();
+                i += 1;
+                loop {
+                    let rest = &s[i..];
+                    let Some(q) = rest.find('\'') else {
+                        return Err(Error::invalid_argument(format!(
+                            "$filter: unterminated string starting at position {start}"
+                        )));
+                    };
+                    text.push_str(&rest[..q]);
+                    i += q + 1;
+                    if b.get(i) == Some(&b'\'') {
+                        text.push('\'');
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+                out.push((Tok::Str(text), start));
+            }
+            b'-' | b'0'..=b'9' => {
+                i += 1;
+                while i < b.len() && matches!(b[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+                {
+                    i += 1;
+                }
+                let text = &s[start..i];
+                let n: Value = serde_json::from_str(text)
+                    .ok()
+                    .filter(Value::is_number)
+                    .ok_or_else(|| {
+                        Error::invalid_argument(format!(
+                            "$filter: '{text}' at position {start} is not a number"
+                        ))
+                    })?;
+                out.push((Tok::Num(n), start));
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                out.push((Tok::Ident(s[start..i].to_string()), start));
+            }
+            _ => {
+                let ch = s[i..].chars().next().unwrap_or('?');
+                return Err(Error::invalid_argument(format!(
+                    "$filter: unexpected character '{ch}' at position {start}"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Parses an OData `$filter` expression.
+pub fn parse_filter(s: &str) -> Result<Filter> {
+    let toks = tokenize(s)?;
+    let mut p = Parser { toks, pos: 0 };
+    let f = p.or_expr()?;
+    if p.pos < p.toks.len() {
+        return Err(p.error("'and', 'or' or the end"));
+    }
+    Ok(f)
+}
+
+struct Parser {
+    toks: Vec<(Tok, usize)>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos).map(|(t, _)| t)
+    }
+    fn peek_word(&self, w: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Ident(s)) if s == w)
+    }
+    fn error(&self, expected: &str) -> Error {
+        let at = self
+            .toks
+            .get(self.pos)
+            .map(|(_, p)| format!(" at position {p}"))
+            .unwrap_or_default();
+        Error::invalid_argument(format!(
+            "$filter: expected {expected}, found {}{at}",
+            describe(self.toks.get(self.pos))
+        ))
+    }
+    fn expect(&mut self, t: Tok, what: &str) -> Result<()> {
+        if self.peek() == Some(&t) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.error(what))
+        }
+    }
+
+    fn or_expr(&mut self) -> Result<Filter> {
+        let mut parts = vec![self.and_expr()?];
+        while self.peek_word("or") {
+            self.pos += 1;
+            parts.push(self.and_expr()?);
+        }
+        Ok(if parts.len() == 1 {
+            parts.pop().unwrap()
+        } else {
+            Filter::Or(parts)
+        })
+    }
+
+    fn and_expr(&mut self) -> Result<Filter> {
+        let mut parts = vec![self.unary()?];
+        while self.peek_word("and") {
+            self.pos += 1;
+            parts.push(self.unary()?);
+        }
+        Ok(Filter::and(parts).expect("at least one part"))
+    }
+
+    fn unary(&mut self) -> Result<Filter> {
+        if self.peek_word("not") {
+            self.pos += 1;
+            return Ok(Filter::Not(Box::new(self.unary()?)));
+        }
+        if self.peek() == Some(&Tok::LParen) {
+            self.pos += 1;
+            let f = self.or_expr()?;
+            self.expect(Tok::RParen, "')'")?;
+            return Ok(f);
+        }
+        let Some(Tok::Ident(name)) = self.peek().cloned() else {
+            return Err(self.error("a column name, a function or '('"));
+        };
+        self.pos += 1;
+        if self.peek() == Some(&Tok::LParen) {
+            return self.function(&name);
+        }
+        check_column(&name, "$filter")?;
+        let op = match self.peek() {
+            Some(Tok::Ident(w)) => match w.as_str() {
+                "eq" => Some(CmpOp::Eq),
+                "ne" => Some(CmpOp::Ne),
+                "gt" => Some(CmpOp::Gt),
+                "ge" => Some(CmpOp::Gte),
+                "lt" => Some(CmpOp::Lt),
+                "le" => Some(CmpOp::Lte),
+                "in" => None,
+                _ => return Err(self.error("an operator (eq, ne, gt, ge, lt, le, in)")),
+            },
+            _ => return Err(self.error("an operator (eq, ne, gt, ge, lt, le, in)")),
+        };
+        self.pos += 1;
+        match op {
+            Some(op) => {
+                let value = self.literal()?;
+                if !(matches!(op, CmpOp::Eq | CmpOp::Ne) || value.is_string() || value.is_number())
+                {
+                    return Err(Error::invalid_argument(format!(
+                        "$filter: {} on '{name}' needs a string or a number, got {value}",
+                        op.name()
+                    )));
+                }
+                Ok(Filter::Cmp {
+                    column: name,
+                    op,
+                    value,
+                })
+            }
+            None => {
+                self.expect(Tok::LParen, "'(' after in")?;
+                let mut values = Vec::new();
+                if self.peek() != Some(&Tok::RParen) {
+                    loop {
+                        values.push(self.literal()?);
+                        if self.peek() == Some(&Tok::Comma) {
+                            self.pos += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                }
+                self.expect(Tok::RParen, "',' or ')'")?;
+                Ok(Filter::In {
+                    column: name,
+                    values,
+                })
+            }
+        }
+    }
+
+    fn function(&mut self, name: &str) -> Result<Filter> {
+        let lower = name.to_ascii_lowercase();
+        if lower != "startswith" && lower != "contains" {
+            return Err(Error::invalid_argument(format!(
+                "$filter: unknown function '{name}' (expected startswith or contains)"
+            )));
+        }
+        self.expect(Tok::LParen, "'('")?;
+        let column = match self.peek().cloned() {
+            Some(Tok::Ident(c)) => {
+                self.pos += 1;
+                c
+            }
+            _ => return Err(self.error("a column name")),
+        };
+        check_column(&column, "$filter")?;
+        self.expect(Tok::Comma, "','")?;
+        let arg = match self.peek().cloned() {
+            Some(Tok::Str(s)) => {
+                self.pos += 1;
+                s
+            }
+            _ => return Err(self.error("a string")),
+        };
+        self.expect(Tok::RParen, "')'")?;
+        Ok(if lower == "startswith" {
+            Filter::StartsWith {
+                column,
+                prefix: arg,
+            }
+        } else {
+            Filter::Contains {
+                column,
+                needle: arg,
+            }
+        })
+    }
+
+    fn literal(&mut self) -> Result<Value> {
+        let v = match self.peek().cloned() {
+            Some(Tok::Str(s)) => Value::String(s),
+            Some(Tok::Num(n)) => n,
+            Some(Tok::Ident(w)) if w == "true" => Value::Bool(true),
+            Some(Tok::Ident(w)) if w == "false" => Value::Bool(false),
+            Some(Tok::Ident(w)) if w == "null" => Value::Null,
+            _ => return Err(self.error("a value ('text', a number, true, false or null)")),
+        };
+        self.pos += 1;
+        Ok(v)
+    }
+}

@@ -1,0 +1,25 @@
+//! The JS API (wasm-bindgen exports): converts values at the boundary and calls the
+//! storage layer. No logic lives here. The domain's TypeScript types are declared once
+//! in `types.d.ts` and named by the exported methods.
+
+mod store;
+mod table;
+
+pub use store::OfflineStore;
+pub use table::Table;
+
+use crate::error::Error;
+use js_sys::Promise;
+use std::future::Future;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = include_str!("types.d.ts");
+
+/// Runs `fut` as a JS promise that rejects with the error's JS `Error` (with `code`).
+pub(crate) fn promise<F>(fut: F) -> Promise
+where
+    F: Future<Output = Result<JsValue, Error>> + 'static,
+{
+    wasm_bindgen_futures::future_to_promise(async move { fut.await.map_err(|e| e.to_js()) })
+}

@@ -1,0 +1,150 @@
+//! `Table`: reads and writes of one table of the profile.
+
+use super::promise;
+use crate::storage::outbox::to_js;
+use crate::storage::read::parse_query;
+use crate::storage::Db;
+use js_sys::{Array, Promise};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+/// One table of the offline profile. Every method returns a promise; a rejected one
+/// carries an `Error` with a stable `code`.
+#[wasm_bindgen]
+pub struct Table {
+    db: Rc<Db>,
+    name: String,
+}
+
+impl Table {
+    pub(crate) fn new(db: Rc<Db>, name: &str) -> Table {
+        Table {
+            db,
+            name: name.to_string(),
+        }
+    }
+}
+
+#[wasm_bindgen]
+impl Table {
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    /// The row with `key`, or undefined.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Row | undefined>")]
+    pub fn get(&self, #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue) -> Promise {
+        let (db, t) = (self.db.clone(), self.name.clone());
+        promise(async move { db.get_row(&t, &key).await })
+    }
+
+    /// The rows with `keys`, in order (undefined where missing).
+    #[wasm_bindgen(js_name = getMany, unchecked_return_type = "Promise<(Row | undefined)[]>")]
+    pub fn get_many(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Key[]")] keys: JsValue,
+    ) -> Promise {
+        let (db, t) = (self.db.clone(), self.name.clone());
+        promise(async move { Ok(db.get_rows(&t, &keys).await?.into()) })
+    }
+
+    /// Inserts or replaces `row`; resolves to its key.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Key>")]
+    pub fn put(&self, #[wasm_bindgen(unchecked_param_type = "Row")] row: JsValue) -> Promise {
+        let (db, t) = (self.db.clone(), self.name.clone());
+        promise(async move {
+            let keys = db.put_rows(&t, &Array::of1(&row).into(), "put").await?;
+            Ok(keys.get(0))
+        })
+    }
+
+    /// Inserts or replaces `rows` in one transaction: all of them or none.
+    #[wasm_bindgen(js_name = bulkPut, unchecked_return_type = "Promise<void>")]
+    pub fn bulk_put(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Row[]")] rows: JsValue,
+    ) -> Promise {
+        let (db, t) = (self.db.clone(), self.name.clone());
+        promise(async move {
+            db.put_rows(&t, &rows, "bulkPut").await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Merges `patch` into the row with `key` (an undefined value removes a column);
+    /// resolves to the new row. Rejects with `not_found` when there is no such row.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Row>")]
+    pub fn update(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Partial<Row>")] patch: JsValue,
+    ) -> Promise {
+        let (db, t) = (self.db.clone(), self.name.clone());
+        promise(async move { db.update_row(&t, &key, &patch).await })
+    }
+
+    /// Deletes the row with `key` (a missing row is not an error).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn delete(&self, #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue) -> Promise {
+        let (db, t) = (self.db.clone(), self.name.clone());
+        promise(async move {
+            db.delete_rows(&t, &Array::of1(&key).into(), "delete")
+                .await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Deletes the rows with `keys` in one transaction.
+    #[wasm_bindgen(js_name = bulkDelete, unchecked_return_type = "Promise<void>")]
+    pub fn bulk_delete(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Key[]")] keys: JsValue,
+    ) -> Promise {
+        let (db, t) = (self.db.clone(), self.name.clone());
+        promise(async move {
+            db.delete_rows(&t, &keys, "bulkDelete").await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The rows matching `q` (a query object or an OData string), ordered by
+    /// `orderBy` then key. Uses an index when the query allows it.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Row[]>")]
+    pub fn query(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "Query")] q: Option<JsValue>,
+    ) -> Promise {
+        let (db, t) = (self.db.clone(), self.name.clone());
+        promise(async move {
+            let q = parse_query(&q.unwrap_or_default())?;
+            Ok(db.query_rows(&t, &q).await?.into())
+        })
+    }
+
+    /// How many rows match `q` (after its offset and limit).
+    #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
+    pub fn count(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "Query")] q: Option<JsValue>,
+    ) -> Promise {
+        let (db, t) = (self.db.clone(), self.name.clone());
+        promise(async move {
+            let q = parse_query(&q.unwrap_or_default())?;
+            Ok(JsValue::from(db.count_rows(&t, &q).await?))
+        })
+    }
+
+    /// Sync state of the row with `key`: `{ version, pending, deleted }`, or undefined
+    /// when the row is unknown. No hidden fields are ever added to rows themselves.
+    #[wasm_bindgen(unchecked_return_type = "Promise<RowMeta | undefined>")]
+    pub fn meta(&self, #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue) -> Promise {
+        let (db, t) = (self.db.clone(), self.name.clone());
+        promise(async move {
+            Ok(match db.meta(&t, &key).await? {
+                Some(m) => to_js(&m),
+                None => JsValue::UNDEFINED,
+            })
+        })
+    }
+}

@@ -1,0 +1,124 @@
+// offline-tables: TypeScript types of the public API (embedded into the generated .d.ts).
+
+/** A JSON value as stored in a row. Rows must round-trip through JSON unchanged. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+/** A row: the app's own plain object. No hidden fields are added to it. */
+export type Row = { [column: string]: JsonValue };
+/** A primary key: a string or a finite number. */
+export type Key = string | number;
+
+/** How conflicts on a table are settled when syncing. */
+export type ConflictPolicy = "server-wins" | "client-wins" | "merge" | "manual";
+
+/** Which rows of a table go offline for a user (enforced by the server). */
+export type Scope =
+  | "all"
+  | {
+      owner?: string;
+      related?: { table: string; column: string };
+      modifiedWithinDays?: { column: string; days: number };
+      filter?: string;
+      anyOf?: Scope[];
+    };
+
+export interface TableProfile {
+  /** Primary key column (string or number values). */
+  key: string;
+  /** Columns with an IndexedDB index, used by queries. */
+  indexes?: string[];
+  conflict?: ConflictPolicy;
+  syncIntervalSeconds?: number;
+  readOnly?: boolean;
+  scope?: Scope;
+}
+
+/** The offline profile: which tables go offline, and how. */
+export interface Profile {
+  /** Schema version: opening with a higher version upgrades the local database. */
+  version: number;
+  tables: { [table: string]: TableProfile };
+}
+
+export interface OpenOptions {
+  /** IndexedDB database name. */
+  name: string;
+  profile: Profile;
+}
+
+export interface Operators {
+  eq?: JsonValue;
+  ne?: JsonValue;
+  gt?: JsonValue;
+  gte?: JsonValue;
+  lt?: JsonValue;
+  lte?: JsonValue;
+  in?: JsonValue[];
+  startsWith?: string;
+  contains?: string;
+}
+
+/** Column conditions, AND-ed; `or` holds alternatives. A bare value means equality. */
+export type Where = { or?: Where[] } & { [column: string]: JsonValue | Operators | Where[] | undefined };
+
+export type OrderBy = string | Array<[string, "asc" | "desc"] | string>;
+
+export interface QueryObject {
+  where?: Where;
+  orderBy?: OrderBy;
+  limit?: number;
+  offset?: number;
+  select?: string[];
+}
+
+/** A query object, or the same query as an OData-style string:
+ *  `"$filter=city eq 'Paris'&$orderby=name desc&$top=50&$skip=0&$select=id,name"`. */
+export type Query = QueryObject | string;
+
+export interface RowMeta {
+  /** The server's version of the row; null until the server has seen it. */
+  version: string | null;
+  /** True when the row has local changes not yet pushed. */
+  pending: boolean;
+  /** True when the row was deleted locally and the delete is not yet pushed. */
+  deleted: boolean;
+}
+
+export type MutationOp = "insert" | "update" | "delete";
+
+export interface PendingChange {
+  table: string;
+  key: Key;
+  op: MutationOp;
+  /** The row to send (null for a delete). */
+  row: Row | null;
+  /** The server version the change was made against (null for an insert). */
+  baseVersion: string | null;
+  /** The server's row the change was made against (null for an insert). */
+  baseRow: Row | null;
+}
+
+export type ChangeSource = "local" | "remote" | "tab";
+
+export interface ChangeEvent {
+  table: string;
+  keys: Key[];
+  source: ChangeSource;
+}
+
+export type ErrorCode =
+  | "invalid_argument"
+  | "invalid_profile"
+  | "unknown_table"
+  | "not_found"
+  | "read_only"
+  | "quota_exceeded"
+  | "storage"
+  | "closed"
+  | "network"
+  | "unauthorized"
+  | "conflict";
+
+/** Every rejected promise of this package carries an Error with a stable `code`. */
+export interface OfflineTablesError extends Error {
+  code: ErrorCode;
+}

@@ -1,0 +1,117 @@
+//! Change events: listeners registered with `store.on("change", fn)`, called after every
+//! committed write, and a BroadcastChannel per database so other tabs of the same
+//! origin hear about writes too (they see `source: "tab"`).
+
+use js_sys::{Array, Function, Object, Reflect};
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::*;
+use web_sys::{BroadcastChannel, MessageEvent};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Local,
+    Remote,
+    Tab,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Local => "local",
+            Source::Remote => "remote",
+            Source::Tab => "tab",
+        }
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    listeners: RefCell<Vec<(u32, Function)>>,
+    next_id: Cell<u32>,
+    channel: RefCell<Option<BroadcastChannel>>,
+    on_message: RefCell<Option<Closure<dyn FnMut(MessageEvent)>>>,
+}
+
+#[derive(Clone, Default)]
+pub struct Emitter(Rc<Inner>);
+
+fn event(table: &JsValue, keys: &JsValue, source: Source) -> Object {
+    let e = Object::new();
+    let _ = Reflect::set(&e, &"table".into(), table);
+    let _ = Reflect::set(&e, &"keys".into(), keys);
+    let _ = Reflect::set(&e, &"source".into(), &source.as_str().into());
+    e
+}
+
+impl Inner {
+    fn call(&self, ev: &Object) {
+        // Listeners may unsubscribe while being called: iterate over a copy.
+        let listeners: Vec<Function> = self
+            .listeners
+            .borrow()
+            .iter()
+            .map(|(_, f)| f.clone())
+            .collect();
+        for f in listeners {
+            if let Err(e) = f.call1(&JsValue::UNDEFINED, ev) {
+                web_sys::console::error_2(&"offline-tables: a change listener threw".into(), &e);
+            }
+        }
+    }
+}
+
+impl Emitter {
+    pub fn new(db_name: &str) -> Emitter {
+        let emitter = Emitter::default();
+        if let Ok(channel) = BroadcastChannel::new(&format!("offline-tables:{db_name}")) {
+            let weak: Weak<Inner> = Rc::downgrade(&emitter.0);
+            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
+                if let Some(inner) = weak.upgrade() {
+                    let data = m.data();
+                    let table = Reflect::get(&data, &"table".into()).unwrap_or_default();
+                    let keys = Reflect::get(&data, &"keys".into()).unwrap_or_default();
+                    if table.is_string() && Array::is_array(&keys) {
+                        inner.call(&event(&table, &keys, Source::Tab));
+                    }
+                }
+            });
+            channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            *emitter.0.channel.borrow_mut() = Some(channel);
+            *emitter.0.on_message.borrow_mut() = Some(on_message);
+        }
+        emitter
+    }
+
+    pub fn subscribe(&self, f: Function) -> u32 {
+        let id = self.0.next_id.get() + 1;
+        self.0.next_id.set(id);
+        self.0.listeners.borrow_mut().push((id, f));
+        id
+    }
+
+    pub fn unsubscribe(&self, id: u32) {
+        self.0.listeners.borrow_mut().retain(|(i, _)| *i != id);
+    }
+
+    /// Tells listeners here, and other tabs, that `keys` of `table` changed.
+    pub fn emit(&self, table: &str, keys: &Array, source: Source) {
+        let table = JsValue::from_str(table);
+        self.0.call(&event(&table, keys, source));
+        if let Some(channel) = self.0.channel.borrow().as_ref() {
+            let msg = Object::new();
+            let _ = Reflect::set(&msg, &"table".into(), &table);
+            let _ = Reflect::set(&msg, &"keys".into(), keys);
+            let _ = channel.post_message(&msg);
+        }
+    }
+
+    pub fn close(&self) {
+        if let Some(channel) = self.0.channel.borrow_mut().take() {
+            channel.set_onmessage(None);
+            channel.close();
+        }
+        self.0.on_message.borrow_mut().take();
+        self.0.listeners.borrow_mut().clear();
+    }
+}

@@ -1,0 +1,3 @@
+//! The driver: turns browser events into store events (and, with sync, engine events).
+
+pub mod events;

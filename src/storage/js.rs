@@ -1,0 +1,142 @@
+//! Small JavaScript helpers for the hot paths: wrapping IndexedDB requests in promises,
+//! checking that rows are plain JSON before they are stored, and picking columns.
+//! Walking objects from JS is many times faster than from wasm field by field.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(inline_js = r#"
+export function req(r) {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+export function txDone(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error || new DOMException("transaction aborted", "AbortError"));
+  });
+}
+export function txCommit(tx) {
+  // Commit now rather than when the event loop idles; older engines lack commit().
+  try { if (typeof tx.commit === "function") tx.commit(); } catch (_) { /* already finishing */ }
+}
+function bad(v, path, depth) {
+  switch (typeof v) {
+    case "string": case "boolean": return null;
+    case "number": return Number.isFinite(v) ? null : `${path} is ${v}, which JSON cannot hold`;
+    case "object": {
+      if (v === null) return null;
+      if (depth > 64) return `${path} is nested more than 64 levels deep (or circular)`;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          if (v[i] === undefined) return `${path}[${i}] is undefined, which JSON cannot hold`;
+          const e = bad(v[i], `${path}[${i}]`, depth + 1);
+          if (e) return e;
+        }
+        return null;
+      }
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) {
+        const kind = (v.constructor && v.constructor.name) || "non-plain object";
+        return `${path} is a ${kind}; rows hold JSON values only (store dates as ISO strings)`;
+      }
+      if (Object.getOwnPropertySymbols(v).length) return `${path} has a symbol-keyed property, which JSON cannot hold`;
+      for (const k in v) {
+        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+        const x = v[k];
+        if (x === undefined) continue;
+        const e = bad(x, `${path}.${k}`, depth + 1);
+        if (e) return e;
+      }
+      return null;
+    }
+    case "undefined": return `${path} is undefined`;
+    default: return `${path} is a ${typeof v}, which JSON cannot hold`;
+  }
+}
+function keyProblem(k, path) {
+  if (typeof k === "string") return null;
+  if (typeof k === "number") return Number.isFinite(k) ? null : `${path} is ${k}, not a finite number`;
+  if (k === undefined) return `${path} is missing`;
+  return `${path} must be a string or a finite number, got ${k === null ? "null" : typeof k}`;
+}
+export function checkKey(k, what) { return keyProblem(k, what); }
+export function checkJson(v, what) {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return `${what} must be an object`;
+  return bad(v, what, 0);
+}
+export function prepareRows(rows, keyCol, what) {
+  if (!Array.isArray(rows)) return `${what} must be an array of rows`;
+  const keys = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    const at = rows.length === 1 && what === "row" ? "row" : `${what}[${i}]`;
+    if (typeof row !== "object" || row === null || Array.isArray(row)) return `${at} must be an object`;
+    const kp = keyProblem(row[keyCol], `${at}.${keyCol} (the key)`);
+    if (kp) return kp;
+    const e = bad(row, at, 0);
+    if (e) return e;
+    keys[i] = row[keyCol];
+  }
+  return keys;
+}
+export function mergePatch(current, patch) {
+  const out = Object.assign({}, current);
+  for (const k of Object.keys(patch)) {
+    if (patch[k] === undefined) delete out[k]; else out[k] = patch[k];
+  }
+  return out;
+}
+export function pick(rows, cols) {
+  const out = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i], o = {};
+    for (let j = 0; j < cols.length; j++) { const v = r[cols[j]]; if (v !== undefined) o[cols[j]] = v; }
+    out[i] = o;
+  }
+  return out;
+}
+export function gather(rows, order, cols) {
+  const out = new Array(order.length);
+  for (let i = 0; i < order.length; i++) {
+    const r = rows[order[i]];
+    if (cols) { const o = {}; for (const c of cols) if (r[c] !== undefined) o[c] = r[c]; out[i] = o; } else out[i] = r;
+  }
+  return out;
+}
+export function outboxEntry(table, keys, op) { return { t: table, k: keys, op }; }
+"#)]
+extern "C" {
+    /// A promise of an `IDBRequest`'s result.
+    pub fn req(r: &web_sys::IdbRequest) -> js_sys::Promise;
+    /// A promise that settles when the transaction commits (or rejects with its error).
+    #[wasm_bindgen(js_name = txDone)]
+    pub fn tx_done(tx: &web_sys::IdbTransaction) -> js_sys::Promise;
+    /// Asks the transaction to commit as soon as its requests are done.
+    #[wasm_bindgen(js_name = txCommit)]
+    pub fn tx_commit(tx: &web_sys::IdbTransaction);
+    /// None when `k` is a valid key, else what is wrong with it.
+    #[wasm_bindgen(js_name = checkKey)]
+    pub fn check_key(k: &JsValue, what: &str) -> Option<String>;
+    /// None when `v` is a plain object of JSON values, else what is wrong with it.
+    #[wasm_bindgen(js_name = checkJson)]
+    pub fn check_json(v: &JsValue, what: &str) -> Option<String>;
+    /// The keys of `rows` (an array), or a message (a string) saying what is wrong.
+    #[wasm_bindgen(js_name = prepareRows)]
+    pub fn prepare_rows(rows: &JsValue, key_col: &str, what: &str) -> JsValue;
+    /// `current` with `patch` applied; an `undefined` in the patch removes the column.
+    #[wasm_bindgen(js_name = mergePatch)]
+    pub fn merge_patch(current: &JsValue, patch: &JsValue) -> JsValue;
+    /// Copies of `rows` holding only `cols`.
+    pub fn pick(rows: &js_sys::Array, cols: &js_sys::Array) -> js_sys::Array;
+    /// `rows` at the indexes in `order`, projected onto `cols` when given.
+    pub fn gather(
+        rows: &js_sys::Array,
+        order: &js_sys::Uint32Array,
+        cols: &JsValue,
+    ) -> js_sys::Array;
+    #[wasm_bindgen(js_name = outboxEntry)]
+    pub fn outbox_entry(table: &str, keys: &JsValue, op: &str) -> JsValue;
+}

@@ -1,0 +1,145 @@
+//! Pending changes: reads the outbox log, the bases and the current rows, and lets the
+//! core coalesce them into one mutation per row. Also the per-row sync metadata.
+
+use super::{wait, Db, BASE, OUTBOX};
+use crate::error::{Error, Result};
+use js_sys::Array;
+use offline_tables_core::outbox::dirty_rows;
+use offline_tables_core::{coalesce, Base, Key, LogEntry, Mutation, MutationOp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+/// An outbox record as stored: `{ seq, t: table, k: [keys], op }`.
+#[derive(Deserialize)]
+struct StoredEntry {
+    seq: f64,
+    t: String,
+    k: Vec<Key>,
+}
+
+#[derive(Serialize)]
+pub struct RowMeta {
+    pub version: Option<String>,
+    pub pending: bool,
+    pub deleted: bool,
+}
+
+pub(crate) fn base_key(table: &str, key: &JsValue) -> JsValue {
+    Array::of2(&JsValue::from_str(table), key).into()
+}
+
+pub(crate) fn key_js(k: &Key) -> JsValue {
+    match k {
+        Key::Num(n) => JsValue::from_f64(*n),
+        Key::Str(s) => JsValue::from_str(s),
+    }
+}
+
+pub(crate) fn to_json(v: &JsValue, ctx: &str) -> Result<Option<Value>> {
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    serde_wasm_bindgen::from_value(v.clone())
+        .map(Some)
+        .map_err(|e| Error::storage(format!("{ctx}: reading a stored value: {e}")))
+}
+
+pub(crate) fn to_js<T: Serialize>(v: &T) -> JsValue {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::NULL)
+}
+
+fn parse_base(v: &JsValue, ctx: &str) -> Result<Option<Base>> {
+    match to_json(v, ctx)? {
+        None => Ok(None),
+        Some(v) => serde_json::from_value(v)
+            .map(Some)
+            .map_err(|e| Error::storage(format!("{ctx}: a stored base is malformed: {e}"))),
+    }
+}
+
+pub(crate) async fn read_log(store: &web_sys::IdbObjectStore, ctx: &str) -> Result<Vec<LogEntry>> {
+    let all = wait(&store.get_all().map_err(|e| Error::from_js(&e, ctx))?, ctx).await?;
+    let entries: Vec<StoredEntry> = serde_wasm_bindgen::from_value(all)
+        .map_err(|e| Error::storage(format!("{ctx}: the outbox holds a malformed entry: {e}")))?;
+    Ok(entries
+        .into_iter()
+        .map(|e| LogEntry {
+            seq: e.seq as u64,
+            table: e.t,
+            keys: e.k,
+        })
+        .collect())
+}
+
+impl Db {
+    /// Every pending change, coalesced per row, in the order of first write.
+    pub async fn pending(&self) -> Result<Vec<Mutation>> {
+        let ctx = "reading pending changes";
+        let idb = self.idb()?;
+        let names = idb.object_store_names();
+        let stores: Vec<String> = (0..names.length()).filter_map(|i| names.get(i)).collect();
+        let refs: Vec<&str> = stores.iter().map(String::as_str).collect();
+        let tx = self.tx(&refs, false, ctx)?;
+        let log = read_log(&tx.store(OUTBOX)?, ctx).await?;
+        let dirty = dirty_rows(&log);
+        let base_store = tx.store(BASE)?;
+        let mut reqs = Vec::with_capacity(dirty.len());
+        for (_, table, key) in &dirty {
+            let k = key_js(key);
+            let row = match stores.contains(table) {
+                true => Some(tx.store(table)?.get(&k).map_err(|e| tx.fail(e))?),
+                false => None,
+            };
+            let base = base_store
+                .get(&base_key(table, &k))
+                .map_err(|e| tx.fail(e))?;
+            reqs.push((row, base));
+        }
+        let mut out = Vec::new();
+        for ((seq, table, key), (row, base)) in dirty.iter().zip(reqs) {
+            let current = match row {
+                Some(r) => to_json(&wait(&r, ctx).await?, ctx)?,
+                None => None,
+            };
+            let base = parse_base(&wait(&base, ctx).await?, ctx)?;
+            if let Some(m) = coalesce(*seq, table, key, base.as_ref(), current.as_ref()) {
+                out.push(m);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sync state of one row; None when the row is unknown here.
+    pub async fn meta(&self, table: &str, key: &JsValue) -> Result<Option<RowMeta>> {
+        self.table(table)?;
+        super::write::check_key(key, "meta: key")?;
+        let ctx = format!("meta on '{table}'");
+        let tx = self.tx(&[table, OUTBOX, BASE], false, &ctx)?;
+        let row_req = tx.store(table)?.get(key).map_err(|e| tx.fail(e))?;
+        let base_req = tx
+            .store(BASE)?
+            .get(&base_key(table, key))
+            .map_err(|e| tx.fail(e))?;
+        let log = read_log(&tx.store(OUTBOX)?, &ctx).await?;
+        let row = wait(&row_req, &ctx).await?;
+        let base = parse_base(&wait(&base_req, &ctx).await?, &ctx)?;
+        let k = Key::from_json(&to_json(key, &ctx)?.unwrap_or(Value::Null), "meta: key")?;
+        let dirty = log.iter().any(|e| e.table == table && e.keys.contains(&k));
+        let current = to_json(&row, &ctx)?;
+        let pending = if dirty {
+            coalesce(0, table, &k, base.as_ref(), current.as_ref())
+        } else {
+            None
+        };
+        if current.is_none() && base.is_none() && pending.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(RowMeta {
+            version: base.map(|b| b.version),
+            deleted: pending.as_ref().is_some_and(|m| m.op == MutationOp::Delete),
+            pending: pending.is_some(),
+        }))
+    }
+}

@@ -1,0 +1,162 @@
+//! Local writes. Each write and its outbox entry commit in one transaction; rows go to
+//! IndexedDB as the app's own JS objects (checked to be plain JSON first, never
+//! converted), and the outbox logs only which keys changed, so a bulk write costs one
+//! extra small record however many rows it holds.
+
+use super::{js, wait, Db, OUTBOX};
+use crate::driver::events::Source;
+use crate::error::{Error, Result};
+use js_sys::Array;
+use offline_tables_core::ErrorCode;
+use wasm_bindgen::prelude::*;
+
+impl Db {
+    fn writable(&self, table: &str, what: &str) -> Result<&offline_tables_core::TableDef> {
+        let def = self.table(table)?;
+        if def.read_only {
+            return Err(Error::new(
+                ErrorCode::ReadOnly,
+                format!("{what} on '{table}': the table is read-only in the offline profile"),
+            ));
+        }
+        Ok(def)
+    }
+
+    /// Validates rows and returns their keys (as JS values, in order).
+    fn keys_of(&self, rows: &JsValue, key_col: &str, what: &str) -> Result<Array> {
+        let out = js::prepare_rows(rows, key_col, what);
+        match out.as_string() {
+            Some(problem) => Err(Error::invalid_argument(problem)),
+            None => Ok(out.into()),
+        }
+    }
+
+    /// Inserts or replaces rows in one transaction.
+    pub async fn put_rows(&self, table: &str, rows: &JsValue, what: &str) -> Result<Array> {
+        let def = self.writable(table, what)?;
+        let keys = self.keys_of(rows, &def.key, if what == "put" { "row" } else { "rows" })?;
+        let rows: &Array = rows.unchecked_ref();
+        let ctx = format!("{what} on '{table}'");
+        let tx = self.tx(&[table, OUTBOX], true, &ctx)?;
+        let store = tx.store(table)?;
+        for row in rows.iter() {
+            if let Err(e) = store.put(&row) {
+                let err = tx.fail(e);
+                tx.abort().await;
+                return Err(err);
+            }
+        }
+        if keys.length() > 0 {
+            let entry = js::outbox_entry(table, &keys, "put");
+            if let Err(e) = tx.store(OUTBOX)?.add(&entry) {
+                let err = tx.fail(e);
+                tx.abort().await;
+                return Err(err);
+            }
+        }
+        tx.commit().await?;
+        self.events.emit(table, &keys, Source::Local);
+        Ok(keys)
+    }
+
+    /// Merges `patch` into the stored row and resolves to the new row.
+    pub async fn update_row(&self, table: &str, key: &JsValue, patch: &JsValue) -> Result<JsValue> {
+        let def = self.writable(table, "update")?;
+        check_key(key, "update: key")?;
+        if let Some(problem) = js::check_json(patch, "patch") {
+            return Err(Error::invalid_argument(format!(
+                "update on '{table}': {problem}"
+            )));
+        }
+        let new_key = js_sys::Reflect::get(patch, &JsValue::from_str(&def.key)).unwrap_or_default();
+        if !new_key.is_undefined() && !js_sys::Object::is(&new_key, key) {
+            return Err(Error::invalid_argument(format!(
+                "update on '{table}': patch.{} would change the key; delete the row and put a new one",
+                def.key
+            )));
+        }
+        let ctx = format!("update on '{table}'");
+        let tx = self.tx(&[table, OUTBOX], true, &ctx)?;
+        let store = tx.store(table)?;
+        let current = wait(&store.get(key).map_err(|e| tx.fail(e))?, &ctx).await?;
+        if current.is_undefined() {
+            tx.abort().await;
+            return Err(Error::new(
+                ErrorCode::NotFound,
+                format!("update on '{table}': no row with key {}", describe_key(key)),
+            ));
+        }
+        let row = js::merge_patch(&current, patch);
+        let keys = Array::of1(key);
+        let written = store.put(&row).and_then(|_| {
+            tx.store(OUTBOX)
+                .map_err(|e| e.to_js())
+                .and_then(|s| s.add(&js::outbox_entry(table, &keys, "update")))
+        });
+        if let Err(e) = written {
+            let err = tx.fail(e);
+            tx.abort().await;
+            return Err(err);
+        }
+        tx.commit().await?;
+        self.events.emit(table, &keys, Source::Local);
+        Ok(row)
+    }
+
+    /// Deletes rows by key in one transaction (missing rows are fine).
+    pub async fn delete_rows(&self, table: &str, keys: &JsValue, what: &str) -> Result<()> {
+        self.writable(table, what)?;
+        let keys: Array = match keys.dyn_ref::<Array>() {
+            Some(a) => a.clone(),
+            None => {
+                return Err(Error::invalid_argument(format!(
+                    "{what}: keys must be an array"
+                )))
+            }
+        };
+        for (i, k) in keys.iter().enumerate() {
+            let label = if what == "delete" {
+                "delete: key".to_string()
+            } else {
+                format!("{what}: keys[{i}]")
+            };
+            check_key(&k, &label)?;
+        }
+        let ctx = format!("{what} on '{table}'");
+        let tx = self.tx(&[table, OUTBOX], true, &ctx)?;
+        let store = tx.store(table)?;
+        let mut issued = keys.iter().try_for_each(|k| store.delete(&k).map(|_| ()));
+        if issued.is_ok() && keys.length() > 0 {
+            issued = tx
+                .store(OUTBOX)
+                .map_err(|e| e.to_js())
+                .and_then(|s| s.add(&js::outbox_entry(table, &keys, "delete")).map(|_| ()));
+        }
+        if let Err(e) = issued {
+            let err = tx.fail(e);
+            tx.abort().await;
+            return Err(err);
+        }
+        tx.commit().await?;
+        self.events.emit(table, &keys, Source::Local);
+        Ok(())
+    }
+}
+
+/// Checks that `k` is a string or a finite number.
+pub fn check_key(k: &JsValue, what: &str) -> Result<()> {
+    match js::check_key(k, what) {
+        Some(problem) => Err(Error::invalid_argument(problem)),
+        None => Ok(()),
+    }
+}
+
+pub fn describe_key(k: &JsValue) -> String {
+    match k.as_string() {
+        Some(s) => format!("'{s}'"),
+        None => k
+            .as_f64()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| format!("{k:?}")),
+    }
+}
