@@ -19,18 +19,22 @@ fn bound_js(b: &Bound) -> JsValue {
     }
 }
 
-/// The IndexedDB range, or None when it is empty (lower above upper).
-fn range_js(r: &KeyRange) -> Option<IdbKeyRange> {
-    if r.is_only() {
-        return IdbKeyRange::only(&bound_js(&r.lower.0)).ok();
-    }
-    IdbKeyRange::bound_with_lower_open_and_upper_open(
-        &bound_js(&r.lower.0),
-        &bound_js(&r.upper.0),
-        r.lower.1,
-        r.upper.1,
-    )
-    .ok()
+/// The IndexedDB range. The core never plans an empty range, so a failure here is a
+/// bug worth reporting rather than a silently shorter answer.
+fn range_js(r: &KeyRange) -> Result<JsValue> {
+    let range = if r.is_only() {
+        IdbKeyRange::only(&bound_js(&r.lower.0))
+    } else {
+        IdbKeyRange::bound_with_lower_open_and_upper_open(
+            &bound_js(&r.lower.0),
+            &bound_js(&r.upper.0),
+            r.lower.1,
+            r.upper.1,
+        )
+    };
+    range
+        .map(JsValue::from)
+        .map_err(|e| Error::from_js(&e, &format!("building key range {r:?}")))
 }
 
 enum Reader {
@@ -105,7 +109,7 @@ impl Db {
         let ranges: Vec<JsValue> = match &plan.source {
             Source::Scan => vec![JsValue::UNDEFINED],
             Source::PrimaryKey(rs) | Source::Index { ranges: rs, .. } => {
-                rs.iter().filter_map(range_js).map(JsValue::from).collect()
+                rs.iter().map(range_js).collect::<Result<_>>()?
             }
         };
         let reqs = ranges
@@ -210,7 +214,7 @@ impl Db {
         let ranges: Vec<JsValue> = match &plan.source {
             Source::Scan => vec![JsValue::UNDEFINED],
             Source::PrimaryKey(rs) | Source::Index { ranges: rs, .. } => {
-                rs.iter().filter_map(range_js).map(JsValue::from).collect()
+                rs.iter().map(range_js).collect::<Result<_>>()?
             }
         };
         let reqs = ranges

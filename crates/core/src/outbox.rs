@@ -9,7 +9,7 @@
 use crate::value::Key;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 /// One local write as logged: the rows it touched, in write order (`seq` grows).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,19 +52,20 @@ pub struct Mutation {
     pub base_row: Option<Value>,
 }
 
-/// The rows a log touched, each once, in the order of its first pending write.
+/// The rows a log touched, each once, in the order of its first pending write: by
+/// `seq`, and within one (bulk) entry in the order of its keys, which is write order.
 pub fn dirty_rows(log: &[LogEntry]) -> Vec<(u64, String, Key)> {
-    let mut first: BTreeMap<(&str, &Key), u64> = BTreeMap::new();
-    for e in log {
+    let mut entries: Vec<&LogEntry> = log.iter().collect();
+    entries.sort_by_key(|e| e.seq); // stable, and a no-op for a log read in key order
+    let mut seen: BTreeSet<(&str, &Key)> = BTreeSet::new();
+    let mut rows = Vec::new();
+    for e in entries {
         for k in &e.keys {
-            first.entry((e.table.as_str(), k)).or_insert(e.seq);
+            if seen.insert((e.table.as_str(), k)) {
+                rows.push((e.seq, e.table.clone(), k.clone()));
+            }
         }
     }
-    let mut rows: Vec<(u64, String, Key)> = first
-        .into_iter()
-        .map(|((t, k), seq)| (seq, t.to_string(), k.clone()))
-        .collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.2.cmp(&b.2)));
     rows
 }
 

@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use std::fmt;
 
 /// A primary key: a string or a finite number (IndexedDB orders numbers before strings).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum Key {
     Num(f64),
@@ -49,6 +49,19 @@ pub fn number_value(n: f64) -> Value {
         serde_json::Number::from_f64(n)
             .map(Value::Number)
             .unwrap_or(Value::Null)
+    }
+}
+
+/// Integral numbers serialize as integers (`1`, not `1.0`), as JavaScript prints them.
+impl Serialize for Key {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Key::Str(v) => s.serialize_str(v),
+            Key::Num(n) if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 => {
+                s.serialize_i64(*n as i64)
+            }
+            Key::Num(n) => s.serialize_f64(*n),
+        }
     }
 }
 
@@ -205,6 +218,8 @@ mod tests {
         assert!(Key::from_json(&json!(null), "k").is_err());
         assert_eq!(Key::from_json(&json!(3), "k").unwrap(), Key::Num(3.0));
         assert_eq!(Key::from_json(&json!(3), "k").unwrap().to_json(), json!(3));
+        assert_eq!(serde_json::to_string(&Key::Num(1.0)).unwrap(), "1");
+        assert_eq!(serde_json::to_string(&Key::Num(1.5)).unwrap(), "1.5");
     }
 
     #[test]

@@ -142,6 +142,14 @@ fn equivalent_forms_parse_to_equal_queries() {
             json!({ "orderBy": [["name", "asc"], ["city", "desc"]] }),
             "$orderby=name asc, city desc",
         ),
+        (
+            json!({ "orderBy": [["name", "desc"], "city"] }),
+            "$orderby=name desc,city",
+        ),
+        (
+            json!({ "where": { "name": "it's & co" }, "limit": 1 }),
+            "$filter=name eq 'it''s & co'&$top=1",
+        ),
         (json!({ "limit": 10, "offset": 20 }), "$skip=20&$top=10"),
         (json!({ "select": ["id"] }), "$select=id"),
         (json!({ "where": { "x": "é😀 ｡" } }), "$filter=x eq 'é😀 ｡'"),
@@ -811,7 +819,10 @@ fn plan_contradictory_ranges_read_nothing() {
         p.source,
         Source::Index {
             column: "b".into(),
-            ranges: vec![KeyRange { lower: (Bound::Str("😀".into()), false), upper: (Bound::Str("｡".into()), false) }]
+            ranges: vec![KeyRange {
+                lower: (Bound::Str("😀".into()), false),
+                upper: (Bound::Str("｡".into()), false)
+            }]
         }
     );
     // Equal bounds, both closed, is a single key.

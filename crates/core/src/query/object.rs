@@ -202,6 +202,12 @@ fn parse_order_by(v: &Value) -> Result<Vec<(String, Direction)>> {
             ))),
         }
     };
+    // `["name", "desc"]` is one column and its direction, not two columns.
+    if let Some([Value::String(_), Value::String(d)]) = v.as_array().map(Vec::as_slice) {
+        if d == "asc" || d == "desc" {
+            return Ok(vec![one(v, "orderBy")?]);
+        }
+    }
     match v {
         Value::String(_) => Ok(vec![one(v, "orderBy")?]),
         Value::Array(items) => items

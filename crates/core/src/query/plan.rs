@@ -64,8 +64,9 @@ pub enum Source {
     /// Every row of the table, in key order.
     Scan,
     /// Rows whose primary key is in one of the ranges (sorted, disjoint: key order).
+    /// No range means no row (the filter contradicts itself, e.g. `id gt 9 and id lt 3`).
     PrimaryKey(Vec<KeyRange>),
-    /// Rows whose indexed column is in one of the ranges.
+    /// Rows whose indexed column is in one of the ranges (none: no row).
     Index {
         column: String,
         ranges: Vec<KeyRange>,
