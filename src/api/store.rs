@@ -93,7 +93,10 @@ impl OfflineStore {
     #[wasm_bindgen(unchecked_return_type = "Promise<PendingChange[]>")]
     pub fn pending(&self) -> Promise {
         let db = self.db.clone();
-        promise(async move { Ok(to_js(&db.pending().await?)) })
+        promise(async move {
+            let list: js_sys::Array = db.pending().await?.iter().map(|p| p.to_js()).collect();
+            Ok(list.into())
+        })
     }
 
     /// How many rows have pending local changes.

@@ -25,12 +25,14 @@ impl Source {
     }
 }
 
+type OnMessage = Closure<dyn FnMut(MessageEvent)>;
+
 #[derive(Default)]
 struct Inner {
     listeners: RefCell<Vec<(u32, Function)>>,
     next_id: Cell<u32>,
     channel: RefCell<Option<BroadcastChannel>>,
-    on_message: RefCell<Option<Closure<dyn FnMut(MessageEvent)>>>,
+    on_message: RefCell<Option<OnMessage>>,
 }
 
 #[derive(Clone, Default)]

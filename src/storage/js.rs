@@ -7,6 +7,11 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(inline_js = r#"
 export function req(r) {
   return new Promise((resolve, reject) => {
+    // A request awaited after another one may have fired its event already.
+    if (r.readyState === "done") {
+      if (r.error) reject(r.error); else resolve(r.result);
+      return;
+    }
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
   });

@@ -18,6 +18,42 @@ struct StoredEntry {
     k: Vec<Key>,
 }
 
+/// A pending change: the coalesced mutation (its `row` left empty) and the stored row.
+pub struct Pending {
+    pub mutation: Mutation,
+    pub row: JsValue,
+}
+
+impl Pending {
+    /// `{ table, key, op, row, baseVersion, baseRow }` for JS.
+    pub fn to_js(&self) -> JsValue {
+        let obj = to_js(&self.mutation);
+        let row = if self.row.is_undefined() {
+            JsValue::NULL
+        } else {
+            self.row.clone()
+        };
+        let _ = js_sys::Reflect::set(&obj, &"row".into(), &row);
+        obj
+    }
+}
+
+/// Coalesces knowing only whether the row is present locally; the mutation's `row` is
+/// left None, as the caller holds the stored JS row.
+pub(crate) fn coalesce_present(
+    seq: u64,
+    table: &str,
+    key: &Key,
+    base: Option<&Base>,
+    row: &JsValue,
+) -> Option<Mutation> {
+    let present = (!row.is_undefined()).then_some(&Value::Null);
+    coalesce(seq, table, key, base, present).map(|mut m| {
+        m.row = None;
+        m
+    })
+}
+
 #[derive(Serialize)]
 pub struct RowMeta {
     pub version: Option<String>,
@@ -50,7 +86,7 @@ pub(crate) fn to_js<T: Serialize>(v: &T) -> JsValue {
         .unwrap_or(JsValue::NULL)
 }
 
-fn parse_base(v: &JsValue, ctx: &str) -> Result<Option<Base>> {
+pub(crate) fn parse_base(v: &JsValue, ctx: &str) -> Result<Option<Base>> {
     match to_json(v, ctx)? {
         None => Ok(None),
         Some(v) => serde_json::from_value(v)
@@ -74,8 +110,10 @@ pub(crate) async fn read_log(store: &web_sys::IdbObjectStore, ctx: &str) -> Resu
 }
 
 impl Db {
-    /// Every pending change, coalesced per row, in the order of first write.
-    pub async fn pending(&self) -> Result<Vec<Mutation>> {
+    /// Every pending change, coalesced per row, in the order of first write. The row of
+    /// each is the stored JS object itself (never converted), so what will be pushed is
+    /// exactly what the app wrote.
+    pub async fn pending(&self) -> Result<Vec<Pending>> {
         let ctx = "reading pending changes";
         let idb = self.idb()?;
         let names = idb.object_store_names();
@@ -99,13 +137,13 @@ impl Db {
         }
         let mut out = Vec::new();
         for ((seq, table, key), (row, base)) in dirty.iter().zip(reqs) {
-            let current = match row {
-                Some(r) => to_json(&wait(&r, ctx).await?, ctx)?,
-                None => None,
+            let row = match row {
+                Some(r) => wait(&r, ctx).await?,
+                None => JsValue::UNDEFINED,
             };
             let base = parse_base(&wait(&base, ctx).await?, ctx)?;
-            if let Some(m) = coalesce(*seq, table, key, base.as_ref(), current.as_ref()) {
-                out.push(m);
+            if let Some(mutation) = coalesce_present(*seq, table, key, base.as_ref(), &row) {
+                out.push(Pending { mutation, row });
             }
         }
         Ok(out)
@@ -127,13 +165,12 @@ impl Db {
         let base = parse_base(&wait(&base_req, &ctx).await?, &ctx)?;
         let k = Key::from_json(&to_json(key, &ctx)?.unwrap_or(Value::Null), "meta: key")?;
         let dirty = log.iter().any(|e| e.table == table && e.keys.contains(&k));
-        let current = to_json(&row, &ctx)?;
         let pending = if dirty {
-            coalesce(0, table, &k, base.as_ref(), current.as_ref())
+            coalesce_present(0, table, &k, base.as_ref(), &row)
         } else {
             None
         };
-        if current.is_none() && base.is_none() && pending.is_none() {
+        if row.is_undefined() && base.is_none() && pending.is_none() {
             return Ok(None);
         }
         Ok(Some(RowMeta {

@@ -172,9 +172,10 @@ impl Db {
                 .map_err(|e| Error::storage(format!("{ctx}: reading stored rows: {e}")))?;
         let mut order: Vec<u32> = (0..picked.len() as u32)
             .filter(|&i| {
+                // Not `is_none_or`: it needs Rust 1.82 and the MSRV is 1.81.
                 plan.residual
                     .as_ref()
-                    .is_none_or(|f| f.matches(&picked[i as usize]))
+                    .map_or(true, |f| f.matches(&picked[i as usize]))
             })
             .collect();
         if plan.needs_sort {

@@ -2,8 +2,9 @@
 //! bases (server row and version) and nothing else. A row with pending local changes
 //! keeps its local state on top; only its base moves (the change is rebased).
 
-use super::outbox::{base_key, key_js, read_log, to_js};
-use super::{Db, BASE, OUTBOX};
+use super::js::outbox_entry;
+use super::outbox::{base_key, coalesce_present, key_js, parse_base, read_log, to_js};
+use super::{wait, Db, BASE, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::Result;
 use js_sys::Array;
@@ -32,14 +33,70 @@ impl Db {
         let mut stores = tables.clone();
         stores.extend([OUTBOX, BASE]);
         let tx = self.tx(&stores, true, ctx)?;
-        let log = read_log(&tx.store(OUTBOX)?, ctx).await?;
-        let dirty: BTreeSet<(&str, &Key)> = log
+        let outbox = tx.store(OUTBOX)?;
+        let log = read_log(&outbox, ctx).await?;
+        let logged: BTreeSet<(&str, &Key)> = log
             .iter()
             .flat_map(|e| e.keys.iter().map(move |k| (e.table.as_str(), k)))
             .collect();
         let base_store = tx.store(BASE)?;
+        // A logged key whose local writes cancelled out (put then delete of a row the
+        // server never had) has nothing pending: the server's row is taken, and the
+        // key leaves the log so it does not look pending later.
+        let mut checks = Vec::new();
+        for c in changes
+            .iter()
+            .filter(|c| logged.contains(&(c.table.as_str(), &c.key)))
+        {
+            let k = key_js(&c.key);
+            let row = tx
+                .tx
+                .object_store(&c.table)
+                .and_then(|s| s.get(&k))
+                .map_err(|e| tx.fail(e))?;
+            let base = base_store
+                .get(&base_key(&c.table, &k))
+                .map_err(|e| tx.fail(e))?;
+            checks.push((c, row, base));
+        }
+        let mut dirty: BTreeSet<(&str, &Key)> = BTreeSet::new();
+        let mut stale: BTreeSet<(&str, &Key)> = BTreeSet::new();
+        for (c, row, base) in checks {
+            let row = wait(&row, ctx).await?;
+            let base = parse_base(&wait(&base, ctx).await?, ctx)?;
+            let id = (c.table.as_str(), &c.key);
+            if coalesce_present(0, &c.table, &c.key, base.as_ref(), &row).is_some() {
+                dirty.insert(id);
+            } else {
+                stale.insert(id);
+            }
+        }
+        let mut trimmed = Vec::new();
+        for e in &log {
+            if e.keys
+                .iter()
+                .any(|k| stale.contains(&(e.table.as_str(), k)))
+            {
+                let keep: Array = e
+                    .keys
+                    .iter()
+                    .filter(|k| !stale.contains(&(e.table.as_str(), *k)))
+                    .map(key_js)
+                    .collect();
+                trimmed.push((e.seq, e.table.clone(), keep));
+            }
+        }
         let mut touched: BTreeMap<&str, Array> = BTreeMap::new();
         let mut apply = || -> Result<(), wasm_bindgen::JsValue> {
+            for (seq, table, keep) in &trimmed {
+                if keep.length() == 0 {
+                    outbox.delete(&(*seq as f64).into())?;
+                } else {
+                    let entry = outbox_entry(table, keep, "put");
+                    js_sys::Reflect::set(&entry, &"seq".into(), &(*seq as f64).into())?;
+                    outbox.put(&entry)?;
+                }
+            }
             for c in changes {
                 let k = key_js(&c.key);
                 let store = tx.tx.object_store(&c.table)?;

@@ -1,0 +1,135 @@
+//! A real QuotaExceededError from Chromium: the store runs on the IndexedDB of a Storage
+//! Bucket with a small quota, writes too big for it reject with quota_exceeded, and
+//! every row and pending change stays as it was (also after a reopen).
+//! Alone in its file because it swaps `globalThis.indexedDB` while it runs.
+
+mod common;
+
+use common::*;
+use js_sys::Promise;
+use offline_tables::OfflineStore;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+let saved = null;
+let bucketName = null;
+export function bucketsSupported() { return !!(navigator.storageBuckets && navigator.storageBuckets.open); }
+export async function useBucket(quota) {
+  bucketName = "quota-" + String(Math.random()).slice(2);
+  const bucket = await navigator.storageBuckets.open(bucketName, { quota });
+  saved = Object.getOwnPropertyDescriptor(globalThis, "indexedDB");
+  Object.defineProperty(globalThis, "indexedDB", { value: bucket.indexedDB, configurable: true, writable: true });
+  return (await bucket.estimate()).quota;
+}
+export async function restore() {
+  if (saved) Object.defineProperty(globalThis, "indexedDB", saved);
+  saved = null;
+  if (bucketName) await navigator.storageBuckets.delete(bucketName);
+  bucketName = null;
+}
+function noise(n) {
+  const bytes = new Uint8Array(n);
+  for (let o = 0; o < n; o += 65536) crypto.getRandomValues(bytes.subarray(o, Math.min(n, o + 65536)));
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(33 + (b % 90));
+  return s;
+}
+export function bigRows(count, size) {
+  const rows = [];
+  for (let i = 0; i < count; i++) rows.push({ id: "big" + i, blob: noise(size) });
+  return rows;
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = bucketsSupported)]
+    fn buckets_supported() -> bool;
+    #[wasm_bindgen(js_name = useBucket)]
+    fn use_bucket(quota: u32) -> Promise;
+    fn restore() -> Promise;
+    /// Rows `{ id: "big<i>", blob }` with `size` characters of incompressible noise.
+    #[wasm_bindgen(js_name = bigRows)]
+    fn big_rows(count: u32, size: u32) -> js_sys::Array;
+}
+
+const QUOTA: u32 = 400 * 1024;
+
+async fn scenario(name: &str) {
+    let store = open(name, PROFILE).await;
+    let t = store.table("accounts").unwrap();
+    apply_remote(
+        &store,
+        &[remote(
+            "accounts",
+            skey("s"),
+            "5",
+            Some(r#"{"id":"s","name":"Synced"}"#),
+        )],
+    )
+    .await;
+    ok(t.bulk_put(js(r#"[{"id":"a","city":"Paris"},{"id":1,"city":"Lyon"}]"#))).await;
+    ok(t.update("s".into(), js(r#"{"name":"Edited"}"#))).await;
+    let before = snapshot(&store).await;
+    let rec = Recorder::new(&store);
+
+    // 8 × 100 KB of noise in one batch: twice the quota.
+    let p = t.bulk_put(big_rows(8, 100_000).into());
+    let e = rejection(p).await;
+    let code = js_sys::Reflect::get(&e, &"code".into()).unwrap();
+    let message = js_sys::Reflect::get(&e, &"message".into()).unwrap();
+    assert_eq!(
+        code.as_string().as_deref(),
+        Some("quota_exceeded"),
+        "{message:?}"
+    );
+    let message = message.as_string().unwrap();
+    assert!(message.contains("QuotaExceededError"), "{message}");
+    assert!(message.contains("pending changes are intact"), "{message}");
+    assert_eq!(snapshot(&store).await, before, "the batch was rolled back");
+
+    // One row bigger than the quota, by put and by update.
+    let huge = big_rows(1, 600_000).get(0);
+    assert_eq!(code_of(t.put(huge.clone())).await, "quota_exceeded");
+    let blob = js_sys::Reflect::get(&huge, &"blob".into()).unwrap();
+    let patch = js_sys::Object::new();
+    js_sys::Reflect::set(&patch, &"blob".into(), &blob).unwrap();
+    assert_eq!(
+        code_of(t.update("a".into(), patch.into())).await,
+        "quota_exceeded"
+    );
+    assert_eq!(snapshot(&store).await, before);
+    assert!(rec.take().is_empty(), "failed writes emit no change");
+
+    // The store still takes writes that fit, and a reopen finds everything.
+    ok(t.put(js(r#"{"id":"after","city":"Nice"}"#))).await;
+    let after = snapshot(&store).await;
+    store.close();
+    drop(store);
+    let store: OfflineStore = open(name, PROFILE).await;
+    assert_eq!(snapshot(&store).await, after);
+    assert_eq!(pending_count(&store).await, 4);
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn writes_beyond_the_quota_are_quota_exceeded_and_lose_nothing() {
+    if !buckets_supported() {
+        web_sys::console::warn_1(
+            &"no Storage Buckets API: quota_exceeded is covered by the mapping test only".into(),
+        );
+        return;
+    }
+    let quota = JsFuture::from(use_bucket(QUOTA)).await.unwrap();
+    assert_eq!(
+        quota.as_f64(),
+        Some(QUOTA as f64),
+        "the bucket has the small quota"
+    );
+    // The only test of this file: a failure ends the page, so no other test ever runs
+    // on the swapped indexedDB.
+    scenario(&unique_name("quota")).await;
+    JsFuture::from(restore()).await.unwrap();
+}

@@ -1,0 +1,271 @@
+//! Profile upgrades: a higher version adds tables and indexes and drops indexes keeping
+//! every row and pending change, new indexes serve queries; another schema at the same
+//! version, or a changed key column, is invalid_profile and loses nothing; a table
+//! dropped from the profile keeps its rows and pending changes.
+
+mod common;
+
+use common::*;
+use offline_tables::OfflineStore;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// v2: accounts drops the `city` index and gains `name`; a new `contacts` table.
+const PROFILE_V2: &str = r#"{ "version": 2, "tables": {
+  "accounts":   { "key": "id", "indexes": ["ownerId", "name"], "conflict": "merge", "scope": { "owner": "ownerId" } },
+  "workorders": { "key": "id", "indexes": ["accountId", "status", "modifiedOn"], "conflict": "manual",
+                  "scope": { "related": { "table": "accounts", "column": "accountId" } } },
+  "products":   { "key": "id", "readOnly": true, "scope": "all" },
+  "contacts":   { "key": "contactId", "indexes": ["accountId"] } } }"#;
+
+const ROWS: &str = r#"[
+  {"id":"a1","name":"Acme","city":"Paris","ownerId":"u1"},
+  {"id":"a2","name":"Blue","city":"Lyon","ownerId":"u1"},
+  {"id":"a3","name":"Acorn","city":"Paris","ownerId":"u2"},
+  {"id":4,"name":"Delta","ownerId":"u2"},
+  {"id":"a5","city":"Nice"},
+  {"id":"a6","name":7,"city":"Paris"},
+  {"id":"a7","name":"Éclair","city":"Lyon"},
+  {"id":"a8","name":true},
+  {"id":"a9","name":["Acme"]},
+  {"id":"b1","name":{"n":"Acme"}}
+]"#;
+
+async fn fill(store: &OfflineStore) {
+    apply_remote(
+        store,
+        &[
+            remote(
+                "accounts",
+                skey("s1"),
+                "3",
+                Some(r#"{"id":"s1","name":"Synced","city":"Paris"}"#),
+            ),
+            remote(
+                "accounts",
+                skey("s2"),
+                "4",
+                Some(r#"{"id":"s2","name":"Gone"}"#),
+            ),
+            remote("products", skey("p"), "1", Some(r#"{"id":"p"}"#)),
+        ],
+    )
+    .await;
+    let a = store.table("accounts").unwrap();
+    ok(a.bulk_put(js(ROWS))).await;
+    ok(a.update("s1".into(), js(r#"{"name":"Synced 2"}"#))).await;
+    ok(a.delete("s2".into())).await;
+    ok(store
+        .table("workorders")
+        .unwrap()
+        .put(js(r#"{"id":"w1","accountId":"a1","status":"open"}"#)))
+    .await;
+}
+
+async fn ids(store: &OfflineStore, q: &str) -> String {
+    let rows: js_sys::Array = ok(store.table("accounts").unwrap().query(Some(js(q))))
+        .await
+        .into();
+    let ids: js_sys::Array = rows
+        .iter()
+        .map(|r| js_sys::Reflect::get(&r, &"id".into()).unwrap())
+        .collect();
+    json(&ids.into())
+}
+
+#[wasm_bindgen_test]
+async fn a_higher_version_adds_and_drops_indexes_and_tables_keeping_everything() {
+    spy_index_reads();
+    let name = unique_name("up");
+    let store = open(&name, PROFILE).await;
+    fill(&store).await;
+    let before = snapshot(&store).await;
+    let pending_before = pending_count(&store).await;
+    assert_eq!(pending_before, 13);
+    store.close();
+    drop(store);
+
+    let store = open(&name, PROFILE_V2).await;
+    assert_eq!(snapshot(&store).await, before, "rows and pending kept");
+    assert_eq!(index_names(&name, "accounts").await, ["name", "ownerId"]);
+    assert_eq!(index_names(&name, "contacts").await, ["accountId"]);
+
+    // The new index serves queries over the rows that were there before it.
+    take_index_reads();
+    let cases = [
+        (r#"{"where":{"name":"Acme"}}"#, r#"["a1"]"#),
+        (
+            r#"{"where":{"name":{"startsWith":"Ac"}}}"#,
+            r#"["a1","a3"]"#,
+        ),
+        (r#"{"where":{"name":{"gte":"B","lt":"E"}}}"#, r#"[4,"a2"]"#),
+        (r#"{"where":{"name":{"gt":"Z"}}}"#, r#"["a7"]"#),
+        (r#"{"where":{"name":7}}"#, r#"["a6"]"#),
+        (
+            r#"{"where":{"name":{"in":["Blue","Synced 2",7]}}}"#,
+            r#"["a2","a6","s1"]"#,
+        ),
+        (
+            r#"{"where":{"name":{"gte":"A"}},"orderBy":[["name","desc"]],"limit":3}"#,
+            r#"["a7","s1",4]"#,
+        ),
+    ];
+    for (q, expected) in cases {
+        assert_eq!(ids(&store, q).await, expected, "{q}");
+        assert!(take_index_reads() > 0, "{q} should read the new index");
+    }
+    // The dropped index is no longer used, and the answers stay right.
+    assert_eq!(
+        ids(&store, r#"{"where":{"city":"Paris"}}"#).await,
+        r#"["a1","a3","a6","s1"]"#
+    );
+    assert_eq!(take_index_reads(), 0, "city is not indexed any more");
+    assert_eq!(
+        ids(&store, r#"{"where":{"ownerId":"u2"}}"#).await,
+        r#"[4,"a3"]"#
+    );
+    assert!(take_index_reads() > 0, "the kept index still serves");
+
+    // The new table works, writes to it are pending like any other.
+    let c = store.table("contacts").unwrap();
+    ok(c.put(js(r#"{"contactId":"c1","accountId":"a1"}"#))).await;
+    assert_eq!(
+        code_of(c.put(js(r#"{"id":"c2"}"#))).await,
+        "invalid_argument"
+    );
+    assert_eq!(pending_count(&store).await, pending_before + 1);
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn another_schema_at_the_same_version_is_invalid_profile() {
+    let name = unique_name("same");
+    let store = open(&name, PROFILE).await;
+    fill(&store).await;
+    let before = snapshot(&store).await;
+    store.close();
+    drop(store);
+
+    let extra_index = PROFILE.replace(r#"["ownerId", "city"]"#, r#"["ownerId", "city", "name"]"#);
+    let fewer_indexes = PROFILE.replace(r#"["ownerId", "city"]"#, r#"["ownerId"]"#);
+    let other_key = PROFILE.replace(
+        r#""products":   { "key": "id""#,
+        r#""products":   { "key": "sku""#,
+    );
+    let extra_table = PROFILE.replace(
+        r#""products":"#,
+        r#""contacts": { "key": "id" }, "products":"#,
+    );
+    let fewer_tables =
+        r#"{"version":1,"tables":{"accounts":{"key":"id","indexes":["ownerId","city"]}}}"#;
+    for (what, profile) in [
+        ("an extra index", extra_index.as_str()),
+        ("a dropped index", &fewer_indexes),
+        ("another key", &other_key),
+        ("an extra table", &extra_table),
+        ("fewer tables", fewer_tables),
+    ] {
+        assert_ne!(profile, PROFILE, "{what}: the test edit must apply");
+        assert_eq!(open_code(&name, profile).await, "invalid_profile", "{what}");
+    }
+    assert_eq!(idb_version_of(&name).await, 11.0, "no upgrade happened");
+
+    // The same indexes in another order are the same schema.
+    let reordered = PROFILE.replace(r#"["ownerId", "city"]"#, r#"["city", "ownerId"]"#);
+    assert_ne!(reordered, PROFILE);
+    open(&name, &reordered).await.close();
+
+    // Policies, scopes and intervals may change at the same version.
+    let policies = PROFILE
+        .replace(r#""conflict": "merge""#, r#""conflict": "client-wins""#)
+        .replace(
+            r#""syncIntervalSeconds": 300"#,
+            r#""syncIntervalSeconds": 60"#,
+        );
+    assert_ne!(policies, PROFILE);
+    let store = open(&name, &policies).await;
+    let p = store.profile();
+    let accounts = js_sys::Reflect::get(
+        &js_sys::Reflect::get(&p, &"tables".into()).unwrap(),
+        &"accounts".into(),
+    )
+    .unwrap();
+    assert_eq!(
+        json(&js_sys::Reflect::get(&accounts, &"conflict".into()).unwrap()),
+        r#""client-wins""#
+    );
+    assert_eq!(snapshot(&store).await, before, "nothing lost");
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn changing_a_key_column_is_invalid_profile_and_loses_nothing() {
+    let name = unique_name("key");
+    let store = open(&name, PROFILE).await;
+    fill(&store).await;
+    let before = snapshot(&store).await;
+    store.close();
+    drop(store);
+
+    let v2_new_key = PROFILE_V2.replace(
+        r#""accounts":   { "key": "id""#,
+        r#""accounts":   { "key": "accountNumber""#,
+    );
+    assert_ne!(v2_new_key, PROFILE_V2);
+    let code = open_code(&name, &v2_new_key).await;
+    assert_eq!(code, "invalid_profile");
+    match try_open(&name, &v2_new_key).await {
+        Ok(_) => unreachable!(),
+        Err(e) => assert!(
+            e.message.contains("accounts"),
+            "names the table: {}",
+            e.message
+        ),
+    }
+    assert_eq!(
+        idb_version_of(&name).await,
+        11.0,
+        "the upgrade was rolled back"
+    );
+    assert_eq!(index_names(&name, "accounts").await, ["city", "ownerId"]);
+
+    let store = open(&name, PROFILE).await;
+    assert_eq!(snapshot(&store).await, before);
+    store.close();
+    drop(store);
+    // The same profile with the right key still upgrades afterwards.
+    let store = open(&name, PROFILE_V2).await;
+    assert_eq!(snapshot(&store).await, before);
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_table_dropped_from_the_profile_keeps_its_rows_and_pending_changes() {
+    let name = unique_name("drop");
+    let store = open(&name, PROFILE).await;
+    fill(&store).await;
+    let before = snapshot(&store).await;
+    store.close();
+    drop(store);
+
+    let v3 = r#"{"version":3,"tables":{"accounts":{"key":"id","indexes":["ownerId","city"]},"products":{"key":"id","readOnly":true}}}"#;
+    let store = open(&name, v3).await;
+    assert!(store.table("workorders").is_err());
+    let pending = pending_json(&store).await;
+    assert!(
+        pending.contains(r#""table":"workorders","key":"w1","op":"insert""#),
+        "a dropped table's pending change is still there to push: {pending}"
+    );
+    store.close();
+    drop(store);
+
+    let v4 = PROFILE.replace(r#""version": 1"#, r#""version": 4"#);
+    let store = open(&name, &v4).await;
+    assert_eq!(
+        snapshot(&store).await,
+        before,
+        "the table comes back with its rows"
+    );
+    finish(store).await;
+}
