@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# build.sh: builds the wasm npm package: pkg/ (--target bundler, default) and/or pkg-web/ (--target web).
+# Usage: scripts/build.sh [bundler] [web]
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# wasm-pack runs the first `wasm-opt` on PATH. Debian's binaryen 108 silently breaks wasm-bindgen
+# modules (it exports the funcref table as `__wbindgen_externrefs`, so loading fails with
+# "WebAssembly.Table.set(): Argument 1 is invalid for table"); use the npm `binaryen` one.
+export PATH="$ROOT/node_modules/binaryen/bin:$HOME/.cargo/bin:$PATH"
+if [ ! -x "$ROOT/node_modules/binaryen/bin/wasm-opt" ]; then
+  echo "build.sh: node_modules/binaryen is missing: run scripts/setup.sh first" >&2
+  exit 1
+fi
+
+targets=("$@")
+[ "${#targets[@]}" -eq 0 ] && targets=(bundler)
+
+for t in "${targets[@]}"; do
+  case "$t" in
+    bundler) out=pkg ;;
+    web) out=pkg-web ;;
+    *) echo "build.sh: unknown target '$t' (bundler|web)" >&2; exit 2 ;;
+  esac
+  echo "build: wasm-pack build --release --target $t --out-dir $out ($(wasm-opt --version))"
+  wasm-pack --log-level warn build --release --target "$t" --out-dir "$out"
+done

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# test.sh: the project's full check (npm test): setup, fmt, clippy (native + wasm32), cargo test, browser tests, package build, TypeScript check.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+# wasm-bindgen-test-runner reads Chromium's capabilities (flags for headless, root, no network) from here.
+export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$ROOT/webdriver.json"
+
+step() {
+  echo
+  echo "==> $*"
+  local t0=$SECONDS
+  "$@"
+  echo "<== ok ($((SECONDS - t0))s): $*"
+}
+
+step scripts/setup.sh
+step cargo fmt --all --check
+step cargo clippy --workspace --all-targets -- -D warnings
+step cargo clippy --target wasm32-unknown-unknown -p offline-tables --all-targets -- -D warnings
+step cargo test --workspace
+step wasm-pack test --headless --chrome
+step scripts/build.sh bundler
+step node_modules/.bin/tsc --noEmit -p tests/ts
+
+echo
+echo "all checks passed"

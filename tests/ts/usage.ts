@@ -1,0 +1,167 @@
+// usage.ts: type-level test of the generated package: every API call with correct types, and wrong types rejected (tsc --noEmit -p tests/ts).
+import { OfflineStore, Table } from "../../pkg";
+import type {
+  ChangeEvent,
+  ChangeSource,
+  ErrorCode,
+  JsonValue,
+  Key,
+  OfflineTablesError,
+  OpenOptions,
+  PendingChange,
+  Profile,
+  Query,
+  Row,
+  RowMeta,
+} from "../../pkg";
+
+const profile: Profile = {
+  version: 1,
+  tables: {
+    accounts: {
+      key: "id",
+      indexes: ["ownerId", "city"],
+      conflict: "merge",
+      syncIntervalSeconds: 300,
+      scope: { owner: "ownerId" },
+    },
+    workorders: {
+      key: "id",
+      indexes: ["accountId", "status", "modifiedOn"],
+      conflict: "manual",
+      scope: {
+        related: { table: "accounts", column: "accountId" },
+        modifiedWithinDays: { column: "modifiedOn", days: 30 },
+      },
+    },
+    products: { key: "id", readOnly: true, scope: "all" },
+  },
+};
+
+function isOfflineTablesError(err: unknown): err is OfflineTablesError {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === "string";
+}
+
+export async function usage(): Promise<void> {
+  const options: OpenOptions = { name: "usage-db", profile };
+  const store: OfflineStore = await OfflineStore.open(options);
+  const name: string = store.name;
+  const storeProfile: Profile = store.profile;
+  const version: number = storeProfile.tables["accounts"] ? storeProfile.version : 0;
+
+  const accounts: Table = store.table("accounts");
+  const tableName: string = accounts.name;
+
+  const key: Key = await accounts.put({ id: "A1", name: "Acme", city: "Lyon", tags: ["a", "b"], geo: { lat: 45.7 } });
+  await accounts.bulkPut([
+    { id: "A2", name: "Blue", city: "Paris", ownerId: "u1" },
+    { id: 3, name: "Cedar", city: null, active: true },
+  ]);
+  const one: Row | undefined = await accounts.get(key);
+  const byNumber: Row | undefined = await accounts.get(3);
+  const many: (Row | undefined)[] = await accounts.getMany(["A1", "A2", 3]);
+  const updated: Row = await accounts.update("A1", { city: "Lille" });
+  const cityValue: JsonValue | undefined = updated["city"];
+
+  const all: Row[] = await accounts.query();
+  const q: Query = {
+    where: { city: "Lyon", name: { startsWith: "Ac" }, ownerId: { in: ["u1", "u2"] }, or: [{ city: { contains: "ar" } }] },
+    orderBy: [["name", "desc"], "city"],
+    limit: 10,
+    offset: 0,
+    select: ["id", "name"],
+  };
+  const some: Row[] = await accounts.query(q);
+  const byString: Row[] = await accounts.query("$filter=city eq 'Paris'&$orderby=name desc&$top=50&$skip=0&$select=id,name");
+  const ordered: Row[] = await accounts.query({ where: { modifiedOn: { gte: "2024-01-01", lt: "2025-01-01" } }, orderBy: "name" });
+  const total: number = await accounts.count();
+  const matching: number = await accounts.count({ where: { city: { ne: "Paris" } } });
+  const matchingByString: number = await accounts.count("$filter=city eq 'Paris'");
+
+  const meta: RowMeta | undefined = await accounts.meta("A1");
+  if (meta) {
+    const serverVersion: string | null = meta.version;
+    const flags: boolean = meta.pending || meta.deleted;
+    void serverVersion;
+    void flags;
+  }
+
+  await accounts.delete("A2");
+  await accounts.bulkDelete([3, "A1"]);
+
+  const changes: PendingChange[] = await store.pending();
+  for (const change of changes) {
+    const op: "insert" | "update" | "delete" = change.op;
+    const row: Row | null = change.row;
+    const base: Row | null = change.baseRow;
+    const baseVersion: string | null = change.baseVersion;
+    const changeKey: Key = change.key;
+    const changeTable: string = change.table;
+    void [op, row, base, baseVersion, changeKey, changeTable];
+  }
+  const pendingCount: number = await store.pendingCount();
+
+  const unsubscribe: () => void = store.on("change", (event: ChangeEvent) => {
+    const source: ChangeSource = event.source;
+    const keys: Key[] = event.keys;
+    const table: string = event.table;
+    void [source, keys, table];
+  });
+  unsubscribe();
+
+  try {
+    store.table("nope");
+  } catch (err) {
+    if (isOfflineTablesError(err)) {
+      const code: ErrorCode = err.code;
+      void code;
+    }
+  }
+  await accounts.get("missing").catch((err: unknown) => {
+    if (isOfflineTablesError(err) && err.code === "quota_exceeded") throw err;
+  });
+
+  store.close();
+  await OfflineStore.deleteDatabase("usage-db");
+
+  void [name, version, tableName, one, byNumber, many, cityValue, all, some, byString, ordered, total, matching,
+    matchingByString, pendingCount];
+}
+
+// ---- wrong types must be rejected ----------------------------------------------
+
+export async function rejected(store: OfflineStore, table: Table): Promise<void> {
+  // @ts-expect-error table names are strings
+  store.table(1);
+  // @ts-expect-error limit is a number
+  await table.query({ limit: "x" });
+  // @ts-expect-error a key is a string or a number
+  await table.get({});
+  // @ts-expect-error open needs a profile
+  await OfflineStore.open({ name: "x" });
+  // @ts-expect-error a profile needs a version
+  await OfflineStore.open({ name: "x", profile: { tables: {} } });
+  // @ts-expect-error unknown conflict policy
+  await OfflineStore.open({ name: "x", profile: { version: 1, tables: { t: { key: "id", conflict: "last-wins" } } } });
+  // @ts-expect-error only "change" events exist
+  store.on("sync", () => {});
+  // @ts-expect-error a row is an object, not a number
+  await table.put(42);
+  // @ts-expect-error rows hold JSON values only
+  await table.put({ id: "x", when: new Date() });
+  // @ts-expect-error bulkPut takes an array of rows
+  await table.bulkPut({ id: "x" });
+  // @ts-expect-error getMany takes an array of keys
+  await table.getMany("x");
+  // @ts-expect-error update needs a patch
+  await table.update("x");
+  // @ts-expect-error count resolves to a number
+  const n: string = await table.count();
+  // @ts-expect-error get may resolve to undefined
+  const row: Row = await table.get("x");
+  // @ts-expect-error name is read-only
+  store.name = "other";
+  // @ts-expect-error orderBy direction is "asc" or "desc"
+  await table.query({ orderBy: [["name", "down"]] });
+  void [n, row];
+}
