@@ -204,13 +204,14 @@ async fn reopening_keeps_rows_and_pending_changes() {
     let store = open(&name, PROFILE).await;
     assert_eq!(snapshot(&store).await, before);
     assert_eq!(metas(&store.table("accounts").unwrap()).await, meta_before);
-    // Coalescing continues across the reload: n1 is still an insert.
+    // Coalescing continues across the reload: n1 is still an insert, of the row exactly
+    // as stored (the app's own object, columns in its order).
     let a = store.table("accounts").unwrap();
     ok(a.update("n1".into(), js(r#"{"city":"Nice"}"#))).await;
     let pending = pending_json(&store).await;
     assert!(
         pending
-            .contains(r#""key":"n1","op":"insert","row":{"city":"Nice","id":"n1","ownerId":"u1"}"#),
+            .contains(r#""key":"n1","op":"insert","row":{"id":"n1","city":"Nice","ownerId":"u1"}"#),
         "{pending}"
     );
     assert_eq!(pending_count(&store).await, 6);
