@@ -37,6 +37,16 @@ fn range_js(r: &KeyRange) -> Result<JsValue> {
         .map_err(|e| Error::from_js(&e, &format!("building key range {r:?}")))
 }
 
+/// The key ranges a source reads (`undefined`: everything).
+fn source_ranges(source: &Source) -> Result<Vec<JsValue>> {
+    match source {
+        Source::Scan => Ok(vec![JsValue::UNDEFINED]),
+        Source::PrimaryKey(rs) | Source::Index { ranges: rs, .. } => {
+            rs.iter().map(range_js).collect()
+        }
+    }
+}
+
 enum Reader {
     Store(IdbObjectStore),
     Index(web_sys::IdbIndex),
@@ -106,12 +116,7 @@ impl Db {
         let tx = self.tx(&[table], false, ctx)?;
         let reader = self.reader(tx.store(table)?, &plan.source, ctx)?;
         let limit = plan.read_limit.map(|n| n.min(u32::MAX as u64) as u32);
-        let ranges: Vec<JsValue> = match &plan.source {
-            Source::Scan => vec![JsValue::UNDEFINED],
-            Source::PrimaryKey(rs) | Source::Index { ranges: rs, .. } => {
-                rs.iter().map(range_js).collect::<Result<_>>()?
-            }
-        };
+        let ranges = source_ranges(&plan.source)?;
         let reqs = ranges
             .iter()
             .map(|r| reader.get_all(r, limit))
@@ -212,12 +217,7 @@ impl Db {
         let ctx = format!("count on '{table}'");
         let tx = self.tx(&[table], false, &ctx)?;
         let reader = self.reader(tx.store(table)?, &plan.source, &ctx)?;
-        let ranges: Vec<JsValue> = match &plan.source {
-            Source::Scan => vec![JsValue::UNDEFINED],
-            Source::PrimaryKey(rs) | Source::Index { ranges: rs, .. } => {
-                rs.iter().map(range_js).collect::<Result<_>>()?
-            }
-        };
+        let ranges = source_ranges(&plan.source)?;
         let reqs = ranges
             .iter()
             .map(|r| reader.count(r))
