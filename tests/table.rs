@@ -197,6 +197,9 @@ async fn values_json_cannot_hold_are_invalid_argument() {
         "typedArray",
         "symbolKey",
         "circular",
+        "loneSurrogate",
+        "loneSurrogateKey",
+        "protoKey",
     ] {
         // As a column, deep inside a column, and replacing an existing row.
         let row = js(r#"{"id":"new","name":"x"}"#);

@@ -27,9 +27,14 @@ export function txCommit(tx) {
   // Commit now rather than when the event loop idles; older engines lack commit().
   try { if (typeof tx.commit === "function") tx.commit(); } catch (_) { /* already finishing */ }
 }
+const wellFormed = typeof "".isWellFormed === "function"
+  ? (s) => s.isWellFormed()
+  : (s) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 function bad(v, path, depth) {
   switch (typeof v) {
-    case "string": case "boolean": return null;
+    case "boolean": return null;
+    case "string":
+      return wellFormed(v) ? null : `${path} holds a lone UTF-16 surrogate, which JSON text cannot carry to the server`;
     case "number": return Number.isFinite(v) ? null : `${path} is ${v}, which JSON cannot hold`;
     case "object": {
       if (v === null) return null;
@@ -48,8 +53,10 @@ function bad(v, path, depth) {
         return `${path} is a ${kind}; rows hold JSON values only (store dates as ISO strings)`;
       }
       if (Object.getOwnPropertySymbols(v).length) return `${path} has a symbol-keyed property, which JSON cannot hold`;
+      if (Object.prototype.hasOwnProperty.call(v, "__proto__")) return `${path} has a column named __proto__, which JavaScript objects cannot carry safely`;
       for (const k in v) {
         if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+        if (!wellFormed(k)) return `${path} has a column name with a lone UTF-16 surrogate`;
         const x = v[k];
         if (x === undefined) continue;
         const e = bad(x, `${path}.${k}`, depth + 1);

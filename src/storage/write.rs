@@ -36,6 +36,9 @@ impl Db {
         let def = self.writable(table, what)?;
         let keys = self.keys_of(rows, &def.key, if what == "put" { "row" } else { "rows" })?;
         let rows: &Array = rows.unchecked_ref();
+        if rows.length() == 0 {
+            return Ok(keys);
+        }
         let ctx = format!("{what} on '{table}'");
         let tx = self.tx(&[table, OUTBOX], true, &ctx)?;
         let store = tx.store(table)?;
@@ -121,6 +124,9 @@ impl Db {
                 format!("{what}: keys[{i}]")
             };
             check_key(&k, &label)?;
+        }
+        if keys.length() == 0 {
+            return Ok(());
         }
         let ctx = format!("{what} on '{table}'");
         let tx = self.tx(&[table, OUTBOX], true, &ctx)?;

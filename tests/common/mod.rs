@@ -56,6 +56,9 @@ export function nonJson(kind) {
     case "typedArray": return new Uint8Array(2);
     case "symbolKey": return { [Symbol("k")]: 1 };
     case "circular": { const o = { a: {} }; o.a.back = o; return o; }
+    case "loneSurrogate": return "a\uD800b";
+    case "loneSurrogateKey": return { ["k\uDC00"]: 1 };
+    case "protoKey": return JSON.parse('{"__proto__": {"polluted": true}}');
     default: throw new Error("unknown kind " + kind);
   }
 }

@@ -64,7 +64,7 @@ fn equivalent_forms_parse_to_equal_queries() {
         (json!({ "where": { "n": { "in": [] } } }), "$filter=n in ()"),
         (
             json!({ "where": { "name": { "startsWith": "Ac", "contains": "O'B" } } }),
-            "$filter=contains(name,'O''B') and startswith(name, 'Ac')",
+            "$filter=startswith(name, 'Ac') and contains(name,'O''B')",
         ),
         (
             json!({ "where": { "balance": { "gt": -12.5 }, "n": 3 } }),
@@ -617,4 +617,14 @@ fn projection_keeps_selected_present_columns() {
         json!({ "id": 1, "name": "x", "city": null })
     );
     assert!(project(&r, &[]).is_empty());
+}
+
+#[test]
+fn proto_is_not_a_column_name() {
+    object_error(
+        json!({ "where": { "__proto__": 1 } }),
+        "not a valid column name",
+    );
+    odata_error("$filter=__proto__ eq 1", "not a valid column name");
+    odata_error("$select=__proto__", "not a valid column name");
 }

@@ -153,7 +153,11 @@ impl Query {
 }
 
 /// Column names: identifiers, so they work as IndexedDB key paths and in OData.
+/// `__proto__` is excluded: JavaScript objects cannot hold it as a plain column.
 pub fn is_column_name(s: &str) -> bool {
+    if s == "__proto__" {
+        return false;
+    }
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
