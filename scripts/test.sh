@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test.sh: the project's full check (npm test): setup, fmt, clippy (native + wasm32), cargo test, browser tests, package build, TypeScript check.
+# test.sh: the project's full check (npm test): setup, fmt, clippy (native + wasm32), cargo test, browser tests, package build, TypeScript check, end-to-end tabs tests.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,8 +22,9 @@ step cargo clippy --workspace --all-targets -- -D warnings
 step cargo clippy --target wasm32-unknown-unknown -p offline-tables --all-targets -- -D warnings
 step cargo test --workspace
 step wasm-pack test --headless --chrome
-step scripts/build.sh bundler
+step scripts/build.sh bundler web
 step node_modules/.bin/tsc --noEmit -p tests/ts
+step node --test tests/e2e/
 
 echo
 echo "all checks passed"
