@@ -47,6 +47,24 @@ fn source_ranges(source: &Source) -> Result<Vec<JsValue>> {
     }
 }
 
+/// One end of a key range as a JS key, and whether it is open.
+type End = Option<(JsValue, bool)>;
+
+/// The bounds of a source read in primary-key order by one range, if it is one.
+fn key_ordered_bounds(source: &Source) -> Option<(End, End)> {
+    match source {
+        Source::Scan => Some((None, None)),
+        Source::PrimaryKey(rs) if rs.len() == 1 => {
+            let r = &rs[0];
+            Some((
+                Some((bound_js(&r.lower.0), r.lower.1)),
+                Some((bound_js(&r.upper.0), r.upper.1)),
+            ))
+        }
+        _ => None,
+    }
+}
+
 enum Reader {
     Store(IdbObjectStore),
     Index(web_sys::IdbIndex),
@@ -140,6 +158,14 @@ impl Db {
             return Ok(Array::new());
         }
         let ctx = format!("query on '{table}'");
+        if let (Some(limit), Some(residual), false) = (q.limit, &plan.residual, plan.needs_sort) {
+            if let Some(bounds) = key_ordered_bounds(&plan.source) {
+                let needed = q.offset.saturating_add(limit);
+                return self
+                    .scan_until(table, q, residual, bounds, needed, &ctx)
+                    .await;
+            }
+        }
         let rows = self.read_source(table, &plan, &ctx).await?;
         let select: JsValue = match &q.select {
             Some(cols) => cols
@@ -197,6 +223,81 @@ impl Db {
         let to = (end as usize).min(order.len());
         let order = Uint32Array::from(&order[from..to]);
         Ok(js::gather(&rows, &order, &select))
+    }
+
+    /// Reads rows in key order in growing chunks, filtering as it goes, and stops once
+    /// `needed` rows matched: a `limit` over a large table reads only what it must.
+    async fn scan_until(
+        &self,
+        table: &str,
+        q: &Query,
+        residual: &offline_tables_core::Filter,
+        (mut lower, upper): (End, End),
+        needed: u64,
+        ctx: &str,
+    ) -> Result<Array> {
+        let def = self.table(table)?;
+        let mut cols = q.columns();
+        cols.insert(def.key.clone());
+        let cols_js: Array = cols.iter().map(|c| JsValue::from_str(c)).collect();
+        let tx = self.tx(&[table], false, ctx)?;
+        let store = tx.store(table)?;
+        let matched = Array::new();
+        let mut chunk = 128u32;
+        loop {
+            let range: JsValue = match (&lower, &upper) {
+                (None, None) => Ok(JsValue::UNDEFINED),
+                (Some((l, lo)), None) => {
+                    IdbKeyRange::lower_bound_with_open(l, *lo).map(JsValue::from)
+                }
+                (None, Some((u, uo))) => {
+                    IdbKeyRange::upper_bound_with_open(u, *uo).map(JsValue::from)
+                }
+                (Some((l, lo)), Some((u, uo))) => {
+                    IdbKeyRange::bound_with_lower_open_and_upper_open(l, u, *lo, *uo)
+                        .map(JsValue::from)
+                }
+            }
+            .map_err(|e| tx.fail(e))?;
+            let req = store
+                .get_all_with_key_and_limit(&range, chunk)
+                .map_err(|e| tx.fail(e))?;
+            let rows: Array = wait(&req, ctx).await?.into();
+            let picked: Vec<Map<String, Value>> =
+                serde_wasm_bindgen::from_value(js::pick(&rows, &cols_js).into())
+                    .map_err(|e| Error::storage(format!("{ctx}: reading stored rows: {e}")))?;
+            for (i, row) in picked.iter().enumerate() {
+                if residual.matches(row) {
+                    matched.push(&rows.get(i as u32));
+                }
+            }
+            if matched.length() as u64 >= needed || rows.length() < chunk {
+                break;
+            }
+            let last = rows.get(rows.length() - 1);
+            lower = Some((
+                js_sys::Reflect::get(&last, &JsValue::from_str(&def.key))
+                    .map_err(|e| tx.fail(e))?,
+                true,
+            ));
+            chunk = (chunk * 2).min(4096);
+        }
+        let offset = q.offset.min(matched.length() as u64) as u32;
+        let end = needed.min(matched.length() as u64) as u32;
+        let order: Vec<u32> = (offset..end).collect();
+        let select: JsValue = match &q.select {
+            Some(cols) => cols
+                .iter()
+                .map(|c| JsValue::from_str(c))
+                .collect::<Array>()
+                .into(),
+            None => JsValue::NULL,
+        };
+        Ok(js::gather(
+            &matched,
+            &Uint32Array::from(&order[..]),
+            &select,
+        ))
     }
 
     pub async fn count_rows(&self, table: &str, q: &Query) -> Result<u32> {
