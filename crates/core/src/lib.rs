@@ -5,7 +5,9 @@
 pub mod error;
 pub mod outbox;
 pub mod profile;
+pub mod protocol;
 pub mod query;
+pub mod scope;
 pub mod value;
 
 pub use error::{Error, ErrorCode, Result};

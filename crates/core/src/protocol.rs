@@ -1,0 +1,202 @@
+//! The sync protocol's wire types, shared by the client and the reference server so the
+//! two cannot disagree. Versions and checkpoints are 64-bit numbers sent as strings.
+//! Unknown fields are ignored and unknown change kinds deserialize to `Unknown`, so an
+//! older client survives a newer server. See `docs/protocol.md`.
+
+use crate::outbox::MutationOp;
+use crate::value::Key;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The protocol version this crate speaks; exchanged in every request and response.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// `POST /sync/pull`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PullRequest {
+    pub protocol_version: u32,
+    pub client_id: String,
+    /// The checkpoint of the last page applied; None on the first pull.
+    #[serde(default)]
+    pub checkpoint: Option<String>,
+    /// Changes per page (the server caps it).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PullResponse {
+    pub protocol_version: u32,
+    pub changes: Vec<Change>,
+    /// Apply `changes`, then store this checkpoint, in one transaction.
+    pub checkpoint: String,
+    /// Call again with the new checkpoint.
+    pub has_more: bool,
+    /// The checkpoint is older than the server keeps: drop every synced row (keep
+    /// pending changes) and pull again from no checkpoint.
+    #[serde(default)]
+    pub resync: bool,
+}
+
+/// Why a row leaves the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RemoveReason {
+    /// Deleted on the server.
+    Deleted,
+    /// Still on the server but no longer in this user's scope ("move-out").
+    Scope,
+    #[serde(other)]
+    Other,
+}
+
+/// One change in a pull page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Change {
+    Upsert {
+        table: String,
+        key: Key,
+        version: String,
+        row: Value,
+    },
+    Remove {
+        table: String,
+        key: Key,
+        version: String,
+        reason: RemoveReason,
+    },
+    /// A kind this client does not know: skipped.
+    #[serde(other)]
+    Unknown,
+}
+
+/// `POST /sync/push`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushRequest {
+    pub protocol_version: u32,
+    pub client_id: String,
+    pub mutations: Vec<PushMutation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushMutation {
+    /// Per client, strictly increasing across pushes.
+    pub id: u64,
+    pub table: String,
+    pub key: Key,
+    pub op: MutationOp,
+    /// The whole row (insert, or update sending the row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<Value>,
+    /// Only the changed columns (update): merged onto the server's row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Map<String, Value>>,
+    /// The server version the change was made against; None for an insert.
+    #[serde(default)]
+    pub base_version: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushResponse {
+    pub protocol_version: u32,
+    pub outcomes: Vec<Outcome>,
+}
+
+/// Why the server refuses a mutation for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    Validation,
+    Permission,
+    ReadOnly,
+    #[serde(other)]
+    Other,
+}
+
+/// The outcome of one mutation, in the order of the request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "status",
+    rename_all = "lowercase",
+    rename_all_fields = "camelCase"
+)]
+pub enum Outcome {
+    Applied {
+        id: u64,
+        /// The row's new version (for a delete: the tombstone's).
+        version: String,
+    },
+    Conflict {
+        id: u64,
+        /// The server's current row (None: deleted or never existed).
+        server_row: Option<Value>,
+        server_version: Option<String>,
+    },
+    Rejected {
+        id: u64,
+        reason: RejectReason,
+        message: String,
+    },
+    #[serde(other)]
+    Unknown,
+}
+
+/// The body of every error response: `{ "error": { "code", "message" } }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_change_kinds_and_fields_are_tolerated() {
+        let page: PullResponse = serde_json::from_value(json!({
+            "protocolVersion": 2, "checkpoint": "17", "hasMore": false, "futureField": 1,
+            "changes": [
+                { "kind": "upsert", "table": "t", "key": "a", "version": "5", "row": { "id": "a" }, "extra": true },
+                { "kind": "teleport", "table": "t", "somewhere": 1 },
+                { "kind": "remove", "table": "t", "key": 7, "version": "6", "reason": "evaporated" }
+            ]
+        }))
+        .unwrap();
+        assert_eq!(page.changes.len(), 3);
+        assert_eq!(page.changes[1], Change::Unknown);
+        assert!(matches!(
+            page.changes[2],
+            Change::Remove {
+                reason: RemoveReason::Other,
+                ..
+            }
+        ));
+        assert!(!page.resync);
+    }
+
+    #[test]
+    fn outcomes_are_tagged_by_status() {
+        let o = Outcome::Conflict {
+            id: 3,
+            server_row: None,
+            server_version: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&o).unwrap(),
+            json!({ "status": "conflict", "id": 3, "serverRow": null, "serverVersion": null })
+        );
+    }
+}
