@@ -1,0 +1,64 @@
+//! Authentication: `Authorization: Bearer <token>`, resolved to a user id through a
+//! development token map (`--tokens`) or an HS256 JWT whose `sub` is the user id
+//! (`--jwt-secret`, `exp` honoured).
+
+use crate::error::AppError;
+use crate::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+#[derive(Default)]
+pub struct Auth {
+    pub tokens: HashMap<String, String>,
+    pub jwt: Option<DecodingKey>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+}
+
+impl Auth {
+    pub fn user_of(&self, token: &str) -> Option<String> {
+        if let Some(user) = self.tokens.get(token) {
+            return Some(user.clone());
+        }
+        let key = self.jwt.as_ref()?;
+        let mut v = Validation::new(Algorithm::HS256);
+        v.required_spec_claims = ["exp", "sub"].iter().map(|s| s.to_string()).collect();
+        decode::<Claims>(token, key, &v).ok().map(|d| d.claims.sub)
+    }
+}
+
+/// The authenticated caller.
+pub struct User(pub String);
+
+impl FromRequestParts<AppState> for User {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .ok_or_else(|| {
+                AppError::unauthorized("missing Authorization: Bearer <token> header")
+            })?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                AppError::unauthorized("the Authorization header must be 'Bearer <token>'")
+            })?;
+        state.auth.user_of(token).map(User).ok_or_else(|| {
+            AppError::unauthorized("the token is not valid (unknown, malformed or expired)")
+        })
+    }
+}

@@ -1,0 +1,392 @@
+//! Storage over SQLite or PostgreSQL through sqlx's Any driver, with one SQL dialect
+//! (`$n` parameters, `ON CONFLICT`, `RETURNING`) that both accept. Rows of every
+//! profile table live in `ot_rows` as JSON text keyed by (table, canonical key).
+//!
+//! Versions come from one counter row, incremented inside each writing transaction.
+//! The increment locks the row (PostgreSQL) or the database (SQLite) until commit, so
+//! versions are handed out in commit order: once a reader sees counter value N, every
+//! version up to N is committed, and a checkpoint can never skip a row that commits
+//! later with a smaller number.
+
+use crate::error::AppResult;
+use offline_tables_core::{Key, Profile};
+use serde_json::{Map, Value};
+use sqlx::any::{install_default_drivers, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Row, Transaction};
+use std::path::Path;
+
+pub type Tx = Transaction<'static, Any>;
+
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS ot_counter (id BIGINT PRIMARY KEY, version BIGINT NOT NULL)",
+    "INSERT INTO ot_counter (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+    "CREATE TABLE IF NOT EXISTS ot_rows (tbl TEXT NOT NULL, key TEXT NOT NULL, version BIGINT NOT NULL, \
+     deleted BIGINT NOT NULL, changed_at BIGINT NOT NULL, data TEXT, PRIMARY KEY (tbl, key))",
+    "CREATE INDEX IF NOT EXISTS ot_rows_version ON ot_rows (version)",
+    "CREATE TABLE IF NOT EXISTS ot_refs (tbl TEXT NOT NULL, key TEXT NOT NULL, col TEXT NOT NULL, \
+     val TEXT NOT NULL, PRIMARY KEY (tbl, key, col))",
+    "CREATE INDEX IF NOT EXISTS ot_refs_val ON ot_refs (tbl, col, val)",
+    "CREATE TABLE IF NOT EXISTS ot_clients (client_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, \
+     last_mutation_id BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ot_outcomes (client_id TEXT NOT NULL, mutation_id BIGINT NOT NULL, \
+     outcome TEXT NOT NULL, PRIMARY KEY (client_id, mutation_id))",
+    "CREATE TABLE IF NOT EXISTS ot_views (client_id TEXT NOT NULL, tbl TEXT NOT NULL, key TEXT NOT NULL, \
+     removed_at BIGINT, PRIMARY KEY (client_id, tbl, key))",
+    "CREATE TABLE IF NOT EXISTS ot_settings (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+    "INSERT INTO ot_settings (name, value) VALUES ('horizon', 0) ON CONFLICT (name) DO NOTHING",
+];
+
+#[derive(Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub postgres: bool,
+}
+
+/// The canonical text of a key in SQL: its JSON (`"a1"` or `42`), so 42 and "42" differ.
+pub fn key_text(k: &Key) -> String {
+    serde_json::to_string(k).unwrap_or_default()
+}
+
+/// A stored row: its version and its data (None: a tombstone).
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub version: i64,
+    pub data: Option<Map<String, Value>>,
+}
+
+impl Db {
+    /// Connects (creating a SQLite file and its folder if missing) and migrates.
+    pub async fn connect(url: &str) -> anyhow_lite::Result<Db> {
+        install_default_drivers();
+        let postgres = url.starts_with("postgres");
+        let url = if let Some(path) = url.strip_prefix("sqlite:") {
+            let file = path.split('?').next().unwrap_or("");
+            if !file.is_empty() && !file.starts_with(':') {
+                if let Some(dir) = Path::new(file.trim_start_matches("//")).parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir)?;
+                    }
+                }
+            }
+            if path.contains('?') {
+                url.to_string()
+            } else {
+                format!("{url}?mode=rwc")
+            }
+        } else {
+            url.to_string()
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if postgres { 10 } else { 4 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if !postgres {
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        let db = Db { pool, postgres };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if self.postgres {
+            // Several servers may start at once over one PostgreSQL.
+            sqlx::query("SELECT pg_advisory_xact_lock(8121)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        for m in MIGRATIONS {
+            sqlx::query(m).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }
+
+    pub async fn begin(&self) -> AppResult<Tx> {
+        Ok(self.pool.begin().await?)
+    }
+
+    pub async fn counter(&self) -> AppResult<i64> {
+        let row = sqlx::query("SELECT version FROM ot_counter WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    pub async fn horizon(&self) -> AppResult<i64> {
+        let row = sqlx::query("SELECT value FROM ot_settings WHERE name = 'horizon'")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    /// Deletes tombstones older than `before_ms` and moves the resync horizon past them.
+    pub async fn purge_tombstones(&self, before_ms: i64) -> AppResult<u64> {
+        let mut tx = self.begin().await?;
+        let max: Option<i64> =
+            sqlx::query("SELECT MAX(version) FROM ot_rows WHERE deleted = 1 AND changed_at < $1")
+                .bind(before_ms)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        let Some(max) = max else { return Ok(0) };
+        let n = sqlx::query("DELETE FROM ot_rows WHERE deleted = 1 AND version <= $1")
+            .bind(max)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("UPDATE ot_settings SET value = $1 WHERE name = 'horizon' AND value < $2")
+            .bind(max)
+            .bind(max)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}
+
+/// Takes the write lock (the counter row) before a transaction reads what it will
+/// write, so concurrent writers queue instead of deciding on stale reads.
+pub async fn lock_writes(tx: &mut Tx) -> AppResult<()> {
+    sqlx::query("UPDATE ot_counter SET version = version WHERE id = 1")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The next version; call inside a writing transaction (it holds the counter until commit).
+pub async fn next_version(tx: &mut Tx) -> AppResult<i64> {
+    let row =
+        sqlx::query("UPDATE ot_counter SET version = version + 1 WHERE id = 1 RETURNING version")
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(row.try_get::<i64, _>(0)?)
+}
+
+fn parse_data(data: Option<String>) -> AppResult<Option<Map<String, Value>>> {
+    match data {
+        None => Ok(None),
+        Some(text) => match serde_json::from_str(&text) {
+            Ok(Value::Object(m)) => Ok(Some(m)),
+            _ => Err(crate::error::AppError::internal(
+                "a stored row is not a JSON object",
+            )),
+        },
+    }
+}
+
+pub async fn load<'e, E>(ex: E, table: &str, key: &str) -> AppResult<Option<Stored>>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let row = sqlx::query("SELECT version, data FROM ot_rows WHERE tbl = $1 AND key = $2")
+        .bind(table)
+        .bind(key)
+        .fetch_optional(ex)
+        .await?;
+    match row {
+        None => Ok(None),
+        Some(r) => Ok(Some(Stored {
+            version: r.try_get(0)?,
+            data: parse_data(r.try_get(1)?)?,
+        })),
+    }
+}
+
+/// Every live row of a table: (key text, version, row).
+pub async fn load_table(db: &Db, table: &str) -> AppResult<Vec<(String, i64, Map<String, Value>)>> {
+    let rows = sqlx::query(
+        "SELECT key, version, data FROM ot_rows WHERE tbl = $1 AND deleted = 0 ORDER BY key",
+    )
+    .bind(table)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let data = parse_data(r.try_get(2)?)?.unwrap_or_default();
+            Ok((r.try_get(0)?, r.try_get(1)?, data))
+        })
+        .collect()
+}
+
+/// A change-log entry: a row at a version (data None: deleted).
+pub struct Logged {
+    pub table: String,
+    pub key: String,
+    pub version: i64,
+    pub data: Option<Map<String, Value>>,
+}
+
+/// Rows changed in (after, upto], in version order, at most `limit`.
+pub async fn changes(db: &Db, after: i64, upto: i64, limit: i64) -> AppResult<Vec<Logged>> {
+    let rows = sqlx::query(
+        "SELECT tbl, key, version, data FROM ot_rows WHERE version > $1 AND version <= $2 ORDER BY version LIMIT $3",
+    )
+    .bind(after)
+    .bind(upto)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Logged {
+                table: r.try_get(0)?,
+                key: r.try_get(1)?,
+                version: r.try_get(2)?,
+                data: parse_data(r.try_get(3)?)?,
+            })
+        })
+        .collect()
+}
+
+/// The columns of `table` through which its rows point at parent tables (`related`).
+fn ref_columns(profile: &Profile, table: &str) -> Vec<(String, String)> {
+    fn walk(s: &offline_tables_core::Scope, out: &mut Vec<(String, String)>) {
+        if let offline_tables_core::Scope::Where {
+            related, any_of, ..
+        } = s
+        {
+            if let Some(r) = related {
+                out.push((r.table.clone(), r.column.clone()));
+            }
+            for a in any_of.iter().flatten() {
+                walk(a, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(t) = profile.tables.get(table) {
+        walk(&t.scope, &mut out);
+    }
+    out
+}
+
+fn scope_values(
+    profile: &Profile,
+    table: &str,
+    row: Option<&Map<String, Value>>,
+) -> Option<Vec<Value>> {
+    let cols = profile.tables.get(table)?.scope.columns();
+    row.map(|r| {
+        cols.iter()
+            .map(|c| r.get(c).cloned().unwrap_or(Value::Null))
+            .collect()
+    })
+}
+
+/// Writes a row (None: delete, leaving a tombstone) at a new version, keeps the
+/// reference index for `related` scopes, and when the row's scope may have changed
+/// gives its related rows new versions so pulls re-evaluate them (move-in, move-out).
+pub async fn store(
+    tx: &mut Tx,
+    profile: &Profile,
+    table: &str,
+    key: &str,
+    old: Option<&Stored>,
+    new: Option<&Map<String, Value>>,
+    now_ms: i64,
+) -> AppResult<i64> {
+    let version = next_version(tx).await?;
+    let data = new.map(|r| Value::Object(r.clone()).to_string());
+    sqlx::query(
+        "INSERT INTO ot_rows (tbl, key, version, deleted, changed_at, data) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (tbl, key) DO UPDATE SET version = excluded.version, deleted = excluded.deleted, \
+         changed_at = excluded.changed_at, data = excluded.data",
+    )
+    .bind(table)
+    .bind(key)
+    .bind(version)
+    .bind(if new.is_some() { 0i64 } else { 1i64 })
+    .bind(now_ms)
+    .bind(data)
+    .execute(&mut **tx)
+    .await?;
+    let refs = ref_columns(profile, table);
+    if !refs.is_empty() {
+        sqlx::query("DELETE FROM ot_refs WHERE tbl = $1 AND key = $2")
+            .bind(table)
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
+        if let Some(row) = new {
+            let mut cols: Vec<&String> = refs.iter().map(|(_, c)| c).collect();
+            cols.dedup();
+            for col in cols {
+                if let Some(val) = row.get(col).and_then(|v| Key::from_json(v, "").ok()) {
+                    sqlx::query("INSERT INTO ot_refs (tbl, key, col, val) VALUES ($1, $2, $3, $4) ON CONFLICT (tbl, key, col) DO NOTHING")
+                        .bind(table)
+                        .bind(key)
+                        .bind(col.as_str())
+                        .bind(key_text(&val))
+                        .execute(&mut **tx)
+                        .await?;
+                }
+            }
+        }
+    }
+    let old_data = old.and_then(|o| o.data.as_ref());
+    if scope_values(profile, table, old_data) != scope_values(profile, table, new) {
+        touch_children(tx, profile, table, key, now_ms).await?;
+    }
+    Ok(version)
+}
+
+/// Gives every row related to (table, key) a new version, recursively.
+fn touch_children<'a>(
+    tx: &'a mut Tx,
+    profile: &'a Profile,
+    table: &'a str,
+    key: &'a str,
+    now_ms: i64,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = AppResult<()>> + Send + 'a>> {
+    Box::pin(async move {
+        for (child, def) in &profile.tables {
+            let _ = def;
+            for (parent, col) in ref_columns(profile, child) {
+                if parent != table {
+                    continue;
+                }
+                let keys: Vec<String> =
+                    sqlx::query("SELECT key FROM ot_refs WHERE tbl = $1 AND col = $2 AND val = $3")
+                        .bind(child.as_str())
+                        .bind(col.as_str())
+                        .bind(key)
+                        .fetch_all(&mut **tx)
+                        .await?
+                        .into_iter()
+                        .map(|r| r.try_get::<String, _>(0))
+                        .collect::<Result<_, _>>()?;
+                for k in keys {
+                    let v = next_version(tx).await?;
+                    sqlx::query("UPDATE ot_rows SET version = $1, changed_at = $2 WHERE tbl = $3 AND key = $4")
+                        .bind(v)
+                        .bind(now_ms)
+                        .bind(child.as_str())
+                        .bind(k.as_str())
+                        .execute(&mut **tx)
+                        .await?;
+                    touch_children(tx, profile, child, &k, now_ms).await?;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Minimal error plumbing for start-up code.
+pub mod anyhow_lite {
+    pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+}

@@ -1,0 +1,99 @@
+//! The reference server of offline-tables: the sync protocol (`/sync/profile`,
+//! `/sync/pull`, `/sync/push`) and a REST data API (`/api/data/{table}`) over SQLite or
+//! PostgreSQL, enforcing the offline profile's scopes. `app(state)` builds the router,
+//! so tests drive it with `oneshot` and no socket.
+
+pub mod auth;
+pub mod db;
+pub mod error;
+mod json;
+pub mod rest;
+pub mod scope;
+pub mod sync;
+
+use auth::Auth;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use db::Db;
+use offline_tables_core::Profile;
+use std::sync::Arc;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+/// Now, in milliseconds since the Unix epoch (replaceable in tests).
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    })
+}
+
+pub struct Config {
+    pub db: Db,
+    pub profile: Profile,
+    pub auth: Auth,
+    pub clock: Clock,
+    /// Allowed CORS origins; `*` allows any.
+    pub cors_origins: Vec<String>,
+    pub body_limit: usize,
+}
+
+pub struct Inner {
+    pub db: Db,
+    pub profile: Profile,
+    pub auth: Auth,
+    pub clock: Clock,
+}
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// The router with every endpoint and layer.
+pub fn app(config: Config) -> Router {
+    let cors = if config.cors_origins.iter().any(|o| o == "*") {
+        CorsLayer::new().allow_origin(Any)
+    } else {
+        let origins: Vec<_> = config
+            .cors_origins
+            .iter()
+            .filter_map(|o| o.parse().ok())
+            .collect();
+        CorsLayer::new().allow_origin(AllowOrigin::list(origins))
+    }
+    .allow_methods(Any)
+    .allow_headers(Any)
+    .expose_headers([axum::http::header::ETAG, axum::http::header::LOCATION]);
+    let state = AppState(Arc::new(Inner {
+        db: config.db,
+        profile: config.profile,
+        auth: config.auth,
+        clock: config.clock,
+    }));
+    Router::new()
+        .route("/sync/profile", get(sync::profile))
+        .route("/sync/pull", post(sync::pull))
+        .route("/sync/push", post(sync::push))
+        .route("/api/data/{table}", get(rest::list).post(rest::create))
+        .route(
+            "/api/data/{table}/{key}",
+            get(rest::read).patch(rest::patch).delete(rest::remove),
+        )
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(CompressionLayer::new())
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,172 @@
+//! `offline-tables-server`: the reference sync server. Reads the offline profile, seeds
+//! an empty database, and serves the sync protocol, the REST data API and (optionally)
+//! a static folder such as the demo PWA.
+
+use clap::Parser;
+use offline_tables_core::{Key, Profile};
+use offline_tables_server::auth::Auth;
+use offline_tables_server::db::{self, key_text, Db};
+use offline_tables_server::{app, system_clock, Config};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(version, about = "Reference sync server for offline-tables")]
+struct Args {
+    /// The offline profile (JSON).
+    #[arg(long)]
+    profile: PathBuf,
+    /// Rows to load into an empty database: { "table": [rows] }.
+    #[arg(long)]
+    seed: Option<PathBuf>,
+    /// Development tokens: { "token": "userId" }.
+    #[arg(long)]
+    tokens: Option<PathBuf>,
+    /// HS256 secret for JWTs (`sub` = user id, `exp` required).
+    #[arg(long, env = "OT_JWT_SECRET")]
+    jwt_secret: Option<String>,
+    /// sqlite:PATH (created if missing) or postgres://...
+    #[arg(long, default_value = "sqlite:./data/offline.db")]
+    db: String,
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: String,
+    /// Serve this folder at / (for the demo PWA, same origin as the API).
+    #[arg(long = "static")]
+    static_dir: Option<PathBuf>,
+    /// Allowed CORS origin (repeatable; `*` for any).
+    #[arg(long = "cors-origin")]
+    cors_origins: Vec<String>,
+    /// Days a deleted row's tombstone is kept; older checkpoints must resync.
+    #[arg(long, default_value_t = 30)]
+    tombstone_days: u32,
+    /// Largest request body, in bytes.
+    #[arg(long, default_value_t = 2 * 1024 * 1024)]
+    body_limit: usize,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn read_json(path: &PathBuf, what: &str) -> Result<Value, BoxError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{what} {} is not valid JSON: {e}", path.display()).into())
+}
+
+async fn seed(db: &Db, profile: &Profile, rows: &Value, now: i64) -> Result<usize, BoxError> {
+    let count: i64 = sqlx::Row::try_get(
+        &sqlx::query("SELECT COUNT(*) FROM ot_rows")
+            .fetch_one(&db.pool)
+            .await?,
+        0,
+    )?;
+    if count > 0 {
+        return Ok(0);
+    }
+    let tables = rows
+        .as_object()
+        .ok_or("the seed must be an object { table: [rows] }")?;
+    let mut tx = db.begin().await.map_err(|e| e.message)?;
+    let mut n = 0;
+    for (table, list) in tables {
+        let def = profile.table(table).map_err(|e| format!("seed: {e}"))?;
+        let list = list
+            .as_array()
+            .ok_or_else(|| format!("seed.{table} must be an array of rows"))?;
+        for (i, row) in list.iter().enumerate() {
+            let key = row
+                .get(&def.key)
+                .ok_or_else(|| format!("seed.{table}[{i}] has no {}", def.key))
+                .and_then(|k| Key::from_json(k, &def.key).map_err(|e| e.message))?;
+            let map: Map<String, Value> = row
+                .as_object()
+                .cloned()
+                .ok_or_else(|| format!("seed.{table}[{i}] is not an object"))?;
+            db::store(
+                &mut tx,
+                profile,
+                table,
+                &key_text(&key),
+                None,
+                Some(&map),
+                now,
+            )
+            .await
+            .map_err(|e| e.message)?;
+            n += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let profile =
+        Profile::from_json(&read_json(&args.profile, "profile")?).map_err(|e| e.message)?;
+    let mut auth = Auth::default();
+    if let Some(path) = &args.tokens {
+        let map: HashMap<String, String> = serde_json::from_value(read_json(path, "tokens")?)
+            .map_err(|e| format!("tokens must map token strings to user ids: {e}"))?;
+        auth.tokens = map;
+    }
+    if let Some(secret) = &args.jwt_secret {
+        auth.jwt = Some(jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()));
+    }
+    if auth.tokens.is_empty() && auth.jwt.is_none() {
+        return Err("no way to authenticate: give --tokens and/or --jwt-secret".into());
+    }
+    let db = Db::connect(&args.db).await?;
+    let clock = system_clock();
+    if let Some(path) = &args.seed {
+        let n = seed(&db, &profile, &read_json(path, "seed")?, clock()).await?;
+        if n > 0 {
+            tracing::info!("seeded {n} rows");
+        }
+    }
+    {
+        // Tombstones older than the retention go, hourly; older checkpoints resync.
+        let db = db.clone();
+        let clock = clock.clone();
+        let keep_ms = args.tombstone_days as i64 * 86_400_000;
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = db.purge_tombstones(clock() - keep_ms).await {
+                    tracing::warn!("purging tombstones failed: {}", e.message);
+                }
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+        });
+    }
+    let mut router = app(Config {
+        db,
+        profile,
+        auth,
+        clock,
+        cors_origins: args.cors_origins,
+        body_limit: args.body_limit,
+    });
+    if let Some(dir) = &args.static_dir {
+        router = router.fallback_service(tower_http::services::ServeDir::new(dir));
+    }
+    let listener = tokio::net::TcpListener::bind(&args.listen).await?;
+    tracing::info!(
+        "offline-tables-server listening on http://{}",
+        listener.local_addr()?
+    );
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,284 @@
+//! The REST data API: `/api/data/{table}` and `/api/data/{table}/{key}` with the OData
+//! subset the client's fetch interceptor also answers. Same scope rules as sync; every
+//! write gets a version and appears in pulls.
+
+use crate::auth::User;
+use crate::db::{self, key_text};
+use crate::error::{AppError, AppResult};
+use crate::json::JsonBody;
+use crate::scope::{Scoper, Src};
+use crate::sync::check_row;
+use crate::AppState;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use offline_tables_core::query::{compare_rows, project};
+use offline_tables_core::{Key, Query, TableDef};
+use percent_encoding::percent_decode_str;
+use serde_json::{json, Map, Value};
+
+fn table<'a>(s: &'a AppState, name: &str) -> AppResult<&'a TableDef> {
+    s.profile
+        .tables
+        .get(name)
+        .ok_or_else(|| AppError::not_found(format!("unknown table '{name}'")))
+}
+
+fn writable<'a>(s: &'a AppState, name: &str) -> AppResult<&'a TableDef> {
+    let def = table(s, name)?;
+    if def.read_only {
+        return Err(AppError::forbidden(format!("table '{name}' is read-only")));
+    }
+    Ok(def)
+}
+
+/// A key from a URL segment: `'text'` (quotes doubled inside) is a string, a decimal
+/// number is a number, anything else is a string.
+pub fn parse_key_segment(seg: &str) -> AppResult<Key> {
+    if let Some(inner) = seg.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+        return Ok(Key::Str(inner.replace("''", "'")));
+    }
+    if let Ok(v @ Value::Number(_)) = serde_json::from_str::<Value>(seg) {
+        return Key::from_json(&v, "key").map_err(AppError::from);
+    }
+    if seg.is_empty() {
+        return Err(AppError::bad_request("the key is empty"));
+    }
+    Ok(Key::Str(seg.to_string()))
+}
+
+fn decode(s: &str) -> String {
+    percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn parse_query(raw: Option<&str>) -> AppResult<Query> {
+    let pairs: Vec<(String, String)> = raw
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (n, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(n), decode(v))
+        })
+        .collect();
+    Ok(Query::from_odata_params(
+        pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+    )?)
+}
+
+fn with_etag(status: StatusCode, version: i64, body: Value) -> Response {
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        headers.insert(header::ETAG, v);
+    }
+    (status, headers, Json(body)).into_response()
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    User(user): User,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Json<Value>> {
+    let def = table(&s, &name)?;
+    let q = parse_query(raw.as_deref())?;
+    let now = (s.clock)();
+    let mut scoper = Scoper::new(Src::Pool(&s.db), &s.profile, &user, now);
+    let mut rows: Vec<Map<String, Value>> = Vec::new();
+    for (_, _, row) in db::load_table(&s.db, &name).await? {
+        if q.matches(&row) && scoper.row_in_scope(&name, &row).await? {
+            rows.push(row);
+        }
+    }
+    rows.sort_by(|a, b| compare_rows(a, b, &q.order_by, &def.key));
+    let count = rows.len();
+    let page: Vec<Value> = rows
+        .into_iter()
+        .skip(q.offset.min(usize::MAX as u64) as usize)
+        .take(
+            q.limit
+                .map_or(usize::MAX, |l| l.min(usize::MAX as u64) as usize),
+        )
+        .map(|r| {
+            Value::Object(match &q.select {
+                Some(cols) => project(&r, cols),
+                None => r,
+            })
+        })
+        .collect();
+    let mut body = json!({ "value": page });
+    if q.count {
+        body["count"] = json!(count);
+    }
+    Ok(Json(body))
+}
+
+async fn visible(
+    s: &AppState,
+    user: &str,
+    name: &str,
+    key: &str,
+) -> AppResult<(db::Stored, Map<String, Value>)> {
+    let stored = db::load(&s.db.pool, name, key).await?;
+    let Some((stored, row)) = stored.and_then(|st| st.data.clone().map(|r| (st, r))) else {
+        return Err(AppError::not_found(format!("no row {key} in '{name}'")));
+    };
+    let mut scoper = Scoper::new(Src::Pool(&s.db), &s.profile, user, (s.clock)());
+    if !scoper.row_in_scope(name, &row).await? {
+        return Err(AppError::not_found(format!("no row {key} in '{name}'")));
+    }
+    Ok((stored, row))
+}
+
+pub async fn read(
+    State(s): State<AppState>,
+    User(user): User,
+    Path((name, seg)): Path<(String, String)>,
+) -> AppResult<Response> {
+    table(&s, &name)?;
+    let key = key_text(&parse_key_segment(&seg)?);
+    let (stored, row) = visible(&s, &user, &name, &key).await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        stored.version,
+        Value::Object(row),
+    ))
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    User(user): User,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> AppResult<Response> {
+    let def = writable(&s, &name)?;
+    let key = body
+        .get(&def.key)
+        .ok_or_else(|| {
+            AppError::bad_request(format!("the row has no {} (its key column)", def.key))
+        })
+        .and_then(|v| Key::from_json(v, &def.key).map_err(AppError::from))?;
+    let row = check_row(&body, &def.key, &key).map_err(AppError::bad_request)?;
+    let now = (s.clock)();
+    let kt = key_text(&key);
+    let mut tx = s.db.begin().await?;
+    db::lock_writes(&mut tx).await?;
+    let current = db::load(&mut *tx, &name, &kt).await?;
+    if current.as_ref().is_some_and(|c| c.data.is_some()) {
+        return Err(AppError::conflict(format!(
+            "a row with key {key} already exists in '{name}'"
+        )));
+    }
+    if !Scoper::new(Src::Tx(&mut tx), &s.profile, &user, now)
+        .row_in_scope(&name, &row)
+        .await?
+    {
+        return Err(AppError::forbidden("the row would be outside your scope"));
+    }
+    let v = db::store(
+        &mut tx,
+        &s.profile,
+        &name,
+        &kt,
+        current.as_ref(),
+        Some(&row),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    let mut resp = with_etag(StatusCode::CREATED, v, Value::Object(row));
+    let location = format!(
+        "/api/data/{name}/{}",
+        percent_encoding::utf8_percent_encode(
+            &match &key {
+                Key::Str(s) => format!("'{}'", s.replace('\'', "''")),
+                Key::Num(_) => key.to_json().to_string(),
+            },
+            percent_encoding::NON_ALPHANUMERIC
+        )
+    );
+    if let Ok(l) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, l);
+    }
+    Ok(resp)
+}
+
+pub async fn patch(
+    State(s): State<AppState>,
+    User(user): User,
+    Path((name, seg)): Path<(String, String)>,
+    JsonBody(body): JsonBody<Value>,
+) -> AppResult<Response> {
+    let def = writable(&s, &name)?;
+    let key = parse_key_segment(&seg)?;
+    let Value::Object(cols) = body else {
+        return Err(AppError::bad_request(
+            "the body must be a JSON object of columns",
+        ));
+    };
+    let now = (s.clock)();
+    let kt = key_text(&key);
+    let mut tx = s.db.begin().await?;
+    db::lock_writes(&mut tx).await?;
+    let current = db::load(&mut *tx, &name, &kt).await?;
+    let Some(mut row) = current.as_ref().and_then(|c| c.data.clone()) else {
+        return Err(AppError::not_found(format!("no row {key} in '{name}'")));
+    };
+    if !Scoper::new(Src::Tx(&mut tx), &s.profile, &user, now)
+        .row_in_scope(&name, &row)
+        .await?
+    {
+        return Err(AppError::not_found(format!("no row {key} in '{name}'")));
+    }
+    for (c, v) in cols {
+        row.insert(c, v);
+    }
+    let row = check_row(&Value::Object(row), &def.key, &key).map_err(AppError::bad_request)?;
+    if !Scoper::new(Src::Tx(&mut tx), &s.profile, &user, now)
+        .row_in_scope(&name, &row)
+        .await?
+    {
+        return Err(AppError::forbidden("the row would be outside your scope"));
+    }
+    let v = db::store(
+        &mut tx,
+        &s.profile,
+        &name,
+        &kt,
+        current.as_ref(),
+        Some(&row),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(with_etag(StatusCode::OK, v, Value::Object(row)))
+}
+
+pub async fn remove(
+    State(s): State<AppState>,
+    User(user): User,
+    Path((name, seg)): Path<(String, String)>,
+) -> AppResult<StatusCode> {
+    writable(&s, &name)?;
+    let key = parse_key_segment(&seg)?;
+    let now = (s.clock)();
+    let kt = key_text(&key);
+    let mut tx = s.db.begin().await?;
+    db::lock_writes(&mut tx).await?;
+    let current = db::load(&mut *tx, &name, &kt).await?;
+    let Some(row) = current.as_ref().and_then(|c| c.data.clone()) else {
+        return Err(AppError::not_found(format!("no row {key} in '{name}'")));
+    };
+    if !Scoper::new(Src::Tx(&mut tx), &s.profile, &user, now)
+        .row_in_scope(&name, &row)
+        .await?
+    {
+        return Err(AppError::not_found(format!("no row {key} in '{name}'")));
+    }
+    db::store(&mut tx, &s.profile, &name, &kt, current.as_ref(), None, now).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
