@@ -91,6 +91,7 @@ pub fn app(config: Config) -> Router {
             "/api/data/{table}/{key}",
             get(rest::read).patch(rest::patch).delete(rest::remove),
         )
+        .fallback(|| async { error::AppError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(CompressionLayer::new())
         .layer(cors)

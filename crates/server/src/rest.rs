@@ -58,7 +58,8 @@ fn parse_query(raw: Option<&str>) -> AppResult<Query> {
     let pairs: Vec<(String, String)> = raw
         .unwrap_or("")
         .split('&')
-        .filter(|p| !p.is_empty())
+        // Only `$` options are the query's; others (cache busters...) are the app's.
+        .filter(|p| p.starts_with('$') || p.starts_with("%24"))
         .map(|p| {
             let (n, v) = p.split_once('=').unwrap_or((p, ""));
             (decode(n), decode(v))

@@ -78,10 +78,10 @@ pub async fn pull(
 ) -> AppResult<Json<PullResponse>> {
     check_protocol(req.protocol_version)?;
     check_client_id(&req.client_id)?;
-    let limit = req
-        .limit
-        .unwrap_or(DEFAULT_PULL_LIMIT)
-        .clamp(1, MAX_PULL_LIMIT) as i64;
+    if req.limit == Some(0) {
+        return Err(AppError::bad_request("limit must be at least 1"));
+    }
+    let limit = req.limit.unwrap_or(DEFAULT_PULL_LIMIT).min(MAX_PULL_LIMIT) as i64;
     let after: i64 = match req.checkpoint.as_deref() {
         None | Some("") => 0,
         Some(c) => c.parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| {
@@ -255,15 +255,26 @@ pub async fn pull(
     }))
 }
 
+/// True when rows of `table` can leave a scope as time passes: its own
+/// `modifiedWithinDays`, or a related parent's (recursively; profiles have no cycles).
+fn depends_on_time(profile: &offline_tables_core::Profile, table: &str) -> bool {
+    profile.tables.get(table).is_some_and(|d| {
+        d.scope.is_time_dependent()
+            || d.scope
+                .parents()
+                .iter()
+                .any(|p| depends_on_time(profile, p))
+    })
+}
+
 /// Rows the client holds that time took out of scope (`modifiedWithinDays`) get a
 /// removal at a new version, so they travel in version order like every change.
 async fn age_out(s: &AppState, client: &str, user: &str, now: i64) -> AppResult<()> {
     let aging: Vec<&String> = s
         .profile
         .tables
-        .iter()
-        .filter(|(_, d)| d.scope.is_time_dependent())
-        .map(|(n, _)| n)
+        .keys()
+        .filter(|t| depends_on_time(&s.profile, t))
         .collect();
     for table in aging {
         let held: Vec<String> = sqlx::query(
@@ -351,6 +362,9 @@ pub async fn push(
             continue;
         }
         let outcome = apply(&s, &mut tx, &user, m, now).await?;
+        if matches!(outcome, Outcome::Applied { .. }) {
+            record_in_view(&s, &mut tx, client, m).await?;
+        }
         sqlx::query(
             "INSERT INTO ot_outcomes (client_id, mutation_id, outcome) VALUES ($1, $2, $3)",
         )
@@ -380,6 +394,37 @@ pub async fn push(
         protocol_version: PROTOCOL_VERSION,
         outcomes,
     }))
+}
+
+/// The client now holds what it pushed: a later server delete or move-out must reach it
+/// even if it never pulled the row.
+async fn record_in_view(
+    s: &AppState,
+    tx: &mut Tx,
+    client: &str,
+    m: &PushMutation,
+) -> AppResult<()> {
+    if s.profile
+        .tables
+        .get(&m.table)
+        .map_or(true, |d| d.scope == Scope::All)
+    {
+        return Ok(());
+    }
+    let key = key_text(&m.key);
+    let q = if m.op == MutationOp::Delete {
+        "DELETE FROM ot_views WHERE client_id = $1 AND tbl = $2 AND key = $3"
+    } else {
+        "INSERT INTO ot_views (client_id, tbl, key, removed_at) VALUES ($1, $2, $3, NULL) \
+         ON CONFLICT (client_id, tbl, key) DO UPDATE SET removed_at = NULL"
+    };
+    sqlx::query(q)
+        .bind(client)
+        .bind(m.table.as_str())
+        .bind(key.as_str())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 fn rejected(id: u64, reason: RejectReason, message: impl Into<String>) -> Outcome {
