@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test.sh: the project's full check (npm test): setup, fmt, clippy (native + wasm32), cargo test, browser tests, package build, TypeScript check, end-to-end tabs tests.
+# test.sh: the project's full check (npm test): setup, fmt, clippy (native + wasm32), PostgreSQL, cargo test, browser tests, package build, TypeScript check, end-to-end tabs tests.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +20,10 @@ step scripts/setup.sh
 step cargo fmt --all --check
 step cargo clippy --workspace --all-targets -- -D warnings
 step cargo clippy --target wasm32-unknown-unknown -p offline-tables --all-targets -- -D warnings
+# The server tests also run against PostgreSQL: start it and export its URL.
+step scripts/postgres.sh target/postgres.env
+# shellcheck source=/dev/null
+source target/postgres.env
 step cargo test --workspace
 step wasm-pack test --headless --chrome
 step scripts/build.sh bundler web

@@ -154,20 +154,25 @@ pub async fn pull(
         upto
     };
 
+    // Pass 1: what each event means for this user, before asking which rows it holds.
+    enum Step {
+        Send(Change),
+        /// Out of scope now: a removal if the client may hold the row.
+        MaybeRemove(String, String, i64, RemoveReason),
+    }
     let mut scoper = Scoper::new(Src::Pool(&s.db), &s.profile, &user, now);
-    let mut changes = Vec::with_capacity(events.len());
+    let mut steps = Vec::with_capacity(events.len());
     let mut view_adds: Vec<(String, String)> = Vec::new();
-    let mut view_removes: Vec<(String, String, i64)> = Vec::new();
     for (version, ev) in events {
         match ev {
             Ev::Gone(table, key, v) => {
                 if s.profile.tables.contains_key(&table) {
-                    changes.push(Change::Remove {
+                    steps.push(Step::Send(Change::Remove {
                         table,
                         key: parse_key(&key)?,
                         version: v.to_string(),
                         reason: RemoveReason::Scope,
-                    });
+                    }));
                 }
             }
             Ev::Row(l) => {
@@ -179,60 +184,95 @@ pub async fn pull(
                     None => false,
                     Some(row) => everyone || scoper.row_in_scope(&l.table, row).await?,
                 };
-                if visible {
-                    changes.push(Change::Upsert {
-                        table: l.table.clone(),
-                        key: parse_key(&l.key)?,
-                        version: version.to_string(),
-                        row: Value::Object(l.data.unwrap_or_default()),
-                    });
-                    if !everyone {
-                        view_adds.push((l.table, l.key));
-                    }
-                    continue;
-                }
                 let reason = if l.data.is_none() {
                     RemoveReason::Deleted
                 } else {
                     RemoveReason::Scope
                 };
-                let held = everyone
-                    || {
-                        let r = sqlx::query("SELECT removed_at FROM ot_views WHERE client_id = $1 AND tbl = $2 AND key = $3")
-                        .bind(client)
-                        .bind(l.table.as_str())
-                        .bind(l.key.as_str())
-                        .fetch_optional(&s.db.pool)
-                        .await?;
-                        match r {
-                            None => false,
-                            // Held, or removed at a version the client has not acknowledged yet.
-                            Some(r) => r.try_get::<Option<i64>, _>(0)?.map_or(true, |v| v > after),
-                        }
-                    };
-                if held {
-                    changes.push(Change::Remove {
+                if visible {
+                    steps.push(Step::Send(Change::Upsert {
                         table: l.table.clone(),
                         key: parse_key(&l.key)?,
                         version: version.to_string(),
+                        row: Value::Object(l.data.unwrap_or_default()),
+                    }));
+                    if !everyone {
+                        view_adds.push((l.table, l.key));
+                    }
+                } else if everyone {
+                    steps.push(Step::Send(Change::Remove {
+                        table: l.table,
+                        key: parse_key(&l.key)?,
+                        version: version.to_string(),
+                        reason,
+                    }));
+                } else {
+                    steps.push(Step::MaybeRemove(l.table, l.key, version, reason));
+                }
+            }
+        }
+    }
+    // Pass 2: one query per table and chunk for the rows the client may hold.
+    let mut candidates: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for st in &steps {
+        if let Step::MaybeRemove(t, k, _, _) = st {
+            candidates.entry(t.as_str()).or_default().push(k.as_str());
+        }
+    }
+    let mut held: std::collections::HashSet<(String, String)> = Default::default();
+    for (table, keys) in candidates {
+        for chunk in keys.chunks(500) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+            let sql = format!(
+                "SELECT key FROM ot_views WHERE client_id = $1 AND tbl = $2 AND (removed_at IS NULL OR removed_at > $3) AND key IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(client).bind(table).bind(after);
+            for k in chunk {
+                q = q.bind(*k);
+            }
+            for r in q.fetch_all(&s.db.pool).await? {
+                held.insert((table.to_string(), r.try_get(0)?));
+            }
+        }
+    }
+    let mut changes = Vec::with_capacity(steps.len());
+    let mut view_removes: Vec<(String, String, i64)> = Vec::new();
+    for st in steps {
+        match st {
+            Step::Send(c) => changes.push(c),
+            Step::MaybeRemove(table, key, version, reason) => {
+                // Held, or removed at a version the client has not acknowledged yet.
+                if held.contains(&(table.clone(), key.clone())) {
+                    changes.push(Change::Remove {
+                        table: table.clone(),
+                        key: parse_key(&key)?,
+                        version: version.to_string(),
                         reason,
                     });
-                    if !everyone {
-                        view_removes.push((l.table, l.key, version));
-                    }
+                    view_removes.push((table, key, version));
                 }
             }
         }
     }
     if !view_adds.is_empty() || !view_removes.is_empty() {
         let mut tx = s.db.begin().await?;
-        for (t, k) in &view_adds {
-            sqlx::query("INSERT INTO ot_views (client_id, tbl, key, removed_at) VALUES ($1, $2, $3, NULL) ON CONFLICT (client_id, tbl, key) DO UPDATE SET removed_at = NULL")
-                .bind(client)
-                .bind(t.as_str())
-                .bind(k.as_str())
-                .execute(&mut *tx)
-                .await?;
+        view_adds.sort();
+        view_adds.dedup();
+        for chunk in view_adds.chunks(300) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("($1, ${}, ${}, NULL)", 2 * i + 2, 2 * i + 3))
+                .collect();
+            let sql = format!(
+                "INSERT INTO ot_views (client_id, tbl, key, removed_at) VALUES {} \
+                 ON CONFLICT (client_id, tbl, key) DO UPDATE SET removed_at = NULL",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(client);
+            for (t, k) in chunk {
+                q = q.bind(t.as_str()).bind(k.as_str());
+            }
+            q.execute(&mut *tx).await?;
         }
         for (t, k, v) in &view_removes {
             sqlx::query("UPDATE ot_views SET removed_at = $1 WHERE client_id = $2 AND tbl = $3 AND key = $4 AND (removed_at IS NULL OR removed_at < $5)")

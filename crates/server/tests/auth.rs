@@ -1,0 +1,144 @@
+//! Authentication (dev tokens and HS256 JWTs) and `GET /sync/profile`, on every backend.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::Request;
+use common::*;
+use offline_tables_core::Profile;
+use serde_json::json;
+
+async fn profile_with_header(ctx: &Ctx, header: Option<&str>) -> Resp {
+    let mut req = Request::builder().method("GET").uri("/sync/profile");
+    if let Some(h) = header {
+        req = req.header("authorization", h);
+    }
+    ctx.call(req.body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn bad_credentials_get_401_with_a_json_error_on_every_endpoint() {
+    for_each_backend(|kind| async move {
+        let ctx = Ctx::demo(kind).await;
+        let before = ctx.snapshot().await;
+        for header in [
+            None,
+            Some("Basic YWxpY2U6cHc="),
+            Some("Bearer"),
+            Some("Bearer "),
+            Some("Bearer tok-mallory"),
+            Some("tok-alice"),
+        ] {
+            let r = profile_with_header(&ctx, header).await;
+            r.assert_error(401, "unauthorized");
+        }
+        // Every endpoint refuses before looking at the body.
+        let pull = json!({ "protocolVersion": 1, "clientId": "c1" });
+        let push = json!({ "protocolVersion": 1, "clientId": "c1", "mutations": [
+            { "id": 1, "table": "accounts", "key": "x", "op": "insert",
+              "row": { "id": "x", "ownerId": "alice" } } ] });
+        for (method, uri, body) in [
+            ("POST", "/sync/pull", Some(pull)),
+            ("POST", "/sync/push", Some(push)),
+            ("GET", "/api/data/accounts", None),
+            ("GET", "/api/data/accounts/a0", None),
+            (
+                "POST",
+                "/api/data/accounts",
+                Some(json!({ "id": "y", "ownerId": "alice" })),
+            ),
+            ("PATCH", "/api/data/accounts/a0", Some(json!({ "name": "z" }))),
+            ("DELETE", "/api/data/accounts/a0", None),
+        ] {
+            let bytes = body.map(|b| b.to_string().into_bytes());
+            for token in [None, Some("nope")] {
+                let r = ctx.raw(method, uri, token, bytes.clone()).await;
+                r.assert_error(401, "unauthorized");
+            }
+        }
+        assert_eq!(ctx.snapshot().await, before, "a refused request changed data");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn jwts_are_accepted_until_they_expire() {
+    for_each_backend(|kind| async move {
+        let ctx = Ctx::demo(kind).await;
+        // A valid JWT is the user in `sub`: alice sees her accounts only.
+        let token = jwt("alice", 3600);
+        let r = ctx.get(&token, "/api/data/accounts").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let ids: Vec<_> = r.body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ids, strs(&["a0", "a2", "a4"]));
+        assert_eq!(ctx.get(&jwt("bob", 60), "/sync/profile").await.status, 200);
+
+        // Expired (beyond the default leeway), wrong secret, or no `exp`: refused.
+        ctx.get(&jwt("alice", -3600), "/sync/profile")
+            .await
+            .assert_error(401, "unauthorized");
+        let forged = jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &json!({ "sub": "alice", "exp": 4_000_000_000u64 }),
+            &jsonwebtoken::EncodingKey::from_secret(b"another secret"),
+        )
+        .unwrap();
+        ctx.get(&forged, "/sync/profile")
+            .await
+            .assert_error(401, "unauthorized");
+        let no_exp = jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &json!({ "sub": "alice" }),
+            &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+        )
+        .unwrap();
+        ctx.get(&no_exp, "/sync/profile")
+            .await
+            .assert_error(401, "unauthorized");
+        // HS512 with the right secret is not HS256.
+        let hs512 = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
+            &json!({ "sub": "alice", "exp": 4_000_000_000u64 }),
+            &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+        )
+        .unwrap();
+        ctx.get(&hs512, "/sync/profile")
+            .await
+            .assert_error(401, "unauthorized");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_profile_is_served_normalized() {
+    for_each_backend(|kind| async move {
+        let ctx = Ctx::demo(kind).await;
+        let r = ctx.get(ALICE, "/sync/profile").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let expected = Profile::from_json(&demo_profile()).unwrap().to_json();
+        assert_eq!(r.body, expected);
+        // Normalized: defaults filled in, the scope as defined.
+        let t = &r.body["tables"];
+        assert_eq!(t["products"]["readOnly"], json!(true));
+        assert_eq!(t["products"]["scope"], json!("all"));
+        assert_eq!(t["products"]["conflict"], json!("server-wins"));
+        assert_eq!(t["accounts"]["conflict"], json!("merge"));
+        assert_eq!(t["accounts"]["scope"], json!({ "owner": "ownerId" }));
+        assert_eq!(
+            t["workorders"]["scope"]["modifiedWithinDays"],
+            json!({ "column": "modifiedOn", "days": 30 })
+        );
+        // It parses back to the same profile: what a client validates.
+        assert_eq!(
+            Profile::from_json(&r.body).unwrap(),
+            Profile::from_json(&demo_profile()).unwrap()
+        );
+        assert_eq!(ctx.get(BOB, "/sync/profile").await.body, expected);
+    })
+    .await;
+}

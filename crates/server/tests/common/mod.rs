@@ -1,0 +1,576 @@
+//! Shared harness for the server tests: `app(...)` over a fresh SQLite file and, when
+//! `OT_TEST_POSTGRES_URL` is set, over a fresh PostgreSQL database; helpers that call the
+//! endpoints through `oneshot` (no socket) and a `Replica` that follows one client's pulls.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use offline_tables_core::{Key, Profile};
+use offline_tables_server::auth::Auth;
+use offline_tables_server::db::{self, key_text, Db};
+use offline_tables_server::{app, Config};
+use serde_json::{json, Map, Value};
+use sqlx::Connection;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// The tests' "now": 2026-11-25T00:00:00Z. The demo seed's recent work orders date from
+/// 2026-11-20, its old ones from 2026-10-11 (outside the 30-day window).
+pub const NOW: i64 = 1_795_564_800_000;
+pub const DAY: i64 = 86_400_000;
+pub const JWT_SECRET: &str = "test-secret";
+pub const ALICE: &str = "tok-alice";
+pub const BOB: &str = "tok-bob";
+pub const CAROL: &str = "tok-carol";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+fn postgres_url() -> Option<String> {
+    std::env::var("OT_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// The backends to run against: SQLite always, PostgreSQL when its URL is set.
+pub fn kinds() -> Vec<Kind> {
+    let mut out = vec![Kind::Sqlite];
+    if postgres_url().is_some() {
+        out.push(Kind::Postgres);
+    }
+    out
+}
+
+/// Runs `f` once per available backend, in turn.
+pub async fn for_each_backend<F, Fut>(f: F)
+where
+    F: Fn(Kind) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for kind in kinds() {
+        eprintln!("--- backend {kind:?}");
+        f(kind).await;
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A fresh, empty database; removed (file) or dropped (PostgreSQL) when this goes.
+pub struct FreshDb {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(PathBuf),
+    Pg { admin_url: String, name: String },
+}
+
+/// `postgres://u:p@h:port/db?x` with its database replaced.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    format!("{}/{name}{query}", &base[..host_end])
+}
+
+impl FreshDb {
+    pub async fn new(kind: Kind) -> FreshDb {
+        match kind {
+            Kind::Sqlite => {
+                let dir = std::env::temp_dir().join(unique("ot-server-test"));
+                let url = format!("sqlite:{}", dir.join("data/offline.db").display());
+                FreshDb {
+                    url,
+                    cleanup: Cleanup::Dir(dir),
+                }
+            }
+            Kind::Postgres => {
+                let admin_url = postgres_url().expect("OT_TEST_POSTGRES_URL");
+                let name = unique("ot_test");
+                let mut conn = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot connect to OT_TEST_POSTGRES_URL: {e}"));
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("CREATE DATABASE (the role needs CREATEDB)");
+                let _ = conn.close().await;
+                FreshDb {
+                    url: with_database(&admin_url, &name),
+                    cleanup: Cleanup::Pg { admin_url, name },
+                }
+            }
+        }
+    }
+}
+
+impl Drop for FreshDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Pg { admin_url, name } => {
+                // Drop runs inside the test's runtime: use a thread with its own.
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("runtime");
+                    rt.block_on(async {
+                        if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
+                            let _ = sqlx::query(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .execute(&mut c)
+                            .await;
+                            let _ = c.close().await;
+                        }
+                    })
+                })
+                .join();
+            }
+        }
+    }
+}
+
+pub fn demo_profile() -> Value {
+    read_demo("profile.json")
+}
+
+pub fn demo_seed() -> Value {
+    read_demo("seed.json")
+}
+
+fn read_demo(name: &str) -> Value {
+    let path = format!("{}/../../demo/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
+}
+
+/// An HS256 JWT for `sub` expiring `exp_in_secs` from now (negative: already expired).
+pub fn jwt(sub: &str, exp_in_secs: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({ "sub": sub, "exp": now + exp_in_secs }),
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// A response: status, headers and the body as JSON (`Null` when empty).
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+    pub fn etag(&self) -> Option<String> {
+        self.headers
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.trim_matches('"').to_string())
+    }
+    /// Asserts an error status with the JSON error body `{error:{code,message}}`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        assert_eq!(self.code(), code, "body: {}", self.text);
+        let msg = self.body["error"]["message"].as_str().unwrap_or("");
+        assert!(!msg.is_empty(), "error without a message: {}", self.text);
+    }
+}
+
+/// A server over a fresh database, with a clock the test moves.
+pub struct Ctx {
+    pub kind: Kind,
+    pub app: axum::Router,
+    pub db: Db,
+    pub profile: Profile,
+    pub now: Arc<AtomicI64>,
+    _fresh: FreshDb,
+}
+
+impl Ctx {
+    pub async fn new(kind: Kind, profile: Value, body_limit: usize) -> Ctx {
+        let fresh = FreshDb::new(kind).await;
+        let db = Db::connect(&fresh.url)
+            .await
+            .unwrap_or_else(|e| panic!("{kind:?}: connect {}: {e}", fresh.url));
+        let profile = Profile::from_json(&profile).expect("test profile");
+        let now = Arc::new(AtomicI64::new(NOW));
+        let clock_now = now.clone();
+        let mut tokens = std::collections::HashMap::new();
+        for user in ["alice", "bob", "carol"] {
+            tokens.insert(format!("tok-{user}"), user.to_string());
+        }
+        let app = app(Config {
+            db: db.clone(),
+            profile: profile.clone(),
+            auth: Auth {
+                tokens,
+                jwt: Some(jsonwebtoken::DecodingKey::from_secret(
+                    JWT_SECRET.as_bytes(),
+                )),
+            },
+            clock: Arc::new(move || clock_now.load(Ordering::SeqCst)),
+            cors_origins: vec!["*".into()],
+            body_limit,
+        });
+        Ctx {
+            kind,
+            app,
+            db,
+            profile,
+            now,
+            _fresh: fresh,
+        }
+    }
+
+    /// The demo profile and seed.
+    pub async fn demo(kind: Kind) -> Ctx {
+        let ctx = Ctx::new(kind, demo_profile(), 2 * 1024 * 1024).await;
+        ctx.seed(&demo_seed()).await;
+        ctx
+    }
+
+    pub fn advance(&self, ms: i64) {
+        self.now.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    /// Any request; `body` is sent as is with `Content-Type: application/json`.
+    pub async fn raw(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Resp {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b)),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        self.call(req).await
+    }
+
+    pub async fn call(&self, req: Request<Body>) -> Resp {
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("response is not JSON ({e}): {text}"))
+        };
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, token: &str, uri: &str) -> Resp {
+        self.raw("GET", uri, Some(token), None).await
+    }
+
+    pub async fn send(&self, method: &str, uri: &str, token: &str, body: Value) -> Resp {
+        self.raw(method, uri, Some(token), Some(body.to_string().into_bytes()))
+            .await
+    }
+
+    /// One pull page (asserts 200).
+    pub async fn pull(
+        &self,
+        token: &str,
+        client: &str,
+        checkpoint: Option<&str>,
+        limit: Option<u32>,
+    ) -> Value {
+        let mut body = json!({ "protocolVersion": 1, "clientId": client });
+        if let Some(c) = checkpoint {
+            body["checkpoint"] = json!(c);
+        }
+        if let Some(l) = limit {
+            body["limit"] = json!(l);
+        }
+        let r = self.send("POST", "/sync/pull", token, body).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?} pull: {}", self.kind, r.text);
+        r.body
+    }
+
+    /// A push (asserts 200 and one outcome per mutation); returns the outcomes.
+    pub async fn push(&self, token: &str, client: &str, mutations: Value) -> Vec<Value> {
+        let n = mutations.as_array().map_or(0, Vec::len);
+        let r = self
+            .send(
+                "POST",
+                "/sync/push",
+                token,
+                json!({ "protocolVersion": 1, "clientId": client, "mutations": mutations }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?} push: {}", self.kind, r.text);
+        let outcomes = r.body["outcomes"].as_array().cloned().unwrap_or_default();
+        assert_eq!(outcomes.len(), n, "one outcome per mutation: {}", r.text);
+        outcomes
+    }
+
+    /// Loads `{ table: [rows] }` as the server's seed does (through `db::store`).
+    pub async fn seed(&self, seed: &Value) {
+        for (table, rows) in seed.as_object().unwrap() {
+            for row in rows.as_array().unwrap() {
+                self.admin_put(table, row.clone()).await;
+            }
+        }
+    }
+
+    /// Writes a row as an administrator would (no scope check), through `db::store`.
+    pub async fn admin_put(&self, table: &str, row: Value) -> i64 {
+        let def = &self.profile.tables[table];
+        let key = Key::from_json(&row[&def.key], &def.key).unwrap();
+        let map: Map<String, Value> = row.as_object().unwrap().clone();
+        self.admin_write(table, &key, Some(map)).await
+    }
+
+    /// Deletes a row as an administrator would, leaving a tombstone.
+    pub async fn admin_delete(&self, table: &str, key: Value) -> i64 {
+        let key = Key::from_json(&key, "key").unwrap();
+        self.admin_write(table, &key, None).await
+    }
+
+    async fn admin_write(&self, table: &str, key: &Key, row: Option<Map<String, Value>>) -> i64 {
+        let kt = key_text(key);
+        let mut tx = self.db.begin().await.unwrap();
+        db::lock_writes(&mut tx).await.unwrap();
+        let current = db::load(&mut *tx, table, &kt).await.unwrap();
+        let v = db::store(
+            &mut tx,
+            &self.profile,
+            table,
+            &kt,
+            current.as_ref(),
+            row.as_ref(),
+            self.now.load(Ordering::SeqCst),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        v
+    }
+
+    pub async fn counter(&self) -> i64 {
+        self.db.counter().await.unwrap()
+    }
+
+    /// Every stored row and tombstone: (table, key, version, data). Compared before and
+    /// after a refused request to show that nothing changed.
+    pub async fn snapshot(&self) -> Vec<(String, String, i64, Option<String>)> {
+        use sqlx::Row;
+        let rows = sqlx::query("SELECT tbl, key, version, data FROM ot_rows ORDER BY tbl, key")
+            .fetch_all(&self.db.pool)
+            .await
+            .unwrap();
+        let mut out: Vec<_> = rows
+            .into_iter()
+            .map(|r| {
+                (
+                    r.try_get(0).unwrap(),
+                    r.try_get(1).unwrap(),
+                    r.try_get(2).unwrap(),
+                    r.try_get(3).unwrap(),
+                )
+            })
+            .collect();
+        out.push(("(counter)".into(), String::new(), 0, None));
+        let c = self.counter().await;
+        out.last_mut().unwrap().2 = c;
+        out
+    }
+
+    /// The live rows of `table` on the server: key label → (version, row).
+    pub async fn server_rows(&self, table: &str) -> BTreeMap<String, (String, Value)> {
+        db::load_table(&self.db, table)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(k, v, row)| {
+                let key: Value = serde_json::from_str(&k).unwrap();
+                (label(&key), (v.to_string(), Value::Object(row)))
+            })
+            .collect()
+    }
+}
+
+/// A key as a readable label: strings as themselves, numbers as their JSON text.
+pub fn label(key: &Value) -> String {
+    match key {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A change as `"kind table key"` plus `reason` for removals, e.g. `remove accounts a2 scope`.
+pub fn describe(c: &Value) -> String {
+    let mut s = format!(
+        "{} {} {}",
+        c["kind"].as_str().unwrap_or("?"),
+        c["table"].as_str().unwrap_or("?"),
+        label(&c["key"])
+    );
+    if let Some(r) = c["reason"].as_str() {
+        s.push(' ');
+        s.push_str(r);
+    }
+    s
+}
+
+pub fn describe_all(changes: &[Value]) -> Vec<String> {
+    let mut v: Vec<String> = changes.iter().map(describe).collect();
+    v.sort();
+    v
+}
+
+pub fn checkpoint_num(c: &Value) -> u64 {
+    c.as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("checkpoint is not a decimal string: {c}"))
+}
+
+/// One client's local copy: what it learnt from its pulls, as the protocol says to apply it.
+pub struct Replica {
+    pub token: String,
+    pub client: String,
+    pub checkpoint: Option<String>,
+    /// (table, key label) → (version, row)
+    pub rows: BTreeMap<(String, String), (String, Value)>,
+}
+
+impl Replica {
+    pub fn new(token: &str, client: &str) -> Replica {
+        Replica {
+            token: token.into(),
+            client: client.into(),
+            checkpoint: None,
+            rows: BTreeMap::new(),
+        }
+    }
+
+    /// Applies one page; returns its changes.
+    pub fn apply(&mut self, page: &Value) -> Vec<Value> {
+        let changes = page["changes"].as_array().cloned().unwrap_or_default();
+        for c in &changes {
+            let id = (
+                c["table"].as_str().unwrap().to_string(),
+                label(&c["key"]),
+            );
+            match c["kind"].as_str() {
+                Some("upsert") => {
+                    let v = c["version"].as_str().expect("version string").to_string();
+                    self.rows.insert(id, (v, c["row"].clone()));
+                }
+                Some("remove") => {
+                    self.rows.remove(&id);
+                }
+                _ => {}
+            }
+        }
+        self.checkpoint = page["checkpoint"].as_str().map(str::to_string);
+        changes
+    }
+
+    /// Pulls until `hasMore` is false, checking that checkpoints never go back and move
+    /// forward on every page that says there is more. Returns every change received.
+    pub async fn sync(&mut self, ctx: &Ctx, limit: Option<u32>) -> Vec<Value> {
+        let mut all = Vec::new();
+        for _ in 0..10_000 {
+            let page = ctx
+                .pull(&self.token, &self.client, self.checkpoint.as_deref(), limit)
+                .await;
+            assert_eq!(page["protocolVersion"], json!(1));
+            assert_ne!(page["resync"], json!(true), "unexpected resync");
+            let before = self.checkpoint.as_ref().map(|c| checkpoint_num(&json!(c)));
+            let after = checkpoint_num(&page["checkpoint"]);
+            let more = page["hasMore"].as_bool().expect("hasMore");
+            if let Some(b) = before {
+                assert!(after >= b, "checkpoint went back: {b} -> {after}");
+                if more {
+                    assert!(after > b, "hasMore with a checkpoint that did not move");
+                }
+            }
+            if let Some(l) = limit {
+                assert!(page["changes"].as_array().unwrap().len() <= l as usize);
+            }
+            all.extend(self.apply(&page));
+            if !more {
+                return all;
+            }
+        }
+        panic!("pull never finished");
+    }
+
+    /// Key labels held for `table`.
+    pub fn keys(&self, table: &str) -> Vec<String> {
+        self.rows
+            .keys()
+            .filter(|(t, _)| t == table)
+            .map(|(_, k)| k.clone())
+            .collect()
+    }
+
+    pub fn row(&self, table: &str, key: &str) -> Option<&(String, Value)> {
+        self.rows.get(&(table.to_string(), key.to_string()))
+    }
+}
+
+pub fn strs(v: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+    out.sort();
+    out
+}
