@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# start.sh: sets up, builds the wasm package and the demo PWA (www/ -> www/dist), and serves it on http://localhost:${PORT:-8080}.
+# start.sh (npm start): sets up, builds the wasm package, the demo PWA (www/ -> www/dist) and the reference
+# server, then runs the server on its embedded SQLite database with the demo profile, seed and development
+# tokens, serving the demo from the same origin at http://localhost:${PORT:-8080}.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,5 +12,21 @@ scripts/setup.sh
 scripts/build.sh bundler
 echo "build: webpack (www/ -> www/dist)"
 node_modules/.bin/webpack --config webpack.config.js --mode production
+echo "build: cargo build --release -p offline-tables-server"
+cargo build --release -q -p offline-tables-server
+
 PORT="${PORT:-8080}"
-exec node scripts/serve.mjs www/dist "$PORT"
+DATA="${DATA:-$ROOT/data}"
+cat <<MSG
+
+  offline-tables demo: http://localhost:$PORT/
+  reference server on SQLite: $DATA/demo.db (delete it to start over)
+  development users (Authorization: Bearer <token>):
+    alice  dev-token-alice
+    bob    dev-token-bob
+  try: curl -H 'Authorization: Bearer dev-token-alice' 'http://localhost:$PORT/api/data/accounts?\$count=true'
+
+MSG
+exec target/release/offline-tables-server \
+  --profile demo/profile.json --seed demo/seed.json --tokens demo/tokens.json \
+  --db "sqlite:$DATA/demo.db" --listen "127.0.0.1:$PORT" --static www/dist
