@@ -50,9 +50,11 @@ impl FromRequestParts<AppState> for User {
             .ok_or_else(|| {
                 AppError::unauthorized("missing Authorization: Bearer <token> header")
             })?;
+        // The scheme is case-insensitive (RFC 9110); the token is not.
         let token = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 AppError::unauthorized("the Authorization header must be 'Bearer <token>'")

@@ -136,6 +136,9 @@ impl Db {
     /// Deletes tombstones older than `before_ms` and moves the resync horizon past them.
     pub async fn purge_tombstones(&self, before_ms: i64) -> AppResult<u64> {
         let mut tx = self.begin().await?;
+        // Write first: a SQLite transaction that reads and then writes fails (busy
+        // snapshot) when another writer committed in between.
+        lock_writes(&mut tx).await?;
         let max: Option<i64> =
             sqlx::query("SELECT MAX(version) FROM ot_rows WHERE deleted = 1 AND changed_at < $1")
                 .bind(before_ms)

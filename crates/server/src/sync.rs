@@ -109,7 +109,8 @@ pub async fn pull(
         }
         tx.commit().await?;
     }
-    if after > 0 && after < s.db.horizon().await? {
+    // Older than the tombstone horizon, or newer than any version (a restored backup).
+    if after > 0 && (after < s.db.horizon().await? || after > s.db.counter().await?) {
         return Ok(Json(PullResponse {
             protocol_version: PROTOCOL_VERSION,
             changes: vec![],
@@ -238,12 +239,24 @@ pub async fn pull(
     }
     let mut changes = Vec::with_capacity(steps.len());
     let mut view_removes: Vec<(String, String, i64)> = Vec::new();
+    // A row is removed at most once per page: aging and the log can both report a row
+    // whose related parent left the scope.
+    let mut removed: std::collections::HashSet<(String, String)> = Default::default();
     for st in steps {
         match st {
-            Step::Send(c) => changes.push(c),
+            Step::Send(c) => {
+                if let Change::Remove { table, key, .. } = &c {
+                    if !removed.insert((table.clone(), key_text(key))) {
+                        continue;
+                    }
+                }
+                changes.push(c)
+            }
             Step::MaybeRemove(table, key, version, reason) => {
                 // Held, or removed at a version the client has not acknowledged yet.
-                if held.contains(&(table.clone(), key.clone())) {
+                if held.contains(&(table.clone(), key.clone()))
+                    && removed.insert((table.clone(), key.clone()))
+                {
                     changes.push(Change::Remove {
                         table: table.clone(),
                         key: parse_key(&key)?,
@@ -374,6 +387,9 @@ pub async fn push(
     let client = req.client_id.as_str();
     let mut tx = s.db.begin().await?;
     let mut last = claim_client(&mut tx, client, &user).await?;
+    // Before reading any row: a concurrent push must not decide on the same stale
+    // version (PostgreSQL; on SQLite claim_client's write already holds the lock).
+    db::lock_writes(&mut tx).await?;
     let mut outcomes = Vec::with_capacity(req.mutations.len());
     for m in &req.mutations {
         if (m.id as i64) <= last {
@@ -490,6 +506,29 @@ pub fn check_row(row: &Value, key_col: &str, key: &Key) -> Result<Map<String, Va
     }
 }
 
+/// The shape rules of protocol.md §5 step 3 that do not depend on the stored row (the
+/// key column is checked with the row, in `check_row`).
+fn shape_error(m: &PushMutation) -> Option<&'static str> {
+    match m.op {
+        MutationOp::Insert if m.columns.is_some() => {
+            return Some("an insert sends the whole row, not columns")
+        }
+        MutationOp::Insert if m.base_version.is_some() => {
+            return Some("an insert has no baseVersion")
+        }
+        MutationOp::Update if m.row.is_some() && m.columns.is_some() => {
+            return Some("an update sends either row or columns, not both")
+        }
+        _ => {}
+    }
+    let row_cols = m.row.as_ref().and_then(Value::as_object);
+    let proto = row_cols
+        .into_iter()
+        .chain(m.columns.as_ref())
+        .any(|cols| cols.contains_key("__proto__"));
+    proto.then_some("a column named __proto__ is not allowed")
+}
+
 async fn apply(
     s: &AppState,
     tx: &mut Tx,
@@ -510,6 +549,9 @@ async fn apply(
             RejectReason::ReadOnly,
             format!("table '{}' is read-only", m.table),
         ));
+    }
+    if let Some(message) = shape_error(m) {
+        return Ok(rejected(m.id, RejectReason::Validation, message));
     }
     let key = key_text(&m.key);
     let current: Option<Stored> = db::load(&mut **tx, &m.table, &key).await?;
@@ -589,13 +631,7 @@ async fn apply(
             if !client_wins && (live.is_none() || base != version) {
                 return Ok(conflict());
             }
-            if live.is_none() {
-                // client-wins delete of a row already gone: nothing to do.
-                return Ok(Outcome::Applied {
-                    id: m.id,
-                    version: version.unwrap_or(0).to_string(),
-                });
-            }
+            // client-wins on a row already gone: a fresh tombstone (protocol.md §5).
             None
         }
     };

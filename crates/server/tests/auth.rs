@@ -32,6 +32,14 @@ async fn bad_credentials_get_401_with_a_json_error_on_every_endpoint() {
             let r = profile_with_header(&ctx, header).await;
             r.assert_error(401, "unauthorized");
         }
+        // The scheme is case-insensitive; the token is not.
+        for ok in ["bearer tok-alice", "BEARER tok-alice"] {
+            let r = profile_with_header(&ctx, Some(ok)).await;
+            assert_eq!(r.status.as_u16(), 200, "{ok}: {}", r.text);
+        }
+        profile_with_header(&ctx, Some("Bearer TOK-ALICE"))
+            .await
+            .assert_error(401, "unauthorized");
         // Every endpoint refuses before looking at the body.
         let pull = json!({ "protocolVersion": 1, "clientId": "c1" });
         let push = json!({ "protocolVersion": 1, "clientId": "c1", "mutations": [
@@ -47,7 +55,11 @@ async fn bad_credentials_get_401_with_a_json_error_on_every_endpoint() {
                 "/api/data/accounts",
                 Some(json!({ "id": "y", "ownerId": "alice" })),
             ),
-            ("PATCH", "/api/data/accounts/a0", Some(json!({ "name": "z" }))),
+            (
+                "PATCH",
+                "/api/data/accounts/a0",
+                Some(json!({ "name": "z" })),
+            ),
             ("DELETE", "/api/data/accounts/a0", None),
         ] {
             let bytes = body.map(|b| b.to_string().into_bytes());
@@ -56,7 +68,11 @@ async fn bad_credentials_get_401_with_a_json_error_on_every_endpoint() {
                 r.assert_error(401, "unauthorized");
             }
         }
-        assert_eq!(ctx.snapshot().await, before, "a refused request changed data");
+        assert_eq!(
+            ctx.snapshot().await,
+            before,
+            "a refused request changed data"
+        );
     })
     .await;
 }

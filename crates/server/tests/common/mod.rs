@@ -321,8 +321,13 @@ impl Ctx {
     }
 
     pub async fn send(&self, method: &str, uri: &str, token: &str, body: Value) -> Resp {
-        self.raw(method, uri, Some(token), Some(body.to_string().into_bytes()))
-            .await
+        self.raw(
+            method,
+            uri,
+            Some(token),
+            Some(body.to_string().into_bytes()),
+        )
+        .await
     }
 
     /// One pull page (asserts 200).
@@ -506,10 +511,7 @@ impl Replica {
     pub fn apply(&mut self, page: &Value) -> Vec<Value> {
         let changes = page["changes"].as_array().cloned().unwrap_or_default();
         for c in &changes {
-            let id = (
-                c["table"].as_str().unwrap().to_string(),
-                label(&c["key"]),
-            );
+            let id = (c["table"].as_str().unwrap().to_string(), label(&c["key"]));
             match c["kind"].as_str() {
                 Some("upsert") => {
                     let v = c["version"].as_str().expect("version string").to_string();

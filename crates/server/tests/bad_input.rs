@@ -1,0 +1,182 @@
+//! Bad input gets a clear 4xx JSON error and changes nothing, on every backend:
+//! malformed JSON, wrong shapes, oversized bodies, unknown tables and routes, bad query
+//! options.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn malformed_json_and_wrong_shapes_are_400_and_change_nothing() {
+    for_each_backend(|kind| async move {
+        let ctx = Ctx::demo(kind).await;
+        ctx.pull(ALICE, "c1", None, None).await;
+        let before = ctx.snapshot().await;
+        let endpoints = [
+            ("POST", "/sync/pull"),
+            ("POST", "/sync/push"),
+            ("POST", "/api/data/accounts"),
+            ("PATCH", "/api/data/accounts/a0"),
+        ];
+        for (method, uri) in endpoints {
+            for body in [
+                &b"{\"protocolVersion\": 1, \"clientId\": "[..],
+                b"{'protocolVersion': 1}",
+                b"",
+                b"not json",
+                b"{\"a\":1} trailing",
+            ] {
+                let r = ctx.raw(method, uri, Some(ALICE), Some(body.to_vec())).await;
+                r.assert_error(400, "invalid_argument");
+            }
+        }
+        let r = ctx
+            .raw(
+                "POST",
+                "/sync/pull",
+                Some(ALICE),
+                Some(b"{\"protocolVersion\": 1,".to_vec()),
+            )
+            .await;
+        let msg = r.body["error"]["message"].as_str().unwrap();
+        assert!(msg.contains("line 1"), "the parser's position: {msg}");
+
+        let mutation = json!({ "id": 1, "table": "accounts", "key": "x1", "op": "insert",
+                               "row": { "id": "x1", "ownerId": "alice" } });
+        let with = |field: &str, value: serde_json::Value| {
+            let mut m = mutation.clone();
+            m[field] = value;
+            json!({ "protocolVersion": 1, "clientId": "c1", "mutations": [m] })
+        };
+        let mut missing_key = mutation.clone();
+        missing_key.as_object_mut().unwrap().remove("key");
+        let bad_pushes = [
+            json!([]),
+            json!("push"),
+            json!({ "protocolVersion": 1, "clientId": "c1" }),
+            json!({ "protocolVersion": 1, "clientId": "c1", "mutations": {} }),
+            json!({ "protocolVersion": "1", "clientId": "c1", "mutations": [] }),
+            json!({ "protocolVersion": 1, "clientId": "c1", "mutations": [missing_key] }),
+            with("op", json!("upsert")),
+            with("key", json!({ "id": 1 })),
+            with("key", json!(true)),
+            with("key", json!(null)),
+            with("key", json!([1])),
+            with("id", json!(-1)),
+            with("id", json!("1")),
+            with("id", json!(1.5)),
+            with("table", json!(7)),
+            with("baseVersion", json!(3)),
+            with("columns", json!([1])),
+        ];
+        for body in bad_pushes {
+            let r = ctx.send("POST", "/sync/push", ALICE, body.clone()).await;
+            assert_eq!(r.status, 400, "{kind:?}: {body} -> {}", r.text);
+            r.assert_error(400, "invalid_argument");
+        }
+        for body in [json!([]), json!("row"), json!(null), json!(17)] {
+            ctx.send("POST", "/api/data/accounts", ALICE, body.clone())
+                .await
+                .assert_error(400, "invalid_argument");
+            ctx.send("PATCH", "/api/data/accounts/a0", ALICE, body)
+                .await
+                .assert_error(400, "invalid_argument");
+        }
+        assert_eq!(
+            ctx.snapshot().await,
+            before,
+            "{kind:?}: a refused request wrote"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413_and_change_nothing() {
+    for_each_backend(|kind| async move {
+        let ctx = Ctx::new(kind, demo_profile(), 2048).await;
+        ctx.seed(&demo_seed()).await;
+        let before = ctx.snapshot().await;
+        let big = "x".repeat(4096);
+        let row = json!({ "id": "a9", "ownerId": "alice", "notes": big });
+        let push = json!({ "protocolVersion": 1, "clientId": "c1", "mutations": [
+            { "id": 1, "table": "accounts", "key": "a9", "op": "insert", "row": row } ] });
+        ctx.send("POST", "/sync/push", ALICE, push)
+            .await
+            .assert_error(413, "payload_too_large");
+        ctx.send("POST", "/api/data/accounts", ALICE, row.clone())
+            .await
+            .assert_error(413, "payload_too_large");
+        ctx.send("PATCH", "/api/data/accounts/a0", ALICE, json!({ "notes": big }))
+            .await
+            .assert_error(413, "payload_too_large");
+        let pull = json!({ "protocolVersion": 1, "clientId": "c1", "pad": big });
+        ctx.send("POST", "/sync/pull", ALICE, pull)
+            .await
+            .assert_error(413, "payload_too_large");
+        assert_eq!(ctx.snapshot().await, before, "{kind:?}");
+        // The push's client id was not even claimed: the same id applies from 1.
+        let small = json!({ "id": "a9", "ownerId": "alice", "notes": "x".repeat(1000) });
+        let out = ctx
+            .push(ALICE, "c1", json!([{ "id": 1, "table": "accounts", "key": "a9", "op": "insert", "row": small }]))
+            .await;
+        assert_eq!(out[0]["status"], "applied", "a body under the limit is served");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_tables_routes_and_bad_query_options_are_4xx() {
+    for_each_backend(|kind| async move {
+        let ctx = Ctx::demo(kind).await;
+        let before = ctx.snapshot().await;
+        ctx.get(ALICE, "/api/data/ghosts")
+            .await
+            .assert_error(404, "not_found");
+        ctx.get(ALICE, "/api/data/ghosts/1")
+            .await
+            .assert_error(404, "not_found");
+        ctx.send("POST", "/api/data/ghosts", ALICE, json!({ "id": 1 }))
+            .await
+            .assert_error(404, "not_found");
+        ctx.send("PATCH", "/api/data/ghosts/1", ALICE, json!({ "a": 1 }))
+            .await
+            .assert_error(404, "not_found");
+        ctx.raw("DELETE", "/api/data/ghosts/1", Some(ALICE), None)
+            .await
+            .assert_error(404, "not_found");
+        ctx.get(ALICE, "/api/nothing")
+            .await
+            .assert_error(404, "not_found");
+        ctx.get(ALICE, "/sync/elsewhere")
+            .await
+            .assert_error(404, "not_found");
+
+        for query in [
+            "$filter=city%20equals%20'Paris'",
+            "$filter=city%20eq",
+            "$filter=(city%20eq%20'Paris'",
+            "$filter=city%20eq%20'Paris",
+            "$filter=drop%20table",
+            "$orderby=city%20sideways",
+            "$top=-1",
+            "$top=ten",
+            "$skip=1.5",
+            "$count=maybe",
+            "$expand=orders",
+            "$top=1&$top=2",
+        ] {
+            let r = ctx.get(ALICE, &format!("/api/data/accounts?{query}")).await;
+            assert_eq!(r.status, 400, "{kind:?}: {query} -> {}", r.text);
+            r.assert_error(400, "invalid_argument");
+        }
+        let r = ctx
+            .get(ALICE, "/api/data/accounts?$filter=city%20equals%20'Paris'")
+            .await;
+        let msg = r.body["error"]["message"].as_str().unwrap();
+        assert!(msg.contains("$filter") && msg.contains("position"), "{msg}");
+        assert_eq!(ctx.snapshot().await, before);
+    })
+    .await;
+}

@@ -1,0 +1,223 @@
+//! The `offline-tables-server` binary end to end: it starts on an empty directory with the
+//! demo profile, seed and tokens, serves HTTP on the port it prints, and keeps its data
+//! (without seeding twice) across a restart.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The child process, killed when the test ends however it ends.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn demo(name: &str) -> String {
+    format!("{}/../../demo/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn start(db: &Path) -> Server {
+    let child = Command::new(env!("CARGO_BIN_EXE_offline-tables-server"))
+        .args(["--profile", &demo("profile.json")])
+        .args(["--seed", &demo("seed.json")])
+        .args(["--tokens", &demo("tokens.json")])
+        .arg("--db")
+        .arg(format!("sqlite:{}", db.display()))
+        .args(["--listen", "127.0.0.1:0"])
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server binary");
+    // Killed and reaped on drop, also when this function panics.
+    let mut server = Server {
+        child,
+        addr: String::new(),
+    };
+    // The log goes to stdout (tracing's default); read both streams for the line.
+    let (tx, rx) = mpsc::channel::<String>();
+    for stream in [
+        Box::new(server.child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+        Box::new(server.child.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let mut log = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    server.addr = rest
+                        .chars()
+                        .take_while(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '[' | ']')
+                        })
+                        .collect();
+                    return server;
+                }
+                log.push(line);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Ok(Some(status)) = server.child.try_wait() {
+                    panic!("the server exited ({status}): {log:#?}");
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    panic!("no 'listening on' line: {log:#?}");
+}
+
+/// One HTTP/1.1 request over a plain socket: (status, JSON body).
+fn http(addr: &str, method: &str, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let body = body.map(Value::to_string).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read the response");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("a complete response");
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {head}"));
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    let json = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+    };
+    (status, json)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
+fn pull_all(addr: &str, client: &str) -> Vec<Value> {
+    let req = json!({ "protocolVersion": 1, "clientId": client });
+    let (status, page) = http(addr, "POST", "/sync/pull", "dev-token-alice", Some(&req));
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["hasMore"], json!(false));
+    page["changes"].as_array().unwrap().clone()
+}
+
+#[test]
+fn the_binary_starts_on_an_empty_directory_and_serves_the_protocol() {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let root: PathBuf = std::env::temp_dir().join(format!("ot-bin-{}-{nanos}", std::process::id()));
+    let db = root.join("new/dir/x.db");
+    assert!(!root.exists());
+
+    let changes = {
+        let server = start(&db);
+        assert!(db.exists(), "the database file was created");
+        let (status, profile) = http(
+            &server.addr,
+            "GET",
+            "/sync/profile",
+            "dev-token-alice",
+            None,
+        );
+        assert_eq!(status, 200, "{profile}");
+        assert_eq!(profile["tables"]["products"]["readOnly"], json!(true));
+        assert_eq!(
+            profile["tables"]["accounts"]["scope"],
+            json!({ "owner": "ownerId" })
+        );
+        let (status, err) = http(&server.addr, "GET", "/sync/profile", "wrong", None);
+        assert_eq!(
+            (status, err["error"]["code"].clone()),
+            (401, json!("unauthorized"))
+        );
+        // The seed is there, scoped to alice (her work orders depend on today's date).
+        let changes = pull_all(&server.addr, "bin-1");
+        let mut keys: Vec<String> = changes
+            .iter()
+            .filter(|c| c["table"] != "workorders")
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["table"].as_str().unwrap(),
+                    c["key"].as_str().unwrap()
+                )
+            })
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "accounts a0",
+                "accounts a2",
+                "accounts a4",
+                "products p0",
+                "products p1",
+                "products p2"
+            ]
+        );
+        changes
+    };
+
+    // Restarted on the same file: same rows at the same versions, not seeded again.
+    {
+        let server = start(&db);
+        assert_eq!(pull_all(&server.addr, "bin-2"), changes);
+        let (status, list) = http(
+            &server.addr,
+            "GET",
+            "/api/data/products",
+            "dev-token-bob",
+            None,
+        );
+        assert_eq!(status, 200);
+        assert_eq!(list["value"].as_array().unwrap().len(), 3);
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}

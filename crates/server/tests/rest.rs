@@ -1,0 +1,269 @@
+//! The REST data API `/api/data/{table}[/{key}]`, on every backend: listing with the
+//! OData options, reads by string and numeric keys, writes with scope and read-only
+//! checks, and writes showing up in pulls at their new versions.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn ids(r: &Resp) -> Vec<Value> {
+    r.body["value"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no value: {}", r.text))
+        .iter()
+        .map(|row| row["id"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn listing_filters_selects_orders_and_pages_within_scope() {
+    for_each_backend(|kind| async move {
+        let ctx = Ctx::demo(kind).await;
+        let r = ctx.get(ALICE, "/api/data/accounts").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(ids(&r), [json!("a0"), json!("a2"), json!("a4")], "{kind:?}");
+        assert!(r.body.get("count").is_none(), "count only when asked");
+
+        let r = ctx
+            .get(ALICE, "/api/data/accounts?$filter=city%20eq%20'Paris'")
+            .await;
+        assert_eq!(ids(&r), [json!("a0")]);
+        assert_eq!(r.body["value"][0]["name"], "Account 0");
+
+        let r = ctx
+            .get(ALICE, "/api/data/accounts?$orderby=city%20desc")
+            .await;
+        assert_eq!(ids(&r), [json!("a0"), json!("a2"), json!("a4")]);
+        let r = ctx.get(ALICE, "/api/data/accounts?$orderby=city").await;
+        assert_eq!(ids(&r), [json!("a4"), json!("a2"), json!("a0")]);
+
+        let r = ctx
+            .get(
+                ALICE,
+                "/api/data/accounts?$orderby=city&$top=1&$skip=1&$count=true",
+            )
+            .await;
+        assert_eq!(
+            r.body,
+            json!({ "value": [
+            { "id": "a2", "name": "Account 2", "city": "Nice", "ownerId": "alice" } ], "count": 3 })
+        );
+
+        let r = ctx
+            .get(
+                ALICE,
+                "/api/data/accounts?$select=id,city&$filter=city%20ne%20'Lyon'",
+            )
+            .await;
+        assert_eq!(
+            r.body["value"],
+            json!([{ "id": "a0", "city": "Paris" }, { "id": "a2", "city": "Nice" }])
+        );
+        let r = ctx
+            .get(
+                ALICE,
+                "/api/data/accounts?$filter=startswith(name,'Account')&$count=true&$top=0",
+            )
+            .await;
+        assert_eq!(r.body, json!({ "value": [], "count": 3 }));
+
+        // Scope applies before the filter: bob's Paris account is never listed to alice.
+        let r = ctx
+            .get(
+                BOB,
+                "/api/data/accounts?$filter=city%20eq%20'Paris'&$count=true",
+            )
+            .await;
+        assert_eq!(ids(&r), [json!("a3")]);
+        assert_eq!(r.body["count"], 1);
+        // Windowed, related work orders; all products.
+        let r = ctx.get(ALICE, "/api/data/workorders?$orderby=id").await;
+        assert_eq!(ids(&r), [json!("w10"), json!("w2"), json!("w6")]);
+        assert_eq!(ids(&ctx.get(CAROL, "/api/data/products").await).len(), 3);
+        assert_eq!(ids(&ctx.get(CAROL, "/api/data/accounts").await).len(), 0);
+        // Parameters that are not query options belong to the app.
+        let r = ctx.get(ALICE, "/api/data/accounts?_=12345&$top=1").await;
+        assert_eq!(ids(&r), [json!("a0")]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reads_by_key_honour_scope_and_key_types() {
+    for_each_backend(|kind| async move {
+        let ctx = Ctx::demo(kind).await;
+        let r = ctx.get(ALICE, "/api/data/accounts/a0").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["name"], "Account 0");
+        assert_eq!(r.etag(), Some("1".into()), "the seed wrote a0 first");
+        assert_eq!(
+            r.headers.get("etag").unwrap().to_str().unwrap(),
+            "\"1\"",
+            "a strong entity tag"
+        );
+        let same = ctx.get(ALICE, "/api/data/accounts/'a0'").await;
+        assert_eq!(same.body, r.body);
+        // Missing, or someone else's: 404 alike.
+        ctx.get(ALICE, "/api/data/accounts/a1")
+            .await
+            .assert_error(404, "not_found");
+        ctx.get(ALICE, "/api/data/accounts/nope")
+            .await
+            .assert_error(404, "not_found");
+        ctx.get(ALICE, "/api/data/workorders/w0")
+            .await
+            .assert_error(404, "not_found");
+
+        // 7 and "7" are different keys; quotes make a string.
+        let v_num = ctx
+            .admin_put("products", json!({ "id": 7, "name": "number" }))
+            .await;
+        let v_str = ctx
+            .admin_put("products", json!({ "id": "7", "name": "string" }))
+            .await;
+        ctx.admin_put("products", json!({ "id": "it's", "name": "quoted" }))
+            .await;
+        ctx.admin_put("products", json!({ "id": "a/1", "name": "slash" }))
+            .await;
+        let r = ctx.get(ALICE, "/api/data/products/7").await;
+        assert_eq!(
+            (r.body["name"].clone(), r.etag()),
+            (json!("number"), Some(v_num.to_string()))
+        );
+        let r = ctx.get(ALICE, "/api/data/products/'7'").await;
+        assert_eq!(
+            (r.body["name"].clone(), r.etag()),
+            (json!("string"), Some(v_str.to_string()))
+        );
+        assert_eq!(
+            ctx.get(ALICE, "/api/data/products/7.0").await.body["name"],
+            "number"
+        );
+        assert_eq!(
+            ctx.get(ALICE, "/api/data/products/'it''s'").await.body["name"],
+            "quoted"
+        );
+        assert_eq!(
+            ctx.get(ALICE, "/api/data/products/a%2F1").await.body["name"],
+            "slash"
+        );
+        ctx.get(ALICE, "/api/data/products/8")
+            .await
+            .assert_error(404, "not_found");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn create_update_and_delete_with_their_status_codes() {
+    for_each_backend(|kind| async move {
+        let ctx = Ctx::demo(kind).await;
+        let mut alice = Replica::new(ALICE, "alice-1");
+        alice.sync(&ctx, None).await;
+
+        // POST: 201 with the row, an ETag and a Location.
+        let row = json!({ "id": "a9", "name": "New", "ownerId": "alice" });
+        let r = ctx.send("POST", "/api/data/accounts", ALICE, row.clone()).await;
+        assert_eq!(r.status, 201, "{kind:?}: {}", r.text);
+        assert_eq!(r.body, row);
+        let v_post = r.etag().expect("ETag");
+        assert_eq!(
+            r.headers.get("location").unwrap().to_str().unwrap(),
+            "/api/data/accounts/%27a9%27"
+        );
+        ctx.send("POST", "/api/data/accounts", ALICE, row.clone())
+            .await
+            .assert_error(409, "conflict");
+        // Bob's existing key, a row for someone else, a read-only table: 403.
+        ctx.send("POST", "/api/data/accounts", ALICE, json!({ "id": "b9", "ownerId": "bob" }))
+            .await
+            .assert_error(403, "forbidden");
+        let r = ctx
+            .send("POST", "/api/data/products", ALICE, json!({ "id": "p9" }))
+            .await;
+        r.assert_error(403, "forbidden");
+        assert!(r.body["error"]["message"].as_str().unwrap().contains("read-only"));
+        ctx.send("POST", "/api/data/accounts", ALICE, json!({ "name": "no key" }))
+            .await
+            .assert_error(400, "invalid_argument");
+        ctx.send("POST", "/api/data/accounts", ALICE, json!({ "id": true, "ownerId": "alice" }))
+            .await
+            .assert_error(400, "invalid_argument");
+
+        // PATCH merges; ETag moves on.
+        let r = ctx
+            .send("PATCH", "/api/data/accounts/a0", ALICE, json!({ "city": "Lyon", "phone": "1" }))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(
+            r.body,
+            json!({ "id": "a0", "name": "Account 0", "city": "Lyon", "ownerId": "alice", "phone": "1" })
+        );
+        let v_patch = r.etag().unwrap();
+        assert!(v_patch.parse::<u64>().unwrap() > v_post.parse::<u64>().unwrap());
+        assert_eq!(ctx.get(ALICE, "/api/data/accounts/a0").await.body, r.body);
+        ctx.send("PATCH", "/api/data/accounts/zz", ALICE, json!({ "city": "x" }))
+            .await
+            .assert_error(404, "not_found");
+        ctx.send("PATCH", "/api/data/accounts/a1", ALICE, json!({ "city": "x" }))
+            .await
+            .assert_error(404, "not_found");
+        ctx.send("PATCH", "/api/data/accounts/a0", ALICE, json!({ "id": "a00" }))
+            .await
+            .assert_error(400, "invalid_argument");
+        ctx.send("PATCH", "/api/data/accounts/a0", ALICE, json!({ "ownerId": "bob" }))
+            .await
+            .assert_error(403, "forbidden");
+        ctx.send("PATCH", "/api/data/accounts/a0", ALICE, json!(["city"]))
+            .await
+            .assert_error(400, "invalid_argument");
+        ctx.send("PATCH", "/api/data/products/p0", ALICE, json!({ "price": 1 }))
+            .await
+            .assert_error(403, "forbidden");
+
+        // DELETE: 204 with no body, then 404.
+        let r = ctx.raw("DELETE", "/api/data/accounts/a2", Some(ALICE), None).await;
+        assert_eq!(r.status, 204, "{}", r.text);
+        assert!(r.text.is_empty());
+        ctx.get(ALICE, "/api/data/accounts/a2")
+            .await
+            .assert_error(404, "not_found");
+        ctx.raw("DELETE", "/api/data/accounts/a2", Some(ALICE), None)
+            .await
+            .assert_error(404, "not_found");
+        ctx.raw("DELETE", "/api/data/accounts/a1", Some(ALICE), None)
+            .await
+            .assert_error(404, "not_found");
+        ctx.raw("DELETE", "/api/data/products/p0", Some(ALICE), None)
+            .await
+            .assert_error(403, "forbidden");
+        // A tombstone does not block a new row with that key.
+        let r = ctx
+            .send("POST", "/api/data/accounts", ALICE, json!({ "id": "a2", "ownerId": "alice" }))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let v_again = r.etag().unwrap();
+
+        // The writes reach pulls at the versions REST reported; w2 left with its parent
+        // and came back with it (only its latest state travels).
+        let changes = alice.sync(&ctx, None).await;
+        assert_eq!(
+            describe_all(&changes),
+            strs(&[
+                "upsert accounts a0",
+                "upsert accounts a2",
+                "upsert accounts a9",
+                "upsert workorders w2",
+            ]),
+            "{kind:?}"
+        );
+        assert_eq!(alice.row("accounts", "a9").unwrap().0, v_post);
+        assert_eq!(alice.row("accounts", "a0").unwrap().0, v_patch);
+        assert_eq!(alice.row("accounts", "a2").unwrap().0, v_again);
+        let products = ctx.server_rows("products").await;
+        assert_eq!(products.len(), 3);
+        assert_eq!(ctx.server_rows("accounts").await["a1"].1["name"], "Account 1");
+    })
+    .await;
+}
