@@ -1,0 +1,485 @@
+//! The sync engine: a pure state machine. The driver feeds it events (local writes,
+//! network changes, timers, visibility, manual requests, responses and failures) with
+//! the current time and a random number, and carries out the instructions it returns
+//! (send a push or a pull, set a timer, refresh the token, publish the status, finish a
+//! sync). It holds no data and does no I/O, so any schedule replays exactly in a test.
+//!
+//! A sync cycle pushes first (batch after batch until the outbox is drained), then pulls
+//! (page after page until the server has no more). Failures back off exponentially with
+//! jitter, capped, and the backoff resets on success or when the network comes back.
+//! Offline, nothing is sent and nothing is an error. Responses to requests the engine no
+//! longer waits for (duplicated, late) are ignored.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Config {
+    /// Quiet time after a local write before pushing.
+    pub debounce_ms: u64,
+    /// Time between syncs while online (the profile's shortest `syncIntervalSeconds`).
+    pub interval_ms: u64,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            debounce_ms: 1_000,
+            interval_ms: 300_000,
+            backoff_base_ms: 1_000,
+            backoff_max_ms: 300_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Timer {
+    Debounce,
+    Interval,
+    Backoff,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Failure {
+    /// No connection, DNS, CORS...
+    Network,
+    /// The request timed out (the driver aborted it).
+    Timeout,
+    /// A 5xx or unexpected status.
+    Server { status: u16 },
+    /// A 401: the token expired or is wrong.
+    Unauthorized,
+    /// A response that does not parse (truncated, not JSON, wrong shape).
+    Malformed { message: String },
+}
+
+impl Failure {
+    fn describe(&self) -> String {
+        match self {
+            Failure::Network => "the server could not be reached".into(),
+            Failure::Timeout => "the request timed out".into(),
+            Failure::Server { status } => format!("the server answered {status}"),
+            Failure::Unauthorized => "the server refused the token (401)".into(),
+            Failure::Malformed { message } => {
+                format!("the server's response was malformed: {message}")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum Event {
+    /// The store opened.
+    Started {
+        online: bool,
+    },
+    /// A local write committed (in this tab or another).
+    LocalWrite,
+    Online,
+    Offline,
+    /// The page became visible.
+    Visible,
+    TimerFired {
+        timer: Timer,
+    },
+    /// `store.sync()` was called.
+    SyncRequested,
+    /// A push batch was answered and its outcomes applied; `more`: the outbox still holds
+    /// mutations not yet sent.
+    PushDone {
+        request: u64,
+        more: bool,
+    },
+    /// A pull page was applied with its checkpoint.
+    PullDone {
+        request: u64,
+        has_more: bool,
+    },
+    Failed {
+        request: u64,
+        failure: Failure,
+    },
+    /// The app's `getToken()` finished.
+    TokenRefreshed {
+        ok: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SyncState {
+    Idle,
+    Syncing,
+    Offline,
+    Error,
+    Unauthorized,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub online: bool,
+    pub state: SyncState,
+    pub last_sync_at: Option<u64>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Finish {
+    /// The cycle pushed and pulled everything.
+    Completed,
+    /// Offline: nothing was attempted (not an error).
+    Offline,
+    /// The cycle failed; it will be retried (see the status's `lastError`).
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum Instruction {
+    /// Send the next push batch: the oldest unacknowledged mutations, the same ones again
+    /// if the previous attempt got no answer. An empty outbox answers `PushDone { more:
+    /// false }` without a request.
+    SendPush {
+        request: u64,
+    },
+    /// Send a pull from the stored checkpoint.
+    SendPull {
+        request: u64,
+    },
+    SetTimer {
+        timer: Timer,
+        at: u64,
+    },
+    ClearTimer {
+        timer: Timer,
+    },
+    /// Call the app's `getToken()` and answer `TokenRefreshed`.
+    RefreshToken,
+    PublishStatus {
+        status: Status,
+    },
+    /// Resolve the pending `sync()` calls.
+    FinishSync {
+        finish: Finish,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum Phase {
+    Idle,
+    Pushing(u64),
+    Pulling(u64),
+    /// Waiting for `getToken()` before retrying the cycle.
+    RefreshingToken,
+    /// Waiting for the backoff timer.
+    BackingOff,
+    /// The token was refused and refreshing failed: wait for a new token or a request.
+    Unauthorized,
+}
+
+/// The engine. `step(now, random, event)` returns what to do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Engine {
+    config: Config,
+    online: bool,
+    phase: Phase,
+    /// Another cycle is due after this one (a write or a trigger arrived meanwhile).
+    again: bool,
+    /// `sync()` calls waiting for the end of a cycle.
+    waiting: bool,
+    failures: u32,
+    token_refreshed: bool,
+    next_request: u64,
+    status: Status,
+}
+
+impl Engine {
+    pub fn new(config: Config) -> Engine {
+        Engine {
+            config,
+            online: false,
+            phase: Phase::Idle,
+            again: false,
+            waiting: false,
+            failures: 0,
+            token_refreshed: false,
+            next_request: 1,
+            status: Status {
+                online: false,
+                state: SyncState::Offline,
+                last_sync_at: None,
+                last_error: None,
+            },
+        }
+    }
+
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// True while a cycle is running or about to retry.
+    pub fn busy(&self) -> bool {
+        !matches!(self.phase, Phase::Idle | Phase::Unauthorized)
+    }
+
+    /// Feeds one event; `random` is uniform in [0, 1) (for jitter).
+    pub fn step(&mut self, now: u64, random: f64, event: Event) -> Vec<Instruction> {
+        let mut out = Vec::new();
+        let before = self.status.clone();
+        match event {
+            Event::Started { online } => {
+                self.online = online;
+                if online {
+                    out.push(self.interval(now));
+                }
+                self.request(now, &mut out);
+            }
+            Event::LocalWrite => {
+                if self.busy() {
+                    self.again = true;
+                } else if self.online && self.phase != Phase::Unauthorized {
+                    out.push(Instruction::SetTimer {
+                        timer: Timer::Debounce,
+                        at: now + self.config.debounce_ms,
+                    });
+                }
+            }
+            Event::Online => {
+                self.online = true;
+                self.failures = 0;
+                if self.phase == Phase::BackingOff {
+                    out.push(Instruction::ClearTimer {
+                        timer: Timer::Backoff,
+                    });
+                    self.phase = Phase::Idle;
+                }
+                out.push(self.interval(now));
+                self.request(now, &mut out);
+            }
+            Event::Offline => {
+                self.online = false;
+                if self.phase == Phase::BackingOff {
+                    out.push(Instruction::ClearTimer {
+                        timer: Timer::Backoff,
+                    });
+                    self.phase = Phase::Idle;
+                }
+                out.push(Instruction::ClearTimer {
+                    timer: Timer::Interval,
+                });
+                // A request in flight will fail and be handled then.
+            }
+            Event::Visible => self.request(now, &mut out),
+            Event::SyncRequested => {
+                self.waiting = true;
+                // Asked for explicitly: retry now rather than at the end of the backoff.
+                if self.phase == Phase::BackingOff {
+                    out.push(Instruction::ClearTimer {
+                        timer: Timer::Backoff,
+                    });
+                    self.phase = Phase::Idle;
+                }
+                self.request(now, &mut out);
+            }
+            Event::TimerFired { timer } => match timer {
+                Timer::Debounce => self.request(now, &mut out),
+                Timer::Interval => {
+                    if self.online {
+                        out.push(self.interval(now));
+                    }
+                    self.request(now, &mut out);
+                }
+                Timer::Backoff => {
+                    if self.phase == Phase::BackingOff {
+                        self.phase = Phase::Idle;
+                        self.request(now, &mut out);
+                    }
+                }
+            },
+            Event::PushDone { request, more } => {
+                if self.phase == Phase::Pushing(request) {
+                    self.failures = 0;
+                    if !self.online {
+                        self.pause_offline(&mut out);
+                    } else if more {
+                        self.send_push(&mut out);
+                    } else {
+                        self.send_pull(&mut out);
+                    }
+                }
+            }
+            Event::PullDone { request, has_more } => {
+                if self.phase == Phase::Pulling(request) {
+                    self.failures = 0;
+                    if has_more && !self.online {
+                        self.pause_offline(&mut out);
+                    } else if has_more {
+                        self.send_pull(&mut out);
+                    } else {
+                        self.phase = Phase::Idle;
+                        self.token_refreshed = false;
+                        self.status.last_sync_at = Some(now);
+                        self.status.last_error = None;
+                        if self.again {
+                            self.again = false;
+                            self.start_cycle(&mut out);
+                        } else {
+                            self.finish(Finish::Completed, &mut out);
+                        }
+                    }
+                }
+            }
+            Event::Failed { request, failure } => {
+                let current =
+                    matches!(self.phase, Phase::Pushing(r) | Phase::Pulling(r) if r == request);
+                if current {
+                    self.fail(now, random, failure, &mut out);
+                }
+            }
+            Event::TokenRefreshed { ok } => {
+                if self.phase == Phase::RefreshingToken {
+                    self.phase = Phase::Idle;
+                    if ok {
+                        self.request(now, &mut out);
+                    } else {
+                        self.phase = Phase::Unauthorized;
+                        self.status.last_error =
+                            Some("the token was refused and could not be refreshed".into());
+                        self.finish(Finish::Failed, &mut out);
+                    }
+                }
+            }
+        }
+        self.refresh_status(before, &mut out);
+        out
+    }
+
+    fn interval(&self, now: u64) -> Instruction {
+        Instruction::SetTimer {
+            timer: Timer::Interval,
+            at: now + self.config.interval_ms,
+        }
+    }
+
+    /// A trigger: start a cycle now if possible, else remember to run one.
+    fn request(&mut self, _now: u64, out: &mut Vec<Instruction>) {
+        match self.phase {
+            Phase::Pushing(_) | Phase::Pulling(_) | Phase::RefreshingToken => self.again = true,
+            Phase::BackingOff => {}
+            Phase::Idle | Phase::Unauthorized => {
+                if !self.online {
+                    self.finish(Finish::Offline, out);
+                    return;
+                }
+                if self.phase == Phase::Unauthorized {
+                    // A new trigger after a refused token: try once more.
+                    self.token_refreshed = false;
+                }
+                out.push(Instruction::ClearTimer {
+                    timer: Timer::Debounce,
+                });
+                self.start_cycle(out);
+            }
+        }
+    }
+
+    fn start_cycle(&mut self, out: &mut Vec<Instruction>) {
+        if self.online {
+            self.send_push(out);
+        } else {
+            self.pause_offline(out);
+        }
+    }
+
+    fn send_push(&mut self, out: &mut Vec<Instruction>) {
+        let request = self.take_request();
+        self.phase = Phase::Pushing(request);
+        out.push(Instruction::SendPush { request });
+    }
+
+    fn send_pull(&mut self, out: &mut Vec<Instruction>) {
+        let request = self.take_request();
+        self.phase = Phase::Pulling(request);
+        out.push(Instruction::SendPull { request });
+    }
+
+    fn take_request(&mut self) -> u64 {
+        let r = self.next_request;
+        self.next_request += 1;
+        r
+    }
+
+    /// The network went away mid-cycle: stop here; `Online` starts a new cycle, which
+    /// resumes where this one stopped (the outbox and the checkpoint say where).
+    fn pause_offline(&mut self, out: &mut Vec<Instruction>) {
+        self.phase = Phase::Idle;
+        self.again = false;
+        self.finish(Finish::Offline, out);
+    }
+
+    fn finish(&mut self, finish: Finish, out: &mut Vec<Instruction>) {
+        if self.waiting {
+            self.waiting = false;
+            out.push(Instruction::FinishSync { finish });
+        }
+    }
+
+    fn fail(&mut self, now: u64, random: f64, failure: Failure, out: &mut Vec<Instruction>) {
+        self.phase = Phase::Idle;
+        if failure == Failure::Unauthorized {
+            if self.token_refreshed {
+                self.phase = Phase::Unauthorized;
+                self.status.last_error = Some(failure.describe());
+                self.finish(Finish::Failed, out);
+            } else {
+                self.token_refreshed = true;
+                self.phase = Phase::RefreshingToken;
+                out.push(Instruction::RefreshToken);
+            }
+            return;
+        }
+        if !self.online {
+            // Going offline is not an error: the next `Online` resumes.
+            self.finish(Finish::Offline, out);
+            return;
+        }
+        self.failures += 1;
+        self.status.last_error = Some(failure.describe());
+        let exp = self
+            .config
+            .backoff_base_ms
+            .saturating_mul(1u64 << (self.failures - 1).min(20))
+            .min(self.config.backoff_max_ms);
+        // Full jitter between half and all of the delay spreads retries of many clients.
+        let delay = exp / 2 + ((exp / 2) as f64 * random.clamp(0.0, 1.0)) as u64;
+        self.phase = Phase::BackingOff;
+        out.push(Instruction::SetTimer {
+            timer: Timer::Backoff,
+            at: now + delay.max(1),
+        });
+        self.finish(Finish::Failed, out);
+    }
+
+    fn refresh_status(&mut self, before: Status, out: &mut Vec<Instruction>) {
+        self.status.online = self.online;
+        self.status.state = match self.phase {
+            Phase::Unauthorized => SyncState::Unauthorized,
+            _ if !self.online => SyncState::Offline,
+            Phase::Pushing(_) | Phase::Pulling(_) | Phase::RefreshingToken => SyncState::Syncing,
+            Phase::BackingOff => SyncState::Error,
+            Phase::Idle => SyncState::Idle,
+        };
+        if self.status != before {
+            out.push(Instruction::PublishStatus {
+                status: self.status.clone(),
+            });
+        }
+    }
+}
