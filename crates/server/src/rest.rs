@@ -207,6 +207,30 @@ pub async fn create(
     Ok(resp)
 }
 
+/// Opens a writing transaction and loads the live row `key` the caller can see (404
+/// otherwise: rows outside the scope are not revealed).
+async fn load_for_write(
+    s: &AppState,
+    user: &str,
+    name: &str,
+    key: &Key,
+    now: i64,
+) -> AppResult<(db::Tx, db::Stored, Map<String, Value>)> {
+    let mut tx = s.db.begin().await?;
+    db::lock_writes(&mut tx).await?;
+    let current = db::load(&mut *tx, name, &key_text(key)).await?;
+    let Some((stored, row)) = current.and_then(|c| c.data.clone().map(|r| (c, r))) else {
+        return Err(AppError::not_found(format!("no row {key} in '{name}'")));
+    };
+    if !Scoper::new(Src::Tx(&mut tx), &s.profile, user, now)
+        .row_in_scope(name, &row)
+        .await?
+    {
+        return Err(AppError::not_found(format!("no row {key} in '{name}'")));
+    }
+    Ok((tx, stored, row))
+}
+
 pub async fn patch(
     State(s): State<AppState>,
     User(user): User,
@@ -222,18 +246,8 @@ pub async fn patch(
     };
     let now = (s.clock)();
     let kt = key_text(&key);
-    let mut tx = s.db.begin().await?;
-    db::lock_writes(&mut tx).await?;
-    let current = db::load(&mut *tx, &name, &kt).await?;
-    let Some(mut row) = current.as_ref().and_then(|c| c.data.clone()) else {
-        return Err(AppError::not_found(format!("no row {key} in '{name}'")));
-    };
-    if !Scoper::new(Src::Tx(&mut tx), &s.profile, &user, now)
-        .row_in_scope(&name, &row)
-        .await?
-    {
-        return Err(AppError::not_found(format!("no row {key} in '{name}'")));
-    }
+    let (mut tx, current, mut row) = load_for_write(&s, &user, &name, &key, now).await?;
+    let current = Some(current);
     for (c, v) in cols {
         row.insert(c, v);
     }
@@ -267,18 +281,8 @@ pub async fn remove(
     let key = parse_key_segment(&seg)?;
     let now = (s.clock)();
     let kt = key_text(&key);
-    let mut tx = s.db.begin().await?;
-    db::lock_writes(&mut tx).await?;
-    let current = db::load(&mut *tx, &name, &kt).await?;
-    let Some(row) = current.as_ref().and_then(|c| c.data.clone()) else {
-        return Err(AppError::not_found(format!("no row {key} in '{name}'")));
-    };
-    if !Scoper::new(Src::Tx(&mut tx), &s.profile, &user, now)
-        .row_in_scope(&name, &row)
-        .await?
-    {
-        return Err(AppError::not_found(format!("no row {key} in '{name}'")));
-    }
+    let (mut tx, current, _) = load_for_write(&s, &user, &name, &key, now).await?;
+    let current = Some(current);
     db::store(&mut tx, &s.profile, &name, &kt, current.as_ref(), None, now).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
