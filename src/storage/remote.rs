@@ -1,13 +1,15 @@
 //! Applies the server's changes to the local store in one transaction: rows, their
-//! bases (server row and version) and nothing else. A row with pending local changes
+//! bases (server row and version) and, for a pulled page, the new checkpoint, so the
+//! checkpoint never runs ahead of the data it covers. A row with pending local changes
 //! keeps its local state on top; only its base moves (the change is rebased).
 
 use super::js::outbox_entry;
 use super::outbox::{base_key, coalesce_present, key_js, parse_base, read_log, to_js};
-use super::{wait, Db, BASE, OUTBOX};
+use super::{wait, Db, BASE, META, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::Result;
 use js_sys::Array;
+use offline_tables_core::protocol::{Change, PullResponse};
 use offline_tables_core::{Base, Key};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,7 +24,63 @@ pub struct RemoteChange {
 }
 
 impl Db {
+    /// Applies server changes (no checkpoint).
     pub async fn apply_remote(&self, changes: &[RemoteChange]) -> Result<()> {
+        self.apply_changes(changes, None).await
+    }
+
+    /// Applies a pulled page and stores its checkpoint in the same transaction. Change
+    /// kinds this client does not know, and tables outside its profile, are skipped.
+    pub async fn apply_page(&self, page: &PullResponse) -> Result<()> {
+        let changes: Vec<RemoteChange> = page
+            .changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Upsert {
+                    table,
+                    key,
+                    version,
+                    row,
+                } => Some(RemoteChange {
+                    table: table.clone(),
+                    key: key.clone(),
+                    version: version.clone(),
+                    row: Some(row.clone()),
+                }),
+                Change::Remove {
+                    table,
+                    key,
+                    version,
+                    ..
+                } => Some(RemoteChange {
+                    table: table.clone(),
+                    key: key.clone(),
+                    version: version.clone(),
+                    row: None,
+                }),
+                Change::Unknown => None,
+            })
+            .filter(|c| self.profile.tables.contains_key(&c.table))
+            .collect();
+        self.apply_changes(&changes, Some(&page.checkpoint)).await
+    }
+
+    /// The checkpoint of the last page applied, if any.
+    pub async fn checkpoint(&self) -> Result<Option<String>> {
+        let ctx = "reading the checkpoint";
+        let tx = self.tx(&[META], false, ctx)?;
+        let req = tx
+            .store(META)?
+            .get(&"checkpoint".into())
+            .map_err(|e| tx.fail(e))?;
+        Ok(wait(&req, ctx).await?.as_string())
+    }
+
+    async fn apply_changes(
+        &self,
+        changes: &[RemoteChange],
+        checkpoint: Option<&str>,
+    ) -> Result<()> {
         let ctx = "applying server changes";
         let mut tables: Vec<&str> = changes.iter().map(|c| c.table.as_str()).collect();
         tables.sort();
@@ -31,7 +89,7 @@ impl Db {
             self.table(t)?;
         }
         let mut stores = tables.clone();
-        stores.extend([OUTBOX, BASE]);
+        stores.extend([OUTBOX, BASE, META]);
         let tx = self.tx(&stores, true, ctx)?;
         let outbox = tx.store(OUTBOX)?;
         let log = read_log(&outbox, ctx).await?;
@@ -87,7 +145,11 @@ impl Db {
             }
         }
         let mut touched: BTreeMap<&str, Array> = BTreeMap::new();
+        let meta = tx.store(META)?;
         let mut apply = || -> Result<(), wasm_bindgen::JsValue> {
+            if let Some(cp) = checkpoint {
+                meta.put_with_key(&cp.into(), &"checkpoint".into())?;
+            }
             for (seq, table, keep) in &trimmed {
                 if keep.length() == 0 {
                     outbox.delete(&(*seq as f64).into())?;

@@ -1,0 +1,132 @@
+//! Applying a pulled page: rows, removals and the checkpoint commit in one transaction;
+//! unknown change kinds and tables are skipped; a page that fails to store leaves rows
+//! and checkpoint as they were; pending local changes stay on top while the base moves.
+
+mod common;
+
+use common::*;
+use offline_tables_core::protocol::PullResponse;
+use serde_json::json;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn page(v: serde_json::Value) -> PullResponse {
+    serde_json::from_value(v).expect("a valid page")
+}
+
+#[wasm_bindgen_test]
+async fn a_page_and_its_checkpoint_are_applied_together() {
+    let store = fresh().await;
+    let db = store.db();
+    assert_eq!(db.checkpoint().await.unwrap(), None);
+    let events = Recorder::new(&store);
+    db.apply_page(&page(json!({
+        "protocolVersion": 1, "checkpoint": "17", "hasMore": true,
+        "changes": [
+            { "kind": "upsert", "table": "accounts", "key": "a1", "version": "3", "row": { "id": "a1", "ownerId": "u1" } },
+            { "kind": "upsert", "table": "accounts", "key": "a2", "version": "4", "row": { "id": "a2", "ownerId": "u1" } },
+            { "kind": "teleport", "table": "accounts", "key": "a9" },
+            { "kind": "upsert", "table": "invoices", "key": "i1", "version": "5", "row": { "id": "i1" } },
+            { "kind": "upsert", "table": "products", "key": 7, "version": "6", "row": { "id": 7, "name": "Bolt" } }
+        ]
+    })))
+    .await
+    .unwrap();
+    assert_eq!(db.checkpoint().await.unwrap().as_deref(), Some("17"));
+    let a = store.table("accounts").unwrap();
+    assert_eq!(
+        ok_json(a.get("a1".into())).await,
+        r#"{"id":"a1","ownerId":"u1"}"#
+    );
+    assert_eq!(
+        ok_json(a.meta("a2".into())).await,
+        r#"{"version":"4","pending":false,"deleted":false}"#
+    );
+    let p = store.table("products").unwrap();
+    assert_eq!(ok_json(p.get(7.into())).await, r#"{"id":7,"name":"Bolt"}"#);
+    assert_eq!(
+        pending_count(&store).await,
+        0,
+        "pulled rows are not local changes"
+    );
+    let seen = events.wait_for(2, 2_000).await;
+    assert!(
+        seen.contains(&event("accounts", r#"["a1","a2"]"#, "remote")),
+        "{seen:?}"
+    );
+
+    // The next page removes one row (deleted on the server) and moves the checkpoint.
+    db.apply_page(&page(json!({
+        "protocolVersion": 1, "checkpoint": "20", "hasMore": false,
+        "changes": [ { "kind": "remove", "table": "accounts", "key": "a1", "version": "19", "reason": "deleted" } ]
+    })))
+    .await
+    .unwrap();
+    assert_eq!(ok_json(a.get("a1".into())).await, "undefined");
+    assert_eq!(ok_json(a.meta("a1".into())).await, "undefined");
+    assert_eq!(db.checkpoint().await.unwrap().as_deref(), Some("20"));
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_page_that_cannot_be_stored_changes_nothing() {
+    let store = fresh().await;
+    let db = store.db();
+    db.apply_page(&page(json!({
+        "protocolVersion": 1, "checkpoint": "5", "hasMore": true,
+        "changes": [ { "kind": "upsert", "table": "accounts", "key": "a1", "version": "5", "row": { "id": "a1", "name": "Old" } } ]
+    })))
+    .await
+    .unwrap();
+    let before = snapshot(&store).await;
+    // The second row has no key column, so IndexedDB refuses it: the whole page and its
+    // checkpoint must roll back, including the first row's change.
+    let err = db
+        .apply_page(&page(json!({
+            "protocolVersion": 1, "checkpoint": "9", "hasMore": false,
+            "changes": [
+                { "kind": "upsert", "table": "accounts", "key": "a1", "version": "8", "row": { "id": "a1", "name": "New" } },
+                { "kind": "upsert", "table": "accounts", "key": "a2", "version": "9", "row": { "name": "no key" } }
+            ]
+        })))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code.as_str(), "invalid_argument", "{}", err.message);
+    assert_eq!(snapshot(&store).await, before);
+    assert_eq!(db.checkpoint().await.unwrap().as_deref(), Some("5"));
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_pending_local_change_stays_on_top_and_is_rebased() {
+    let store = fresh().await;
+    let db = store.db();
+    let a = store.table("accounts").unwrap();
+    db.apply_page(&page(json!({
+        "protocolVersion": 1, "checkpoint": "3", "hasMore": false,
+        "changes": [ { "kind": "upsert", "table": "accounts", "key": "a1", "version": "3", "row": { "id": "a1", "name": "A", "city": "Paris" } } ]
+    })))
+    .await
+    .unwrap();
+    ok(a.update("a1".into(), js(r#"{"city":"Lyon"}"#))).await;
+    db.apply_page(&page(json!({
+        "protocolVersion": 1, "checkpoint": "8", "hasMore": false,
+        "changes": [ { "kind": "upsert", "table": "accounts", "key": "a1", "version": "8", "row": { "id": "a1", "name": "B", "city": "Paris" } } ]
+    })))
+    .await
+    .unwrap();
+    // The user's row is untouched; the pending update now stands against version 8.
+    assert_eq!(
+        ok_json(a.get("a1".into())).await,
+        r#"{"id":"a1","name":"A","city":"Lyon"}"#
+    );
+    assert_eq!(
+        canon(&pending_json(&store).await),
+        canon(
+            r#"[{"table":"accounts","key":"a1","op":"update","row":{"id":"a1","name":"A","city":"Lyon"},"baseVersion":"8","baseRow":{"id":"a1","name":"B","city":"Paris"}}]"#
+        )
+    );
+    assert_eq!(db.checkpoint().await.unwrap().as_deref(), Some("8"));
+    finish(store).await;
+}
