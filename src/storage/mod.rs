@@ -7,6 +7,7 @@ pub mod outbox;
 pub mod read;
 pub mod remote;
 mod schema;
+pub mod sync;
 pub mod write;
 
 use crate::driver::events::Emitter;
@@ -23,9 +24,13 @@ use web_sys::{IdbDatabase, IdbFactory, IdbRequest, IdbTransaction, IdbTransactio
 pub(crate) const OUTBOX: &str = "_outbox";
 pub(crate) const BASE: &str = "_base";
 pub(crate) const META: &str = "_meta";
+/// Conflicts kept for the app (`manual` policy).
+pub(crate) const CONFLICTS: &str = "_conflicts";
+/// Mutations the server refused for good.
+pub(crate) const ERRORS: &str = "_errors";
 
 /// Bumped when the internal stores change shape; part of the IndexedDB version.
-const INTERNAL_SCHEMA: f64 = 1.0;
+const INTERNAL_SCHEMA: f64 = 2.0;
 
 fn idb_version(profile: &Profile) -> f64 {
     profile.version as f64 * 10.0 + INTERNAL_SCHEMA

@@ -3,7 +3,7 @@
 //! Upgrades keep every row and pending change; tables dropped from the profile keep
 //! their stores, so nothing is ever deleted by a schema change.
 
-use super::{wait, BASE, META, OUTBOX};
+use super::{wait, BASE, CONFLICTS, ERRORS, META, OUTBOX};
 use crate::error::{Error, Result};
 use offline_tables_core::Profile;
 use std::cell::RefCell;
@@ -33,6 +33,15 @@ fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, profile: &Profile) -> Result<(
     for internal in [BASE, META] {
         if !has(&names, internal) {
             db.create_object_store(internal).map_err(fail)?;
+        }
+    }
+    for listed in [CONFLICTS, ERRORS] {
+        if !has(&names, listed) {
+            let p = IdbObjectStoreParameters::new();
+            p.set_key_path(&"id".into());
+            p.set_auto_increment(true);
+            db.create_object_store_with_optional_parameters(listed, &p)
+                .map_err(fail)?;
         }
     }
     for (table, def) in &profile.tables {
