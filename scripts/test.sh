@@ -25,6 +25,9 @@ step scripts/postgres.sh target/postgres.env
 # shellcheck source=/dev/null
 source target/postgres.env
 step cargo test --workspace
+step scripts/test-server.sh target/test-server.env
+source target/test-server.env
+trap 'kill "$OT_TEST_SERVER_PID" 2>/dev/null || true' EXIT
 step wasm-pack test --headless --chrome
 step scripts/build.sh bundler web
 step node_modules/.bin/tsc --noEmit -p tests/ts

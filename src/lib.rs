@@ -6,6 +6,7 @@ pub mod api;
 pub mod driver;
 pub mod error;
 pub mod storage;
+pub mod transport;
 
 pub use api::{OfflineStore, Table};
 pub use error::{Error, ErrorCode};

@@ -1,10 +1,13 @@
 //! `OfflineStore`: opens the local database for an offline profile and hands out tables.
 
 use super::{promise, Table};
+use crate::driver::sync::Syncer;
 use crate::error::Error;
 use crate::storage::outbox::to_js;
 use crate::storage::Db;
+use crate::transport::Server;
 use js_sys::{Function, Promise};
+use offline_tables_core::engine::Config;
 use offline_tables_core::Profile;
 use serde_json::Value;
 use std::rc::Rc;
@@ -19,10 +22,46 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 pub struct OfflineStore {
     db: Rc<Db>,
+    syncer: Option<Rc<Syncer>>,
 }
 
 fn field(options: &JsValue, name: &str) -> JsValue {
+    if !options.is_object() {
+        return JsValue::UNDEFINED;
+    }
     js_sys::Reflect::get(options, &name.into()).unwrap_or_default()
+}
+
+/// `server: { url, token?, getToken? }`, checked.
+fn server_options(v: &JsValue) -> Result<Option<Server>, Error> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    let url = field(v, "url")
+        .as_string()
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://") || u.starts_with('/'))
+        .ok_or_else(|| Error::invalid_argument("open: server.url must be an http(s) URL"))?;
+    let token = field(v, "token");
+    let token = match token.as_string() {
+        Some(t) => Some(t),
+        None if token.is_undefined() || token.is_null() => None,
+        None => {
+            return Err(Error::invalid_argument(
+                "open: server.token must be a string",
+            ))
+        }
+    };
+    let get_token = field(v, "getToken");
+    let get_token = match get_token.dyn_into::<Function>() {
+        Ok(f) => Some(f),
+        Err(v) if v.is_undefined() || v.is_null() => None,
+        Err(_) => {
+            return Err(Error::invalid_argument(
+                "open: server.getToken must be a function",
+            ))
+        }
+    };
+    Ok(Some(Server::new(&url, token, get_token)))
 }
 
 #[wasm_bindgen]
@@ -55,9 +94,24 @@ impl OfflineStore {
             )
         })?;
         let profile = Profile::from_json(&profile)?;
-        Ok(OfflineStore {
-            db: Db::open(&name, profile).await?,
-        })
+        let server = server_options(&field(&options, "server"))?;
+        let sync = field(&options, "sync");
+        let db = Db::open(&name, profile).await?;
+        let syncer = server.map(|server| {
+            let mut config = Config::default();
+            let seconds = field(&sync, "intervalSeconds").as_f64().or_else(|| {
+                db.profile
+                    .tables
+                    .values()
+                    .map(|t| t.sync_interval_seconds as f64)
+                    .reduce(f64::min)
+            });
+            if let Some(s) = seconds.filter(|s| *s >= 1.0) {
+                config.interval_ms = (s * 1000.0) as u64;
+            }
+            Syncer::start(db.clone(), server, config)
+        });
+        Ok(OfflineStore { db, syncer })
     }
 
     /// Deletes the database `name` and everything in it, pending changes included.
@@ -72,9 +126,33 @@ impl OfflineStore {
         Ok(Table::new(self.db.clone(), name))
     }
 
-    /// Closes the database; later calls reject with `closed`.
+    /// Closes the database and stops syncing; later calls reject with `closed`.
     pub fn close(&self) {
+        if let Some(s) = &self.syncer {
+            s.stop();
+        }
         self.db.close();
+    }
+
+    /// Syncs now (push, then pull); resolves when that cycle ends. Offline, it resolves
+    /// at once with `result: "offline"`: nothing is attempted and nothing is an error.
+    #[wasm_bindgen(unchecked_return_type = "Promise<SyncResult>")]
+    pub fn sync(&self) -> Promise {
+        match &self.syncer {
+            Some(s) => s.request_sync(),
+            None => Promise::reject(
+                &Error::invalid_argument("sync: this store was opened without a server").to_js(),
+            ),
+        }
+    }
+
+    /// The sync status (null for a store without a server).
+    #[wasm_bindgen(unchecked_return_type = "SyncStatus | null")]
+    pub fn status(&self) -> JsValue {
+        match &self.syncer {
+            Some(s) => to_js(&s.status()),
+            None => JsValue::NULL,
+        }
     }
 
     /// The database name.
@@ -106,21 +184,26 @@ impl OfflineStore {
         promise(async move { Ok(JsValue::from(db.pending().await?.len() as u32)) })
     }
 
-    /// Calls `listener` after every committed write (`source` is "local", "remote" or
-    /// "tab"); returns a function that unsubscribes.
-    #[wasm_bindgen(unchecked_return_type = "() => void")]
-    pub fn on(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "\"change\"")] event: &str,
-        #[wasm_bindgen(unchecked_param_type = "(event: ChangeEvent) => void")] listener: Function,
-    ) -> Result<JsValue, Error> {
-        if event != "change" {
-            return Err(Error::invalid_argument(format!(
-                "on: unknown event '{event}' (expected \"change\")"
-            )));
-        }
-        let id = self.db.events.subscribe(listener);
-        let events = self.db.events.clone();
+    /// Subscribes to `"change"` (after every committed write; `source` is "local",
+    /// "remote" or "tab") or `"status"` (every sync status change); returns a function
+    /// that unsubscribes. Typed by overloads in `types.d.ts`.
+    #[wasm_bindgen(skip_typescript)]
+    pub fn on(&self, event: &str, listener: Function) -> Result<JsValue, Error> {
+        let events = match (event, &self.syncer) {
+            ("change", _) => self.db.events.clone(),
+            ("status", Some(s)) => s.status_events.clone(),
+            ("status", None) => {
+                return Err(Error::invalid_argument(
+                    "on(\"status\"): this store was opened without a server",
+                ))
+            }
+            _ => {
+                return Err(Error::invalid_argument(format!(
+                    "on: unknown event '{event}' (expected \"change\" or \"status\")"
+                )))
+            }
+        };
+        let id = events.subscribe(listener);
         let off = Closure::<dyn FnMut()>::new(move || events.unsubscribe(id));
         Ok(off.into_js_value())
     }

@@ -39,10 +39,43 @@ export interface Profile {
   tables: { [table: string]: TableProfile };
 }
 
+export interface ServerOptions {
+  /** Base URL of the sync server, e.g. "https://example.com". */
+  url: string;
+  /** Bearer token sent with every request. */
+  token?: string;
+  /** Called once after a 401 to get a fresh token. */
+  getToken?: () => string | Promise<string>;
+}
+
+export interface SyncOptions {
+  /** Seconds between syncs while online (default: the profile's shortest syncIntervalSeconds). */
+  intervalSeconds?: number;
+}
+
 export interface OpenOptions {
   /** IndexedDB database name. */
   name: string;
   profile: Profile;
+  /** Sync with this server in the background (push local changes, pull the server's). */
+  server?: ServerOptions;
+  sync?: SyncOptions;
+}
+
+export type SyncState = "idle" | "syncing" | "offline" | "error" | "unauthorized";
+
+export interface SyncStatus {
+  online: boolean;
+  state: SyncState;
+  /** Milliseconds since the epoch of the last complete sync. */
+  lastSyncAt: number | null;
+  lastError: string | null;
+}
+
+export interface SyncResult {
+  /** "completed": pushed and pulled everything; "offline": nothing attempted; "failed": retried later. */
+  result: "completed" | "offline" | "failed";
+  status: SyncStatus;
 }
 
 export interface Operators {
@@ -121,4 +154,12 @@ export type ErrorCode =
 /** Every rejected promise of this package carries an Error with a stable `code`. */
 export interface OfflineTablesError extends Error {
   code: ErrorCode;
+}
+
+// Declaration merging gives OfflineStore.on one overload per event.
+export interface OfflineStore {
+  /** Called after every committed write; `source` says where it came from. Returns an unsubscribe function. */
+  on(event: "change", listener: (event: ChangeEvent) => void): () => void;
+  /** Called on every sync status change. Returns an unsubscribe function. */
+  on(event: "status", listener: (status: SyncStatus) => void): () => void;
 }

@@ -108,6 +108,22 @@ impl Emitter {
         }
     }
 
+    /// Calls the listeners here with `value` (status events: not shared with other tabs).
+    pub fn emit_value(&self, value: &JsValue) {
+        let listeners: Vec<Function> = self
+            .0
+            .listeners
+            .borrow()
+            .iter()
+            .map(|(_, f)| f.clone())
+            .collect();
+        for f in listeners {
+            if let Err(e) = f.call1(&JsValue::UNDEFINED, value) {
+                web_sys::console::error_2(&"offline-tables: a listener threw".into(), &e);
+            }
+        }
+    }
+
     pub fn close(&self) {
         if let Some(channel) = self.0.channel.borrow_mut().take() {
             channel.set_onmessage(None);

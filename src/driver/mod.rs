@@ -1,3 +1,4 @@
 //! The driver: turns browser events into store events (and, with sync, engine events).
 
 pub mod events;
+pub mod sync;

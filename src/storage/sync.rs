@@ -333,6 +333,24 @@ impl Db {
 }
 
 impl Db {
+    /// This store's client id for the sync protocol, created on first use.
+    pub async fn client_id(&self) -> Result<String> {
+        let ctx = "reading the client id";
+        let tx = self.tx(&[META], true, ctx)?;
+        if let Some(id) = Self::meta_get(&tx, "clientId", ctx).await?.as_string() {
+            tx.abort().await;
+            return Ok(id);
+        }
+        let id = random_id();
+        let req = tx
+            .store(META)?
+            .put_with_key(&id.clone().into(), &"clientId".into())
+            .map_err(|e| tx.fail(e))?;
+        wait(&req, ctx).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     async fn list(&self, store: &str, ctx: &str) -> Result<Array> {
         let tx = self.tx(&[store], false, ctx)?;
         let req = tx.store(store)?.get_all().map_err(|e| tx.fail(e))?;

@@ -13,6 +13,8 @@ import type {
   Query,
   Row,
   RowMeta,
+  SyncResult,
+  SyncStatus,
 } from "../../pkg";
 
 const profile: Profile = {
@@ -124,6 +126,24 @@ export async function usage(): Promise<void> {
   store.close();
   await OfflineStore.deleteDatabase("usage-db");
 
+  // Sync with the reference server.
+  const synced = await OfflineStore.open({
+    name: "synced-db",
+    profile,
+    server: { url: "https://example.com", token: "t", getToken: async () => "fresh" },
+    sync: { intervalSeconds: 60 },
+  });
+  const result: SyncResult = await synced.sync();
+  const outcome: "completed" | "offline" | "failed" = result.result;
+  const status: SyncStatus | null = synced.status();
+  const off: () => void = synced.on("status", (s: SyncStatus) => {
+    const state: "idle" | "syncing" | "offline" | "error" | "unauthorized" = s.state;
+    const last: number | null = s.lastSyncAt;
+    void [state, last];
+  });
+  off();
+  void [outcome, status];
+
   void [name, version, tableName, one, byNumber, many, cityValue, all, some, byString, ordered, total, matching,
     matchingByString, pendingCount];
 }
@@ -143,8 +163,12 @@ export async function rejected(store: OfflineStore, table: Table): Promise<void>
   await OfflineStore.open({ name: "x", profile: { tables: {} } });
   // @ts-expect-error unknown conflict policy
   await OfflineStore.open({ name: "x", profile: { version: 1, tables: { t: { key: "id", conflict: "last-wins" } } } });
-  // @ts-expect-error only "change" events exist
+  // @ts-expect-error only "change" and "status" events exist
   store.on("sync", () => {});
+  // @ts-expect-error a status listener gets a SyncStatus, not a ChangeEvent
+  store.on("status", (e: ChangeEvent) => void e);
+  // @ts-expect-error server.url is a string
+  await OfflineStore.open({ name: "x", profile, server: { url: 1 } });
   // @ts-expect-error a row is an object, not a number
   await table.put(42);
   // @ts-expect-error rows hold JSON values only

@@ -55,6 +55,8 @@ pub enum Failure {
     Unauthorized,
     /// A response that does not parse (truncated, not JSON, wrong shape).
     Malformed { message: String },
+    /// The local database failed while preparing or applying (e.g. quota exceeded).
+    Storage { message: String },
 }
 
 impl Failure {
@@ -67,6 +69,7 @@ impl Failure {
             Failure::Malformed { message } => {
                 format!("the server's response was malformed: {message}")
             }
+            Failure::Storage { message } => format!("the local database failed: {message}"),
         }
     }
 }

@@ -1,0 +1,306 @@
+//! The sync driver: runs the core engine in the page. It turns browser events (online,
+//! offline, visibility, local writes in this or another tab) and timers into engine
+//! events, and carries out the engine's instructions with the transport and storage
+//! layers: freeze and push a batch, settle its outcomes, pull and apply pages.
+
+use crate::driver::events::Emitter;
+use crate::storage::Db;
+use crate::transport::Server;
+use offline_tables_core::engine::{Config, Engine, Event, Failure, Instruction, Status, Timer};
+use offline_tables_core::protocol::{
+    PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
+};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+pub const PUSH_BATCH: usize = 500;
+pub const PULL_LIMIT: u32 = 1000;
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+fn storage_failure(e: crate::error::Error) -> Failure {
+    Failure::Storage { message: e.message }
+}
+
+type Callback = Closure<dyn FnMut(JsValue)>;
+
+pub struct Syncer {
+    db: Rc<Db>,
+    server: Server,
+    engine: RefCell<Engine>,
+    timers: RefCell<HashMap<&'static str, gloo_timers::callback::Timeout>>,
+    waiters: RefCell<Vec<js_sys::Function>>,
+    pub status_events: Emitter,
+    listeners: RefCell<Vec<(web_sys::EventTarget, &'static str, Callback)>>,
+    change_listener: RefCell<Option<(u32, Callback)>>,
+}
+
+fn timer_name(t: Timer) -> &'static str {
+    match t {
+        Timer::Debounce => "debounce",
+        Timer::Interval => "interval",
+        Timer::Backoff => "backoff",
+    }
+}
+
+impl Syncer {
+    /// Starts syncing `db` with `server`: listens to the browser and feeds `Started`.
+    pub fn start(db: Rc<Db>, server: Server, config: Config) -> Rc<Syncer> {
+        let me = Rc::new(Syncer {
+            db,
+            server,
+            engine: RefCell::new(Engine::new(config)),
+            timers: RefCell::default(),
+            waiters: RefCell::default(),
+            status_events: Emitter::default(),
+            listeners: RefCell::default(),
+            change_listener: RefCell::default(),
+        });
+        let global = js_sys::global();
+        let online = js_sys::Reflect::get(&global, &"navigator".into())
+            .and_then(|n| js_sys::Reflect::get(&n, &"onLine".into()))
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true);
+        if let Ok(target) = global.clone().dyn_into::<web_sys::EventTarget>() {
+            me.listen(&target, "online", |_| Event::Online);
+            me.listen(&target, "offline", |_| Event::Offline);
+        }
+        if let Ok(doc) = js_sys::Reflect::get(&global, &"document".into()) {
+            if let Ok(doc) = doc.dyn_into::<web_sys::Document>() {
+                let target: web_sys::EventTarget = doc.clone().into();
+                me.listen(&target, "visibilitychange", |_| Event::Visible);
+            }
+        }
+        // Local writes here and in other tabs: push soon.
+        let weak = Rc::downgrade(&me);
+        let on_change = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+            let source = js_sys::Reflect::get(&e, &"source".into())
+                .ok()
+                .and_then(|s| s.as_string());
+            if matches!(source.as_deref(), Some("local") | Some("tab")) {
+                if let Some(me) = weak.upgrade() {
+                    me.feed(Event::LocalWrite);
+                }
+            }
+        });
+        let id = me.db.events.subscribe(
+            on_change
+                .as_ref()
+                .unchecked_ref::<js_sys::Function>()
+                .clone(),
+        );
+        *me.change_listener.borrow_mut() = Some((id, on_change));
+        me.feed(Event::Started { online });
+        me
+    }
+
+    fn listen(
+        self: &Rc<Self>,
+        target: &web_sys::EventTarget,
+        name: &'static str,
+        make: fn(&JsValue) -> Event,
+    ) {
+        let weak: Weak<Syncer> = Rc::downgrade(self);
+        let cb = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+            if let Some(me) = weak.upgrade() {
+                if name == "visibilitychange" {
+                    let visible = js_sys::Reflect::get(&js_sys::global(), &"document".into())
+                        .and_then(|d| js_sys::Reflect::get(&d, &"visibilityState".into()))
+                        .ok()
+                        .and_then(|v| v.as_string())
+                        .is_some_and(|v| v == "visible");
+                    if !visible {
+                        return;
+                    }
+                }
+                me.feed(make(&e));
+            }
+        });
+        let _ = target.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
+        self.listeners.borrow_mut().push((target.clone(), name, cb));
+    }
+
+    /// Stops: no more timers, listeners or requests started by this syncer.
+    pub fn stop(&self) {
+        self.timers.borrow_mut().clear();
+        for (target, name, cb) in self.listeners.borrow_mut().drain(..) {
+            let _ = target.remove_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
+        }
+        if let Some((id, _)) = self.change_listener.borrow_mut().take() {
+            self.db.events.unsubscribe(id);
+        }
+        self.status_events.close();
+    }
+
+    pub fn status(&self) -> Status {
+        self.engine.borrow().status().clone()
+    }
+
+    /// `store.sync()`: resolves when the cycle it starts (or joins) ends.
+    pub fn request_sync(self: &Rc<Self>) -> js_sys::Promise {
+        let me = self.clone();
+        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+            me.waiters.borrow_mut().push(resolve);
+        });
+        self.feed(Event::SyncRequested);
+        promise
+    }
+
+    pub fn feed(self: &Rc<Self>, event: Event) {
+        // Release the engine before acting: instructions may feed new events.
+        let out = self
+            .engine
+            .borrow_mut()
+            .step(now_ms(), js_sys::Math::random(), event);
+        for i in out {
+            self.run(i);
+        }
+    }
+
+    fn run(self: &Rc<Self>, i: Instruction) {
+        match i {
+            Instruction::SendPush { request } => {
+                let me = self.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let ev = me.push(request).await;
+                    me.feed(ev);
+                });
+            }
+            Instruction::SendPull { request } => {
+                let me = self.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let ev = me.pull(request).await;
+                    me.feed(ev);
+                });
+            }
+            Instruction::SetTimer { timer, at } => {
+                let weak = Rc::downgrade(self);
+                let ms = at.saturating_sub(now_ms()).min(u32::MAX as u64) as u32;
+                let t = gloo_timers::callback::Timeout::new(ms, move || {
+                    if let Some(me) = weak.upgrade() {
+                        me.timers
+                            .borrow_mut()
+                            .remove(timer_name(timer))
+                            .map(|t| t.forget());
+                        me.feed(Event::TimerFired { timer });
+                    }
+                });
+                self.timers.borrow_mut().insert(timer_name(timer), t);
+            }
+            Instruction::ClearTimer { timer } => {
+                self.timers.borrow_mut().remove(timer_name(timer));
+            }
+            Instruction::RefreshToken => {
+                let me = self.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let ok = me.server.refresh_token().await;
+                    me.feed(Event::TokenRefreshed { ok });
+                });
+            }
+            Instruction::PublishStatus { status } => {
+                self.status_events
+                    .emit_value(&crate::storage::outbox::to_js(&status));
+            }
+            Instruction::FinishSync { finish } => {
+                let result = crate::storage::outbox::to_js(&serde_json::json!({
+                    "result": finish,
+                    "status": self.status(),
+                }));
+                for resolve in self.waiters.borrow_mut().drain(..) {
+                    let _ = resolve.call1(&JsValue::UNDEFINED, &result);
+                }
+            }
+        }
+    }
+
+    async fn push(&self, request: u64) -> Event {
+        let batch = match self.db.freeze_batch(PUSH_BATCH).await {
+            Ok(b) => b,
+            Err(e) => {
+                return Event::Failed {
+                    request,
+                    failure: storage_failure(e),
+                }
+            }
+        };
+        let Some(batch) = batch else {
+            return Event::PushDone {
+                request,
+                more: false,
+            };
+        };
+        let body = PushRequest {
+            protocol_version: PROTOCOL_VERSION,
+            client_id: batch.client_id.clone(),
+            mutations: batch.mutations.clone(),
+        };
+        let resp: PushResponse = match self.server.post("/sync/push", &body).await {
+            Ok(r) => r,
+            Err(failure) => return Event::Failed { request, failure },
+        };
+        if let Err(e) = self.db.settle_batch(&resp.outcomes).await {
+            return Event::Failed {
+                request,
+                failure: storage_failure(e),
+            };
+        }
+        match self.db.pending().await {
+            Ok(p) => Event::PushDone {
+                request,
+                more: !p.is_empty(),
+            },
+            Err(e) => Event::Failed {
+                request,
+                failure: storage_failure(e),
+            },
+        }
+    }
+
+    async fn pull(&self, request: u64) -> Event {
+        let (client_id, checkpoint) = match (self.db.client_id().await, self.db.checkpoint().await)
+        {
+            (Ok(c), Ok(cp)) => (c, cp),
+            (Err(e), _) | (_, Err(e)) => {
+                return Event::Failed {
+                    request,
+                    failure: storage_failure(e),
+                }
+            }
+        };
+        let body = PullRequest {
+            protocol_version: PROTOCOL_VERSION,
+            client_id,
+            checkpoint,
+            limit: Some(PULL_LIMIT),
+        };
+        let page: PullResponse = match self.server.post("/sync/pull", &body).await {
+            Ok(p) => p,
+            Err(failure) => return Event::Failed { request, failure },
+        };
+        if page.resync {
+            return Event::Failed {
+                request,
+                failure: Failure::Malformed {
+                    message: "the server asks for a full resync, which this version cannot do yet"
+                        .into(),
+                },
+            };
+        }
+        match self.db.apply_page(&page).await {
+            Ok(()) => Event::PullDone {
+                request,
+                has_more: page.has_more,
+            },
+            Err(e) => Event::Failed {
+                request,
+                failure: storage_failure(e),
+            },
+        }
+    }
+}

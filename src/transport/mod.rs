@@ -1,0 +1,96 @@
+//! The network: JSON POSTs to the sync server with a bearer token, a timeout through
+//! AbortController, and every failure sorted into the engine's `Failure` kinds. Only this
+//! folder talks to the network.
+
+use gloo_net::http::Request;
+use offline_tables_core::engine::Failure;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::cell::RefCell;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+pub struct Server {
+    /// Base URL without a trailing slash.
+    pub url: String,
+    token: RefCell<Option<String>>,
+    get_token: Option<js_sys::Function>,
+    pub timeout_ms: u32,
+}
+
+impl Server {
+    pub fn new(url: &str, token: Option<String>, get_token: Option<js_sys::Function>) -> Server {
+        Server {
+            url: url.trim_end_matches('/').to_string(),
+            token: RefCell::new(token),
+            get_token,
+            timeout_ms: 30_000,
+        }
+    }
+
+    /// POSTs `body` as JSON to `path` and parses the JSON answer.
+    pub async fn post<B: Serialize, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<R, Failure> {
+        let controller = web_sys::AbortController::new().map_err(|_| Failure::Network)?;
+        let signal = controller.signal();
+        // Dropping the timeout (when the answer came) cancels it.
+        let _timeout =
+            gloo_timers::callback::Timeout::new(self.timeout_ms, move || controller.abort());
+        let mut req = Request::post(&format!("{}{path}", self.url)).abort_signal(Some(&signal));
+        if let Some(t) = self.token.borrow().as_deref() {
+            req = req.header("authorization", &format!("Bearer {t}"));
+        }
+        let req = req.json(body).map_err(|e| Failure::Malformed {
+            message: format!("cannot encode the request: {e}"),
+        })?;
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(_) if signal.aborted() => return Err(Failure::Timeout),
+            Err(_) => return Err(Failure::Network),
+        };
+        match resp.status() {
+            401 => return Err(Failure::Unauthorized),
+            s if !(200..300).contains(&s) => return Err(Failure::Server { status: s }),
+            _ => {}
+        }
+        let text = match resp.text().await {
+            Ok(t) => t,
+            Err(_) if signal.aborted() => return Err(Failure::Timeout),
+            Err(e) => {
+                return Err(Failure::Malformed {
+                    message: e.to_string(),
+                })
+            }
+        };
+        serde_json::from_str(&text).map_err(|e| Failure::Malformed {
+            message: e.to_string(),
+        })
+    }
+
+    /// Calls the app's `getToken()` (which may return a promise); true when it gave one.
+    pub async fn refresh_token(&self) -> bool {
+        let Some(f) = &self.get_token else {
+            return false;
+        };
+        let Ok(v) = f.call0(&wasm_bindgen::JsValue::UNDEFINED) else {
+            return false;
+        };
+        let v = match v.dyn_into::<js_sys::Promise>() {
+            Ok(p) => match JsFuture::from(p).await {
+                Ok(v) => v,
+                Err(_) => return false,
+            },
+            Err(v) => v,
+        };
+        match v.as_string().filter(|t| !t.is_empty()) {
+            Some(t) => {
+                *self.token.borrow_mut() = Some(t);
+                true
+            }
+            None => false,
+        }
+    }
+}

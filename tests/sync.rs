@@ -1,0 +1,161 @@
+//! Background sync against the real reference server (started by the test command, URL
+//! in OT_TEST_SERVER at build time): first download, a local write pushed and visible
+//! through the REST API, a server write pulled with a `remote` change event, a 401 with
+//! and without a token refresh.
+
+mod common;
+
+use common::*;
+use js_sys::{Function, Reflect};
+use offline_tables::OfflineStore;
+use serde_json::Value;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn server_url() -> &'static str {
+    // Read at build time: clippy and other builds without a server still compile.
+    match option_env!("OT_TEST_SERVER") {
+        Some(url) => url,
+        None => panic!("OT_TEST_SERVER is not set: run the browser tests through `npm test`, which starts the reference server"),
+    }
+}
+
+async fn open_synced(token: &str, get_token: Option<&str>) -> OfflineStore {
+    let o = options(&unique_name("sync"), PROFILE);
+    let server = js(&format!(
+        r#"{{"url":"{}","token":"{token}"}}"#,
+        server_url()
+    ));
+    if let Some(body) = get_token {
+        Reflect::set(&server, &"getToken".into(), &Function::new_no_args(body)).unwrap();
+    }
+    Reflect::set(&o, &"server".into(), &server).unwrap();
+    OfflineStore::open(o)
+        .await
+        .unwrap_or_else(|e| panic!("open: {e}"))
+}
+
+async fn sync(store: &OfflineStore) -> Value {
+    let r = JsFuture::from(store.sync())
+        .await
+        .expect("sync() never rejects");
+    serde_json::from_str(&json(&r)).unwrap()
+}
+
+async fn rest(method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+    let url = format!("{}{path}", server_url());
+    let req = gloo_net::http::RequestBuilder::new(&url)
+        .method(method.parse().unwrap())
+        .header("authorization", "Bearer dev-token-alice");
+    let resp = match body {
+        Some(b) => {
+            req.header("content-type", "application/json")
+                .body(b.to_string())
+                .unwrap()
+                .send()
+                .await
+        }
+        None => req.send().await,
+    }
+    .unwrap();
+    let text = resp.text().await.unwrap_or_default();
+    (
+        resp.status(),
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+#[wasm_bindgen_test]
+async fn first_download_then_a_local_write_is_pushed_and_a_server_write_is_pulled() {
+    let store = open_synced("dev-token-alice", None).await;
+    let r = sync(&store).await;
+    assert_eq!(r["result"], "completed", "{r}");
+    assert_eq!(r["status"]["state"], "idle", "{r}");
+    let accounts = store.table("accounts").unwrap();
+    // Alice owns a0, a2, a4 in the seed; a1 is Bob's and never arrives.
+    assert!(ok_json(accounts.get("a0".into()))
+        .await
+        .contains("Account 0"));
+    assert_eq!(ok_json(accounts.get("a1".into())).await, "undefined");
+    assert_eq!(
+        ok_json(store.table("products").unwrap().count(None)).await,
+        "3"
+    );
+
+    let key = format!("t-{}", (js_sys::Math::random() * 1e9) as u64);
+    ok(accounts.put(js(&format!(
+        r#"{{"id":"{key}","name":"From the browser","ownerId":"alice","city":"Paris"}}"#
+    ))))
+    .await;
+    assert_eq!(pending_count(&store).await, 1);
+    assert_eq!(sync(&store).await["result"], "completed");
+    assert_eq!(pending_count(&store).await, 0, "pushed and acknowledged");
+    let (status, row) = rest("GET", &format!("/api/data/accounts/{key}"), None).await;
+    assert_eq!(status, 200, "{row}");
+    assert_eq!(row["name"], "From the browser");
+    let meta = ok_json(accounts.meta(key.clone().into())).await;
+    assert!(
+        meta.contains(r#""pending":false"#) && !meta.contains(r#""version":null"#),
+        "{meta}"
+    );
+
+    // Someone changes it on the server; the next sync brings it, as a remote change.
+    let events = Recorder::new(&store);
+    let (status, _) = rest(
+        "PATCH",
+        &format!("/api/data/accounts/{key}"),
+        Some(r#"{"name":"From the server"}"#),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(sync(&store).await["result"], "completed");
+    assert!(ok_json(accounts.get(key.clone().into()))
+        .await
+        .contains("From the server"));
+    let seen = events.wait_for(1, 2_000).await;
+    assert!(
+        seen.iter()
+            .any(|e| e.contains(&key) && e.contains("remote")),
+        "{seen:?}"
+    );
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_401_refreshes_the_token_once_and_then_syncs() {
+    let store = open_synced("expired", Some("return Promise.resolve('dev-token-alice')")).await;
+    let r = sync(&store).await;
+    assert_eq!(r["result"], "completed", "{r}");
+    assert!(ok_json(store.table("accounts").unwrap().get("a2".into()))
+        .await
+        .contains("Account 2"));
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_token_reports_unauthorized_and_keeps_every_pending_change() {
+    let store = open_synced(
+        "nope",
+        Some("return Promise.reject(new Error('signed out'))"),
+    )
+    .await;
+    let a = store.table("accounts").unwrap();
+    ok(a.put(js(r#"{"id":"kept","ownerId":"alice"}"#))).await;
+    let r = sync(&store).await;
+    assert_eq!(r["result"], "failed", "{r}");
+    assert_eq!(r["status"]["state"], "unauthorized", "{r}");
+    let status: Value = serde_json::from_str(&json(&store.status())).unwrap();
+    assert_eq!(status["state"], "unauthorized");
+    assert_eq!(pending_count(&store).await, 1);
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_store_without_a_server_refuses_sync_with_a_code() {
+    let store = fresh().await;
+    assert_eq!(code_of(store.sync()).await, "invalid_argument");
+    assert!(store.status().is_null());
+    finish(store).await;
+}
