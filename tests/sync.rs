@@ -5,67 +5,12 @@
 
 mod common;
 
+use common::server::*;
 use common::*;
-use js_sys::{Function, Reflect};
-use offline_tables::OfflineStore;
 use serde_json::Value;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn server_url() -> &'static str {
-    // Read at build time: clippy and other builds without a server still compile.
-    match option_env!("OT_TEST_SERVER") {
-        Some(url) => url,
-        None => panic!("OT_TEST_SERVER is not set: run the browser tests through `npm test`, which starts the reference server"),
-    }
-}
-
-async fn open_synced(token: &str, get_token: Option<&str>) -> OfflineStore {
-    let o = options(&unique_name("sync"), PROFILE);
-    let server = js(&format!(
-        r#"{{"url":"{}","token":"{token}"}}"#,
-        server_url()
-    ));
-    if let Some(body) = get_token {
-        Reflect::set(&server, &"getToken".into(), &Function::new_no_args(body)).unwrap();
-    }
-    Reflect::set(&o, &"server".into(), &server).unwrap();
-    OfflineStore::open(o)
-        .await
-        .unwrap_or_else(|e| panic!("open: {e}"))
-}
-
-async fn sync(store: &OfflineStore) -> Value {
-    let r = JsFuture::from(store.sync())
-        .await
-        .expect("sync() never rejects");
-    serde_json::from_str(&json(&r)).unwrap()
-}
-
-async fn rest(method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
-    let url = format!("{}{path}", server_url());
-    let req = gloo_net::http::RequestBuilder::new(&url)
-        .method(method.parse().unwrap())
-        .header("authorization", "Bearer dev-token-alice");
-    let resp = match body {
-        Some(b) => {
-            req.header("content-type", "application/json")
-                .body(b.to_string())
-                .unwrap()
-                .send()
-                .await
-        }
-        None => req.send().await,
-    }
-    .unwrap();
-    let text = resp.text().await.unwrap_or_default();
-    (
-        resp.status(),
-        serde_json::from_str(&text).unwrap_or(Value::Null),
-    )
-}
 
 #[wasm_bindgen_test]
 async fn first_download_then_a_local_write_is_pushed_and_a_server_write_is_pulled() {

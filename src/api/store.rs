@@ -4,6 +4,7 @@ use super::{promise, Table};
 use crate::driver::sync::Syncer;
 use crate::error::Error;
 use crate::storage::outbox::to_js;
+use crate::storage::sync::Resolution;
 use crate::storage::Db;
 use crate::transport::Server;
 use js_sys::{Function, Promise};
@@ -144,6 +145,65 @@ impl OfflineStore {
                 &Error::invalid_argument("sync: this store was opened without a server").to_js(),
             ),
         }
+    }
+
+    /// Conflicts kept for the app (tables with `conflict: "manual"`), oldest first.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Conflict[]>")]
+    pub fn conflicts(&self) -> Promise {
+        let db = self.db.clone();
+        promise(async move { Ok(db.conflicts().await?.into()) })
+    }
+
+    /// Settles a kept conflict: `"local"` pushes the local row against the server's
+    /// version, `"server"` takes the server's row, a row object is used as the result.
+    #[wasm_bindgen(js_name = resolveConflict, unchecked_return_type = "Promise<void>")]
+    pub fn resolve_conflict(
+        &self,
+        id: f64,
+        #[wasm_bindgen(unchecked_param_type = "\"local\" | \"server\" | Row")] choice: JsValue,
+    ) -> Promise {
+        let db = self.db.clone();
+        promise(async move {
+            let resolution = match choice.as_string().as_deref() {
+                Some("local") => Resolution::Local,
+                Some("server") => Resolution::Server,
+                Some(other) => {
+                    return Err(Error::invalid_argument(format!(
+                        "resolveConflict: '{other}' is not \"local\", \"server\" or a row"
+                    )))
+                }
+                None => Resolution::Merged(choice),
+            };
+            db.resolve_conflict(id, resolution).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Changes the server refused for good, oldest first.
+    #[wasm_bindgen(js_name = syncErrors, unchecked_return_type = "Promise<SyncError[]>")]
+    pub fn sync_errors(&self) -> Promise {
+        let db = self.db.clone();
+        promise(async move { Ok(db.sync_errors().await?.into()) })
+    }
+
+    /// Applies the refused change locally again so that it is pushed again.
+    #[wasm_bindgen(js_name = retrySyncError, unchecked_return_type = "Promise<void>")]
+    pub fn retry_sync_error(&self, id: f64) -> Promise {
+        let db = self.db.clone();
+        promise(async move {
+            db.retry_sync_error(id).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Forgets a refused change (the row already shows the server's state).
+    #[wasm_bindgen(js_name = discardSyncError, unchecked_return_type = "Promise<void>")]
+    pub fn discard_sync_error(&self, id: f64) -> Promise {
+        let db = self.db.clone();
+        promise(async move {
+            db.discard_sync_error(id).await?;
+            Ok(JsValue::UNDEFINED)
+        })
     }
 
     /// The sync status (null for a store without a server).

@@ -62,6 +62,31 @@ export interface OpenOptions {
   sync?: SyncOptions;
 }
 
+/** A conflict kept for the app (tables with `conflict: "manual"`). */
+export interface Conflict {
+  id: number;
+  table: string;
+  key: Key;
+  /** The server's row the local change was made against (null: none). */
+  base: Row | null;
+  /** The local row as pushed (null: deleted locally). */
+  local: Row | null;
+  /** The server's current row (null: deleted on the server). */
+  server: Row | null;
+  serverVersion: string | null;
+}
+
+/** A change the server refused for good; the row shows the server's state again. */
+export interface SyncError {
+  id: number;
+  table: string;
+  key: Key;
+  op: MutationOp;
+  row: Row | null;
+  reason: "validation" | "permission" | "read_only" | "other";
+  message: string;
+}
+
 export type SyncState = "idle" | "syncing" | "offline" | "error" | "unauthorized";
 
 export interface SyncStatus {

@@ -5,7 +5,7 @@
 
 use super::js::outbox_entry;
 use super::outbox::{base_key, coalesce_present, key_js, parse_base, read_log, to_js};
-use super::{wait, Db, BASE, META, OUTBOX};
+use super::{wait, Db, BASE, CONFLICTS, META, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::Result;
 use js_sys::Array;
@@ -13,6 +13,12 @@ use offline_tables_core::protocol::{Change, PullResponse};
 use offline_tables_core::{Base, Key};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(serde::Deserialize)]
+struct ConflictId {
+    table: String,
+    key: Key,
+}
 
 /// One change from the server: an upsert (`row` is Some) or a removal.
 #[derive(Debug, Clone)]
@@ -89,7 +95,7 @@ impl Db {
             self.table(t)?;
         }
         let mut stores = tables.clone();
-        stores.extend([OUTBOX, BASE, META]);
+        stores.extend([OUTBOX, BASE, META, CONFLICTS]);
         let tx = self.tx(&stores, true, ctx)?;
         let outbox = tx.store(OUTBOX)?;
         let log = read_log(&outbox, ctx).await?;
@@ -127,6 +133,21 @@ impl Db {
                 dirty.insert(id);
             } else {
                 stale.insert(id);
+            }
+        }
+        // A row with a conflict kept for the app stays as the user left it, like a
+        // pending one: only its base moves.
+        let kept = wait(
+            &tx.store(CONFLICTS)?.get_all().map_err(|e| tx.fail(e))?,
+            ctx,
+        )
+        .await?;
+        let kept: Vec<ConflictId> = serde_wasm_bindgen::from_value(kept).map_err(|e| {
+            crate::error::Error::storage(format!("{ctx}: a kept conflict is malformed: {e}"))
+        })?;
+        for c in changes {
+            if kept.iter().any(|k| k.table == c.table && k.key == c.key) {
+                dirty.insert((c.table.as_str(), &c.key));
             }
         }
         let mut trimmed = Vec::new();

@@ -373,3 +373,198 @@ fn later_writes(log: &[LogEntry], upto: u64, table: &str, key: &Key) -> bool {
     log.iter()
         .any(|e| e.seq > upto && e.table == table && e.keys.contains(key))
 }
+
+/// How the app settles a kept conflict.
+pub enum Resolution {
+    /// Keep the local row: push it against the server's version.
+    Local,
+    /// Take the server's row.
+    Server,
+    /// Use this row (say, merged by the user) and push it.
+    Merged(JsValue),
+}
+
+impl Db {
+    async fn take_entry(tx: &Tx, store: &str, id: f64, what: &str, ctx: &str) -> Result<Value> {
+        let req = tx.store(store)?.get(&id.into()).map_err(|e| tx.fail(e))?;
+        let entry = wait(&req, ctx).await?;
+        if entry.is_undefined() {
+            return Err(Error::new(
+                offline_tables_core::ErrorCode::NotFound,
+                format!("{ctx}: no {what} with id {id}"),
+            ));
+        }
+        json_of(&entry, ctx).map(|v| v.unwrap_or(Value::Null))
+    }
+
+    /// Settles the kept conflict `id` as the app decided, in one transaction.
+    pub async fn resolve_conflict(&self, id: f64, resolution: Resolution) -> Result<()> {
+        let ctx = "resolveConflict";
+        let stores = self.all_stores()?;
+        let refs: Vec<&str> = stores.iter().map(String::as_str).collect();
+        let tx = self.tx(&refs, true, ctx)?;
+        let entry = match Self::take_entry(&tx, CONFLICTS, id, "conflict", ctx).await {
+            Ok(e) => e,
+            Err(e) => {
+                tx.abort().await;
+                return Err(e);
+            }
+        };
+        let table = entry["table"].as_str().unwrap_or_default().to_string();
+        let def = self.table(&table)?;
+        let key = Key::from_json(&entry["key"], "conflict key")?;
+        let k = key_js(&key);
+        let mut server = entry.get("server").filter(|v| !v.is_null()).cloned();
+        let mut version = entry["serverVersion"].as_str().map(str::to_string);
+        // Pulls since the conflict may have brought a newer server row: settle on that.
+        let base_req = tx
+            .store(BASE)?
+            .get(&base_key(&table, &k))
+            .map_err(|e| tx.fail(e))?;
+        if let Some(base) = parse_base(&wait(&base_req, ctx).await?, ctx)? {
+            let newer = |b: &str| {
+                version.as_deref().and_then(|v| v.parse::<u64>().ok()) < b.parse::<u64>().ok()
+            };
+            if newer(&base.version) {
+                version = Some(base.version.clone());
+                server = Some(base.row.clone());
+            }
+        }
+        let new_row: Option<JsValue> = match &resolution {
+            Resolution::Server => server.as_ref().map(to_js),
+            Resolution::Local => {
+                let req = tx.store(&table)?.get(&k).map_err(|e| tx.fail(e))?;
+                let current = wait(&req, ctx).await?;
+                (!current.is_undefined()).then_some(current)
+            }
+            Resolution::Merged(row) => {
+                let keys = super::js::prepare_rows(&Array::of1(row).into(), &def.key, "row");
+                if let Some(problem) = keys.as_string() {
+                    tx.abort().await;
+                    return Err(Error::invalid_argument(format!("{ctx}: {problem}")));
+                }
+                let got = Array::from(&keys).get(0);
+                if !js_sys::Object::is(&got, &k) {
+                    tx.abort().await;
+                    return Err(Error::invalid_argument(format!(
+                        "{ctx}: the merged row's {} must stay {key}",
+                        def.key
+                    )));
+                }
+                Some(row.clone())
+            }
+        };
+        let write = || -> std::result::Result<(), JsValue> {
+            let bk = base_key(&table, &k);
+            match (&version, &server) {
+                (Some(v), Some(r)) => {
+                    tx.store(BASE).map_err(|e| e.to_js())?.put_with_key(
+                        &to_js(&Base {
+                            version: v.clone(),
+                            row: r.clone(),
+                        }),
+                        &bk,
+                    )?;
+                }
+                _ => {
+                    tx.store(BASE).map_err(|e| e.to_js())?.delete(&bk)?;
+                }
+            }
+            let rows = tx.store(&table).map_err(|e| e.to_js())?;
+            match &new_row {
+                Some(r) => rows.put(r)?,
+                None => rows.delete(&k)?,
+            };
+            if !matches!(resolution, Resolution::Server) {
+                // Pending again, now against the server's version.
+                let op = if new_row.is_some() { "put" } else { "delete" };
+                tx.store(OUTBOX).map_err(|e| e.to_js())?.add(&outbox_entry(
+                    &table,
+                    &Array::of1(&k),
+                    op,
+                ))?;
+            }
+            tx.store(CONFLICTS)
+                .map_err(|e| e.to_js())?
+                .delete(&id.into())?;
+            Ok(())
+        };
+        if let Err(e) = write() {
+            let err = tx.fail(e);
+            tx.abort().await;
+            return Err(err);
+        }
+        tx.commit().await?;
+        let source = if matches!(resolution, Resolution::Server) {
+            Source::Remote
+        } else {
+            Source::Local
+        };
+        self.events.emit(&table, &Array::of1(&k), source);
+        Ok(())
+    }
+
+    /// Drops the sync error `id` (the row already shows the server's state).
+    pub async fn discard_sync_error(&self, id: f64) -> Result<()> {
+        let ctx = "discardSyncError";
+        let tx = self.tx(&[ERRORS], true, ctx)?;
+        if let Err(e) = Self::take_entry(&tx, ERRORS, id, "sync error", ctx).await {
+            tx.abort().await;
+            return Err(e);
+        }
+        let req = tx
+            .store(ERRORS)?
+            .delete(&id.into())
+            .map_err(|e| tx.fail(e))?;
+        wait(&req, ctx).await?;
+        tx.commit().await
+    }
+
+    /// Applies the refused change locally again, so it is pushed again; drops the error.
+    pub async fn retry_sync_error(&self, id: f64) -> Result<()> {
+        let ctx = "retrySyncError";
+        let stores = self.all_stores()?;
+        let refs: Vec<&str> = stores.iter().map(String::as_str).collect();
+        let tx = self.tx(&refs, true, ctx)?;
+        let entry = match Self::take_entry(&tx, ERRORS, id, "sync error", ctx).await {
+            Ok(e) => e,
+            Err(e) => {
+                tx.abort().await;
+                return Err(e);
+            }
+        };
+        let table = entry["table"].as_str().unwrap_or_default().to_string();
+        self.table(&table)?;
+        let key = Key::from_json(&entry["key"], "sync error key")?;
+        let k = key_js(&key);
+        let row = entry
+            .get("row")
+            .filter(|v| !v.is_null() && entry["op"] != "delete")
+            .cloned();
+        let write = || -> std::result::Result<(), JsValue> {
+            let rows = tx.store(&table).map_err(|e| e.to_js())?;
+            match &row {
+                Some(r) => rows.put(&to_js(r))?,
+                None => rows.delete(&k)?,
+            };
+            let op = if row.is_some() { "put" } else { "delete" };
+            tx.store(OUTBOX).map_err(|e| e.to_js())?.add(&outbox_entry(
+                &table,
+                &Array::of1(&k),
+                op,
+            ))?;
+            tx.store(ERRORS)
+                .map_err(|e| e.to_js())?
+                .delete(&id.into())?;
+            Ok(())
+        };
+        if let Err(e) = write() {
+            let err = tx.fail(e);
+            tx.abort().await;
+            return Err(err);
+        }
+        tx.commit().await?;
+        self.events.emit(&table, &Array::of1(&k), Source::Local);
+        Ok(())
+    }
+}

@@ -15,6 +15,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 /// The issue's profile: an owned table with two indexes, a related one, a read-only one.
+pub mod server;
+
 pub const PROFILE: &str = r#"{ "version": 1, "tables": {
   "accounts":   { "key": "id", "indexes": ["ownerId", "city"], "conflict": "merge", "syncIntervalSeconds": 300, "scope": { "owner": "ownerId" } },
   "workorders": { "key": "id", "indexes": ["accountId", "status", "modifiedOn"], "conflict": "manual",

@@ -13,6 +13,8 @@ import type {
   Query,
   Row,
   RowMeta,
+  Conflict,
+  SyncError,
   SyncResult,
   SyncStatus,
 } from "../../pkg";
@@ -142,6 +144,21 @@ export async function usage(): Promise<void> {
     void [state, last];
   });
   off();
+  const conflicts: Conflict[] = await synced.conflicts();
+  for (const c of conflicts) {
+    const local: Row | null = c.local;
+    const server: Row | null = c.server;
+    await synced.resolveConflict(c.id, "local");
+    await synced.resolveConflict(c.id, "server");
+    await synced.resolveConflict(c.id, { ...(server ?? {}), ...(local ?? {}) });
+  }
+  const errors: SyncError[] = await synced.syncErrors();
+  for (const e of errors) {
+    const reason: "validation" | "permission" | "read_only" | "other" = e.reason;
+    void reason;
+    await synced.retrySyncError(e.id);
+    await synced.discardSyncError(e.id);
+  }
   void [outcome, status];
 
   void [name, version, tableName, one, byNumber, many, cityValue, all, some, byString, ordered, total, matching,
@@ -167,6 +184,8 @@ export async function rejected(store: OfflineStore, table: Table): Promise<void>
   store.on("sync", () => {});
   // @ts-expect-error a status listener gets a SyncStatus, not a ChangeEvent
   store.on("status", (e: ChangeEvent) => void e);
+  // @ts-expect-error a conflict is resolved with "local", "server" or a row
+  await store.resolveConflict(1, "mine");
   // @ts-expect-error server.url is a string
   await OfflineStore.open({ name: "x", profile, server: { url: 1 } });
   // @ts-expect-error a row is an object, not a number
