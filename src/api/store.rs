@@ -210,7 +210,7 @@ impl OfflineStore {
     #[wasm_bindgen(unchecked_return_type = "SyncStatus | null")]
     pub fn status(&self) -> JsValue {
         match &self.syncer {
-            Some(s) => to_js(&s.status()),
+            Some(s) => s.status_js(),
             None => JsValue::NULL,
         }
     }
@@ -273,5 +273,10 @@ impl OfflineStore {
     /// The storage layer, for the crate's own tests and later layers.
     pub fn db(&self) -> &Rc<Db> {
         &self.db
+    }
+
+    /// True when this store is the one syncing its database (it holds the sync lock).
+    pub fn is_sync_leader(&self) -> bool {
+        self.syncer.as_ref().is_some_and(|s| s.is_leader())
     }
 }

@@ -1,4 +1,5 @@
 //! The driver: turns browser events into store events (and, with sync, engine events).
 
 pub mod events;
+pub mod leader;
 pub mod sync;

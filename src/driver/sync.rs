@@ -4,6 +4,7 @@
 //! layers: freeze and push a batch, settle its outcomes, pull and apply pages.
 
 use crate::driver::events::Emitter;
+use crate::driver::leader::{acquire_lock, Channel, Message};
 use crate::storage::Db;
 use crate::transport::Server;
 use offline_tables_core::engine::{Config, Engine, Event, Failure, Instruction, Status, Timer};
@@ -28,6 +29,7 @@ fn storage_failure(e: crate::error::Error) -> Failure {
 }
 
 type Callback = Closure<dyn FnMut(JsValue)>;
+type LockCallback = Closure<dyn FnMut(js_sys::Function)>;
 
 pub struct Syncer {
     db: Rc<Db>,
@@ -38,6 +40,14 @@ pub struct Syncer {
     pub status_events: Emitter,
     listeners: RefCell<Vec<(web_sys::EventTarget, &'static str, Callback)>>,
     change_listener: RefCell<Option<(u32, Callback)>>,
+    /// True in the one tab that holds the sync lock.
+    leader: std::cell::Cell<bool>,
+    /// The leader's last status, as a follower heard it.
+    mirror: RefCell<Option<JsValue>>,
+    channel: RefCell<Option<Channel>>,
+    release: RefCell<Option<js_sys::Function>>,
+    on_lock: RefCell<Option<LockCallback>>,
+    stopped: std::cell::Cell<bool>,
 }
 
 fn timer_name(t: Timer) -> &'static str {
@@ -49,8 +59,10 @@ fn timer_name(t: Timer) -> &'static str {
 }
 
 impl Syncer {
-    /// Starts syncing `db` with `server`: listens to the browser and feeds `Started`.
+    /// Joins the tabs syncing `db` with `server`: leads once it gets the lock, follows
+    /// until then.
     pub fn start(db: Rc<Db>, server: Server, config: Config) -> Rc<Syncer> {
+        let name = db.name.clone();
         let me = Rc::new(Syncer {
             db,
             server,
@@ -60,7 +72,56 @@ impl Syncer {
             status_events: Emitter::default(),
             listeners: RefCell::default(),
             change_listener: RefCell::default(),
+            leader: Default::default(),
+            mirror: RefCell::default(),
+            channel: RefCell::default(),
+            release: RefCell::default(),
+            on_lock: RefCell::default(),
+            stopped: Default::default(),
         });
+        let weak = Rc::downgrade(&me);
+        *me.channel.borrow_mut() = Channel::open(&name, move |m| {
+            if let Some(me) = weak.upgrade() {
+                me.on_message(m);
+            }
+        });
+        let weak = Rc::downgrade(&me);
+        let on_lock = Closure::<dyn FnMut(js_sys::Function)>::new(
+            move |release: js_sys::Function| match weak.upgrade() {
+                Some(me) if !me.stopped.get() => me.lead(release),
+                _ => {
+                    let _ = release.call0(&JsValue::UNDEFINED);
+                }
+            },
+        );
+        acquire_lock(
+            &format!("offline-tables-sync:{name}"),
+            on_lock.as_ref().unchecked_ref(),
+        );
+        *me.on_lock.borrow_mut() = Some(on_lock);
+        me
+    }
+
+    fn on_message(self: &Rc<Self>, m: Message) {
+        match m {
+            Message::SyncRequest if self.leader.get() => self.feed(Event::SyncRequested),
+            Message::Finished(result) if !self.leader.get() => {
+                for resolve in self.waiters.borrow_mut().drain(..) {
+                    let _ = resolve.call1(&JsValue::UNDEFINED, &result);
+                }
+            }
+            Message::Status(status) if !self.leader.get() => {
+                *self.mirror.borrow_mut() = Some(status.clone());
+                self.status_events.emit_value(&status);
+            }
+            _ => {}
+        }
+    }
+
+    /// This tab got the lock: listen to the browser and start the engine.
+    fn lead(self: &Rc<Self>, release: js_sys::Function) {
+        *self.release.borrow_mut() = Some(release);
+        self.leader.set(true);
         let global = js_sys::global();
         let online = js_sys::Reflect::get(&global, &"navigator".into())
             .and_then(|n| js_sys::Reflect::get(&n, &"onLine".into()))
@@ -68,17 +129,17 @@ impl Syncer {
             .and_then(|v| v.as_bool())
             .unwrap_or(true);
         if let Ok(target) = global.clone().dyn_into::<web_sys::EventTarget>() {
-            me.listen(&target, "online", |_| Event::Online);
-            me.listen(&target, "offline", |_| Event::Offline);
+            self.listen(&target, "online", |_| Event::Online);
+            self.listen(&target, "offline", |_| Event::Offline);
         }
         if let Ok(doc) = js_sys::Reflect::get(&global, &"document".into()) {
             if let Ok(doc) = doc.dyn_into::<web_sys::Document>() {
                 let target: web_sys::EventTarget = doc.clone().into();
-                me.listen(&target, "visibilitychange", |_| Event::Visible);
+                self.listen(&target, "visibilitychange", |_| Event::Visible);
             }
         }
         // Local writes here and in other tabs: push soon.
-        let weak = Rc::downgrade(&me);
+        let weak = Rc::downgrade(self);
         let on_change = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
             let source = js_sys::Reflect::get(&e, &"source".into())
                 .ok()
@@ -89,15 +150,23 @@ impl Syncer {
                 }
             }
         });
-        let id = me.db.events.subscribe(
+        let id = self.db.events.subscribe(
             on_change
                 .as_ref()
                 .unchecked_ref::<js_sys::Function>()
                 .clone(),
         );
-        *me.change_listener.borrow_mut() = Some((id, on_change));
-        me.feed(Event::Started { online });
-        me
+        *self.change_listener.borrow_mut() = Some((id, on_change));
+        self.feed(Event::Started { online });
+        // Requests made while following are served now.
+        if !self.waiters.borrow().is_empty() {
+            self.feed(Event::SyncRequested);
+        }
+    }
+
+    /// True when this tab is the one syncing.
+    pub fn is_leader(&self) -> bool {
+        self.leader.get()
     }
 
     fn listen(
@@ -128,6 +197,14 @@ impl Syncer {
 
     /// Stops: no more timers, listeners or requests started by this syncer.
     pub fn stop(&self) {
+        self.stopped.set(true);
+        self.leader.set(false);
+        if let Some(release) = self.release.borrow_mut().take() {
+            let _ = release.call0(&JsValue::UNDEFINED);
+        }
+        if let Some(c) = self.channel.borrow_mut().take() {
+            c.close();
+        }
         self.timers.borrow_mut().clear();
         for (target, name, cb) in self.listeners.borrow_mut().drain(..) {
             let _ = target.remove_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
@@ -142,13 +219,27 @@ impl Syncer {
         self.engine.borrow().status().clone()
     }
 
+    /// The status as JS: this tab's engine when leading, the leader's when following.
+    pub fn status_js(&self) -> JsValue {
+        if !self.leader.get() {
+            if let Some(s) = self.mirror.borrow().as_ref() {
+                return s.clone();
+            }
+        }
+        crate::storage::outbox::to_js(&self.status())
+    }
+
     /// `store.sync()`: resolves when the cycle it starts (or joins) ends.
     pub fn request_sync(self: &Rc<Self>) -> js_sys::Promise {
         let me = self.clone();
         let promise = js_sys::Promise::new(&mut |resolve, _reject| {
             me.waiters.borrow_mut().push(resolve);
         });
-        self.feed(Event::SyncRequested);
+        if self.leader.get() {
+            self.feed(Event::SyncRequested);
+        } else if let Some(c) = self.channel.borrow().as_ref() {
+            c.post("sync", &JsValue::UNDEFINED);
+        }
         promise
     }
 
@@ -204,8 +295,11 @@ impl Syncer {
                 });
             }
             Instruction::PublishStatus { status } => {
-                self.status_events
-                    .emit_value(&crate::storage::outbox::to_js(&status));
+                let status = crate::storage::outbox::to_js(&status);
+                self.status_events.emit_value(&status);
+                if let Some(c) = self.channel.borrow().as_ref() {
+                    c.post("status", &status);
+                }
             }
             Instruction::FinishSync { finish } => {
                 let result = crate::storage::outbox::to_js(&serde_json::json!({
@@ -214,6 +308,9 @@ impl Syncer {
                 }));
                 for resolve in self.waiters.borrow_mut().drain(..) {
                     let _ = resolve.call1(&JsValue::UNDEFINED, &result);
+                }
+                if let Some(c) = self.channel.borrow().as_ref() {
+                    c.post("finished", &result);
                 }
             }
         }

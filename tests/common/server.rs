@@ -15,7 +15,12 @@ pub fn server_url() -> &'static str {
 }
 
 pub async fn open_synced(token: &str, get_token: Option<&str>) -> OfflineStore {
-    let o = options(&unique_name("sync"), PROFILE);
+    open_synced_named(&unique_name("sync"), token, get_token).await
+}
+
+/// Opens (or opens again, as another tab would) the synced store `name`.
+pub async fn open_synced_named(name: &str, token: &str, get_token: Option<&str>) -> OfflineStore {
+    let o = options(name, PROFILE);
     let server = js(&format!(
         r#"{{"url":"{}","token":"{token}"}}"#,
         server_url()

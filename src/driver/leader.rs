@@ -1,0 +1,73 @@
+//! Sync leadership across tabs: one tab of an origin holds a Web Lock per database and
+//! syncs; the others forward `sync()` requests and mirror its status over a
+//! BroadcastChannel. When the leader closes (or its tab dies) the browser releases the
+//! lock and another tab takes over, resuming from the shared outbox and checkpoint.
+
+use js_sys::{Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use web_sys::{BroadcastChannel, MessageEvent};
+
+#[wasm_bindgen(inline_js = r#"
+export function acquireLock(name, onAcquired) {
+  const locks = globalThis.navigator && globalThis.navigator.locks;
+  if (!locks) { onAcquired(() => {}); return; }
+  locks.request(name, () => new Promise((release) => onAcquired(release))).catch(() => {});
+}
+"#)]
+extern "C" {
+    /// Calls `on_acquired(release)` once this context holds the lock `name`; the lock is
+    /// held until `release()` is called or the context goes away.
+    #[wasm_bindgen(js_name = acquireLock)]
+    pub fn acquire_lock(name: &str, on_acquired: &Function);
+}
+
+/// A message between the tabs of one database.
+pub enum Message {
+    /// A follower asks the leader to sync.
+    SyncRequest,
+    /// The leader finished a sync requested by anyone: `{ result, status }`.
+    Finished(JsValue),
+    /// The leader's status changed.
+    Status(JsValue),
+}
+
+pub struct Channel {
+    channel: BroadcastChannel,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+impl Channel {
+    pub fn open(db_name: &str, mut on: impl FnMut(Message) + 'static) -> Option<Channel> {
+        let channel = BroadcastChannel::new(&format!("offline-tables-sync:{db_name}")).ok()?;
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
+            let data = m.data();
+            let kind = Reflect::get(&data, &"type".into())
+                .ok()
+                .and_then(|t| t.as_string());
+            let body = Reflect::get(&data, &"body".into()).unwrap_or_default();
+            match kind.as_deref() {
+                Some("sync") => on(Message::SyncRequest),
+                Some("finished") => on(Message::Finished(body)),
+                Some("status") => on(Message::Status(body)),
+                _ => {}
+            }
+        });
+        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        Some(Channel {
+            channel,
+            _on_message: on_message,
+        })
+    }
+
+    pub fn post(&self, kind: &str, body: &JsValue) {
+        let msg = Object::new();
+        let _ = Reflect::set(&msg, &"type".into(), &kind.into());
+        let _ = Reflect::set(&msg, &"body".into(), body);
+        let _ = self.channel.post_message(&msg);
+    }
+
+    pub fn close(&self) {
+        self.channel.set_onmessage(None);
+        self.channel.close();
+    }
+}
