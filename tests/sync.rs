@@ -104,3 +104,61 @@ async fn a_store_without_a_server_refuses_sync_with_a_code() {
     assert!(store.status().is_null());
     finish(store).await;
 }
+
+#[wasm_bindgen_test]
+async fn without_a_profile_the_servers_is_fetched_kept_and_used_offline() {
+    let name = unique_name("fetched");
+    let o = options(&name, PROFILE);
+    js_sys::Reflect::delete_property(&o.clone().into(), &"profile".into()).unwrap();
+    let server = js(&format!(
+        r#"{{"url":"{}","token":"dev-token-alice"}}"#,
+        server_url()
+    ));
+    js_sys::Reflect::set(&o, &"server".into(), &server).unwrap();
+    let store = offline_tables::OfflineStore::open(o)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let profile: Value = serde_json::from_str(&json(&store.profile())).unwrap();
+    assert_eq!(
+        profile["tables"]["accounts"]["conflict"], "merge",
+        "{profile}"
+    );
+    assert_eq!(sync(&store).await["result"], "completed");
+    store.close();
+
+    // A later launch with the server unreachable opens with the kept profile and data.
+    let o = options(&name, PROFILE);
+    js_sys::Reflect::delete_property(&o.clone().into(), &"profile".into()).unwrap();
+    js_sys::Reflect::set(&o, &"server".into(), &js(r#"{"url":"http://127.0.0.1:9"}"#)).unwrap();
+    let store = offline_tables::OfflineStore::open(o)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(ok_json(store.table("accounts").unwrap().get("a0".into()))
+        .await
+        .contains("Account 0"));
+    finish(store).await;
+
+    // A first launch with no profile and no server to ask cannot work: a clear error.
+    let o = options(&unique_name("nothing"), PROFILE);
+    js_sys::Reflect::delete_property(&o.clone().into(), &"profile".into()).unwrap();
+    js_sys::Reflect::set(&o, &"server".into(), &js(r#"{"url":"http://127.0.0.1:9"}"#)).unwrap();
+    match offline_tables::OfflineStore::open(o).await {
+        Ok(_) => panic!("opened without any profile"),
+        Err(e) => assert_eq!(e.code.as_str(), "network", "{e}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_row_deleted_on_the_server_is_removed_locally() {
+    let store = open_synced("dev-token-alice", None).await;
+    let accounts = store.table("accounts").unwrap();
+    let key = format!("del-{}", (js_sys::Math::random() * 1e12) as u64);
+    ok(accounts.put(js(&format!(r#"{{"id":"{key}","ownerId":"alice"}}"#)))).await;
+    assert_eq!(sync(&store).await["result"], "completed");
+    let (status, _) = rest("DELETE", &format!("/api/data/accounts/{key}"), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(sync(&store).await["result"], "completed");
+    assert_eq!(ok_json(accounts.get(key.clone().into())).await, "undefined");
+    assert_eq!(ok_json(accounts.meta(key.into())).await, "undefined");
+    finish(store).await;
+}

@@ -8,7 +8,7 @@ use crate::storage::sync::Resolution;
 use crate::storage::Db;
 use crate::transport::Server;
 use js_sys::{Function, Promise};
-use offline_tables_core::engine::Config;
+use offline_tables_core::engine::{Config, Failure};
 use offline_tables_core::Profile;
 use serde_json::Value;
 use std::rc::Rc;
@@ -31,6 +31,32 @@ fn field(options: &JsValue, name: &str) -> JsValue {
         return JsValue::UNDEFINED;
     }
     js_sys::Reflect::get(options, &name.into()).unwrap_or_default()
+}
+
+/// Without a profile: the server's, fetched and kept (a newer one upgrades the schema);
+/// offline, the one kept from an earlier launch.
+async fn open_with_server_profile(name: &str, server: &Server) -> Result<Rc<Db>, Error> {
+    let mut fetched: Result<Value, Failure> = server.get("/sync/profile").await;
+    if fetched == Err(Failure::Unauthorized) && server.refresh_token().await {
+        fetched = server.get("/sync/profile").await;
+    }
+    match fetched {
+        Ok(v) => Db::open(name, Profile::from_json(&v)?).await,
+        Err(failure) => match Db::open_stored(name).await? {
+            Some(db) => Ok(db),
+            None => {
+                let code = if failure == Failure::Unauthorized {
+                    crate::error::ErrorCode::Unauthorized
+                } else {
+                    crate::error::ErrorCode::Network
+                };
+                Err(Error::new(
+                    code,
+                    format!("open: no profile was given, none is stored yet, and the server's could not be fetched ({failure:?})"),
+                ))
+            }
+        },
+    }
 }
 
 /// `server: { url, token?, getToken? }`, checked.
@@ -82,22 +108,25 @@ impl OfflineStore {
             .as_string()
             .ok_or_else(|| Error::invalid_argument("open: options.name must be a string"))?;
         let profile = field(&options, "profile");
-        if !profile.is_object() {
-            return Err(Error::new(
-                crate::error::ErrorCode::InvalidProfile,
-                "open: options.profile must be an offline profile object",
-            ));
-        }
-        let profile: Value = serde_wasm_bindgen::from_value(profile).map_err(|e| {
-            Error::new(
-                crate::error::ErrorCode::InvalidProfile,
-                format!("profile: {e}"),
-            )
-        })?;
-        let profile = Profile::from_json(&profile)?;
         let server = server_options(&field(&options, "server"))?;
         let sync = field(&options, "sync");
-        let db = Db::open(&name, profile).await?;
+        let db = if profile.is_undefined() || profile.is_null() {
+            let Some(server) = &server else {
+                return Err(Error::invalid_profile(
+                    "open: options.profile is required for a store without a server",
+                ));
+            };
+            open_with_server_profile(&name, server).await?
+        } else {
+            if !profile.is_object() {
+                return Err(Error::invalid_profile(
+                    "open: options.profile must be an offline profile object",
+                ));
+            }
+            let profile: Value = serde_wasm_bindgen::from_value(profile)
+                .map_err(|e| Error::invalid_profile(format!("profile: {e}")))?;
+            Db::open(&name, Profile::from_json(&profile)?).await?
+        };
         let syncer = server.map(|server| {
             let mut config = Config::default();
             let seconds = field(&sync, "intervalSeconds").as_f64().or_else(|| {

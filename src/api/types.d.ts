@@ -56,7 +56,8 @@ export interface SyncOptions {
 export interface OpenOptions {
   /** IndexedDB database name. */
   name: string;
-  profile: Profile;
+  /** The offline profile; with a server it may be left out: the server's is fetched and kept. */
+  profile?: Profile;
   /** Sync with this server in the background (push local changes, pull the server's). */
   server?: ServerOptions;
   sync?: SyncOptions;

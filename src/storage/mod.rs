@@ -182,6 +182,25 @@ impl Db {
             idb.close();
             return Err(e);
         }
+        Ok(Self::wrap(name, idb, profile))
+    }
+
+    /// Opens `name` with the profile it already holds, without creating anything: None
+    /// when there is no such database (a first launch).
+    pub async fn open_stored(name: &str) -> Result<Option<Rc<Db>>> {
+        let Some(idb) = schema::open_existing(&factory()?, name).await? else {
+            return Ok(None);
+        };
+        match schema::stored_profile(&idb).await? {
+            Some(profile) => Ok(Some(Self::wrap(name, idb, profile))),
+            None => {
+                idb.close();
+                Ok(None)
+            }
+        }
+    }
+
+    fn wrap(name: &str, idb: IdbDatabase, profile: Profile) -> Rc<Db> {
         let cell = Rc::new(RefCell::new(Some(idb.clone())));
         let events = Emitter::new(name);
         let on_version_change = {
@@ -196,13 +215,13 @@ impl Db {
             })
         };
         idb.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
-        Ok(Rc::new(Db {
+        Rc::new(Db {
             name: name.to_string(),
             profile: Rc::new(profile),
             idb: cell,
             events,
             _on_version_change: on_version_change,
-        }))
+        })
     }
 
     pub async fn delete_database(name: &str) -> Result<()> {

@@ -133,6 +133,32 @@ pub(super) async fn open(
     Ok(result?.unchecked_into())
 }
 
+/// Opens `name` at its current version if it exists; a missing database is not created
+/// (its creation is aborted in `upgradeneeded`).
+pub(super) async fn open_existing(factory: &IdbFactory, name: &str) -> Result<Option<IdbDatabase>> {
+    let ctx = format!("opening database '{name}'");
+    let req = factory.open(name).map_err(|e| Error::from_js(&e, &ctx))?;
+    let created = Rc::new(std::cell::Cell::new(false));
+    let on_upgrade = {
+        let req = req.clone();
+        let created = created.clone();
+        Closure::<dyn FnMut(IdbVersionChangeEvent)>::new(move |_ev: IdbVersionChangeEvent| {
+            created.set(true);
+            if let Some(tx) = req.transaction() {
+                let _ = tx.abort();
+            }
+        })
+    };
+    req.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+    let result = wait(&req, &ctx).await;
+    req.set_onupgradeneeded(None);
+    drop(on_upgrade);
+    if created.get() {
+        return Ok(None);
+    }
+    Ok(Some(result?.unchecked_into()))
+}
+
 /// The profile the database was last opened with, if any.
 pub(super) async fn stored_profile(db: &IdbDatabase) -> Result<Option<Profile>> {
     if !db.object_store_names().contains(META) {

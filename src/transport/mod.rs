@@ -34,19 +34,46 @@ impl Server {
         path: &str,
         body: &B,
     ) -> Result<R, Failure> {
+        let text = serde_json::to_string(body).map_err(|e| Failure::Malformed {
+            message: format!("cannot encode the request: {e}"),
+        })?;
+        self.send(Request::post(&format!("{}{path}", self.url)), Some(text))
+            .await
+    }
+
+    /// GETs `path` and parses the JSON answer.
+    pub async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, Failure> {
+        self.send(Request::get(&format!("{}{path}", self.url)), None)
+            .await
+    }
+
+    async fn send<R: DeserializeOwned>(
+        &self,
+        req: gloo_net::http::RequestBuilder,
+        body: Option<String>,
+    ) -> Result<R, Failure> {
         let controller = web_sys::AbortController::new().map_err(|_| Failure::Network)?;
         let signal = controller.signal();
         // Dropping the timeout (when the answer came) cancels it.
         let _timeout =
             gloo_timers::callback::Timeout::new(self.timeout_ms, move || controller.abort());
-        let mut req = Request::post(&format!("{}{path}", self.url)).abort_signal(Some(&signal));
+        let mut req = req.abort_signal(Some(&signal));
         if let Some(t) = self.token.borrow().as_deref() {
             req = req.header("authorization", &format!("Bearer {t}"));
         }
-        let req = req.json(body).map_err(|e| Failure::Malformed {
-            message: format!("cannot encode the request: {e}"),
-        })?;
-        let resp = match req.send().await {
+        let sent = match body {
+            Some(b) => {
+                req.header("content-type", "application/json")
+                    .body(b)
+                    .map_err(|e| Failure::Malformed {
+                        message: format!("cannot build the request: {e}"),
+                    })?
+                    .send()
+                    .await
+            }
+            None => req.send().await,
+        };
+        let resp = match sent {
             Ok(r) => r,
             Err(_) if signal.aborted() => return Err(Failure::Timeout),
             Err(_) => return Err(Failure::Network),

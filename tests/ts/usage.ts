@@ -174,8 +174,8 @@ export async function rejected(store: OfflineStore, table: Table): Promise<void>
   await table.query({ limit: "x" });
   // @ts-expect-error a key is a string or a number
   await table.get({});
-  // @ts-expect-error open needs a profile
-  await OfflineStore.open({ name: "x" });
+  // @ts-expect-error open needs a name
+  await OfflineStore.open({ profile });
   // @ts-expect-error a profile needs a version
   await OfflineStore.open({ name: "x", profile: { tables: {} } });
   // @ts-expect-error unknown conflict policy
