@@ -397,19 +397,34 @@ impl Db {
         json_of(&entry, ctx).map(|v| v.unwrap_or(Value::Null))
     }
 
-    /// Settles the kept conflict `id` as the app decided, in one transaction.
-    pub async fn resolve_conflict(&self, id: f64, resolution: Resolution) -> Result<()> {
-        let ctx = "resolveConflict";
+    /// A write transaction over every store, with the entry `id` of `store` read in it.
+    async fn open_entry(&self, store: &str, id: f64, what: &str, ctx: &str) -> Result<(Tx, Value)> {
         let stores = self.all_stores()?;
         let refs: Vec<&str> = stores.iter().map(String::as_str).collect();
         let tx = self.tx(&refs, true, ctx)?;
-        let entry = match Self::take_entry(&tx, CONFLICTS, id, "conflict", ctx).await {
-            Ok(e) => e,
+        match Self::take_entry(&tx, store, id, what, ctx).await {
+            Ok(e) => Ok((tx, e)),
             Err(e) => {
                 tx.abort().await;
-                return Err(e);
+                Err(e)
             }
-        };
+        }
+    }
+
+    /// Commits when every write was issued, else rolls all of them back.
+    async fn commit_or_abort(tx: Tx, written: std::result::Result<(), JsValue>) -> Result<()> {
+        if let Err(e) = written {
+            let err = tx.fail(e);
+            tx.abort().await;
+            return Err(err);
+        }
+        tx.commit().await
+    }
+
+    /// Settles the kept conflict `id` as the app decided, in one transaction.
+    pub async fn resolve_conflict(&self, id: f64, resolution: Resolution) -> Result<()> {
+        let ctx = "resolveConflict";
+        let (tx, entry) = self.open_entry(CONFLICTS, id, "conflict", ctx).await?;
         let table = entry["table"].as_str().unwrap_or_default().to_string();
         let def = self.table(&table)?;
         let key = Key::from_json(&entry["key"], "conflict key")?;
@@ -489,12 +504,8 @@ impl Db {
                 .delete(&id.into())?;
             Ok(())
         };
-        if let Err(e) = write() {
-            let err = tx.fail(e);
-            tx.abort().await;
-            return Err(err);
-        }
-        tx.commit().await?;
+        let written = write();
+        Self::commit_or_abort(tx, written).await?;
         let source = if matches!(resolution, Resolution::Server) {
             Source::Remote
         } else {
@@ -523,16 +534,7 @@ impl Db {
     /// Applies the refused change locally again, so it is pushed again; drops the error.
     pub async fn retry_sync_error(&self, id: f64) -> Result<()> {
         let ctx = "retrySyncError";
-        let stores = self.all_stores()?;
-        let refs: Vec<&str> = stores.iter().map(String::as_str).collect();
-        let tx = self.tx(&refs, true, ctx)?;
-        let entry = match Self::take_entry(&tx, ERRORS, id, "sync error", ctx).await {
-            Ok(e) => e,
-            Err(e) => {
-                tx.abort().await;
-                return Err(e);
-            }
-        };
+        let (tx, entry) = self.open_entry(ERRORS, id, "sync error", ctx).await?;
         let table = entry["table"].as_str().unwrap_or_default().to_string();
         self.table(&table)?;
         let key = Key::from_json(&entry["key"], "sync error key")?;
@@ -558,12 +560,8 @@ impl Db {
                 .delete(&id.into())?;
             Ok(())
         };
-        if let Err(e) = write() {
-            let err = tx.fail(e);
-            tx.abort().await;
-            return Err(err);
-        }
-        tx.commit().await?;
+        let written = write();
+        Self::commit_or_abort(tx, written).await?;
         self.events.emit(&table, &Array::of1(&k), Source::Local);
         Ok(())
     }
