@@ -35,8 +35,10 @@ async fn first_download_then_a_local_write_is_pushed_and_a_server_write_is_pulle
     ))))
     .await;
     assert_eq!(pending_count(&store).await, 1);
+    status_field_becomes(&store, "pending", 1.into()).await;
     assert_eq!(sync(&store).await["result"], "completed");
     assert_eq!(pending_count(&store).await, 0, "pushed and acknowledged");
+    status_field_becomes(&store, "pending", 0.into()).await;
     let (status, row) = rest("GET", &format!("/api/data/accounts/{key}"), None).await;
     assert_eq!(status, 200, "{row}");
     assert_eq!(row["name"], "From the browser");

@@ -98,6 +98,7 @@ async fn a_manual_table_keeps_the_conflict_until_the_app_resolves_it() {
         0,
         "a kept conflict is not pushed again by itself"
     );
+    status_field_becomes(&store, "conflicts", 1.into()).await;
 
     // The app keeps the local row: it is pushed against the server's version.
     ok(store.resolve_conflict(c["id"].as_f64().unwrap(), "local".into())).await;
@@ -124,6 +125,7 @@ async fn a_refused_write_becomes_a_sync_error_and_the_others_go_through() {
     let errors: Value = serde_json::from_str(&ok_json(store.sync_errors()).await).unwrap();
     assert_eq!(errors.as_array().map(Vec::len), Some(1), "{errors}");
     assert_eq!(errors[0]["reason"], "permission");
+    status_field_becomes(&store, "errors", 1.into()).await;
     assert_eq!(errors[0]["key"], theirs.as_str());
     assert_eq!(
         ok_json(accounts.get(theirs.clone().into())).await,

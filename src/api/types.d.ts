@@ -96,6 +96,12 @@ export interface SyncStatus {
   /** Milliseconds since the epoch of the last complete sync. */
   lastSyncAt: number | null;
   lastError: string | null;
+  /** Rows with local changes not yet pushed. */
+  pending: number;
+  /** Conflicts kept for the app (see conflicts()). */
+  conflicts: number;
+  /** Changes the server refused (see syncErrors()). */
+  errors: number;
 }
 
 export interface SyncResult {

@@ -48,6 +48,15 @@ pub struct Syncer {
     release: RefCell<Option<js_sys::Function>>,
     on_lock: RefCell<Option<LockCallback>>,
     stopped: std::cell::Cell<bool>,
+    counts: std::cell::Cell<Counts>,
+}
+
+/// The counts the status carries besides the engine's state.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct Counts {
+    pending: u32,
+    conflicts: u32,
+    errors: u32,
 }
 
 fn timer_name(t: Timer) -> &'static str {
@@ -78,6 +87,7 @@ impl Syncer {
             release: RefCell::default(),
             on_lock: RefCell::default(),
             stopped: Default::default(),
+            counts: Default::default(),
         });
         let weak = Rc::downgrade(&me);
         *me.channel.borrow_mut() = Channel::open(&name, move |m| {
@@ -144,10 +154,11 @@ impl Syncer {
             let source = js_sys::Reflect::get(&e, &"source".into())
                 .ok()
                 .and_then(|s| s.as_string());
-            if matches!(source.as_deref(), Some("local") | Some("tab")) {
-                if let Some(me) = weak.upgrade() {
+            if let Some(me) = weak.upgrade() {
+                if matches!(source.as_deref(), Some("local") | Some("tab")) {
                     me.feed(Event::LocalWrite);
                 }
+                me.refresh_counts();
             }
         });
         let id = self.db.events.subscribe(
@@ -158,6 +169,7 @@ impl Syncer {
         );
         *self.change_listener.borrow_mut() = Some((id, on_change));
         self.feed(Event::Started { online });
+        self.refresh_counts();
         // Requests made while following are served now.
         if !self.waiters.borrow().is_empty() {
             self.feed(Event::SyncRequested);
@@ -226,7 +238,46 @@ impl Syncer {
                 return s.clone();
             }
         }
-        crate::storage::outbox::to_js(&self.status())
+        let mut v = serde_json::to_value(self.status()).unwrap_or_default();
+        let c = self.counts.get();
+        v["pending"] = c.pending.into();
+        v["conflicts"] = c.conflicts.into();
+        v["errors"] = c.errors.into();
+        crate::storage::outbox::to_js(&v)
+    }
+
+    /// Tells this tab's listeners and the followers the current status.
+    fn publish(&self) {
+        let status = self.status_js();
+        self.status_events.emit_value(&status);
+        if let Some(c) = self.channel.borrow().as_ref() {
+            c.post("status", &status);
+        }
+    }
+
+    /// Recounts pending changes, kept conflicts and sync errors; publishes on a change.
+    fn refresh_counts(self: &Rc<Self>) {
+        if !self.leader.get() {
+            return;
+        }
+        let me = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let (Ok(p), Ok(c), Ok(e)) = (
+                me.db.pending().await,
+                me.db.conflicts().await,
+                me.db.sync_errors().await,
+            ) else {
+                return;
+            };
+            let counts = Counts {
+                pending: p.len() as u32,
+                conflicts: c.length(),
+                errors: e.length(),
+            };
+            if me.counts.replace(counts) != counts {
+                me.publish();
+            }
+        });
     }
 
     /// `store.sync()`: resolves when the cycle it starts (or joins) ends.
@@ -294,18 +345,19 @@ impl Syncer {
                     me.feed(Event::TokenRefreshed { ok });
                 });
             }
-            Instruction::PublishStatus { status } => {
-                let status = crate::storage::outbox::to_js(&status);
-                self.status_events.emit_value(&status);
-                if let Some(c) = self.channel.borrow().as_ref() {
-                    c.post("status", &status);
-                }
+            Instruction::PublishStatus { .. } => {
+                self.publish();
+                self.refresh_counts();
             }
             Instruction::FinishSync { finish } => {
-                let result = crate::storage::outbox::to_js(&serde_json::json!({
-                    "result": finish,
-                    "status": self.status(),
-                }));
+                let result = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(
+                    &result,
+                    &"result".into(),
+                    &crate::storage::outbox::to_js(&finish),
+                );
+                let _ = js_sys::Reflect::set(&result, &"status".into(), &self.status_js());
+                let result: JsValue = result.into();
                 for resolve in self.waiters.borrow_mut().drain(..) {
                     let _ = resolve.call1(&JsValue::UNDEFINED, &result);
                 }

@@ -63,3 +63,16 @@ pub async fn rest(method: &str, path: &str, body: Option<&str>) -> (u16, Value) 
         serde_json::from_str(&text).unwrap_or(Value::Null),
     )
 }
+
+/// Waits (up to 2 s) until the store's status has `field` equal to `want`.
+pub async fn status_field_becomes(store: &OfflineStore, field: &str, want: Value) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = serde_json::from_str(&json(&store.status())).unwrap_or(Value::Null);
+        if last[field] == want {
+            return last;
+        }
+        pause(20).await;
+    }
+    panic!("status.{field} never became {want}: {last}");
+}

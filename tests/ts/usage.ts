@@ -141,7 +141,8 @@ export async function usage(): Promise<void> {
   const off: () => void = synced.on("status", (s: SyncStatus) => {
     const state: "idle" | "syncing" | "offline" | "error" | "unauthorized" = s.state;
     const last: number | null = s.lastSyncAt;
-    void [state, last];
+    const counts: number = s.pending + s.conflicts + s.errors;
+    void [state, last, counts];
   });
   off();
   const conflicts: Conflict[] = await synced.conflicts();
