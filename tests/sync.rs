@@ -164,3 +164,55 @@ async fn a_row_deleted_on_the_server_is_removed_locally() {
     assert_eq!(ok_json(accounts.meta(key.into())).await, "undefined");
     finish(store).await;
 }
+
+#[wasm_bindgen_test]
+async fn a_checkpoint_the_server_cannot_serve_leads_to_a_full_resync() {
+    let store = open_synced("dev-token-alice", None).await;
+    assert_eq!(sync(&store).await["result"], "completed");
+    // As after restoring an old backup on the server: our checkpoint is ahead of it, and
+    // we hold a row it never had.
+    let page: offline_tables_core::protocol::PullResponse = serde_json::from_value(serde_json::json!({
+        "protocolVersion": 1, "checkpoint": "999999999", "hasMore": false,
+        "changes": [ { "kind": "upsert", "table": "accounts", "key": "ghost", "version": "999999998",
+                       "row": { "id": "ghost", "ownerId": "alice" } } ]
+    }))
+    .unwrap();
+    store.db().apply_page(&page).await.unwrap();
+    let accounts = store.table("accounts").unwrap();
+    let key = format!("keep-{}", (js_sys::Math::random() * 1e12) as u64);
+    ok(accounts.put(js(&format!(r#"{{"id":"{key}","ownerId":"alice"}}"#)))).await;
+
+    assert_eq!(sync(&store).await["result"], "completed");
+    assert_eq!(
+        ok_json(accounts.get("ghost".into())).await,
+        "undefined",
+        "dropped by the resync"
+    );
+    assert!(
+        ok_json(accounts.get("a0".into()))
+            .await
+            .contains("Account 0"),
+        "downloaded again"
+    );
+    assert!(
+        ok_json(accounts.get(key.clone().into()))
+            .await
+            .contains(&key),
+        "the local write is kept"
+    );
+    let (status, _) = rest("GET", &format!("/api/data/accounts/{key}"), None).await;
+    assert_eq!(status, 200, "and pushed");
+    let cp: u64 = store
+        .db()
+        .checkpoint()
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        cp < 999_999_999,
+        "the checkpoint is the server's again: {cp}"
+    );
+    finish(store).await;
+}

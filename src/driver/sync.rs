@@ -433,11 +433,16 @@ impl Syncer {
             Err(failure) => return Event::Failed { request, failure },
         };
         if page.resync {
-            return Event::Failed {
-                request,
-                failure: Failure::Malformed {
-                    message: "the server asks for a full resync, which this version cannot do yet"
-                        .into(),
+            // The server no longer has what our checkpoint needs: start over, keeping
+            // pending changes, and pull again from no checkpoint.
+            return match self.db.reset_for_resync().await {
+                Ok(()) => Event::PullDone {
+                    request,
+                    has_more: true,
+                },
+                Err(e) => Event::Failed {
+                    request,
+                    failure: storage_failure(e),
                 },
             };
         }

@@ -220,3 +220,51 @@ impl Db {
         Ok(())
     }
 }
+
+impl Db {
+    /// Prepares a full resync, in one transaction: every synced row without a pending
+    /// change is dropped (the next pulls bring back what the server still has), rows
+    /// with pending changes stay with their bases, and the checkpoint is cleared.
+    pub async fn reset_for_resync(&self) -> Result<()> {
+        let ctx = "preparing a full resync";
+        let mut stores: Vec<&str> = self.profile.tables.keys().map(String::as_str).collect();
+        stores.extend([OUTBOX, BASE, META]);
+        let tx = self.tx(&stores, true, ctx)?;
+        let log = read_log(&tx.store(OUTBOX)?, ctx).await?;
+        let base_store = tx.store(BASE)?;
+        let bases = wait(&base_store.get_all_keys().map_err(|e| tx.fail(e))?, ctx).await?;
+        let bases: Vec<(String, Key)> = serde_wasm_bindgen::from_value(bases).map_err(|e| {
+            crate::error::Error::storage(format!("{ctx}: a base key is malformed: {e}"))
+        })?;
+        let mut dropped: BTreeMap<String, Array> = BTreeMap::new();
+        let mut drop_all = || -> std::result::Result<(), wasm_bindgen::JsValue> {
+            for (table, key) in &bases {
+                let pending = log
+                    .iter()
+                    .any(|e| &e.table == table && e.keys.contains(key));
+                if pending || !self.profile.tables.contains_key(table) {
+                    continue;
+                }
+                let k = key_js(key);
+                base_store.delete(&base_key(table, &k))?;
+                tx.tx.object_store(table)?.delete(&k)?;
+                dropped.entry(table.clone()).or_default().push(&k);
+            }
+            tx.store(META)
+                .map_err(|e| e.to_js())?
+                .delete(&"checkpoint".into())?;
+            Ok(())
+        };
+        let written = drop_all();
+        if let Err(e) = written {
+            let err = tx.fail(e);
+            tx.abort().await;
+            return Err(err);
+        }
+        tx.commit().await?;
+        for (table, keys) in dropped {
+            self.events.emit(&table, &keys, Source::Remote);
+        }
+        Ok(())
+    }
+}
