@@ -69,6 +69,7 @@ async fn a_manual_table_keeps_the_conflict_until_the_app_resolves_it() {
     ok(orders.put(js(&row))).await;
     assert_eq!(sync(&store).await["result"], "completed");
     ok(orders.update(key.clone().into(), js(r#"{"status":"done"}"#))).await;
+    let (kept, _guard) = collect(&store, "conflict");
     let (status, _) = rest(
         "PATCH",
         &format!("/api/data/workorders/{key}"),
@@ -99,6 +100,12 @@ async fn a_manual_table_keeps_the_conflict_until_the_app_resolves_it() {
         "a kept conflict is not pushed again by itself"
     );
     status_field_becomes(&store, "conflicts", 1.into()).await;
+    let kept = kept.borrow().clone();
+    assert_eq!(kept.len(), 1, "one conflict event: {kept:?}");
+    assert!(
+        kept[0].contains(r#""status":"cancelled""#) && kept[0].contains(&key),
+        "{kept:?}"
+    );
 
     // The app keeps the local row: it is pushed against the server's version.
     ok(store.resolve_conflict(c["id"].as_f64().unwrap(), "local".into())).await;
@@ -119,6 +126,7 @@ async fn a_refused_write_becomes_a_sync_error_and_the_others_go_through() {
     let accounts = store.table("accounts").unwrap();
     let (theirs, mine) = (unique("bob"), unique("ok"));
     // Alice may not create Bob's account; her own goes in the same batch.
+    let (refused, _guard) = collect(&store, "syncerror");
     ok(accounts.put(js(&format!(r#"{{"id":"{theirs}","ownerId":"bob"}}"#)))).await;
     ok(accounts.put(js(&format!(r#"{{"id":"{mine}","ownerId":"alice"}}"#)))).await;
     assert_eq!(sync(&store).await["result"], "completed");
@@ -126,6 +134,14 @@ async fn a_refused_write_becomes_a_sync_error_and_the_others_go_through() {
     assert_eq!(errors.as_array().map(Vec::len), Some(1), "{errors}");
     assert_eq!(errors[0]["reason"], "permission");
     status_field_becomes(&store, "errors", 1.into()).await;
+    assert!(
+        refused
+            .borrow()
+            .iter()
+            .any(|e| e.contains(r#""reason":"permission""#)),
+        "{:?}",
+        refused.borrow()
+    );
     assert_eq!(errors[0]["key"], theirs.as_str());
     assert_eq!(
         ok_json(accounts.get(theirs.clone().into())).await,

@@ -281,14 +281,16 @@ impl OfflineStore {
         let events = match (event, &self.syncer) {
             ("change", _) => self.db.events.clone(),
             ("status", Some(s)) => s.status_events.clone(),
-            ("status", None) => {
-                return Err(Error::invalid_argument(
-                    "on(\"status\"): this store was opened without a server",
-                ))
+            ("conflict", Some(s)) => s.conflict_events.clone(),
+            ("syncerror", Some(s)) => s.error_events.clone(),
+            ("status" | "conflict" | "syncerror", None) => {
+                return Err(Error::invalid_argument(format!(
+                    "on(\"{event}\"): this store was opened without a server"
+                )))
             }
             _ => {
                 return Err(Error::invalid_argument(format!(
-                    "on: unknown event '{event}' (expected \"change\" or \"status\")"
+                    "on: unknown event '{event}' (expected \"change\", \"status\", \"conflict\" or \"syncerror\")"
                 )))
             }
         };

@@ -194,4 +194,8 @@ export interface OfflineStore {
   on(event: "change", listener: (event: ChangeEvent) => void): () => void;
   /** Called on every sync status change. Returns an unsubscribe function. */
   on(event: "status", listener: (status: SyncStatus) => void): () => void;
+  /** Called when a conflict is kept for the app (tables with `conflict: "manual"`); the id comes from conflicts(). */
+  on(event: "conflict", listener: (conflict: Omit<Conflict, "id">) => void): () => void;
+  /** Called when the server refuses a change for good; the id comes from syncErrors(). */
+  on(event: "syncerror", listener: (error: Omit<SyncError, "id">) => void): () => void;
 }

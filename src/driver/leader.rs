@@ -29,6 +29,10 @@ pub enum Message {
     Finished(JsValue),
     /// The leader's status changed.
     Status(JsValue),
+    /// The leader kept a conflict for the app.
+    Conflict(JsValue),
+    /// The server refused a change.
+    SyncError(JsValue),
 }
 
 pub struct Channel {
@@ -49,6 +53,8 @@ impl Channel {
                 Some("sync") => on(Message::SyncRequest),
                 Some("finished") => on(Message::Finished(body)),
                 Some("status") => on(Message::Status(body)),
+                Some("conflict") => on(Message::Conflict(body)),
+                Some("syncerror") => on(Message::SyncError(body)),
                 _ => {}
             }
         });

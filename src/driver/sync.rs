@@ -38,6 +38,8 @@ pub struct Syncer {
     timers: RefCell<HashMap<&'static str, gloo_timers::callback::Timeout>>,
     waiters: RefCell<Vec<js_sys::Function>>,
     pub status_events: Emitter,
+    pub conflict_events: Emitter,
+    pub error_events: Emitter,
     listeners: RefCell<Vec<(web_sys::EventTarget, &'static str, Callback)>>,
     change_listener: RefCell<Option<(u32, Callback)>>,
     /// True in the one tab that holds the sync lock.
@@ -79,6 +81,8 @@ impl Syncer {
             timers: RefCell::default(),
             waiters: RefCell::default(),
             status_events: Emitter::default(),
+            conflict_events: Emitter::default(),
+            error_events: Emitter::default(),
             listeners: RefCell::default(),
             change_listener: RefCell::default(),
             leader: Default::default(),
@@ -120,6 +124,8 @@ impl Syncer {
                     let _ = resolve.call1(&JsValue::UNDEFINED, &result);
                 }
             }
+            Message::Conflict(c) if !self.leader.get() => self.conflict_events.emit_value(&c),
+            Message::SyncError(e) if !self.leader.get() => self.error_events.emit_value(&e),
             Message::Status(status) if !self.leader.get() => {
                 *self.mirror.borrow_mut() = Some(status.clone());
                 self.status_events.emit_value(&status);
@@ -225,6 +231,8 @@ impl Syncer {
             self.db.events.unsubscribe(id);
         }
         self.status_events.close();
+        self.conflict_events.close();
+        self.error_events.close();
     }
 
     pub fn status(&self) -> Status {
@@ -244,6 +252,15 @@ impl Syncer {
         v["conflicts"] = c.conflicts.into();
         v["errors"] = c.errors.into();
         crate::storage::outbox::to_js(&v)
+    }
+
+    /// Tells this tab's listeners and the followers about a kept conflict or a refusal.
+    fn announce(&self, events: &Emitter, kind: &str, entry: &serde_json::Value) {
+        let v = crate::storage::outbox::to_js(entry);
+        events.emit_value(&v);
+        if let Some(c) = self.channel.borrow().as_ref() {
+            c.post(kind, &v);
+        }
     }
 
     /// Tells this tab's listeners and the followers the current status.
@@ -393,11 +410,21 @@ impl Syncer {
             Ok(r) => r,
             Err(failure) => return Event::Failed { request, failure },
         };
-        if let Err(e) = self.db.settle_batch(&resp.outcomes).await {
-            return Event::Failed {
-                request,
-                failure: storage_failure(e),
-            };
+        match self.db.settle_batch(&resp.outcomes).await {
+            Ok(settled) => {
+                for c in &settled.kept {
+                    self.announce(&self.conflict_events, "conflict", c);
+                }
+                for e in &settled.refused {
+                    self.announce(&self.error_events, "syncerror", e);
+                }
+            }
+            Err(e) => {
+                return Event::Failed {
+                    request,
+                    failure: storage_failure(e),
+                }
+            }
         }
         match self.db.pending().await {
             Ok(p) => Event::PushDone {

@@ -38,6 +38,10 @@ pub struct Settled {
     pub conflicts: usize,
     pub resent: usize,
     pub rejected: usize,
+    /// Conflicts newly kept for the app (as stored, without their id).
+    pub kept: Vec<Value>,
+    /// Changes newly refused by the server (as stored, without their id).
+    pub refused: Vec<Value>,
 }
 
 fn json_of(v: &JsValue, ctx: &str) -> Result<Option<Value>> {
@@ -264,20 +268,26 @@ impl Db {
                         server_version,
                     } => {
                         report.conflicts += 1;
-                        let entry = to_js(&json!({
+                        let entry = json!({
                             "table": m.table, "key": m.key, "base": base_row, "local": m.row,
                             "server": server_row, "serverVersion": server_version,
-                        }));
-                        tx.store(CONFLICTS).map_err(|e| e.to_js())?.add(&entry)?;
+                        });
+                        tx.store(CONFLICTS)
+                            .map_err(|e| e.to_js())?
+                            .add(&to_js(&entry))?;
+                        report.kept.push(entry);
                         trim.push((m.table.clone(), m.key.clone()));
                     }
                     Settlement::Reject { reason, message } => {
                         report.rejected += 1;
-                        let entry = to_js(&json!({
+                        let entry = json!({
                             "table": m.table, "key": m.key, "op": m.op, "row": m.row,
                             "reason": reason, "message": message,
-                        }));
-                        tx.store(ERRORS).map_err(|e| e.to_js())?.add(&entry)?;
+                        });
+                        tx.store(ERRORS)
+                            .map_err(|e| e.to_js())?
+                            .add(&to_js(&entry))?;
+                        report.refused.push(entry);
                         if !later {
                             // Back to the server's state (the base), or gone if it never had it.
                             set_row(&base_row.clone())?;

@@ -76,3 +76,24 @@ pub async fn status_field_becomes(store: &OfflineStore, field: &str, want: Value
     }
     panic!("status.{field} never became {want}: {last}");
 }
+
+/// What `collect` saw, as JSON texts.
+pub type Seen = std::rc::Rc<std::cell::RefCell<Vec<String>>>;
+/// Keeps a `collect` listener alive.
+pub type Guard = wasm_bindgen::closure::Closure<dyn FnMut(wasm_bindgen::JsValue)>;
+
+/// Collects the JSON of every `event` the store emits (keep the returned guard alive).
+pub fn collect(store: &OfflineStore, event: &str) -> (Seen, Guard) {
+    let seen: std::rc::Rc<std::cell::RefCell<Vec<String>>> = Default::default();
+    let sink = seen.clone();
+    let cb = wasm_bindgen::closure::Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(
+        move |v: wasm_bindgen::JsValue| sink.borrow_mut().push(json(&v)),
+    );
+    store
+        .on(
+            event,
+            wasm_bindgen::JsCast::unchecked_ref::<Function>(cb.as_ref()).clone(),
+        )
+        .unwrap_or_else(|e| panic!("on({event}): {e}"));
+    (seen, cb)
+}

@@ -145,6 +145,8 @@ export async function usage(): Promise<void> {
     void [state, last, counts];
   });
   off();
+  synced.on("conflict", (c) => { const local: Row | null = c.local; void local; });
+  synced.on("syncerror", (e) => { const message: string = e.message; void message; });
   const conflicts: Conflict[] = await synced.conflicts();
   for (const c of conflicts) {
     const local: Row | null = c.local;
