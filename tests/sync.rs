@@ -18,6 +18,11 @@ async fn first_download_then_a_local_write_is_pushed_and_a_server_write_is_pulle
     let r = sync(&store).await;
     assert_eq!(r["result"], "completed", "{r}");
     assert_eq!(r["status"]["state"], "idle", "{r}");
+    assert!(
+        r["pulled"].as_u64().unwrap() >= 6,
+        "the seed's rows for alice: {r}"
+    );
+    assert_eq!(r["pushed"], 0, "{r}");
     let accounts = store.table("accounts").unwrap();
     // Alice owns a0, a2, a4 in the seed; a1 is Bob's and never arrives.
     assert!(ok_json(accounts.get("a0".into()))
@@ -36,7 +41,16 @@ async fn first_download_then_a_local_write_is_pushed_and_a_server_write_is_pulle
     .await;
     assert_eq!(pending_count(&store).await, 1);
     status_field_becomes(&store, "pending", 1.into()).await;
-    assert_eq!(sync(&store).await["result"], "completed");
+    let r = sync(&store).await;
+    assert_eq!(
+        (
+            r["result"].as_str(),
+            r["pushed"].as_u64(),
+            r["errors"].as_u64()
+        ),
+        (Some("completed"), Some(1), Some(0)),
+        "{r}"
+    );
     assert_eq!(pending_count(&store).await, 0, "pushed and acknowledged");
     status_field_becomes(&store, "pending", 0.into()).await;
     let (status, row) = rest("GET", &format!("/api/data/accounts/{key}"), None).await;

@@ -108,6 +108,16 @@ export interface SyncResult {
   /** "completed": pushed and pulled everything; "offline": nothing attempted; "failed": retried later. */
   result: "completed" | "offline" | "failed";
   status: SyncStatus;
+  /** Mutations the server applied in the cycle(s) this call waited for. */
+  pushed: number;
+  /** Changes pulled (upserts and removals). */
+  pulled: number;
+  /** Conflicts met (settled by policy or kept for the app). */
+  conflicts: number;
+  /** Changes the server refused. */
+  errors: number;
+  /** Milliseconds from the first request to the answer. */
+  durationMs: number;
 }
 
 export interface Operators {

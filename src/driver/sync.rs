@@ -51,6 +51,17 @@ pub struct Syncer {
     on_lock: RefCell<Option<LockCallback>>,
     stopped: std::cell::Cell<bool>,
     counts: std::cell::Cell<Counts>,
+    report: std::cell::Cell<Report>,
+}
+
+/// What the sync cycles since the last `sync()` answer did.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct Report {
+    pushed: u32,
+    pulled: u32,
+    conflicts: u32,
+    errors: u32,
+    started_at: Option<u64>,
 }
 
 /// The counts the status carries besides the engine's state.
@@ -92,6 +103,7 @@ impl Syncer {
             on_lock: RefCell::default(),
             stopped: Default::default(),
             counts: Default::default(),
+            report: Default::default(),
         });
         let weak = Rc::downgrade(&me);
         *me.channel.borrow_mut() = Channel::open(&name, move |m| {
@@ -304,6 +316,10 @@ impl Syncer {
             me.waiters.borrow_mut().push(resolve);
         });
         if self.leader.get() {
+            if !self.engine.borrow().busy() {
+                // Report what this request's cycle does, not earlier automatic ones.
+                self.report.take();
+            }
             self.feed(Event::SyncRequested);
         } else if let Some(c) = self.channel.borrow().as_ref() {
             c.post("sync", &JsValue::UNDEFINED);
@@ -325,6 +341,9 @@ impl Syncer {
     fn run(self: &Rc<Self>, i: Instruction) {
         match i {
             Instruction::SendPush { request } => {
+                let mut r = self.report.get();
+                r.started_at.get_or_insert(now_ms());
+                self.report.set(r);
                 let me = self.clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     let ev = me.push(request).await;
@@ -374,6 +393,17 @@ impl Syncer {
                     &crate::storage::outbox::to_js(&finish),
                 );
                 let _ = js_sys::Reflect::set(&result, &"status".into(), &self.status_js());
+                let r = self.report.take();
+                let duration = r.started_at.map_or(0, |t| now_ms().saturating_sub(t));
+                for (name, n) in [
+                    ("pushed", r.pushed as u64),
+                    ("pulled", r.pulled as u64),
+                    ("conflicts", r.conflicts as u64),
+                    ("errors", r.errors as u64),
+                    ("durationMs", duration),
+                ] {
+                    let _ = js_sys::Reflect::set(&result, &name.into(), &(n as f64).into());
+                }
                 let result: JsValue = result.into();
                 for resolve in self.waiters.borrow_mut().drain(..) {
                     let _ = resolve.call1(&JsValue::UNDEFINED, &result);
@@ -412,6 +442,11 @@ impl Syncer {
         };
         match self.db.settle_batch(&resp.outcomes).await {
             Ok(settled) => {
+                let mut r = self.report.get();
+                r.pushed += settled.applied as u32;
+                r.conflicts += settled.conflicts as u32;
+                r.errors += settled.rejected as u32;
+                self.report.set(r);
                 for c in &settled.kept {
                     self.announce(&self.conflict_events, "conflict", c);
                 }
@@ -473,11 +508,17 @@ impl Syncer {
                 },
             };
         }
+        let pulled = page.changes.len() as u32;
         match self.db.apply_page(&page).await {
-            Ok(()) => Event::PullDone {
-                request,
-                has_more: page.has_more,
-            },
+            Ok(()) => {
+                let mut r = self.report.get();
+                r.pulled += pulled;
+                self.report.set(r);
+                Event::PullDone {
+                    request,
+                    has_more: page.has_more,
+                }
+            }
             Err(e) => Event::Failed {
                 request,
                 failure: storage_failure(e),

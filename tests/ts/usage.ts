@@ -137,6 +137,8 @@ export async function usage(): Promise<void> {
   });
   const result: SyncResult = await synced.sync();
   const outcome: "completed" | "offline" | "failed" = result.result;
+  const moved: number = result.pushed + result.pulled + result.conflicts + result.errors + result.durationMs;
+  void moved;
   const status: SyncStatus | null = synced.status();
   const off: () => void = synced.on("status", (s: SyncStatus) => {
     const state: "idle" | "syncing" | "offline" | "error" | "unauthorized" = s.state;
