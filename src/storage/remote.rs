@@ -10,7 +10,7 @@ use crate::driver::events::Source;
 use crate::error::Result;
 use js_sys::Array;
 use offline_tables_core::protocol::{Change, PullResponse};
-use offline_tables_core::{Base, Key};
+use offline_tables_core::Key;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -186,13 +186,15 @@ impl Db {
                 let local_on_top = dirty.contains(&(c.table.as_str(), &c.key));
                 match &c.row {
                     Some(row) => {
-                        let base = Base {
-                            version: c.version.clone(),
-                            row: row.clone(),
-                        };
-                        base_store.put_with_key(&to_js(&base), &base_key(&c.table, &k))?;
+                        // Convert the row once; the base holds the same object
+                        // (IndexedDB clones each value as it stores it).
+                        let row_js = to_js(row);
+                        let base = js_sys::Object::new();
+                        js_sys::Reflect::set(&base, &"version".into(), &c.version.as_str().into())?;
+                        js_sys::Reflect::set(&base, &"row".into(), &row_js)?;
+                        base_store.put_with_key(&base, &base_key(&c.table, &k))?;
                         if !local_on_top {
-                            store.put(&to_js(row))?;
+                            store.put(&row_js)?;
                         }
                     }
                     None => {
