@@ -24,6 +24,30 @@ fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
+/// The first download is about to fill the disk: ask the browser not to evict this
+/// origin's data under storage pressure (`navigator.storage.persist()`; a refusal only
+/// means best-effort storage, so the answer is not awaited).
+fn ask_persistent_storage() {
+    let storage = js_sys::Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|n| js_sys::Reflect::get(&n, &"storage".into()));
+    if let Ok(storage) = storage {
+        if let Ok(persist) = js_sys::Reflect::get(&storage, &"persist".into()) {
+            if let Ok(f) = persist.dyn_into::<js_sys::Function>() {
+                if let Ok(p) = f
+                    .call0(&storage)
+                    .and_then(|p| p.dyn_into::<js_sys::Promise>())
+                {
+                    // Swallow a rejection: persistence is a request, not a requirement.
+                    // Once per first download: leaking the tiny handler is simpler than owning it.
+                    let ignore = Closure::<dyn FnMut(JsValue)>::new(|_: JsValue| {});
+                    let _ = p.catch(&ignore);
+                    ignore.forget();
+                }
+            }
+        }
+    }
+}
+
 fn storage_failure(e: crate::error::Error) -> Failure {
     Failure::Storage { message: e.message }
 }
@@ -484,6 +508,9 @@ impl Syncer {
                 }
             }
         };
+        if checkpoint.is_none() {
+            ask_persistent_storage();
+        }
         let body = PullRequest {
             protocol_version: PROTOCOL_VERSION,
             client_id,
