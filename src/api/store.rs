@@ -3,8 +3,8 @@
 use super::{promise, Table};
 use crate::driver::sync::Syncer;
 use crate::error::Error;
+use crate::storage::lists::Resolution;
 use crate::storage::outbox::to_js;
-use crate::storage::sync::Resolution;
 use crate::storage::Db;
 use crate::transport::Server;
 use js_sys::{Function, Promise};

@@ -47,7 +47,7 @@ fn event(table: &JsValue, keys: &JsValue, source: Source) -> Object {
 }
 
 impl Inner {
-    fn call(&self, ev: &Object) {
+    fn call(&self, value: &JsValue) {
         // Listeners may unsubscribe while being called: iterate over a copy.
         let listeners: Vec<Function> = self
             .listeners
@@ -56,8 +56,8 @@ impl Inner {
             .map(|(_, f)| f.clone())
             .collect();
         for f in listeners {
-            if let Err(e) = f.call1(&JsValue::UNDEFINED, ev) {
-                web_sys::console::error_2(&"offline-tables: a change listener threw".into(), &e);
+            if let Err(e) = f.call1(&JsValue::UNDEFINED, value) {
+                web_sys::console::error_2(&"offline-tables: a listener threw".into(), &e);
             }
         }
     }
@@ -110,18 +110,7 @@ impl Emitter {
 
     /// Calls the listeners here with `value` (status events: not shared with other tabs).
     pub fn emit_value(&self, value: &JsValue) {
-        let listeners: Vec<Function> = self
-            .0
-            .listeners
-            .borrow()
-            .iter()
-            .map(|(_, f)| f.clone())
-            .collect();
-        for f in listeners {
-            if let Err(e) = f.call1(&JsValue::UNDEFINED, value) {
-                web_sys::console::error_2(&"offline-tables: a listener threw".into(), &e);
-            }
-        }
+        self.0.call(value);
     }
 
     pub fn close(&self) {

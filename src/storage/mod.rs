@@ -3,6 +3,7 @@
 //! rows) and `_meta` (the installed profile). Only this folder talks to IndexedDB.
 
 mod js;
+pub mod lists;
 pub mod outbox;
 pub mod read;
 pub mod remote;

@@ -1,7 +1,7 @@
 //! Pending changes: reads the outbox log, the bases and the current rows, and lets the
 //! core coalesce them into one mutation per row. Also the per-row sync metadata.
 
-use super::{wait, Db, BASE, OUTBOX};
+use super::{wait, Db, Tx, BASE, OUTBOX};
 use crate::error::{Error, Result};
 use js_sys::Array;
 use offline_tables_core::outbox::dirty_rows;
@@ -95,6 +95,83 @@ pub(crate) fn parse_base(v: &JsValue, ctx: &str) -> Result<Option<Base>> {
     }
 }
 
+/// The coalesced pending changes of the rows `log` touched, in order of first write,
+/// for tables `include` accepts (rows of tables without a store read as deleted). Reads
+/// rows and bases a chunk at a time, all requests of a chunk issued before awaiting, and
+/// stops once `limit` changes are found.
+pub(crate) async fn coalesced(
+    tx: &Tx,
+    log: &[LogEntry],
+    stores: &[String],
+    include: &dyn Fn(&str) -> bool,
+    limit: usize,
+    ctx: &str,
+) -> Result<Vec<Pending>> {
+    let dirty: Vec<(u64, String, Key)> = dirty_rows(log)
+        .into_iter()
+        .filter(|(_, t, _)| include(t))
+        .collect();
+    let base_store = tx.store(BASE)?;
+    let mut out = Vec::new();
+    for chunk in dirty.chunks(limit.clamp(1, 500)) {
+        let mut reqs = Vec::with_capacity(chunk.len());
+        for (_, table, key) in chunk {
+            let k = key_js(key);
+            let row = match stores.contains(table) {
+                true => Some(tx.store(table)?.get(&k).map_err(|e| tx.fail(e))?),
+                false => None,
+            };
+            let base = base_store
+                .get(&base_key(table, &k))
+                .map_err(|e| tx.fail(e))?;
+            reqs.push((row, base));
+        }
+        for ((seq, table, key), (row, base)) in chunk.iter().zip(reqs) {
+            let row = match row {
+                Some(r) => wait(&r, ctx).await?,
+                None => JsValue::UNDEFINED,
+            };
+            let base = parse_base(&wait(&base, ctx).await?, ctx)?;
+            if let Some(mutation) = coalesce_present(*seq, table, key, base.as_ref(), &row) {
+                out.push(Pending { mutation, row });
+            }
+        }
+        if out.len() >= limit {
+            out.truncate(limit);
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Drops from the logged writes every key `settled` accepts; an entry left with no key
+/// goes. Writes not covered stay pending.
+pub(crate) fn drop_from_log(
+    outbox: &web_sys::IdbObjectStore,
+    log: &[LogEntry],
+    settled: impl Fn(&LogEntry, &Key) -> bool,
+) -> std::result::Result<(), JsValue> {
+    for e in log {
+        if !e.keys.iter().any(|k| settled(e, k)) {
+            continue;
+        }
+        let keep: Array = e
+            .keys
+            .iter()
+            .filter(|k| !settled(e, k))
+            .map(key_js)
+            .collect();
+        if keep.length() == 0 {
+            outbox.delete(&(e.seq as f64).into())?;
+        } else {
+            let entry = super::js::outbox_entry(&e.table, &keep, "put");
+            js_sys::Reflect::set(&entry, &"seq".into(), &(e.seq as f64).into())?;
+            outbox.put(&entry)?;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) async fn read_log(store: &web_sys::IdbObjectStore, ctx: &str) -> Result<Vec<LogEntry>> {
     let all = wait(&store.get_all().map_err(|e| Error::from_js(&e, ctx))?, ctx).await?;
     let entries: Vec<StoredEntry> = serde_wasm_bindgen::from_value(all)
@@ -121,32 +198,7 @@ impl Db {
         let refs: Vec<&str> = stores.iter().map(String::as_str).collect();
         let tx = self.tx(&refs, false, ctx)?;
         let log = read_log(&tx.store(OUTBOX)?, ctx).await?;
-        let dirty = dirty_rows(&log);
-        let base_store = tx.store(BASE)?;
-        let mut reqs = Vec::with_capacity(dirty.len());
-        for (_, table, key) in &dirty {
-            let k = key_js(key);
-            let row = match stores.contains(table) {
-                true => Some(tx.store(table)?.get(&k).map_err(|e| tx.fail(e))?),
-                false => None,
-            };
-            let base = base_store
-                .get(&base_key(table, &k))
-                .map_err(|e| tx.fail(e))?;
-            reqs.push((row, base));
-        }
-        let mut out = Vec::new();
-        for ((seq, table, key), (row, base)) in dirty.iter().zip(reqs) {
-            let row = match row {
-                Some(r) => wait(&r, ctx).await?,
-                None => JsValue::UNDEFINED,
-            };
-            let base = parse_base(&wait(&base, ctx).await?, ctx)?;
-            if let Some(mutation) = coalesce_present(*seq, table, key, base.as_ref(), &row) {
-                out.push(Pending { mutation, row });
-            }
-        }
-        Ok(out)
+        coalesced(&tx, &log, &stores, &|_| true, usize::MAX, ctx).await
     }
 
     /// Sync state of one row; None when the row is unknown here.

@@ -3,8 +3,9 @@
 //! checkpoint never runs ahead of the data it covers. A row with pending local changes
 //! keeps its local state on top; only its base moves (the change is rebased).
 
-use super::js::outbox_entry;
-use super::outbox::{base_key, coalesce_present, key_js, parse_base, read_log, to_js};
+use super::outbox::{
+    base_key, coalesce_present, drop_from_log, key_js, parse_base, read_log, to_js,
+};
 use super::{wait, Db, BASE, CONFLICTS, META, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::Result;
@@ -150,36 +151,13 @@ impl Db {
                 dirty.insert((c.table.as_str(), &c.key));
             }
         }
-        let mut trimmed = Vec::new();
-        for e in &log {
-            if e.keys
-                .iter()
-                .any(|k| stale.contains(&(e.table.as_str(), k)))
-            {
-                let keep: Array = e
-                    .keys
-                    .iter()
-                    .filter(|k| !stale.contains(&(e.table.as_str(), *k)))
-                    .map(key_js)
-                    .collect();
-                trimmed.push((e.seq, e.table.clone(), keep));
-            }
-        }
         let mut touched: BTreeMap<&str, Array> = BTreeMap::new();
         let meta = tx.store(META)?;
         let mut apply = || -> Result<(), wasm_bindgen::JsValue> {
             if let Some(cp) = checkpoint {
                 meta.put_with_key(&cp.into(), &"checkpoint".into())?;
             }
-            for (seq, table, keep) in &trimmed {
-                if keep.length() == 0 {
-                    outbox.delete(&(*seq as f64).into())?;
-                } else {
-                    let entry = outbox_entry(table, keep, "put");
-                    js_sys::Reflect::set(&entry, &"seq".into(), &(*seq as f64).into())?;
-                    outbox.put(&entry)?;
-                }
-            }
+            drop_from_log(&outbox, &log, |e, k| stale.contains(&(e.table.as_str(), k)))?;
             for c in changes {
                 let k = key_js(&c.key);
                 let store = tx.tx.object_store(&c.table)?;

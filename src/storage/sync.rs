@@ -2,16 +2,15 @@
 //! mutations get ids and are kept in `_meta`) and resent as is until the server answers,
 //! so a lost answer never changes what a mutation id means. Settling applies each
 //! outcome by the table's policy and trims exactly the writes the batch covered: writes
-//! made while it was in flight stay pending, against the new base.
+//! made while it was in flight stay pending, against the new base. The conflict and
+//! error lists the app settles are in `lists.rs`.
 
-use super::js::outbox_entry;
-use super::outbox::{base_key, coalesce_present, key_js, parse_base, read_log, to_js};
+use super::outbox::{base_key, coalesced, drop_from_log, key_js, read_log, to_js};
 use super::{wait, Db, Tx, BASE, CONFLICTS, ERRORS, META, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::{Error, Result};
 use js_sys::Array;
 use offline_tables_core::conflict::{settle, Settlement};
-use offline_tables_core::outbox::dirty_rows;
 use offline_tables_core::protocol::{Outcome, PushMutation};
 use offline_tables_core::{Base, Key, LogEntry, Mutation, MutationOp};
 use serde::{Deserialize, Serialize};
@@ -44,7 +43,7 @@ pub struct Settled {
     pub refused: Vec<Value>,
 }
 
-fn json_of(v: &JsValue, ctx: &str) -> Result<Option<Value>> {
+pub(super) fn json_of(v: &JsValue, ctx: &str) -> Result<Option<Value>> {
     if v.is_undefined() {
         return Ok(None);
     }
@@ -70,12 +69,12 @@ fn random_id() -> String {
 }
 
 impl Db {
-    fn all_stores(&self) -> Result<Vec<String>> {
+    pub(super) fn all_stores(&self) -> Result<Vec<String>> {
         let names = self.idb()?.object_store_names();
         Ok((0..names.length()).filter_map(|i| names.get(i)).collect())
     }
 
-    async fn meta_get(tx: &Tx, key: &str, ctx: &str) -> Result<JsValue> {
+    pub(super) async fn meta_get(tx: &Tx, key: &str, ctx: &str) -> Result<JsValue> {
         let req = tx.store(META)?.get(&key.into()).map_err(|e| tx.fail(e))?;
         wait(&req, ctx).await
     }
@@ -106,33 +105,19 @@ impl Db {
             .await?
             .as_f64()
             .unwrap_or(1.0) as u64;
-        for (seq, table, key) in dirty_rows(&log) {
-            if batch.mutations.len() >= max {
-                break;
-            }
-            if !self.profile.tables.contains_key(&table) {
-                continue;
-            }
-            let k = key_js(&key);
-            let row = wait(&tx.store(&table)?.get(&k).map_err(|e| tx.fail(e))?, ctx).await?;
-            let base_req = tx
-                .store(BASE)?
-                .get(&base_key(&table, &k))
-                .map_err(|e| tx.fail(e))?;
-            let base = parse_base(&wait(&base_req, ctx).await?, ctx)?;
-            let Some(m) = coalesce_present(seq, &table, &key, base.as_ref(), &row) else {
-                continue;
-            };
+        let include = |t: &str| self.profile.tables.contains_key(t);
+        for p in coalesced(&tx, &log, &stores, &include, max, ctx).await? {
+            let m = p.mutation;
             batch.mutations.push(PushMutation {
                 id: next_id,
-                table: table.clone(),
-                key: key.clone(),
+                table: m.table,
+                key: m.key,
                 op: m.op,
-                row: json_of(&row, ctx)?,
+                row: json_of(&p.row, ctx)?,
                 columns: None,
-                base_version: m.base_version.clone(),
+                base_version: m.base_version,
             });
-            batch.base_rows.push(m.base_row.clone());
+            batch.base_rows.push(m.base_row);
             next_id += 1;
         }
         if batch.mutations.is_empty() {
@@ -305,40 +290,33 @@ impl Db {
             }
         }
         let outbox = tx.store(OUTBOX)?;
-        let trimmed = || -> std::result::Result<(), JsValue> {
-            for e in log.iter().filter(|e| e.seq <= batch.upto_seq) {
-                let keep: Vec<&Key> = e
-                    .keys
-                    .iter()
-                    .filter(|k| !trim.iter().any(|(t, tk)| *t == e.table && tk == *k))
-                    .collect();
-                if keep.len() == e.keys.len() {
-                    continue;
-                }
-                if keep.is_empty() {
-                    outbox.delete(&(e.seq as f64).into())?;
-                } else {
-                    let keys: Array = keep.into_iter().map(key_js).collect();
-                    let entry = outbox_entry(&e.table, &keys, "put");
-                    js_sys::Reflect::set(&entry, &"seq".into(), &(e.seq as f64).into())?;
-                    outbox.put(&entry)?;
-                }
-            }
+        let trimmed = drop_from_log(&outbox, &log, |e, k| {
+            e.seq <= batch.upto_seq && trim.iter().any(|(t, tk)| *t == e.table && tk == k)
+        })
+        .and_then(|_| {
             tx.store(META)
                 .map_err(|e| e.to_js())?
-                .delete(&"inflight".into())?;
-            Ok(())
-        };
-        if let Err(e) = trimmed() {
-            let err = tx.fail(e);
-            tx.abort().await;
-            return Err(err);
-        }
-        tx.commit().await?;
+                .delete(&"inflight".into())
+                .map(|_| ())
+        });
+        Self::commit_or_abort(tx, trimmed).await?;
         for (table, keys) in touched {
             self.events.emit(&table, &keys, Source::Remote);
         }
         Ok(report)
+    }
+
+    /// Commits when every write was issued, else rolls all of them back.
+    pub(super) async fn commit_or_abort(
+        tx: Tx,
+        written: std::result::Result<(), JsValue>,
+    ) -> Result<()> {
+        if let Err(e) = written {
+            let err = tx.fail(e);
+            tx.abort().await;
+            return Err(err);
+        }
+        tx.commit().await
     }
 }
 
@@ -360,219 +338,10 @@ impl Db {
         tx.commit().await?;
         Ok(id)
     }
-
-    async fn list(&self, store: &str, ctx: &str) -> Result<Array> {
-        let tx = self.tx(&[store], false, ctx)?;
-        let req = tx.store(store)?.get_all().map_err(|e| tx.fail(e))?;
-        Ok(wait(&req, ctx).await?.into())
-    }
-
-    /// Conflicts kept for the app: `{ id, table, key, base, local, server, serverVersion }`.
-    pub async fn conflicts(&self) -> Result<Array> {
-        self.list(CONFLICTS, "reading conflicts").await
-    }
-
-    /// Mutations the server refused: `{ id, table, key, op, row, reason, message }`.
-    pub async fn sync_errors(&self) -> Result<Array> {
-        self.list(ERRORS, "reading sync errors").await
-    }
 }
 
 /// True when the row was written again after the batch froze (those writes stay pending).
 fn later_writes(log: &[LogEntry], upto: u64, table: &str, key: &Key) -> bool {
     log.iter()
         .any(|e| e.seq > upto && e.table == table && e.keys.contains(key))
-}
-
-/// How the app settles a kept conflict.
-pub enum Resolution {
-    /// Keep the local row: push it against the server's version.
-    Local,
-    /// Take the server's row.
-    Server,
-    /// Use this row (say, merged by the user) and push it.
-    Merged(JsValue),
-}
-
-impl Db {
-    async fn take_entry(tx: &Tx, store: &str, id: f64, what: &str, ctx: &str) -> Result<Value> {
-        let req = tx.store(store)?.get(&id.into()).map_err(|e| tx.fail(e))?;
-        let entry = wait(&req, ctx).await?;
-        if entry.is_undefined() {
-            return Err(Error::new(
-                offline_tables_core::ErrorCode::NotFound,
-                format!("{ctx}: no {what} with id {id}"),
-            ));
-        }
-        json_of(&entry, ctx).map(|v| v.unwrap_or(Value::Null))
-    }
-
-    /// A write transaction over every store, with the entry `id` of `store` read in it.
-    async fn open_entry(&self, store: &str, id: f64, what: &str, ctx: &str) -> Result<(Tx, Value)> {
-        let stores = self.all_stores()?;
-        let refs: Vec<&str> = stores.iter().map(String::as_str).collect();
-        let tx = self.tx(&refs, true, ctx)?;
-        match Self::take_entry(&tx, store, id, what, ctx).await {
-            Ok(e) => Ok((tx, e)),
-            Err(e) => {
-                tx.abort().await;
-                Err(e)
-            }
-        }
-    }
-
-    /// Commits when every write was issued, else rolls all of them back.
-    async fn commit_or_abort(tx: Tx, written: std::result::Result<(), JsValue>) -> Result<()> {
-        if let Err(e) = written {
-            let err = tx.fail(e);
-            tx.abort().await;
-            return Err(err);
-        }
-        tx.commit().await
-    }
-
-    /// Settles the kept conflict `id` as the app decided, in one transaction.
-    pub async fn resolve_conflict(&self, id: f64, resolution: Resolution) -> Result<()> {
-        let ctx = "resolveConflict";
-        let (tx, entry) = self.open_entry(CONFLICTS, id, "conflict", ctx).await?;
-        let table = entry["table"].as_str().unwrap_or_default().to_string();
-        let def = self.table(&table)?;
-        let key = Key::from_json(&entry["key"], "conflict key")?;
-        let k = key_js(&key);
-        let mut server = entry.get("server").filter(|v| !v.is_null()).cloned();
-        let mut version = entry["serverVersion"].as_str().map(str::to_string);
-        // Pulls since the conflict may have brought a newer server row: settle on that.
-        let base_req = tx
-            .store(BASE)?
-            .get(&base_key(&table, &k))
-            .map_err(|e| tx.fail(e))?;
-        if let Some(base) = parse_base(&wait(&base_req, ctx).await?, ctx)? {
-            let newer = |b: &str| {
-                version.as_deref().and_then(|v| v.parse::<u64>().ok()) < b.parse::<u64>().ok()
-            };
-            if newer(&base.version) {
-                version = Some(base.version.clone());
-                server = Some(base.row.clone());
-            }
-        }
-        let new_row: Option<JsValue> = match &resolution {
-            Resolution::Server => server.as_ref().map(to_js),
-            Resolution::Local => {
-                let req = tx.store(&table)?.get(&k).map_err(|e| tx.fail(e))?;
-                let current = wait(&req, ctx).await?;
-                (!current.is_undefined()).then_some(current)
-            }
-            Resolution::Merged(row) => {
-                let keys = super::js::prepare_rows(&Array::of1(row).into(), &def.key, "row");
-                if let Some(problem) = keys.as_string() {
-                    tx.abort().await;
-                    return Err(Error::invalid_argument(format!("{ctx}: {problem}")));
-                }
-                let got = Array::from(&keys).get(0);
-                if !js_sys::Object::is(&got, &k) {
-                    tx.abort().await;
-                    return Err(Error::invalid_argument(format!(
-                        "{ctx}: the merged row's {} must stay {key}",
-                        def.key
-                    )));
-                }
-                Some(row.clone())
-            }
-        };
-        let write = || -> std::result::Result<(), JsValue> {
-            let bk = base_key(&table, &k);
-            match (&version, &server) {
-                (Some(v), Some(r)) => {
-                    tx.store(BASE).map_err(|e| e.to_js())?.put_with_key(
-                        &to_js(&Base {
-                            version: v.clone(),
-                            row: r.clone(),
-                        }),
-                        &bk,
-                    )?;
-                }
-                _ => {
-                    tx.store(BASE).map_err(|e| e.to_js())?.delete(&bk)?;
-                }
-            }
-            let rows = tx.store(&table).map_err(|e| e.to_js())?;
-            match &new_row {
-                Some(r) => rows.put(r)?,
-                None => rows.delete(&k)?,
-            };
-            if !matches!(resolution, Resolution::Server) {
-                // Pending again, now against the server's version.
-                let op = if new_row.is_some() { "put" } else { "delete" };
-                tx.store(OUTBOX).map_err(|e| e.to_js())?.add(&outbox_entry(
-                    &table,
-                    &Array::of1(&k),
-                    op,
-                ))?;
-            }
-            tx.store(CONFLICTS)
-                .map_err(|e| e.to_js())?
-                .delete(&id.into())?;
-            Ok(())
-        };
-        let written = write();
-        Self::commit_or_abort(tx, written).await?;
-        let source = if matches!(resolution, Resolution::Server) {
-            Source::Remote
-        } else {
-            Source::Local
-        };
-        self.events.emit(&table, &Array::of1(&k), source);
-        Ok(())
-    }
-
-    /// Drops the sync error `id` (the row already shows the server's state).
-    pub async fn discard_sync_error(&self, id: f64) -> Result<()> {
-        let ctx = "discardSyncError";
-        let tx = self.tx(&[ERRORS], true, ctx)?;
-        if let Err(e) = Self::take_entry(&tx, ERRORS, id, "sync error", ctx).await {
-            tx.abort().await;
-            return Err(e);
-        }
-        let req = tx
-            .store(ERRORS)?
-            .delete(&id.into())
-            .map_err(|e| tx.fail(e))?;
-        wait(&req, ctx).await?;
-        tx.commit().await
-    }
-
-    /// Applies the refused change locally again, so it is pushed again; drops the error.
-    pub async fn retry_sync_error(&self, id: f64) -> Result<()> {
-        let ctx = "retrySyncError";
-        let (tx, entry) = self.open_entry(ERRORS, id, "sync error", ctx).await?;
-        let table = entry["table"].as_str().unwrap_or_default().to_string();
-        self.table(&table)?;
-        let key = Key::from_json(&entry["key"], "sync error key")?;
-        let k = key_js(&key);
-        let row = entry
-            .get("row")
-            .filter(|v| !v.is_null() && entry["op"] != "delete")
-            .cloned();
-        let write = || -> std::result::Result<(), JsValue> {
-            let rows = tx.store(&table).map_err(|e| e.to_js())?;
-            match &row {
-                Some(r) => rows.put(&to_js(r))?,
-                None => rows.delete(&k)?,
-            };
-            let op = if row.is_some() { "put" } else { "delete" };
-            tx.store(OUTBOX).map_err(|e| e.to_js())?.add(&outbox_entry(
-                &table,
-                &Array::of1(&k),
-                op,
-            ))?;
-            tx.store(ERRORS)
-                .map_err(|e| e.to_js())?
-                .delete(&id.into())?;
-            Ok(())
-        };
-        let written = write();
-        Self::commit_or_abort(tx, written).await?;
-        self.events.emit(&table, &Array::of1(&k), Source::Local);
-        Ok(())
-    }
 }

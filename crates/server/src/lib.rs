@@ -7,6 +7,8 @@ pub mod auth;
 pub mod db;
 pub mod error;
 mod json;
+pub mod pull;
+pub mod push;
 pub mod rest;
 pub mod scope;
 pub mod sync;
@@ -84,8 +86,8 @@ pub fn app(config: Config) -> Router {
     }));
     Router::new()
         .route("/sync/profile", get(sync::profile))
-        .route("/sync/pull", post(sync::pull))
-        .route("/sync/push", post(sync::push))
+        .route("/sync/pull", post(pull::pull))
+        .route("/sync/push", post(push::push))
         .route("/api/data/{table}", get(rest::list).post(rest::create))
         .route(
             "/api/data/{table}/{key}",

@@ -6,8 +6,8 @@ use crate::auth::User;
 use crate::db::{self, key_text};
 use crate::error::{AppError, AppResult};
 use crate::json::JsonBody;
+use crate::push::check_row;
 use crate::scope::{Scoper, Src};
-use crate::sync::check_row;
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -149,6 +149,29 @@ pub async fn read(
     ))
 }
 
+/// Writes `row` if it stays in the caller's scope, and commits; the new version.
+#[allow(clippy::too_many_arguments)]
+async fn store_in_scope(
+    s: &AppState,
+    mut tx: db::Tx,
+    user: &str,
+    name: &str,
+    key: &str,
+    current: Option<&db::Stored>,
+    row: &Map<String, Value>,
+    now: i64,
+) -> AppResult<i64> {
+    if !Scoper::new(Src::Tx(&mut tx), &s.profile, user, now)
+        .row_in_scope(name, row)
+        .await?
+    {
+        return Err(AppError::forbidden("the row would be outside your scope"));
+    }
+    let v = db::store(&mut tx, &s.profile, name, key, current, Some(row), now).await?;
+    tx.commit().await?;
+    Ok(v)
+}
+
 pub async fn create(
     State(s): State<AppState>,
     User(user): User,
@@ -173,23 +196,7 @@ pub async fn create(
             "a row with key {key} already exists in '{name}'"
         )));
     }
-    if !Scoper::new(Src::Tx(&mut tx), &s.profile, &user, now)
-        .row_in_scope(&name, &row)
-        .await?
-    {
-        return Err(AppError::forbidden("the row would be outside your scope"));
-    }
-    let v = db::store(
-        &mut tx,
-        &s.profile,
-        &name,
-        &kt,
-        current.as_ref(),
-        Some(&row),
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    let v = store_in_scope(&s, tx, &user, &name, &kt, current.as_ref(), &row, now).await?;
     let mut resp = with_etag(StatusCode::CREATED, v, Value::Object(row));
     let location = format!(
         "/api/data/{name}/{}",
@@ -246,29 +253,13 @@ pub async fn patch(
     };
     let now = (s.clock)();
     let kt = key_text(&key);
-    let (mut tx, current, mut row) = load_for_write(&s, &user, &name, &key, now).await?;
+    let (tx, current, mut row) = load_for_write(&s, &user, &name, &key, now).await?;
     let current = Some(current);
     for (c, v) in cols {
         row.insert(c, v);
     }
     let row = check_row(&Value::Object(row), &def.key, &key).map_err(AppError::bad_request)?;
-    if !Scoper::new(Src::Tx(&mut tx), &s.profile, &user, now)
-        .row_in_scope(&name, &row)
-        .await?
-    {
-        return Err(AppError::forbidden("the row would be outside your scope"));
-    }
-    let v = db::store(
-        &mut tx,
-        &s.profile,
-        &name,
-        &kt,
-        current.as_ref(),
-        Some(&row),
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    let v = store_in_scope(&s, tx, &user, &name, &kt, current.as_ref(), &row, now).await?;
     Ok(with_etag(StatusCode::OK, v, Value::Object(row)))
 }
 

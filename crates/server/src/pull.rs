@@ -1,0 +1,314 @@
+//! `POST /sync/pull`: the changes since a checkpoint, scoped to the caller, a page at a
+//! time, with move-in and move-out (the client's view) and aging of time windows.
+
+use crate::auth::User;
+use crate::db::{self, key_text};
+use crate::error::{AppError, AppResult};
+use crate::json::JsonBody;
+use crate::scope::{Scoper, Src};
+use crate::sync::{
+    check_client_id, check_protocol, claim_client, parse_key, DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT,
+};
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use offline_tables_core::protocol::{
+    Change, PullRequest, PullResponse, RemoveReason, PROTOCOL_VERSION,
+};
+use offline_tables_core::Scope;
+use serde_json::Value;
+use sqlx::Row;
+pub async fn pull(
+    State(s): State<AppState>,
+    User(user): User,
+    JsonBody(req): JsonBody<PullRequest>,
+) -> AppResult<Json<PullResponse>> {
+    check_protocol(req.protocol_version)?;
+    check_client_id(&req.client_id)?;
+    if req.limit == Some(0) {
+        return Err(AppError::bad_request("limit must be at least 1"));
+    }
+    let limit = req.limit.unwrap_or(DEFAULT_PULL_LIMIT).min(MAX_PULL_LIMIT) as i64;
+    let after: i64 = match req.checkpoint.as_deref() {
+        None | Some("") => 0,
+        Some(c) => c.parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| {
+            AppError::bad_request(format!("checkpoint '{c}' is not one this server gave"))
+        })?,
+    };
+    let now = (s.clock)();
+    let client = req.client_id.as_str();
+    {
+        let mut tx = s.db.begin().await?;
+        claim_client(&mut tx, client, &user).await?;
+        if after == 0 {
+            // A fresh start: the client holds nothing synced.
+            sqlx::query("DELETE FROM ot_views WHERE client_id = $1")
+                .bind(client)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            // Removals the client has acknowledged by sending a later checkpoint.
+            sqlx::query("DELETE FROM ot_views WHERE client_id = $1 AND removed_at IS NOT NULL AND removed_at <= $2")
+                .bind(client)
+                .bind(after)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    }
+    // Older than the tombstone horizon, or newer than any version (a restored backup).
+    if after > 0 && (after < s.db.horizon().await? || after > s.db.counter().await?) {
+        return Ok(Json(PullResponse {
+            protocol_version: PROTOCOL_VERSION,
+            changes: vec![],
+            checkpoint: "0".into(),
+            has_more: false,
+            resync: true,
+        }));
+    }
+    age_out(&s, client, &user, now).await?;
+
+    // Read the counter first: every version up to it is committed (see db.rs).
+    let upto = s.db.counter().await?;
+    let logged = db::changes(&s.db, after, upto, limit + 1).await?;
+    let removals = sqlx::query(
+        "SELECT tbl, key, removed_at FROM ot_views WHERE client_id = $1 AND removed_at > $2 AND removed_at <= $3 ORDER BY removed_at LIMIT $4",
+    )
+    .bind(client)
+    .bind(after)
+    .bind(upto)
+    .bind(limit + 1)
+    .fetch_all(&s.db.pool)
+    .await?;
+    // Merge the two streams by version; keep `limit`.
+    enum Ev {
+        Row(db::Logged),
+        Gone(String, String, i64),
+    }
+    let mut events: Vec<(i64, Ev)> = logged
+        .into_iter()
+        .map(|l| (l.version, Ev::Row(l)))
+        .collect();
+    for r in removals {
+        let v: i64 = r.try_get(2)?;
+        events.push((v, Ev::Gone(r.try_get(0)?, r.try_get(1)?, v)));
+    }
+    events.sort_by_key(|(v, _)| *v);
+    let has_more = events.len() as i64 > limit;
+    events.truncate(limit as usize);
+    let checkpoint = if has_more {
+        events.last().map(|(v, _)| *v).unwrap_or(upto)
+    } else {
+        upto
+    };
+
+    // Pass 1: what each event means for this user, before asking which rows it holds.
+    enum Step {
+        Send(Change),
+        /// Out of scope now: a removal if the client may hold the row.
+        MaybeRemove(String, String, i64, RemoveReason),
+    }
+    let mut scoper = Scoper::new(Src::Pool(&s.db), &s.profile, &user, now);
+    let mut steps = Vec::with_capacity(events.len());
+    let mut view_adds: Vec<(String, String)> = Vec::new();
+    for (version, ev) in events {
+        match ev {
+            Ev::Gone(table, key, v) => {
+                if s.profile.tables.contains_key(&table) {
+                    steps.push(Step::Send(Change::Remove {
+                        table,
+                        key: parse_key(&key)?,
+                        version: v.to_string(),
+                        reason: RemoveReason::Scope,
+                    }));
+                }
+            }
+            Ev::Row(l) => {
+                let Some(def) = s.profile.tables.get(&l.table) else {
+                    continue;
+                };
+                let everyone = def.scope == Scope::All;
+                let visible = match &l.data {
+                    None => false,
+                    Some(row) => everyone || scoper.row_in_scope(&l.table, row).await?,
+                };
+                let reason = if l.data.is_none() {
+                    RemoveReason::Deleted
+                } else {
+                    RemoveReason::Scope
+                };
+                if visible {
+                    steps.push(Step::Send(Change::Upsert {
+                        table: l.table.clone(),
+                        key: parse_key(&l.key)?,
+                        version: version.to_string(),
+                        row: Value::Object(l.data.unwrap_or_default()),
+                    }));
+                    if !everyone {
+                        view_adds.push((l.table, l.key));
+                    }
+                } else if everyone {
+                    steps.push(Step::Send(Change::Remove {
+                        table: l.table,
+                        key: parse_key(&l.key)?,
+                        version: version.to_string(),
+                        reason,
+                    }));
+                } else {
+                    steps.push(Step::MaybeRemove(l.table, l.key, version, reason));
+                }
+            }
+        }
+    }
+    // Pass 2: one query per table and chunk for the rows the client may hold.
+    let mut candidates: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for st in &steps {
+        if let Step::MaybeRemove(t, k, _, _) = st {
+            candidates.entry(t.as_str()).or_default().push(k.as_str());
+        }
+    }
+    let mut held: std::collections::HashSet<(String, String)> = Default::default();
+    for (table, keys) in candidates {
+        for chunk in keys.chunks(500) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+            let sql = format!(
+                "SELECT key FROM ot_views WHERE client_id = $1 AND tbl = $2 AND (removed_at IS NULL OR removed_at > $3) AND key IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(client).bind(table).bind(after);
+            for k in chunk {
+                q = q.bind(*k);
+            }
+            for r in q.fetch_all(&s.db.pool).await? {
+                held.insert((table.to_string(), r.try_get(0)?));
+            }
+        }
+    }
+    let mut changes = Vec::with_capacity(steps.len());
+    let mut view_removes: Vec<(String, String, i64)> = Vec::new();
+    // A row is removed at most once per page: aging and the log can both report a row
+    // whose related parent left the scope.
+    let mut removed: std::collections::HashSet<(String, String)> = Default::default();
+    for st in steps {
+        match st {
+            Step::Send(c) => {
+                if let Change::Remove { table, key, .. } = &c {
+                    if !removed.insert((table.clone(), key_text(key))) {
+                        continue;
+                    }
+                }
+                changes.push(c)
+            }
+            Step::MaybeRemove(table, key, version, reason) => {
+                // Held, or removed at a version the client has not acknowledged yet.
+                if held.contains(&(table.clone(), key.clone()))
+                    && removed.insert((table.clone(), key.clone()))
+                {
+                    changes.push(Change::Remove {
+                        table: table.clone(),
+                        key: parse_key(&key)?,
+                        version: version.to_string(),
+                        reason,
+                    });
+                    view_removes.push((table, key, version));
+                }
+            }
+        }
+    }
+    if !view_adds.is_empty() || !view_removes.is_empty() {
+        let mut tx = s.db.begin().await?;
+        view_adds.sort();
+        view_adds.dedup();
+        for chunk in view_adds.chunks(300) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("($1, ${}, ${}, NULL)", 2 * i + 2, 2 * i + 3))
+                .collect();
+            let sql = format!(
+                "INSERT INTO ot_views (client_id, tbl, key, removed_at) VALUES {} \
+                 ON CONFLICT (client_id, tbl, key) DO UPDATE SET removed_at = NULL",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(client);
+            for (t, k) in chunk {
+                q = q.bind(t.as_str()).bind(k.as_str());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for (t, k, v) in &view_removes {
+            sqlx::query("UPDATE ot_views SET removed_at = $1 WHERE client_id = $2 AND tbl = $3 AND key = $4 AND (removed_at IS NULL OR removed_at < $5)")
+                .bind(*v)
+                .bind(client)
+                .bind(t.as_str())
+                .bind(k.as_str())
+                .bind(*v)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(Json(PullResponse {
+        protocol_version: PROTOCOL_VERSION,
+        changes,
+        checkpoint: checkpoint.to_string(),
+        has_more,
+        resync: false,
+    }))
+}
+
+/// True when rows of `table` can leave a scope as time passes: its own
+/// `modifiedWithinDays`, or a related parent's (recursively; profiles have no cycles).
+fn depends_on_time(profile: &offline_tables_core::Profile, table: &str) -> bool {
+    profile.tables.get(table).is_some_and(|d| {
+        d.scope.is_time_dependent()
+            || d.scope
+                .parents()
+                .iter()
+                .any(|p| depends_on_time(profile, p))
+    })
+}
+
+/// Rows the client holds that time took out of scope (`modifiedWithinDays`) get a
+/// removal at a new version, so they travel in version order like every change.
+async fn age_out(s: &AppState, client: &str, user: &str, now: i64) -> AppResult<()> {
+    let aging: Vec<&String> = s
+        .profile
+        .tables
+        .keys()
+        .filter(|t| depends_on_time(&s.profile, t))
+        .collect();
+    for table in aging {
+        let held: Vec<String> = sqlx::query(
+            "SELECT key FROM ot_views WHERE client_id = $1 AND tbl = $2 AND removed_at IS NULL",
+        )
+        .bind(client)
+        .bind(table.as_str())
+        .fetch_all(&s.db.pool)
+        .await?
+        .into_iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<Result<_, _>>()?;
+        let mut scoper = Scoper::new(Src::Pool(&s.db), &s.profile, user, now);
+        let mut gone = Vec::new();
+        for key in held {
+            if !scoper.key_in_scope(table, &key).await? {
+                gone.push(key);
+            }
+        }
+        if gone.is_empty() {
+            continue;
+        }
+        let mut tx = s.db.begin().await?;
+        for key in gone {
+            let v = db::next_version(&mut tx).await?;
+            sqlx::query("UPDATE ot_views SET removed_at = $1 WHERE client_id = $2 AND tbl = $3 AND key = $4 AND removed_at IS NULL")
+                .bind(v)
+                .bind(client)
+                .bind(table.as_str())
+                .bind(key.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}

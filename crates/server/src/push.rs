@@ -1,0 +1,312 @@
+//! `POST /sync/push`: mutations applied exactly once per client (the last id and every
+//! outcome commit with the effects), conflicts detected by row version, refusals.
+
+use crate::auth::User;
+use crate::db::{self, key_text, Stored, Tx};
+use crate::error::{AppError, AppResult};
+use crate::json::JsonBody;
+use crate::scope::{Scoper, Src};
+use crate::sync::{check_client_id, check_protocol, claim_client, MAX_PUSH_BATCH};
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use offline_tables_core::protocol::{
+    Outcome, PushMutation, PushRequest, PushResponse, RejectReason, PROTOCOL_VERSION,
+};
+use offline_tables_core::{ConflictPolicy, Key, MutationOp, Scope};
+use serde_json::{Map, Value};
+use sqlx::Row;
+pub async fn push(
+    State(s): State<AppState>,
+    User(user): User,
+    JsonBody(req): JsonBody<PushRequest>,
+) -> AppResult<Json<PushResponse>> {
+    check_protocol(req.protocol_version)?;
+    check_client_id(&req.client_id)?;
+    if req.mutations.len() > MAX_PUSH_BATCH {
+        return Err(AppError::bad_request(format!(
+            "at most {MAX_PUSH_BATCH} mutations per push"
+        )));
+    }
+    if req.mutations.windows(2).any(|w| w[1].id <= w[0].id) {
+        return Err(AppError::bad_request(
+            "mutation ids must strictly increase within a push",
+        ));
+    }
+    let now = (s.clock)();
+    let client = req.client_id.as_str();
+    let mut tx = s.db.begin().await?;
+    let mut last = claim_client(&mut tx, client, &user).await?;
+    // Before reading any row: a concurrent push must not decide on the same stale
+    // version (PostgreSQL; on SQLite claim_client's write already holds the lock).
+    db::lock_writes(&mut tx).await?;
+    let mut outcomes = Vec::with_capacity(req.mutations.len());
+    for m in &req.mutations {
+        if (m.id as i64) <= last {
+            // Already applied: answer what was answered then, change nothing.
+            let stored = sqlx::query(
+                "SELECT outcome FROM ot_outcomes WHERE client_id = $1 AND mutation_id = $2",
+            )
+            .bind(client)
+            .bind(m.id as i64)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let outcome = match stored {
+                Some(r) => {
+                    serde_json::from_str(&r.try_get::<String, _>(0)?).map_err(AppError::internal)?
+                }
+                None => Outcome::Rejected {
+                    id: m.id,
+                    reason: RejectReason::Validation,
+                    message: format!(
+                        "mutation {} is older than this client's last acknowledged batch",
+                        m.id
+                    ),
+                },
+            };
+            outcomes.push(outcome);
+            continue;
+        }
+        let outcome = apply(&s, &mut tx, &user, m, now).await?;
+        if matches!(outcome, Outcome::Applied { .. }) {
+            record_in_view(&s, &mut tx, client, m).await?;
+        }
+        sqlx::query(
+            "INSERT INTO ot_outcomes (client_id, mutation_id, outcome) VALUES ($1, $2, $3)",
+        )
+        .bind(client)
+        .bind(m.id as i64)
+        .bind(serde_json::to_string(&outcome).map_err(AppError::internal)?)
+        .execute(&mut *tx)
+        .await?;
+        last = m.id as i64;
+        outcomes.push(outcome);
+    }
+    if let Some(first) = req.mutations.first() {
+        // Outcomes before this batch are acknowledged: the client has moved past them.
+        sqlx::query("DELETE FROM ot_outcomes WHERE client_id = $1 AND mutation_id < $2")
+            .bind(client)
+            .bind(first.id as i64)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("UPDATE ot_clients SET last_mutation_id = $1 WHERE client_id = $2")
+        .bind(last)
+        .bind(client)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Json(PushResponse {
+        protocol_version: PROTOCOL_VERSION,
+        outcomes,
+    }))
+}
+
+/// The client now holds what it pushed: a later server delete or move-out must reach it
+/// even if it never pulled the row.
+async fn record_in_view(
+    s: &AppState,
+    tx: &mut Tx,
+    client: &str,
+    m: &PushMutation,
+) -> AppResult<()> {
+    if s.profile
+        .tables
+        .get(&m.table)
+        .map_or(true, |d| d.scope == Scope::All)
+    {
+        return Ok(());
+    }
+    let key = key_text(&m.key);
+    let q = if m.op == MutationOp::Delete {
+        "DELETE FROM ot_views WHERE client_id = $1 AND tbl = $2 AND key = $3"
+    } else {
+        "INSERT INTO ot_views (client_id, tbl, key, removed_at) VALUES ($1, $2, $3, NULL) \
+         ON CONFLICT (client_id, tbl, key) DO UPDATE SET removed_at = NULL"
+    };
+    sqlx::query(q)
+        .bind(client)
+        .bind(m.table.as_str())
+        .bind(key.as_str())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn rejected(id: u64, reason: RejectReason, message: impl Into<String>) -> Outcome {
+    Outcome::Rejected {
+        id,
+        reason,
+        message: message.into(),
+    }
+}
+
+/// Checks a whole row: an object whose key column holds `key`.
+pub fn check_row(row: &Value, key_col: &str, key: &Key) -> Result<Map<String, Value>, String> {
+    let Value::Object(map) = row else {
+        return Err("the row must be a JSON object".into());
+    };
+    match map.get(key_col).map(|v| Key::from_json(v, key_col)) {
+        Some(Ok(k)) if &k == key => Ok(map.clone()),
+        Some(Ok(k)) => Err(format!(
+            "the row's {key_col} is {k}, not the mutation's key {key}"
+        )),
+        Some(Err(e)) => Err(e.message),
+        None => Err(format!("the row has no {key_col} (its key column)")),
+    }
+}
+
+/// The shape rules of protocol.md §5 step 3 that do not depend on the stored row (the
+/// key column is checked with the row, in `check_row`).
+fn shape_error(m: &PushMutation) -> Option<&'static str> {
+    match m.op {
+        MutationOp::Insert if m.columns.is_some() => {
+            return Some("an insert sends the whole row, not columns")
+        }
+        MutationOp::Insert if m.base_version.is_some() => {
+            return Some("an insert has no baseVersion")
+        }
+        MutationOp::Update if m.row.is_some() && m.columns.is_some() => {
+            return Some("an update sends either row or columns, not both")
+        }
+        _ => {}
+    }
+    let row_cols = m.row.as_ref().and_then(Value::as_object);
+    let proto = row_cols
+        .into_iter()
+        .chain(m.columns.as_ref())
+        .any(|cols| cols.contains_key("__proto__"));
+    proto.then_some("a column named __proto__ is not allowed")
+}
+
+async fn apply(
+    s: &AppState,
+    tx: &mut Tx,
+    user: &str,
+    m: &PushMutation,
+    now: i64,
+) -> AppResult<Outcome> {
+    let Some(def) = s.profile.tables.get(&m.table) else {
+        return Ok(rejected(
+            m.id,
+            RejectReason::Validation,
+            format!("unknown table '{}'", m.table),
+        ));
+    };
+    if def.read_only {
+        return Ok(rejected(
+            m.id,
+            RejectReason::ReadOnly,
+            format!("table '{}' is read-only", m.table),
+        ));
+    }
+    if let Some(message) = shape_error(m) {
+        return Ok(rejected(m.id, RejectReason::Validation, message));
+    }
+    let key = key_text(&m.key);
+    let current: Option<Stored> = db::load(&mut **tx, &m.table, &key).await?;
+    let live = current.as_ref().and_then(|c| c.data.clone());
+    let version = current.as_ref().map(|c| c.version);
+    if let Some(row) = &live {
+        let mut scoper = Scoper::new(Src::Tx(tx), &s.profile, user, now);
+        if !scoper.row_in_scope(&m.table, row).await? {
+            return Ok(rejected(
+                m.id,
+                RejectReason::Permission,
+                "the row is outside your scope",
+            ));
+        }
+    }
+    let client_wins = def.conflict == ConflictPolicy::ClientWins;
+    let base = m
+        .base_version
+        .as_deref()
+        .and_then(|b| b.parse::<i64>().ok());
+    let conflict = || Outcome::Conflict {
+        id: m.id,
+        server_row: live.clone().map(Value::Object),
+        server_version: current
+            .as_ref()
+            .filter(|c| c.data.is_some())
+            .map(|c| c.version.to_string()),
+    };
+    let new_row: Option<Map<String, Value>> = match m.op {
+        MutationOp::Insert => {
+            if live.is_some() && !client_wins {
+                return Ok(conflict());
+            }
+            let Some(row) = &m.row else {
+                return Ok(rejected(
+                    m.id,
+                    RejectReason::Validation,
+                    "an insert needs the whole row",
+                ));
+            };
+            match check_row(row, &def.key, &m.key) {
+                Ok(r) => Some(r),
+                Err(e) => return Ok(rejected(m.id, RejectReason::Validation, e)),
+            }
+        }
+        MutationOp::Update => {
+            if !client_wins && (live.is_none() || base != version) {
+                return Ok(conflict());
+            }
+            match (&m.row, &m.columns) {
+                (Some(row), _) => match check_row(row, &def.key, &m.key) {
+                    Ok(r) => Some(r),
+                    Err(e) => return Ok(rejected(m.id, RejectReason::Validation, e)),
+                },
+                (None, Some(cols)) => {
+                    let Some(mut merged) = live.clone() else {
+                        return Ok(conflict());
+                    };
+                    for (c, v) in cols {
+                        merged.insert(c.clone(), v.clone());
+                    }
+                    match check_row(&Value::Object(merged), &def.key, &m.key) {
+                        Ok(r) => Some(r),
+                        Err(e) => return Ok(rejected(m.id, RejectReason::Validation, e)),
+                    }
+                }
+                (None, None) => {
+                    return Ok(rejected(
+                        m.id,
+                        RejectReason::Validation,
+                        "an update needs row or columns",
+                    ))
+                }
+            }
+        }
+        MutationOp::Delete => {
+            if !client_wins && (live.is_none() || base != version) {
+                return Ok(conflict());
+            }
+            // client-wins on a row already gone: a fresh tombstone (protocol.md §5).
+            None
+        }
+    };
+    if let Some(row) = &new_row {
+        let mut scoper = Scoper::new(Src::Tx(tx), &s.profile, user, now);
+        if !scoper.row_in_scope(&m.table, row).await? {
+            return Ok(rejected(
+                m.id,
+                RejectReason::Permission,
+                "the row would be outside your scope",
+            ));
+        }
+    }
+    let v = db::store(
+        tx,
+        &s.profile,
+        &m.table,
+        &key,
+        current.as_ref(),
+        new_row.as_ref(),
+        now,
+    )
+    .await?;
+    Ok(Outcome::Applied {
+        id: m.id,
+        version: v.to_string(),
+    })
+}
