@@ -4,6 +4,8 @@
 # database `ot`, then prints `export OT_TEST_POSTGRES_URL=...` (or writes it to the file given
 # as $1, for scripts/test.sh to source). Progress goes to stderr.
 set -euo pipefail
+# runuser and pg_ctlcluster live in sbin, which a non-root user's PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
 
 ROLE=ot
 PASSWORD=ot
