@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test-server.sh: starts the reference server for the browser tests (fresh SQLite file, demo profile, seed and
-# tokens, any CORS origin) in the background; writes `export OT_TEST_SERVER=...` and its pid to the file given.
+# test-server.sh: starts the reference server for the browser tests in the background (fresh SQLite file, the
+# tests/fixtures profile, seed and tokens, any CORS origin); writes `export OT_TEST_SERVER=...` and its pid to the file given.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +18,7 @@ rm -rf "$DIR"
 mkdir -p "$DIR"
 cargo build -q -p offline-tables-server
 target/debug/offline-tables-server \
-  --profile demo/profile.json --seed demo/seed.json --tokens demo/tokens.json \
+  --profile tests/fixtures/profile.json --seed tests/fixtures/seed.json --tokens tests/fixtures/tokens.json \
   --db "sqlite:$DIR/db.sqlite" --listen "127.0.0.1:$PORT" --cors-origin '*' \
   >"$DIR/log" 2>&1 &
 echo $! >"$DIR/pid"

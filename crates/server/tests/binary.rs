@@ -24,7 +24,7 @@ impl Drop for Server {
 }
 
 fn demo(name: &str) -> String {
-    format!("{}/../../demo/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn start(db: &Path) -> Server {
@@ -197,6 +197,10 @@ fn the_binary_starts_on_an_empty_directory_and_serves_the_protocol() {
                 "accounts a0",
                 "accounts a2",
                 "accounts a4",
+                "drafts d0",
+                "drafts d5",
+                "notes n0",
+                "notes n5",
                 "products p0",
                 "products p1",
                 "products p2"

@@ -30,6 +30,10 @@ async fn pages_deliver_every_row_in_scope_exactly_once() {
                 "upsert accounts a0",
                 "upsert accounts a2",
                 "upsert accounts a4",
+                "upsert drafts d0",
+                "upsert drafts d5",
+                "upsert notes n0",
+                "upsert notes n5",
                 "upsert products p0",
                 "upsert products p1",
                 "upsert products p2",
@@ -61,24 +65,25 @@ async fn pages_deliver_every_row_in_scope_exactly_once() {
         assert_eq!(again["hasMore"], json!(false));
         assert_eq!(again["checkpoint"], json!(top.to_string()));
 
-        // Bob: his accounts, all six of their (recent) work orders, the products.
+        // Bob: his accounts, all six of their (recent) work orders, the products, two notes, two drafts.
         let mut bob = Replica::new(BOB, "bob-1");
         let changes = bob.sync(&ctx, Some(1000)).await;
-        assert_eq!(changes.len(), 12);
+        assert_eq!(changes.len(), 16);
         assert_eq!(bob.keys("accounts"), strs(&["a1", "a3", "a5"]));
         assert_eq!(
             bob.keys("workorders"),
             strs(&["w1", "w11", "w3", "w5", "w7", "w9"])
         );
-        // Carol owns nothing: only the products.
+        // Carol owns no account: the products, her two notes and two drafts, no work order.
         let mut carol = Replica::new(CAROL, "carol-1");
         carol.sync(&ctx, None).await;
-        assert_eq!(carol.rows.len(), 3);
+        assert_eq!(carol.rows.len(), 7);
         assert_eq!(carol.keys("products"), strs(&["p0", "p1", "p2"]));
+        assert!(carol.keys("workorders").is_empty());
 
         // A limit above the cap is served, not refused.
         let big = ctx.pull(BOB, "bob-2", None, Some(1_000_000)).await;
-        assert_eq!(big["changes"].as_array().unwrap().len(), 12);
+        assert_eq!(big["changes"].as_array().unwrap().len(), 16);
         assert_eq!(big["hasMore"], json!(false));
     })
     .await;
@@ -105,7 +110,7 @@ async fn pages_stay_consistent_while_rows_change_between_them() {
         assert_eq!(alice.row("accounts", "a0").unwrap().0, v0.to_string());
         assert_eq!(alice.row("accounts", "a0").unwrap().1["name"], "Renamed");
         assert_eq!(alice.row("accounts", "a9").unwrap().0, v9.to_string());
-        assert_eq!(alice.rows.len(), 10);
+        assert_eq!(alice.rows.len(), 14);
     })
     .await;
 }
@@ -169,7 +174,7 @@ async fn protocol_version_checkpoint_and_limit_are_checked() {
             )
             .await;
         assert_eq!(r.status, 200, "{}", r.text);
-        assert_eq!(r.body["changes"].as_array().unwrap().len(), 9);
+        assert_eq!(r.body["changes"].as_array().unwrap().len(), 13);
         let outcomes = ctx
             .push(
                 ALICE,
@@ -228,7 +233,7 @@ async fn a_client_id_belongs_to_its_first_user() {
                 .as_array()
                 .unwrap()
                 .len(),
-            9
+            13
         );
     })
     .await;

@@ -170,7 +170,7 @@ pub fn demo_seed() -> Value {
 }
 
 fn read_demo(name: &str) -> Value {
-    let path = format!("{}/../../demo/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
 }
 
