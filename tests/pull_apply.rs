@@ -39,9 +39,10 @@ async fn a_page_and_its_checkpoint_are_applied_together() {
         ok_json(a.get("a1".into())).await,
         r#"{"id":"a1","ownerId":"u1"}"#
     );
+    // A downloaded row's version is not kept row by row: the checkpoint bounds it.
     assert_eq!(
         ok_json(a.meta("a2".into())).await,
-        r#"{"version":"4","pending":false,"deleted":false}"#
+        r#"{"version":"17","pending":false,"deleted":false}"#
     );
     let p = store.table("products").unwrap();
     assert_eq!(ok_json(p.get(7.into())).await, r#"{"id":7,"name":"Bolt"}"#);
@@ -128,5 +129,63 @@ async fn a_pending_local_change_stays_on_top_and_is_rebased() {
         )
     );
     assert_eq!(db.checkpoint().await.unwrap().as_deref(), Some("8"));
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_downloaded_rows_first_local_write_captures_its_base() {
+    // Downloaded rows keep no base; the first local write must capture the server's row
+    // and a version bound (the checkpoint, or a later settled version), or a conflict
+    // would merge against nothing and a refusal would revert to nothing.
+    let store = fresh().await;
+    let db = store.db();
+    let a = store.table("accounts").unwrap();
+    db.apply_page(&page(json!({
+        "protocolVersion": 1, "checkpoint": "12", "hasMore": false,
+        "changes": [
+            { "kind": "upsert", "table": "accounts", "key": "a1", "version": "3", "row": { "id": "a1", "name": "A" } },
+            { "kind": "upsert", "table": "accounts", "key": "a2", "version": "4", "row": { "id": "a2", "name": "B" } },
+            { "kind": "upsert", "table": "accounts", "key": "a3", "version": "5", "row": { "id": "a3", "name": "C" } }
+        ]
+    })))
+    .await
+    .unwrap();
+    // A version known row by row and later than the checkpoint wins over it.
+    apply_remote(
+        &store,
+        &[remote(
+            "accounts",
+            skey("a4"),
+            "30",
+            Some(r#"{"id":"a4","name":"D"}"#),
+        )],
+    )
+    .await;
+    ok(a.bulk_put(js(
+        r#"[{"id":"a1","name":"A2"},{"id":"new","name":"N"},{"id":"a4","name":"D2"}]"#,
+    )))
+    .await;
+    ok(a.delete("a2".into())).await;
+    // Second writes keep the first capture; a local insert stays an insert.
+    ok(a.put(js(r#"{"id":"a1","name":"A3"}"#))).await;
+    ok(a.put(js(r#"{"id":"new","name":"N2"}"#))).await;
+    assert_eq!(
+        canon(&pending_json(&store).await),
+        canon(
+            r#"[{"table":"accounts","key":"a1","op":"update","row":{"id":"a1","name":"A3"},"baseVersion":"12","baseRow":{"id":"a1","name":"A"}},
+                {"table":"accounts","key":"new","op":"insert","row":{"id":"new","name":"N2"},"baseVersion":null,"baseRow":null},
+                {"table":"accounts","key":"a4","op":"update","row":{"id":"a4","name":"D2"},"baseVersion":"30","baseRow":{"id":"a4","name":"D"}},
+                {"table":"accounts","key":"a2","op":"delete","row":null,"baseVersion":"12","baseRow":{"id":"a2","name":"B"}}]"#
+        )
+    );
+    // A full resync drops the untouched downloaded row and keeps every pending one.
+    db.reset_for_resync().await.unwrap();
+    assert_eq!(ok_json(a.get("a3".into())).await, "undefined");
+    assert_eq!(db.checkpoint().await.unwrap(), None);
+    assert_eq!(pending_count(&store).await, 4);
+    assert_eq!(
+        ok_json(a.get("a1".into())).await,
+        r#"{"id":"a1","name":"A3"}"#
+    );
     finish(store).await;
 }

@@ -169,8 +169,8 @@ async fn another_schema_at_the_same_version_is_invalid_profile() {
         assert_ne!(profile, PROFILE, "{what}: the test edit must apply");
         assert_eq!(open_code(&name, profile).await, "invalid_profile", "{what}");
     }
-    // Profile version 1 is IndexedDB version 12 (version * 10 + internal schema 2).
-    assert_eq!(idb_version_of(&name).await, 12.0, "no upgrade happened");
+    // Profile version 1 is IndexedDB version 13 (version * 10 + internal schema 3).
+    assert_eq!(idb_version_of(&name).await, 13.0, "no upgrade happened");
 
     // The same indexes in another order are the same schema.
     let reordered = PROFILE.replace(r#"["ownerId", "city"]"#, r#"["city", "ownerId"]"#);
@@ -226,7 +226,7 @@ async fn changing_a_key_column_is_invalid_profile_and_loses_nothing() {
     }
     assert_eq!(
         idb_version_of(&name).await,
-        12.0,
+        13.0,
         "the upgrade was rolled back"
     );
     assert_eq!(index_names(&name, "accounts").await, ["city", "ownerId"]);

@@ -150,7 +150,12 @@ export interface QueryObject {
 export type Query = QueryObject | string;
 
 export interface RowMeta {
-  /** The server's version of the row; null until the server has seen it. */
+  /**
+   * The server state the row is known at: the version its last push settled at, or,
+   * for a row downloaded and not edited since, the checkpoint of the pulls applied (at
+   * or after the row's own version: versions are not kept row by row). For a pending
+   * change, the version it was made against. Null until the server has seen the row.
+   */
   version: string | null;
   /** True when the row has local changes not yet pushed. */
   pending: boolean;

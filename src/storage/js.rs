@@ -119,6 +119,81 @@ export function gather(rows, order, cols) {
   return out;
 }
 export function outboxEntry(table, keys, op) { return { t: table, k: keys, op }; }
+// A synced row the app has not edited since it was downloaded has no base: the table
+// holds the server's row, and the checkpoint bounds its version. Before a local write
+// replaces or deletes such rows, their bases must be captured: the server's row (what a
+// conflict merges against and a refusal reverts to) and a version at or after the row's
+// (its settled version, or the checkpoint, whichever is later). `capture` issues the
+// reads (before the caller's writes: requests run in order, so they see the rows as they
+// were); `log(entry)` then adds the outbox entry and stores the captured bases, leaving
+// out rows still pending from earlier writes (local inserts not yet pushed).
+function versionMax(a, b) {
+  if (a === undefined || a === null) return b;
+  if (b === undefined || b === null) return a;
+  return (a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)) >= 0 ? a : b;
+}
+const keyId = (k) => typeof k + ":" + k;
+export function capture(store, bases, meta, outbox, table, keys) {
+  const found = [];
+  const cp = meta.get("checkpoint");
+  for (let i = 0; i < keys.length; i++) {
+    const bk = [table, keys[i]];
+    const b = bases.get(bk);
+    const r = store.get(keys[i]);
+    // Requests of one transaction complete in order: b has its result when r does.
+    r.onsuccess = () => {
+      const base = b.result;
+      if (r.result !== undefined && (base === undefined || base.row === undefined)) {
+        found.push({ key: keys[i], bk, version: base && base.version, row: r.result });
+      }
+    };
+  }
+  return {
+    log(entry) {
+      return new Promise((resolve, reject) => {
+        const add = outbox.add(entry);
+        add.onerror = () => reject(add.error);
+        add.onsuccess = () => {
+          if (found.length === 0) return resolve();
+          // Earlier writes still pending (not this one): their rows are not the server's.
+          const log = outbox.getAll(IDBKeyRange.upperBound(add.result, true));
+          log.onerror = () => reject(log.error);
+          log.onsuccess = () => {
+            const pending = new Set();
+            for (const e of log.result) if (e.t === table) for (const k of e.k) pending.add(keyId(k));
+            try {
+              for (const f of found) {
+                const version = versionMax(f.version, cp.result);
+                if (pending.has(keyId(f.key)) || version === undefined) continue;
+                bases.put({ version, row: f.row }, f.bk);
+              }
+            } catch (e) { reject(e); return; }
+            resolve();
+          };
+        };
+      });
+    },
+  };
+}
+// Upgrading from a layout that kept the server's row in every base: drop the row from
+// the bases of rows with nothing pending and no kept conflict (the table holds it).
+export function slimBases(tx) {
+  const logged = tx.objectStore("_outbox").getAll();
+  const kept = tx.objectStore("_conflicts").getAll();
+  kept.onsuccess = () => {
+    const busy = new Set();
+    for (const e of logged.result) for (const k of e.k) busy.add(e.t + "\u0000" + keyId(k));
+    for (const c of kept.result) busy.add(c.table + "\u0000" + keyId(c.key));
+    const cursor = tx.objectStore("_base").openCursor();
+    cursor.onsuccess = () => {
+      const c = cursor.result;
+      if (!c) return;
+      const [t, k] = c.key;
+      if (c.value && c.value.row !== undefined && !busy.has(t + "\u0000" + keyId(k))) c.update({ version: c.value.version });
+      c.continue();
+    };
+  };
+}
 "#)]
 extern "C" {
     /// A promise of an `IDBRequest`'s result.
@@ -151,4 +226,23 @@ extern "C" {
     ) -> js_sys::Array;
     #[wasm_bindgen(js_name = outboxEntry)]
     pub fn outbox_entry(table: &str, keys: &JsValue, op: &str) -> JsValue;
+    /// Starts capturing the bases of `keys` (see the JS above); call before issuing
+    /// writes on those keys, then `log` with the outbox entry and await it.
+    #[wasm_bindgen(catch)]
+    pub fn capture(
+        store: &web_sys::IdbObjectStore,
+        bases: &web_sys::IdbObjectStore,
+        meta: &web_sys::IdbObjectStore,
+        outbox: &web_sys::IdbObjectStore,
+        table: &str,
+        keys: &js_sys::Array,
+    ) -> Result<Capture, JsValue>;
+    pub type Capture;
+    /// Adds the outbox entry, then stores the captured bases.
+    #[wasm_bindgen(method, catch)]
+    pub fn log(this: &Capture, entry: &JsValue) -> Result<js_sys::Promise, JsValue>;
+    /// Drops the server's row from the bases of rows with nothing pending (an upgrade
+    /// from the layout that kept it in every base); runs inside the upgrade transaction.
+    #[wasm_bindgen(js_name = slimBases, catch)]
+    pub fn slim_bases(tx: &web_sys::IdbTransaction) -> Result<(), JsValue>;
 }

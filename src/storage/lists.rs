@@ -4,6 +4,7 @@
 use super::js::outbox_entry;
 use super::outbox::{base_key, key_js, parse_base, to_js};
 use super::sync::json_of;
+use super::write::write_logged;
 use super::{wait, Db, Tx, BASE, CONFLICTS, ERRORS, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::{Error, Result};
@@ -81,13 +82,14 @@ impl Db {
             .store(BASE)?
             .get(&base_key(&table, &k))
             .map_err(|e| tx.fail(e))?;
+        // (A kept conflict's row counts as edited, so pulls store the server's row in its base.)
         if let Some(base) = parse_base(&wait(&base_req, ctx).await?, ctx)? {
             let newer = |b: &str| {
                 version.as_deref().and_then(|v| v.parse::<u64>().ok()) < b.parse::<u64>().ok()
             };
-            if newer(&base.version) {
+            if let (true, Some(row)) = (newer(&base.version), base.row) {
                 version = Some(base.version.clone());
-                server = Some(base.row.clone());
+                server = Some(row);
             }
         }
         let new_row: Option<JsValue> = match &resolution {
@@ -118,10 +120,13 @@ impl Db {
             let bk = base_key(&table, &k);
             match (&version, &server) {
                 (Some(v), Some(r)) => {
+                    // Taking the server's row leaves nothing pending: the table holds
+                    // it, the base only its version (see `Base`).
+                    let keep = !matches!(resolution, Resolution::Server);
                     tx.store(BASE).map_err(|e| e.to_js())?.put_with_key(
                         &to_js(&Base {
                             version: v.clone(),
-                            row: r.clone(),
+                            row: keep.then(|| r.clone()),
                         }),
                         &bk,
                     )?;
@@ -188,24 +193,20 @@ impl Db {
             .get("row")
             .filter(|v| !v.is_null() && entry["op"] != "delete")
             .cloned();
-        let write = || -> std::result::Result<(), JsValue> {
-            let rows = tx.store(&table).map_err(|e| e.to_js())?;
+        let rows = tx.store(&table)?;
+        let op = if row.is_some() { "put" } else { "delete" };
+        let keys = Array::of1(&k);
+        let written = write_logged(&tx, &rows, &table, &keys, op, || {
             match &row {
                 Some(r) => rows.put(&to_js(r))?,
                 None => rows.delete(&k)?,
             };
-            let op = if row.is_some() { "put" } else { "delete" };
-            tx.store(OUTBOX).map_err(|e| e.to_js())?.add(&outbox_entry(
-                &table,
-                &Array::of1(&k),
-                op,
-            ))?;
             tx.store(ERRORS)
                 .map_err(|e| e.to_js())?
-                .delete(&id.into())?;
-            Ok(())
-        };
-        let written = write();
+                .delete(&id.into())
+                .map(|_| ())
+        })
+        .await;
         Self::commit_or_abort(tx, written).await?;
         self.events.emit(&table, &Array::of1(&k), Source::Local);
         Ok(())

@@ -1,7 +1,7 @@
 //! Pending changes: reads the outbox log, the bases and the current rows, and lets the
 //! core coalesce them into one mutation per row. Also the per-row sync metadata.
 
-use super::{wait, Db, Tx, BASE, OUTBOX};
+use super::{wait, Db, Tx, BASE, META, OUTBOX};
 use crate::error::{Error, Result};
 use js_sys::Array;
 use offline_tables_core::outbox::dirty_rows;
@@ -206,15 +206,20 @@ impl Db {
         self.table(table)?;
         super::write::check_key(key, "meta: key")?;
         let ctx = format!("meta on '{table}'");
-        let tx = self.tx(&[table, OUTBOX, BASE], false, &ctx)?;
+        let tx = self.tx(&[table, OUTBOX, BASE, META], false, &ctx)?;
         let row_req = tx.store(table)?.get(key).map_err(|e| tx.fail(e))?;
         let base_req = tx
             .store(BASE)?
             .get(&base_key(table, key))
             .map_err(|e| tx.fail(e))?;
+        let checkpoint = tx
+            .store(META)?
+            .get(&"checkpoint".into())
+            .map_err(|e| tx.fail(e))?;
         let log = read_log(&tx.store(OUTBOX)?, &ctx).await?;
         let row = wait(&row_req, &ctx).await?;
         let base = parse_base(&wait(&base_req, &ctx).await?, &ctx)?;
+        let checkpoint = wait(&checkpoint, &ctx).await?.as_string();
         let k = Key::from_json(&to_json(key, &ctx)?.unwrap_or(Value::Null), "meta: key")?;
         let dirty = log.iter().any(|e| e.table == table && e.keys.contains(&k));
         let pending = if dirty {
@@ -225,10 +230,28 @@ impl Db {
         if row.is_undefined() && base.is_none() && pending.is_none() {
             return Ok(None);
         }
+        // A row not edited since it was downloaded is known at the checkpoint (or at
+        // the version its last push settled at, if later); see `Base`.
+        let version = match (base, dirty) {
+            (b, true) => b.map(|b| b.version),
+            (b, false) if !row.is_undefined() => version_max(b.map(|b| b.version), checkpoint),
+            (b, false) => b.map(|b| b.version),
+        };
         Ok(Some(RowMeta {
-            version: base.map(|b| b.version),
+            version,
             deleted: pending.as_ref().is_some_and(|m| m.op == MutationOp::Delete),
             pending: pending.is_some(),
         }))
+    }
+}
+
+/// The later of two versions (decimal strings of unsigned integers).
+fn version_max(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            let later = (a.len(), a.as_str()) >= (b.len(), b.as_str());
+            Some(if later { a } else { b })
+        }
+        (a, b) => a.or(b),
     }
 }

@@ -1,5 +1,5 @@
-//! Applies the server's changes to the local store in one transaction: rows, their
-//! bases (server row and version) and, for a pulled page, the new checkpoint, so the
+//! Applies the server's changes to the local store in one transaction: rows, the bases
+//! of rows with local changes (server row and version) and, for a pulled page, the new checkpoint, so the
 //! checkpoint never runs ahead of the data it covers. A row with pending local changes
 //! keeps its local state on top; only its base moves (the change is rebased).
 
@@ -31,7 +31,8 @@ pub struct RemoteChange {
 }
 
 impl Db {
-    /// Applies server changes (no checkpoint).
+    /// Applies server changes without a checkpoint (for tests): with no checkpoint to
+    /// bound their versions, every row's base keeps its version.
     pub async fn apply_remote(&self, changes: &[RemoteChange]) -> Result<()> {
         self.apply_changes(changes, None).await
     }
@@ -164,13 +165,23 @@ impl Db {
                 let local_on_top = dirty.contains(&(c.table.as_str(), &c.key));
                 match &c.row {
                     Some(row) => {
-                        // Convert the row once; the base holds the same object
-                        // (IndexedDB clones each value as it stores it).
+                        // Under a local change the base takes the server's row and version
+                        // (the change is rebased on them). Otherwise the table takes the
+                        // row, and a page's checkpoint bounds its version: no base is
+                        // written, so a download writes each row once (see `Base`).
                         let row_js = to_js(row);
-                        let base = js_sys::Object::new();
-                        js_sys::Reflect::set(&base, &"version".into(), &c.version.as_str().into())?;
-                        js_sys::Reflect::set(&base, &"row".into(), &row_js)?;
-                        base_store.put_with_key(&base, &base_key(&c.table, &k))?;
+                        if local_on_top || checkpoint.is_none() {
+                            let base = js_sys::Object::new();
+                            js_sys::Reflect::set(
+                                &base,
+                                &"version".into(),
+                                &c.version.as_str().into(),
+                            )?;
+                            if local_on_top {
+                                js_sys::Reflect::set(&base, &"row".into(), &row_js)?;
+                            }
+                            base_store.put_with_key(&base, &base_key(&c.table, &k))?;
+                        }
                         if !local_on_top {
                             store.put(&row_js)?;
                         }
@@ -202,29 +213,56 @@ impl Db {
 }
 
 impl Db {
-    /// Prepares a full resync, in one transaction: every synced row without a pending
-    /// change is dropped (the next pulls bring back what the server still has), rows
-    /// with pending changes stay with their bases, and the checkpoint is cleared.
+    /// Prepares a full resync, in one transaction: every row without a pending change or
+    /// a kept conflict is dropped with its base (the next pulls bring back what the
+    /// server still has); rows with pending changes or kept conflicts stay, with their
+    /// bases; the checkpoint is cleared.
     pub async fn reset_for_resync(&self) -> Result<()> {
         let ctx = "preparing a full resync";
-        let mut stores: Vec<&str> = self.profile.tables.keys().map(String::as_str).collect();
-        stores.extend([OUTBOX, BASE, META]);
+        let tables: Vec<&str> = self.profile.tables.keys().map(String::as_str).collect();
+        let mut stores = tables.clone();
+        stores.extend([OUTBOX, BASE, META, CONFLICTS]);
         let tx = self.tx(&stores, true, ctx)?;
         let log = read_log(&tx.store(OUTBOX)?, ctx).await?;
-        let base_store = tx.store(BASE)?;
-        let bases = wait(&base_store.get_all_keys().map_err(|e| tx.fail(e))?, ctx).await?;
-        let bases: Vec<(String, Key)> = serde_wasm_bindgen::from_value(bases).map_err(|e| {
-            crate::error::Error::storage(format!("{ctx}: a base key is malformed: {e}"))
+        let kept = wait(
+            &tx.store(CONFLICTS)?.get_all().map_err(|e| tx.fail(e))?,
+            ctx,
+        )
+        .await?;
+        let kept: Vec<ConflictId> = serde_wasm_bindgen::from_value(kept).map_err(|e| {
+            crate::error::Error::storage(format!("{ctx}: a kept conflict is malformed: {e}"))
         })?;
+        let mut keep: BTreeSet<(String, Key)> = log
+            .iter()
+            .flat_map(|e| e.keys.iter().map(|k| (e.table.clone(), k.clone())))
+            .collect();
+        keep.extend(kept.into_iter().map(|c| (c.table, c.key)));
+        let mut reads = Vec::new();
+        for t in &tables {
+            reads.push(tx.store(t)?.get_all_keys().map_err(|e| tx.fail(e))?);
+        }
+        let base_store = tx.store(BASE)?;
+        let bases = base_store.get_all_keys().map_err(|e| tx.fail(e))?;
+        let mut drop: BTreeSet<(String, Key)> = BTreeSet::new();
+        for (t, req) in tables.iter().zip(&reads) {
+            let keys: Vec<Key> =
+                serde_wasm_bindgen::from_value(wait(req, ctx).await?).map_err(|e| {
+                    crate::error::Error::storage(format!("{ctx}: a key is malformed: {e}"))
+                })?;
+            drop.extend(keys.into_iter().map(|k| (t.to_string(), k)));
+        }
+        let bases: Vec<(String, Key)> = serde_wasm_bindgen::from_value(wait(&bases, ctx).await?)
+            .map_err(|e| {
+                crate::error::Error::storage(format!("{ctx}: a base key is malformed: {e}"))
+            })?;
+        drop.extend(
+            bases
+                .into_iter()
+                .filter(|(t, _)| self.profile.tables.contains_key(t)),
+        );
         let mut dropped: BTreeMap<String, Array> = BTreeMap::new();
         let mut drop_all = || -> std::result::Result<(), wasm_bindgen::JsValue> {
-            for (table, key) in &bases {
-                let pending = log
-                    .iter()
-                    .any(|e| &e.table == table && e.keys.contains(key));
-                if pending || !self.profile.tables.contains_key(table) {
-                    continue;
-                }
+            for (table, key) in drop.iter().filter(|id| !keep.contains(*id)) {
                 let k = key_js(key);
                 base_store.delete(&base_key(table, &k))?;
                 tx.tx.object_store(table)?.delete(&k)?;
@@ -236,12 +274,7 @@ impl Db {
             Ok(())
         };
         let written = drop_all();
-        if let Err(e) = written {
-            let err = tx.fail(e);
-            tx.abort().await;
-            return Err(err);
-        }
-        tx.commit().await?;
+        Self::commit_or_abort(tx, written).await?;
         for (table, keys) in dropped {
             self.events.emit(&table, &keys, Source::Remote);
         }

@@ -35,6 +35,9 @@ fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, profile: &Profile) -> Result<(
             db.create_object_store(internal).map_err(fail)?;
         }
     }
+    if has(&names, BASE) && has(&names, CONFLICTS) {
+        super::js::slim_bases(tx).map_err(fail)?;
+    }
     for listed in [CONFLICTS, ERRORS] {
         if !has(&names, listed) {
             let p = IdbObjectStoreParameters::new();

@@ -198,15 +198,18 @@ impl Db {
                     None => table.delete(&k).map(|_| ()),
                 }
             };
+            // The base keeps the server's row only while the row stays pending (see
+            // `Base`); a settled row's table copy is the server's.
             let set_base = |version: &Option<String>,
-                            row: &Option<Value>|
+                            row: &Option<Value>,
+                            pending: bool|
              -> std::result::Result<(), JsValue> {
                 match (version, row) {
                     (Some(v), Some(r)) => base_store
                         .put_with_key(
                             &to_js(&Base {
                                 version: v.clone(),
-                                row: r.clone(),
+                                row: pending.then(|| r.clone()),
                             }),
                             &bk,
                         )
@@ -223,12 +226,12 @@ impl Db {
                         } else {
                             m.row.clone()
                         };
-                        set_base(&Some(version), &row)?;
+                        set_base(&Some(version), &row, later)?;
                         trim.push((m.table.clone(), m.key.clone()));
                     }
                     Settlement::TakeServer { row, version } => {
                         report.conflicts += 1;
-                        set_base(&version, &row)?;
+                        set_base(&version, &row, later)?;
                         if !later {
                             set_row(&row)?;
                             touched.entry(m.table.clone()).or_default().push(&k);
@@ -241,7 +244,7 @@ impl Db {
                         base_row,
                     } => {
                         report.resent += 1;
-                        set_base(&base_version, &base_row)?;
+                        set_base(&base_version, &base_row, true)?;
                         if !later && row.is_some() && row != m.row {
                             set_row(&row)?;
                             touched.entry(m.table.clone()).or_default().push(&k);
@@ -275,6 +278,7 @@ impl Db {
                         report.refused.push(entry);
                         if !later {
                             // Back to the server's state (the base), or gone if it never had it.
+                            set_base(&m.base_version, base_row, false)?;
                             set_row(&base_row.clone())?;
                             touched.entry(m.table.clone()).or_default().push(&k);
                         }

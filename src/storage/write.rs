@@ -1,9 +1,10 @@
 //! Local writes. Each write and its outbox entry commit in one transaction; rows go to
 //! IndexedDB as the app's own JS objects (checked to be plain JSON first, never
 //! converted), and the outbox logs only which keys changed, so a bulk write costs one
-//! extra small record however many rows it holds.
+//! extra small record however many rows it holds. A synced row's first local write also
+//! copies the server's row into its base (see `Base`).
 
-use super::{js, wait, Db, OUTBOX};
+use super::{js, wait, Db, Tx, BASE, META, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::{Error, Result};
 use js_sys::Array;
@@ -40,24 +41,13 @@ impl Db {
             return Ok(keys);
         }
         let ctx = format!("{what} on '{table}'");
-        let tx = self.tx(&[table, OUTBOX], true, &ctx)?;
+        let tx = self.tx(&[table, OUTBOX, BASE, META], true, &ctx)?;
         let store = tx.store(table)?;
-        for row in rows.iter() {
-            if let Err(e) = store.put(&row) {
-                let err = tx.fail(e);
-                tx.abort().await;
-                return Err(err);
-            }
-        }
-        if keys.length() > 0 {
-            let entry = js::outbox_entry(table, &keys, "put");
-            if let Err(e) = tx.store(OUTBOX)?.add(&entry) {
-                let err = tx.fail(e);
-                tx.abort().await;
-                return Err(err);
-            }
-        }
-        tx.commit().await?;
+        let written = write_logged(&tx, &store, table, &keys, "put", || {
+            rows.iter().try_for_each(|row| store.put(&row).map(|_| ()))
+        })
+        .await;
+        Self::commit_or_abort(tx, written).await?;
         self.events.emit(table, &keys, Source::Local);
         Ok(keys)
     }
@@ -79,7 +69,7 @@ impl Db {
             )));
         }
         let ctx = format!("update on '{table}'");
-        let tx = self.tx(&[table, OUTBOX], true, &ctx)?;
+        let tx = self.tx(&[table, OUTBOX, BASE, META], true, &ctx)?;
         let store = tx.store(table)?;
         let current = wait(&store.get(key).map_err(|e| tx.fail(e))?, &ctx).await?;
         if current.is_undefined() {
@@ -91,17 +81,11 @@ impl Db {
         }
         let row = js::merge_patch(&current, patch);
         let keys = Array::of1(key);
-        let written = store.put(&row).and_then(|_| {
-            tx.store(OUTBOX)
-                .map_err(|e| e.to_js())
-                .and_then(|s| s.add(&js::outbox_entry(table, &keys, "update")))
-        });
-        if let Err(e) = written {
-            let err = tx.fail(e);
-            tx.abort().await;
-            return Err(err);
-        }
-        tx.commit().await?;
+        let written = write_logged(&tx, &store, table, &keys, "update", || {
+            store.put(&row).map(|_| ())
+        })
+        .await;
+        Self::commit_or_abort(tx, written).await?;
         self.events.emit(table, &keys, Source::Local);
         Ok(row)
     }
@@ -129,24 +113,34 @@ impl Db {
             return Ok(());
         }
         let ctx = format!("{what} on '{table}'");
-        let tx = self.tx(&[table, OUTBOX], true, &ctx)?;
+        let tx = self.tx(&[table, OUTBOX, BASE, META], true, &ctx)?;
         let store = tx.store(table)?;
-        let mut issued = keys.iter().try_for_each(|k| store.delete(&k).map(|_| ()));
-        if issued.is_ok() && keys.length() > 0 {
-            issued = tx
-                .store(OUTBOX)
-                .map_err(|e| e.to_js())
-                .and_then(|s| s.add(&js::outbox_entry(table, &keys, "delete")).map(|_| ()));
-        }
-        if let Err(e) = issued {
-            let err = tx.fail(e);
-            tx.abort().await;
-            return Err(err);
-        }
-        tx.commit().await?;
+        let written = write_logged(&tx, &store, table, &keys, "delete", || {
+            keys.iter().try_for_each(|k| store.delete(&k).map(|_| ()))
+        })
+        .await;
+        Self::commit_or_abort(tx, written).await?;
         self.events.emit(table, &keys, Source::Local);
         Ok(())
     }
+}
+
+/// Issues a local write on `keys` (`write`) and its outbox entry, capturing the bases
+/// of synced rows it overwrites first (see `js::capture`); resolves once all is issued.
+pub(super) async fn write_logged(
+    tx: &Tx,
+    store: &web_sys::IdbObjectStore,
+    table: &str,
+    keys: &Array,
+    op: &str,
+    write: impl FnOnce() -> std::result::Result<(), JsValue>,
+) -> std::result::Result<(), JsValue> {
+    let s = |name| tx.store(name).map_err(|e| e.to_js());
+    let capture = js::capture(store, &s(BASE)?, &s(META)?, &s(OUTBOX)?, table, keys)?;
+    write()?;
+    let logged = capture.log(&js::outbox_entry(table, keys, op))?;
+    wasm_bindgen_futures::JsFuture::from(logged).await?;
+    Ok(())
 }
 
 /// Checks that `k` is a string or a finite number.

@@ -19,12 +19,16 @@ pub struct LogEntry {
     pub keys: Vec<Key>,
 }
 
-/// The server's last known state of a row.
+/// The server's last known state of a row. The store keeps the server's row itself only
+/// once the row is edited locally (captured just before the first local write): until
+/// then the table holds exactly the server's row, so a second copy would only double the
+/// cost of every download.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Base {
     /// Row version; 64-bit numbers travel as strings.
     pub version: String,
-    pub row: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +95,6 @@ pub fn coalesce(
         op,
         row,
         base_version: base.map(|b| b.version.clone()),
-        base_row: base.map(|b| b.row.clone()),
+        base_row: base.and_then(|b| b.row.clone()),
     })
 }

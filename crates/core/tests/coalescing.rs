@@ -32,7 +32,7 @@ impl Store {
             k.clone(),
             Base {
                 version: version.into(),
-                row: row.clone(),
+                row: Some(row.clone()),
             },
         );
         self.rows.insert(k, row);
@@ -340,7 +340,7 @@ fn dirty_rows_follows_seq_even_when_the_log_is_out_of_order() {
 fn coalesce_each_case() {
     let base = Base {
         version: "7".into(),
-        row: json!({ "id": "k", "n": 1 }),
+        row: Some(json!({ "id": "k", "n": 1 })),
     };
     let row = json!({ "id": "k", "n": 2 });
     assert_eq!(coalesce(3, "t", &s("k"), None, None), None);
@@ -358,7 +358,7 @@ fn coalesce_each_case() {
     assert_eq!(m.op, MutationOp::Update);
     assert_eq!(m.row, Some(row.clone()));
     assert_eq!(m.base_version.as_deref(), Some("7"));
-    assert_eq!(m.base_row, Some(base.row.clone()));
+    assert_eq!(m.base_row, base.row.clone());
     let m = coalesce(3, "t", &s("k"), Some(&base), None).unwrap();
     assert_eq!(m.op, MutationOp::Delete);
     assert_eq!(m.row, None);

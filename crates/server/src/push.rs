@@ -248,7 +248,7 @@ async fn apply(
             }
         }
         MutationOp::Update => {
-            if !client_wins && (live.is_none() || base != version) {
+            if !client_wins && (live.is_none() || changed_since(version, base)) {
                 return Ok(conflict());
             }
             match (&m.row, &m.columns) {
@@ -278,7 +278,7 @@ async fn apply(
             }
         }
         MutationOp::Delete => {
-            if !client_wins && (live.is_none() || base != version) {
+            if !client_wins && (live.is_none() || changed_since(version, base)) {
                 return Ok(conflict());
             }
             // client-wins on a row already gone: a fresh tombstone (protocol.md §5).
@@ -309,4 +309,14 @@ async fn apply(
         id: m.id,
         version: v.to_string(),
     })
+}
+
+/// True when the row changed after the state the client's change was made against:
+/// `base` is the row's version as the client last saw it, or a later checkpoint whose
+/// changes the client had all applied (versions and checkpoints are one counter).
+fn changed_since(version: Option<i64>, base: Option<i64>) -> bool {
+    match (version, base) {
+        (Some(v), Some(b)) => v > b,
+        _ => true,
+    }
 }

@@ -142,6 +142,48 @@ async fn stale_or_missing_bases_conflict_with_the_servers_row() {
 }
 
 #[tokio::test]
+async fn a_checkpoint_the_client_had_applied_serves_as_base_version() {
+    // Clients send, for a row downloaded and not edited since, the checkpoint of the
+    // pulls they applied: the row cannot have changed at or before it unseen.
+    for_each_backend(|kind| async move {
+        let ctx = Ctx::demo(kind).await;
+        let mut alice = Replica::new(ALICE, "alice-1");
+        alice.sync(&ctx, None).await;
+        let checkpoint = alice.checkpoint.clone().unwrap();
+        let a2 = alice.row("accounts", "a2").unwrap().0.clone();
+        assert!(a2.parse::<i64>().unwrap() < checkpoint.parse::<i64>().unwrap());
+        let out = ctx
+            .push(
+                ALICE,
+                "alice-1",
+                json!([{ "id": 1, "table": "accounts", "key": "a2", "op": "update",
+                         "columns": { "city": "Lyon" }, "baseVersion": checkpoint }]),
+            )
+            .await;
+        assert_eq!(out[0]["status"], "applied", "{kind:?}: {out:?}");
+
+        // A change after that checkpoint is a conflict.
+        let changed = ctx
+            .admin_put(
+                "accounts",
+                json!({ "id": "a0", "name": "Changed", "ownerId": "alice" }),
+            )
+            .await;
+        let out = ctx
+            .push(
+                ALICE,
+                "alice-1",
+                json!([{ "id": 2, "table": "accounts", "key": "a0", "op": "update",
+                         "columns": { "city": "Lyon" }, "baseVersion": checkpoint }]),
+            )
+            .await;
+        assert_eq!(out[0]["status"], "conflict", "{kind:?}: {out:?}");
+        assert_eq!(out[0]["serverVersion"], json!(changed.to_string()));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn client_wins_tables_apply_despite_stale_bases() {
     for_each_backend(|kind| async move {
         let profile = json!({ "version": 1, "tables": {
