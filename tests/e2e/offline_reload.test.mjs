@@ -66,6 +66,8 @@ test("the page reloads offline from its Service Worker and keeps a write made of
   );
   assert.equal(await page.evaluate(() => window.store.pendingCount()), 1);
   await until(page, () => window.store.status().state, null, "offline", "status after the reload");
+  // The syncing engine itself sees the network off (a store that has not started syncing yet also says "offline").
+  assert.equal((await page.evaluate(() => window.store.sync())).result, "offline");
   assert.equal((await rest("GET", `/api/data/notes/'${key}'`)).status, 404, "not on the server yet");
 
   await h.context.setOffline(false);
