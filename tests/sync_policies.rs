@@ -239,7 +239,7 @@ async fn client_wins_pushes_the_devices_row_over_the_servers() {
     finish(store).await;
 }
 
-/// Seconds a work order stays in the 30-day window after it is created.
+/// How long (ms) the aging work order stays in the 30-day window after it is created.
 const AGING_MS: f64 = 8_000.0;
 
 #[wasm_bindgen_test]
