@@ -97,3 +97,64 @@ pub fn collect(store: &OfflineStore, event: &str) -> (Seen, Guard) {
         .unwrap_or_else(|e| panic!("on({event}): {e}"));
     (seen, cb)
 }
+
+/// The profile the test server serves (tests/fixtures/profile.json): besides the
+/// field-service tables, `notes` (server-wins) and `drafts` (client-wins).
+pub const FIXTURE_PROFILE: &str = include_str!("../fixtures/profile.json");
+
+/// The tables of `FIXTURE_PROFILE`.
+pub const FIXTURE_TABLES: [&str; 5] = ["accounts", "workorders", "products", "notes", "drafts"];
+
+/// Opens (or opens again) the synced store `name` with `profile` and the bearer `token`.
+pub async fn open_synced_with(name: &str, token: &str, profile: &str) -> OfflineStore {
+    let o = options(name, profile);
+    let server = js(&format!(
+        r#"{{"url":"{}","token":"{token}"}}"#,
+        server_url()
+    ));
+    Reflect::set(&o, &"server".into(), &server).unwrap();
+    OfflineStore::open(o)
+        .await
+        .unwrap_or_else(|e| panic!("open {name}: {e}"))
+}
+
+/// A REST call as the user of `token`: status, `ETag` (the row's version, unquoted) and
+/// JSON body (Null when there is none).
+pub async fn rest_full(
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, Option<String>, Value) {
+    let url = format!("{}{path}", server_url());
+    let req = gloo_net::http::RequestBuilder::new(&url)
+        .method(method.parse().unwrap())
+        .header("authorization", &format!("Bearer {token}"));
+    let resp = match body {
+        Some(b) => {
+            req.header("content-type", "application/json")
+                .body(b.to_string())
+                .unwrap()
+                .send()
+                .await
+        }
+        None => req.send().await,
+    }
+    .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let etag = resp
+        .headers()
+        .get("etag")
+        .map(|t| t.trim_matches('"').to_string());
+    let text = resp.text().await.unwrap_or_default();
+    (
+        resp.status(),
+        etag,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+/// A REST call as the user of `token`: status and JSON body.
+pub async fn rest_as(token: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+    let (status, _, v) = rest_full(token, method, path, body).await;
+    (status, v)
+}
