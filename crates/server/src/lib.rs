@@ -1,11 +1,13 @@
 //! The reference server of offline-tables: the sync protocol (`/sync/profile`,
 //! `/sync/pull`, `/sync/push`) and a REST data API (`/api/data/{table}`) over SQLite or
-//! PostgreSQL, enforcing the offline profile's scopes. `app(state)` builds the router,
-//! so tests drive it with `oneshot` and no socket.
+//! PostgreSQL, enforcing the offline profile's scopes. `app(config)` builds the router,
+//! so tests drive it with `oneshot` and no socket. With `test_faults` it also mounts
+//! the test-only fault layer of `faults.rs`.
 
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod faults;
 mod json;
 pub mod pull;
 pub mod push;
@@ -44,6 +46,8 @@ pub struct Config {
     /// Allowed CORS origins; `*` allows any.
     pub cors_origins: Vec<String>,
     pub body_limit: usize,
+    /// Mount the test-only fault layer and its `/_test/*` routes (`--test-faults`).
+    pub test_faults: bool,
 }
 
 pub struct Inner {
@@ -84,7 +88,7 @@ pub fn app(config: Config) -> Router {
         auth: config.auth,
         clock: config.clock,
     }));
-    Router::new()
+    let mut router = Router::new()
         .route("/sync/profile", get(sync::profile))
         .route("/sync/pull", post(pull::pull))
         .route("/sync/push", post(push::push))
@@ -94,9 +98,19 @@ pub fn app(config: Config) -> Router {
             get(rest::read).patch(rest::patch).delete(rest::remove),
         )
         .fallback(|| async { error::AppError::not_found("no such endpoint") })
+        .with_state(state.clone());
+    if config.test_faults {
+        tracing::warn!("test faults are on: /_test/* can break requests on purpose");
+        let faults = faults::Faults::new(state);
+        router = router.merge(faults::routes(faults.clone())).layer(
+            axum::middleware::from_fn_with_state(faults, faults::middleware),
+        );
+    }
+    // Outermost last: CORS wraps the fault layer, so injected failures stay readable
+    // cross-origin.
+    router
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(CompressionLayer::new())
         .layer(cors)
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }

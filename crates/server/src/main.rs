@@ -44,6 +44,9 @@ struct Args {
     /// Largest request body, in bytes.
     #[arg(long, default_value_t = 2 * 1024 * 1024)]
     body_limit: usize,
+    /// For tests only: mount /_test/faults, whose rules make requests fail on purpose.
+    #[arg(long)]
+    test_faults: bool,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -154,6 +157,7 @@ async fn main() -> Result<(), BoxError> {
         clock,
         cors_origins: args.cors_origins,
         body_limit: args.body_limit,
+        test_faults: args.test_faults,
     });
     if let Some(dir) = &args.static_dir {
         router = router.fallback_service(tower_http::services::ServeDir::new(dir));

@@ -172,6 +172,18 @@ fn the_binary_starts_on_an_empty_directory_and_serves_the_protocol() {
             profile["tables"]["accounts"]["scope"],
             json!({ "owner": "ownerId" })
         );
+        // No --test-faults: the test routes do not exist.
+        let (status, err) = http(
+            &server.addr,
+            "GET",
+            "/_test/faults",
+            "dev-token-alice",
+            None,
+        );
+        assert_eq!(
+            (status, err["error"]["code"].clone()),
+            (404, json!("not_found"))
+        );
         let (status, err) = http(&server.addr, "GET", "/sync/profile", "wrong", None);
         assert_eq!(
             (status, err["error"]["code"].clone()),
