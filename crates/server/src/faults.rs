@@ -1,8 +1,9 @@
 //! The test-only fault layer (`--test-faults`): rules posted to `/_test/faults` make
 //! matching requests fail the way networks and servers fail — error statuses, hangs,
 //! dropped connections, a push that commits but never answers, cut or malformed bodies,
-//! unknown change kinds — so client tests can check that nothing is lost. Without the
-//! flag none of this is mounted: no `/_test/*` routes, no middleware.
+//! unknown change kinds — so client tests can check that nothing is lost; and
+//! `/_test/profile` replaces the served profile. Without the flag none of this is
+//! mounted: no `/_test/*` routes, no middleware.
 //!
 //! **How a connection is dropped.** `close`, `dropAfterCommit` and a released `hang`
 //! answer with a response whose body fails on its first read ([`Abort`]). hyper buffers
@@ -215,10 +216,12 @@ struct AddRules {
 }
 
 /// The `/_test/*` routes: `/_test/faults` (GET the rules left and the log, POST to
-/// append rules, DELETE to clear both and release hung requests).
+/// append rules, DELETE to clear both and release hung requests) and `/_test/profile`
+/// (POST a profile to serve from now on).
 pub fn routes(faults: Arc<Faults>) -> Router {
     Router::new()
         .route("/_test/faults", get(list).post(add).delete(clear))
+        .route("/_test/profile", axum::routing::post(set_profile))
         .with_state(faults)
 }
 
@@ -242,6 +245,18 @@ async fn clear(State(f): State<Arc<Faults>>) -> Json<Value> {
     *f.book() = Book::default();
     f.release.notify_waiters();
     f.snapshot()
+}
+
+/// Serves the posted profile, validated as at startup (`400 invalid_argument` and the
+/// old one kept otherwise); answers it normalized, as `GET /sync/profile` will.
+async fn set_profile(
+    State(f): State<Arc<Faults>>,
+    JsonBody(profile): JsonBody<Value>,
+) -> Result<Json<Value>, AppError> {
+    let profile = offline_tables_core::Profile::from_json(&profile)?;
+    let json = profile.to_json();
+    f.app.set_profile(profile);
+    Ok(Json(json))
 }
 
 /// The middleware: applies the first rule that takes the request. The `/_test` routes
@@ -310,7 +325,7 @@ pub async fn middleware(State(f): State<Arc<Faults>>, req: Request, next: Next) 
             };
             let bytes = match serde_json::from_slice::<Value>(&bytes) {
                 Ok(mut page) if page["changes"].is_array() => {
-                    let table = f.app.profile.tables.keys().next().cloned();
+                    let table = f.app.profile().tables.keys().next().cloned();
                     let teleport = json!({
                         "kind": "teleport", "table": table, "key": "teleport-1",
                         "version": page["checkpoint"].clone(), "to": "elsewhere"

@@ -15,6 +15,7 @@ pub mod rest;
 pub mod scope;
 pub mod sync;
 
+use arc_swap::ArcSwap;
 use auth::Auth;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -52,9 +53,26 @@ pub struct Config {
 
 pub struct Inner {
     pub db: Db,
-    pub profile: Profile,
+    /// The profile served now: replaced whole (SIGHUP, `/_test/profile`), never edited.
+    served_profile: ArcSwap<Profile>,
     pub auth: Auth,
     pub clock: Clock,
+}
+
+impl Inner {
+    /// The profile to serve now. A handler takes it once and keeps it to the end, so a
+    /// request never mixes two profiles.
+    pub fn profile(&self) -> Arc<Profile> {
+        self.served_profile.load_full()
+    }
+
+    /// Serves `profile` from the next request on; requests already running finish with
+    /// the one they took.
+    pub fn set_profile(&self, profile: Profile) {
+        let new = profile.version;
+        let old = self.served_profile.swap(Arc::new(profile)).version;
+        tracing::info!("profile replaced: version {old} -> {new}");
+    }
 }
 
 #[derive(Clone)]
@@ -69,6 +87,12 @@ impl std::ops::Deref for AppState {
 
 /// The router with every endpoint and layer.
 pub fn app(config: Config) -> Router {
+    build(config).0
+}
+
+/// The router and its state, for a caller that changes the state later (the binary
+/// replaces the profile on SIGHUP).
+pub fn build(config: Config) -> (Router, AppState) {
     let cors = if config.cors_origins.iter().any(|o| o == "*") {
         CorsLayer::new().allow_origin(Any)
     } else {
@@ -84,7 +108,7 @@ pub fn app(config: Config) -> Router {
     .expose_headers([axum::http::header::ETAG, axum::http::header::LOCATION]);
     let state = AppState(Arc::new(Inner {
         db: config.db,
-        profile: config.profile,
+        served_profile: ArcSwap::from_pointee(config.profile),
         auth: config.auth,
         clock: config.clock,
     }));
@@ -101,16 +125,17 @@ pub fn app(config: Config) -> Router {
         .with_state(state.clone());
     if config.test_faults {
         tracing::warn!("test faults are on: /_test/* can break requests on purpose");
-        let faults = faults::Faults::new(state);
+        let faults = faults::Faults::new(state.clone());
         router = router.merge(faults::routes(faults.clone())).layer(
             axum::middleware::from_fn_with_state(faults, faults::middleware),
         );
     }
     // Outermost last: CORS wraps the fault layer, so injected failures stay readable
     // cross-origin.
-    router
+    let router = router
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(CompressionLayer::new())
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http());
+    (router, state)
 }
