@@ -13,6 +13,7 @@ pub mod pull;
 pub mod push;
 pub mod rest;
 pub mod scope;
+pub mod seed;
 pub mod sync;
 
 use arc_swap::ArcSwap;

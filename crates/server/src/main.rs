@@ -19,7 +19,8 @@ struct Args {
     /// profile in use kept).
     #[arg(long)]
     profile: PathBuf,
-    /// Rows to load into an empty database: { "table": [rows] }.
+    /// Rows to load into an empty database: { "table": [rows] }, and optionally
+    /// "$anchor": an RFC 3339 timestamp; its rows' timestamps then move by now − anchor.
     #[arg(long)]
     seed: Option<PathBuf>,
     /// Development tokens: { "token": "userId" }.
@@ -93,12 +94,11 @@ async fn seed(db: &Db, profile: &Profile, rows: &Value, now: i64) -> Result<usiz
     if count > 0 {
         return Ok(0);
     }
-    let tables = rows
-        .as_object()
-        .ok_or("the seed must be an object { table: [rows] }")?;
+    // Dates written for the seed's `$anchor` move to the same distance from now.
+    let tables = offline_tables_server::seed::tables_at(rows, now).map_err(|e| e.message)?;
     let mut tx = db.begin().await.map_err(|e| e.message)?;
     let mut n = 0;
-    for (table, list) in tables {
+    for (table, list) in &tables {
         let def = profile.table(table).map_err(|e| format!("seed: {e}"))?;
         let list = list
             .as_array()

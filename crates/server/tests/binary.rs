@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
 
 /// The child process, killed when the test ends however it ends.
 struct Server {
@@ -221,11 +222,12 @@ fn the_binary_starts_on_an_empty_directory_and_serves_the_protocol() {
             (status, err["error"]["code"].clone()),
             (401, json!("unauthorized"))
         );
-        // The seed is there, scoped to alice (her work orders depend on today's date).
+        // The seed is there, scoped to alice. Its dates moved from its `$anchor` to today,
+        // so her recent work orders (5 days before the anchor) are in the 30-day window
+        // and the old ones (45 days) are not, whatever the date.
         let changes = pull_all(&server.addr, "bin-1");
         let mut keys: Vec<String> = changes
             .iter()
-            .filter(|c| c["table"] != "workorders")
             .map(|c| {
                 format!(
                     "{} {}",
@@ -247,8 +249,25 @@ fn the_binary_starts_on_an_empty_directory_and_serves_the_protocol() {
                 "notes n5",
                 "products p0",
                 "products p1",
-                "products p2"
+                "products p2",
+                "workorders w10",
+                "workorders w2",
+                "workorders w6"
             ]
+        );
+        let w2 = changes.iter().find(|c| c["key"] == "w2").unwrap();
+        let modified = w2["row"]["modifiedOn"].as_str().unwrap();
+        assert!(
+            modified.ends_with('Z') && modified.len() == 20,
+            "{modified}"
+        );
+        let modified = time::OffsetDateTime::parse(modified, &Rfc3339).unwrap();
+        // 2026-11-20T20:02:33Z is 4 days 3:57:27 before the anchor.
+        let expected = time::OffsetDateTime::now_utc()
+            - time::Duration::seconds(4 * 86_400 + 3 * 3600 + 57 * 60 + 27);
+        assert!(
+            (modified - expected).abs() < time::Duration::minutes(2),
+            "{modified} is not about {expected}"
         );
         changes
     };

@@ -19,8 +19,9 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use tower::ServiceExt;
 
-/// The tests' "now": 2026-11-25T00:00:00Z. The demo seed's recent work orders date from
-/// 2026-11-20, its old ones from 2026-10-11 (outside the 30-day window).
+/// The tests' "now": 2026-11-25T00:00:00Z, also the fixture seed's `$anchor`, so its dates
+/// load as written. The demo seed's recent work orders date from 2026-11-20, its old ones
+/// from 2026-10-11 (outside the 30-day window).
 pub const NOW: i64 = 1_795_564_800_000;
 pub const DAY: i64 = 86_400_000;
 pub const JWT_SECRET: &str = "test-secret";
@@ -395,9 +396,11 @@ impl Ctx {
         outcomes
     }
 
-    /// Loads `{ table: [rows] }` as the server's seed does (through `db::store`).
+    /// Loads `{ table: [rows] }` as the server's seed does (through `db::store`), with its
+    /// dates moved from its `$anchor` to this server's clock (by 0 when they are equal).
     pub async fn seed(&self, seed: &Value) {
-        for (table, rows) in seed.as_object().unwrap() {
+        let now = self.now.load(Ordering::SeqCst);
+        for (table, rows) in &offline_tables_server::seed::tables_at(seed, now).unwrap() {
             for row in rows.as_array().unwrap() {
                 self.admin_put(table, row.clone()).await;
             }
