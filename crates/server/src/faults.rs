@@ -11,7 +11,16 @@
 //! bytes; when the body fails instead, hyper stops serving the connection and closes the
 //! socket, so the client reads end-of-stream (FIN; RST if unread request bytes remain)
 //! before a single byte of a response: a network error, exactly as when a server or a
-//! proxy dies mid-request. `tests/faults.rs` checks this over a real TCP connection.
+//! proxy dies mid-request. `tests/faults.rs` checks this over a real TCP connection
+//! (curl reports "Empty reply from server").
+//!
+//! **Browsers may retry such a drop once by themselves.** When a *reused* keep-alive
+//! connection closes before any response byte, Chromium (and others) assume a stale
+//! connection and resend the request once on a new one, without telling the page. A
+//! `close` or `dropAfterCommit` rule with `times: 1` may then never reach the client
+//! code: the resent request goes through. Use `times: 2` (the resend is dropped too, on
+//! a fresh connection, so the page sees the network error) and read `fired` to see how
+//! many requests the rule took.
 
 use crate::error::AppError;
 use crate::json::JsonBody;
