@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test-server.sh: starts the reference server for the browser tests in the background (fresh SQLite file, the
-# tests/fixtures profile, seed and tokens, any CORS origin); writes `export OT_TEST_SERVER=...` and its pid to the file given.
+# tests/fixtures profile, seed and tokens, any CORS origin, and --test-faults so tests can break requests on purpose
+# through /_test/faults, see crates/server/src/faults.rs); writes `export OT_TEST_SERVER=...` and its pid to the file given.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +20,7 @@ mkdir -p "$DIR"
 cargo build -q -p offline-tables-server
 target/debug/offline-tables-server \
   --profile tests/fixtures/profile.json --seed tests/fixtures/seed.json --tokens tests/fixtures/tokens.json \
-  --db "sqlite:$DIR/db.sqlite" --listen "127.0.0.1:$PORT" --cors-origin '*' \
+  --db "sqlite:$DIR/db.sqlite" --listen "127.0.0.1:$PORT" --cors-origin '*' --test-faults \
   >"$DIR/log" 2>&1 &
 echo $! >"$DIR/pid"
 for _ in $(seq 1 100); do

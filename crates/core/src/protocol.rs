@@ -38,6 +38,10 @@ pub struct PullResponse {
     /// pending changes) and pull again from no checkpoint.
     #[serde(default)]
     pub resync: bool,
+    /// The `version` of the profile the server serves now (None from servers older than
+    /// this field). A client whose stored profile is older fetches it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_version: Option<u32>,
 }
 
 /// Why a row leaves the client.
@@ -185,6 +189,21 @@ mod tests {
             }
         ));
         assert!(!page.resync);
+        assert_eq!(page.profile_version, None, "an older server sends none");
+    }
+
+    #[test]
+    fn pull_pages_carry_the_profile_version() {
+        let page: PullResponse = serde_json::from_value(json!({
+            "protocolVersion": 1, "checkpoint": "3", "hasMore": false, "changes": [],
+            "profileVersion": 4
+        }))
+        .unwrap();
+        assert_eq!(page.profile_version, Some(4));
+        assert_eq!(
+            serde_json::to_value(&page).unwrap()["profileVersion"],
+            json!(4)
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::error::AppError;
 use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -31,20 +32,11 @@ impl Auth {
         v.required_spec_claims = ["exp", "sub"].iter().map(|s| s.to_string()).collect();
         decode::<Claims>(token, key, &v).ok().map(|d| d.claims.sub)
     }
-}
 
-/// The authenticated caller.
-pub struct User(pub String);
-
-impl FromRequestParts<AppState> for User {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
+    /// The user of a request's `Authorization: Bearer <token>` header, or the
+    /// `unauthorized` error that says what is wrong with it.
+    pub fn user_of_headers(&self, headers: &HeaderMap) -> Result<String, AppError> {
+        let header = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|h| h.to_str().ok())
             .ok_or_else(|| {
@@ -59,8 +51,24 @@ impl FromRequestParts<AppState> for User {
             .ok_or_else(|| {
                 AppError::unauthorized("the Authorization header must be 'Bearer <token>'")
             })?;
-        state.auth.user_of(token).map(User).ok_or_else(|| {
-            AppError::unauthorized("the token is not valid (unknown, malformed or expired)")
-        })
+        self.user_of(token)
+            .ok_or_else(|| AppError::unauthorized(INVALID_TOKEN))
+    }
+}
+
+/// The message of the `unauthorized` error for a token that resolves to no user.
+pub const INVALID_TOKEN: &str = "the token is not valid (unknown, malformed or expired)";
+
+/// The authenticated caller.
+pub struct User(pub String);
+
+impl FromRequestParts<AppState> for User {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        state.auth.user_of_headers(&parts.headers).map(User)
     }
 }

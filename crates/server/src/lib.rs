@@ -1,18 +1,22 @@
 //! The reference server of offline-tables: the sync protocol (`/sync/profile`,
 //! `/sync/pull`, `/sync/push`) and a REST data API (`/api/data/{table}`) over SQLite or
-//! PostgreSQL, enforcing the offline profile's scopes. `app(state)` builds the router,
-//! so tests drive it with `oneshot` and no socket.
+//! PostgreSQL, enforcing the offline profile's scopes. `app(config)` builds the router,
+//! so tests drive it with `oneshot` and no socket. With `test_faults` it also mounts
+//! the test-only fault layer of `faults.rs`.
 
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod faults;
 mod json;
 pub mod pull;
 pub mod push;
 pub mod rest;
 pub mod scope;
+pub mod seed;
 pub mod sync;
 
+use arc_swap::ArcSwap;
 use auth::Auth;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -44,13 +48,32 @@ pub struct Config {
     /// Allowed CORS origins; `*` allows any.
     pub cors_origins: Vec<String>,
     pub body_limit: usize,
+    /// Mount the test-only fault layer and its `/_test/*` routes (`--test-faults`).
+    pub test_faults: bool,
 }
 
 pub struct Inner {
     pub db: Db,
-    pub profile: Profile,
+    /// The profile served now: replaced whole (SIGHUP, `/_test/profile`), never edited.
+    served_profile: ArcSwap<Profile>,
     pub auth: Auth,
     pub clock: Clock,
+}
+
+impl Inner {
+    /// The profile to serve now. A handler takes it once and keeps it to the end, so a
+    /// request never mixes two profiles.
+    pub fn profile(&self) -> Arc<Profile> {
+        self.served_profile.load_full()
+    }
+
+    /// Serves `profile` from the next request on; requests already running finish with
+    /// the one they took.
+    pub fn set_profile(&self, profile: Profile) {
+        let new = profile.version;
+        let old = self.served_profile.swap(Arc::new(profile)).version;
+        tracing::info!("profile replaced: version {old} -> {new}");
+    }
 }
 
 #[derive(Clone)]
@@ -65,6 +88,12 @@ impl std::ops::Deref for AppState {
 
 /// The router with every endpoint and layer.
 pub fn app(config: Config) -> Router {
+    build(config).0
+}
+
+/// The router and its state, for a caller that changes the state later (the binary
+/// replaces the profile on SIGHUP).
+pub fn build(config: Config) -> (Router, AppState) {
     let cors = if config.cors_origins.iter().any(|o| o == "*") {
         CorsLayer::new().allow_origin(Any)
     } else {
@@ -80,11 +109,11 @@ pub fn app(config: Config) -> Router {
     .expose_headers([axum::http::header::ETAG, axum::http::header::LOCATION]);
     let state = AppState(Arc::new(Inner {
         db: config.db,
-        profile: config.profile,
+        served_profile: ArcSwap::from_pointee(config.profile),
         auth: config.auth,
         clock: config.clock,
     }));
-    Router::new()
+    let mut router = Router::new()
         .route("/sync/profile", get(sync::profile))
         .route("/sync/pull", post(pull::pull))
         .route("/sync/push", post(push::push))
@@ -94,9 +123,20 @@ pub fn app(config: Config) -> Router {
             get(rest::read).patch(rest::patch).delete(rest::remove),
         )
         .fallback(|| async { error::AppError::not_found("no such endpoint") })
+        .with_state(state.clone());
+    if config.test_faults {
+        tracing::warn!("test faults are on: /_test/* can break requests on purpose");
+        let faults = faults::Faults::new(state.clone());
+        router = router.merge(faults::routes(faults.clone())).layer(
+            axum::middleware::from_fn_with_state(faults, faults::middleware),
+        );
+    }
+    // Outermost last: CORS wraps the fault layer, so injected failures stay readable
+    // cross-origin.
+    let router = router
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(CompressionLayer::new())
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(TraceLayer::new_for_http());
+    (router, state)
 }

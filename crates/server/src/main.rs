@@ -1,12 +1,12 @@
 //! `offline-tables-server`: the reference sync server. Reads the offline profile, seeds
 //! an empty database, and serves the sync protocol, the REST data API and (optionally)
-//! a static folder such as the demo PWA.
+//! a static folder such as the demo PWA. `SIGHUP` re-reads the profile file.
 
 use clap::Parser;
 use offline_tables_core::{Key, Profile};
 use offline_tables_server::auth::Auth;
 use offline_tables_server::db::{self, key_text, Db};
-use offline_tables_server::{app, system_clock, Config};
+use offline_tables_server::{build, system_clock, AppState, Config};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,10 +15,12 @@ use std::time::Duration;
 #[derive(Parser, Debug)]
 #[command(version, about = "Reference sync server for offline-tables")]
 struct Args {
-    /// The offline profile (JSON).
+    /// The offline profile (JSON); re-read on SIGHUP (an invalid file is logged and the
+    /// profile in use kept).
     #[arg(long)]
     profile: PathBuf,
-    /// Rows to load into an empty database: { "table": [rows] }.
+    /// Rows to load into an empty database: { "table": [rows] }, and optionally
+    /// "$anchor": an RFC 3339 timestamp; its rows' timestamps then move by now − anchor.
     #[arg(long)]
     seed: Option<PathBuf>,
     /// Development tokens: { "token": "userId" }.
@@ -44,9 +46,36 @@ struct Args {
     /// Largest request body, in bytes.
     #[arg(long, default_value_t = 2 * 1024 * 1024)]
     body_limit: usize,
+    /// For tests only: mount /_test/faults, whose rules make requests fail on purpose.
+    #[arg(long)]
+    test_faults: bool,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn read_profile(path: &PathBuf) -> Result<Profile, BoxError> {
+    Ok(Profile::from_json(&read_json(path, "profile")?).map_err(|e| e.message)?)
+}
+
+/// On every SIGHUP, serves the profile file anew if it is valid.
+#[cfg(unix)]
+fn reload_on_sighup(state: AppState, path: PathBuf) -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    // Installed before the server listens: SIGHUP would otherwise end the process.
+    let mut hangups = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            match read_profile(&path) {
+                Ok(profile) => state.set_profile(profile),
+                Err(e) => tracing::warn!(
+                    "SIGHUP: keeping profile version {}: {e}",
+                    state.profile().version
+                ),
+            }
+        }
+    });
+    Ok(())
+}
 
 fn read_json(path: &PathBuf, what: &str) -> Result<Value, BoxError> {
     let text = std::fs::read_to_string(path)
@@ -65,12 +94,11 @@ async fn seed(db: &Db, profile: &Profile, rows: &Value, now: i64) -> Result<usiz
     if count > 0 {
         return Ok(0);
     }
-    let tables = rows
-        .as_object()
-        .ok_or("the seed must be an object { table: [rows] }")?;
+    // Dates written for the seed's `$anchor` move to the same distance from now.
+    let tables = offline_tables_server::seed::tables_at(rows, now).map_err(|e| e.message)?;
     let mut tx = db.begin().await.map_err(|e| e.message)?;
     let mut n = 0;
-    for (table, list) in tables {
+    for (table, list) in &tables {
         let def = profile.table(table).map_err(|e| format!("seed: {e}"))?;
         let list = list
             .as_array()
@@ -111,8 +139,7 @@ async fn main() -> Result<(), BoxError> {
         )
         .init();
     let args = Args::parse();
-    let profile =
-        Profile::from_json(&read_json(&args.profile, "profile")?).map_err(|e| e.message)?;
+    let profile = read_profile(&args.profile)?;
     let mut auth = Auth::default();
     if let Some(path) = &args.tokens {
         let map: HashMap<String, String> = serde_json::from_value(read_json(path, "tokens")?)
@@ -147,14 +174,19 @@ async fn main() -> Result<(), BoxError> {
             }
         });
     }
-    let mut router = app(Config {
+    let (mut router, state) = build(Config {
         db,
         profile,
         auth,
         clock,
         cors_origins: args.cors_origins,
         body_limit: args.body_limit,
+        test_faults: args.test_faults,
     });
+    #[cfg(unix)]
+    reload_on_sighup(state, args.profile.clone())?;
+    #[cfg(not(unix))]
+    drop(state);
     if let Some(dir) = &args.static_dir {
         router = router.fallback_service(tower_http::services::ServeDir::new(dir));
     }

@@ -15,7 +15,7 @@ use axum::Json;
 use offline_tables_core::protocol::{
     Change, PullRequest, PullResponse, RemoveReason, PROTOCOL_VERSION,
 };
-use offline_tables_core::Scope;
+use offline_tables_core::{Profile, Scope};
 use serde_json::Value;
 use sqlx::Row;
 pub async fn pull(
@@ -36,6 +36,8 @@ pub async fn pull(
         })?,
     };
     let now = (s.clock)();
+    // One profile for the whole page, even if it is replaced meanwhile.
+    let profile = s.profile();
     let client = req.client_id.as_str();
     {
         let mut tx = s.db.begin().await?;
@@ -64,9 +66,10 @@ pub async fn pull(
             checkpoint: "0".into(),
             has_more: false,
             resync: true,
+            profile_version: Some(profile.version),
         }));
     }
-    age_out(&s, client, &user, now).await?;
+    age_out(&s, &profile, client, &user, now).await?;
 
     // Read the counter first: every version up to it is committed (see db.rs).
     let upto = s.db.counter().await?;
@@ -108,13 +111,13 @@ pub async fn pull(
         /// Out of scope now: a removal if the client may hold the row.
         MaybeRemove(String, String, i64, RemoveReason),
     }
-    let mut scoper = Scoper::new(Src::Pool(&s.db), &s.profile, &user, now);
+    let mut scoper = Scoper::new(Src::Pool(&s.db), &profile, &user, now);
     let mut steps = Vec::with_capacity(events.len());
     let mut view_adds: Vec<(String, String)> = Vec::new();
     for (version, ev) in events {
         match ev {
             Ev::Gone(table, key, v) => {
-                if s.profile.tables.contains_key(&table) {
+                if profile.tables.contains_key(&table) {
                     steps.push(Step::Send(Change::Remove {
                         table,
                         key: parse_key(&key)?,
@@ -124,7 +127,7 @@ pub async fn pull(
                 }
             }
             Ev::Row(l) => {
-                let Some(def) = s.profile.tables.get(&l.table) else {
+                let Some(def) = profile.tables.get(&l.table) else {
                     continue;
                 };
                 let everyone = def.scope == Scope::All;
@@ -252,12 +255,13 @@ pub async fn pull(
         checkpoint: checkpoint.to_string(),
         has_more,
         resync: false,
+        profile_version: Some(profile.version),
     }))
 }
 
 /// True when rows of `table` can leave a scope as time passes: its own
 /// `modifiedWithinDays`, or a related parent's (recursively; profiles have no cycles).
-fn depends_on_time(profile: &offline_tables_core::Profile, table: &str) -> bool {
+fn depends_on_time(profile: &Profile, table: &str) -> bool {
     profile.tables.get(table).is_some_and(|d| {
         d.scope.is_time_dependent()
             || d.scope
@@ -269,12 +273,17 @@ fn depends_on_time(profile: &offline_tables_core::Profile, table: &str) -> bool 
 
 /// Rows the client holds that time took out of scope (`modifiedWithinDays`) get a
 /// removal at a new version, so they travel in version order like every change.
-async fn age_out(s: &AppState, client: &str, user: &str, now: i64) -> AppResult<()> {
-    let aging: Vec<&String> = s
-        .profile
+async fn age_out(
+    s: &AppState,
+    profile: &Profile,
+    client: &str,
+    user: &str,
+    now: i64,
+) -> AppResult<()> {
+    let aging: Vec<&String> = profile
         .tables
         .keys()
-        .filter(|t| depends_on_time(&s.profile, t))
+        .filter(|t| depends_on_time(profile, t))
         .collect();
     for table in aging {
         let held: Vec<String> = sqlx::query(
@@ -287,7 +296,7 @@ async fn age_out(s: &AppState, client: &str, user: &str, now: i64) -> AppResult<
         .into_iter()
         .map(|r| r.try_get::<String, _>(0))
         .collect::<Result<_, _>>()?;
-        let mut scoper = Scoper::new(Src::Pool(&s.db), &s.profile, user, now);
+        let mut scoper = Scoper::new(Src::Pool(&s.db), profile, user, now);
         let mut gone = Vec::new();
         for key in held {
             if !scoper.key_in_scope(table, &key).await? {

@@ -13,7 +13,7 @@ use axum::Json;
 use offline_tables_core::protocol::{
     Outcome, PushMutation, PushRequest, PushResponse, RejectReason, PROTOCOL_VERSION,
 };
-use offline_tables_core::{ConflictPolicy, Key, MutationOp, Scope};
+use offline_tables_core::{ConflictPolicy, Key, MutationOp, Profile, Scope};
 use serde_json::{Map, Value};
 use sqlx::Row;
 pub async fn push(
@@ -34,6 +34,8 @@ pub async fn push(
         ));
     }
     let now = (s.clock)();
+    // One profile for the whole batch, even if it is replaced meanwhile.
+    let profile = s.profile();
     let client = req.client_id.as_str();
     let mut tx = s.db.begin().await?;
     let mut last = claim_client(&mut tx, client, &user).await?;
@@ -67,9 +69,9 @@ pub async fn push(
             outcomes.push(outcome);
             continue;
         }
-        let outcome = apply(&s, &mut tx, &user, m, now).await?;
+        let outcome = apply(&profile, &mut tx, &user, m, now).await?;
         if matches!(outcome, Outcome::Applied { .. }) {
-            record_in_view(&s, &mut tx, client, m).await?;
+            record_in_view(&profile, &mut tx, client, m).await?;
         }
         sqlx::query(
             "INSERT INTO ot_outcomes (client_id, mutation_id, outcome) VALUES ($1, $2, $3)",
@@ -105,12 +107,12 @@ pub async fn push(
 /// The client now holds what it pushed: a later server delete or move-out must reach it
 /// even if it never pulled the row.
 async fn record_in_view(
-    s: &AppState,
+    profile: &Profile,
     tx: &mut Tx,
     client: &str,
     m: &PushMutation,
 ) -> AppResult<()> {
-    if s.profile
+    if profile
         .tables
         .get(&m.table)
         .map_or(true, |d| d.scope == Scope::All)
@@ -180,13 +182,13 @@ fn shape_error(m: &PushMutation) -> Option<&'static str> {
 }
 
 async fn apply(
-    s: &AppState,
+    profile: &Profile,
     tx: &mut Tx,
     user: &str,
     m: &PushMutation,
     now: i64,
 ) -> AppResult<Outcome> {
-    let Some(def) = s.profile.tables.get(&m.table) else {
+    let Some(def) = profile.tables.get(&m.table) else {
         return Ok(rejected(
             m.id,
             RejectReason::Validation,
@@ -208,7 +210,7 @@ async fn apply(
     let live = current.as_ref().and_then(|c| c.data.clone());
     let version = current.as_ref().map(|c| c.version);
     if let Some(row) = &live {
-        let mut scoper = Scoper::new(Src::Tx(tx), &s.profile, user, now);
+        let mut scoper = Scoper::new(Src::Tx(tx), profile, user, now);
         if !scoper.row_in_scope(&m.table, row).await? {
             return Ok(rejected(
                 m.id,
@@ -286,7 +288,7 @@ async fn apply(
         }
     };
     if let Some(row) = &new_row {
-        let mut scoper = Scoper::new(Src::Tx(tx), &s.profile, user, now);
+        let mut scoper = Scoper::new(Src::Tx(tx), profile, user, now);
         if !scoper.row_in_scope(&m.table, row).await? {
             return Ok(rejected(
                 m.id,
@@ -297,7 +299,7 @@ async fn apply(
     }
     let v = db::store(
         tx,
-        &s.profile,
+        profile,
         &m.table,
         &key,
         current.as_ref(),

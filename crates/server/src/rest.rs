@@ -14,19 +14,19 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use offline_tables_core::query::{compare_rows, project};
-use offline_tables_core::{Key, Query, TableDef};
+use offline_tables_core::{Key, Profile, Query, TableDef};
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Map, Value};
 
-fn table<'a>(s: &'a AppState, name: &str) -> AppResult<&'a TableDef> {
-    s.profile
+fn table<'a>(profile: &'a Profile, name: &str) -> AppResult<&'a TableDef> {
+    profile
         .tables
         .get(name)
         .ok_or_else(|| AppError::not_found(format!("unknown table '{name}'")))
 }
 
-fn writable<'a>(s: &'a AppState, name: &str) -> AppResult<&'a TableDef> {
-    let def = table(s, name)?;
+fn writable<'a>(profile: &'a Profile, name: &str) -> AppResult<&'a TableDef> {
+    let def = table(profile, name)?;
     if def.read_only {
         return Err(AppError::forbidden(format!("table '{name}' is read-only")));
     }
@@ -84,10 +84,11 @@ pub async fn list(
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> AppResult<Json<Value>> {
-    let def = table(&s, &name)?;
+    let profile = s.profile();
+    let def = table(&profile, &name)?;
     let q = parse_query(raw.as_deref())?;
     let now = (s.clock)();
-    let mut scoper = Scoper::new(Src::Pool(&s.db), &s.profile, &user, now);
+    let mut scoper = Scoper::new(Src::Pool(&s.db), &profile, &user, now);
     let mut rows: Vec<Map<String, Value>> = Vec::new();
     for (_, _, row) in db::load_table(&s.db, &name).await? {
         if q.matches(&row) && scoper.row_in_scope(&name, &row).await? {
@@ -119,6 +120,7 @@ pub async fn list(
 
 async fn visible(
     s: &AppState,
+    profile: &Profile,
     user: &str,
     name: &str,
     key: &str,
@@ -127,7 +129,7 @@ async fn visible(
     let Some((stored, row)) = stored.and_then(|st| st.data.clone().map(|r| (st, r))) else {
         return Err(AppError::not_found(format!("no row {key} in '{name}'")));
     };
-    let mut scoper = Scoper::new(Src::Pool(&s.db), &s.profile, user, (s.clock)());
+    let mut scoper = Scoper::new(Src::Pool(&s.db), profile, user, (s.clock)());
     if !scoper.row_in_scope(name, &row).await? {
         return Err(AppError::not_found(format!("no row {key} in '{name}'")));
     }
@@ -139,9 +141,10 @@ pub async fn read(
     User(user): User,
     Path((name, seg)): Path<(String, String)>,
 ) -> AppResult<Response> {
-    table(&s, &name)?;
+    let profile = s.profile();
+    table(&profile, &name)?;
     let key = key_text(&parse_key_segment(&seg)?);
-    let (stored, row) = visible(&s, &user, &name, &key).await?;
+    let (stored, row) = visible(&s, &profile, &user, &name, &key).await?;
     Ok(with_etag(
         StatusCode::OK,
         stored.version,
@@ -152,7 +155,7 @@ pub async fn read(
 /// Writes `row` if it stays in the caller's scope, and commits; the new version.
 #[allow(clippy::too_many_arguments)]
 async fn store_in_scope(
-    s: &AppState,
+    profile: &Profile,
     mut tx: db::Tx,
     user: &str,
     name: &str,
@@ -161,13 +164,13 @@ async fn store_in_scope(
     row: &Map<String, Value>,
     now: i64,
 ) -> AppResult<i64> {
-    if !Scoper::new(Src::Tx(&mut tx), &s.profile, user, now)
+    if !Scoper::new(Src::Tx(&mut tx), profile, user, now)
         .row_in_scope(name, row)
         .await?
     {
         return Err(AppError::forbidden("the row would be outside your scope"));
     }
-    let v = db::store(&mut tx, &s.profile, name, key, current, Some(row), now).await?;
+    let v = db::store(&mut tx, profile, name, key, current, Some(row), now).await?;
     tx.commit().await?;
     Ok(v)
 }
@@ -178,7 +181,8 @@ pub async fn create(
     Path(name): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> AppResult<Response> {
-    let def = writable(&s, &name)?;
+    let profile = s.profile();
+    let def = writable(&profile, &name)?;
     let key = body
         .get(&def.key)
         .ok_or_else(|| {
@@ -196,7 +200,7 @@ pub async fn create(
             "a row with key {key} already exists in '{name}'"
         )));
     }
-    let v = store_in_scope(&s, tx, &user, &name, &kt, current.as_ref(), &row, now).await?;
+    let v = store_in_scope(&profile, tx, &user, &name, &kt, current.as_ref(), &row, now).await?;
     let mut resp = with_etag(StatusCode::CREATED, v, Value::Object(row));
     let location = format!(
         "/api/data/{name}/{}",
@@ -218,6 +222,7 @@ pub async fn create(
 /// otherwise: rows outside the scope are not revealed).
 async fn load_for_write(
     s: &AppState,
+    profile: &Profile,
     user: &str,
     name: &str,
     key: &Key,
@@ -229,7 +234,7 @@ async fn load_for_write(
     let Some((stored, row)) = current.and_then(|c| c.data.clone().map(|r| (c, r))) else {
         return Err(AppError::not_found(format!("no row {key} in '{name}'")));
     };
-    if !Scoper::new(Src::Tx(&mut tx), &s.profile, user, now)
+    if !Scoper::new(Src::Tx(&mut tx), profile, user, now)
         .row_in_scope(name, &row)
         .await?
     {
@@ -244,7 +249,8 @@ pub async fn patch(
     Path((name, seg)): Path<(String, String)>,
     JsonBody(body): JsonBody<Value>,
 ) -> AppResult<Response> {
-    let def = writable(&s, &name)?;
+    let profile = s.profile();
+    let def = writable(&profile, &name)?;
     let key = parse_key_segment(&seg)?;
     let Value::Object(cols) = body else {
         return Err(AppError::bad_request(
@@ -253,13 +259,13 @@ pub async fn patch(
     };
     let now = (s.clock)();
     let kt = key_text(&key);
-    let (tx, current, mut row) = load_for_write(&s, &user, &name, &key, now).await?;
+    let (tx, current, mut row) = load_for_write(&s, &profile, &user, &name, &key, now).await?;
     let current = Some(current);
     for (c, v) in cols {
         row.insert(c, v);
     }
     let row = check_row(&Value::Object(row), &def.key, &key).map_err(AppError::bad_request)?;
-    let v = store_in_scope(&s, tx, &user, &name, &kt, current.as_ref(), &row, now).await?;
+    let v = store_in_scope(&profile, tx, &user, &name, &kt, current.as_ref(), &row, now).await?;
     Ok(with_etag(StatusCode::OK, v, Value::Object(row)))
 }
 
@@ -268,13 +274,14 @@ pub async fn remove(
     User(user): User,
     Path((name, seg)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
-    writable(&s, &name)?;
+    let profile = s.profile();
+    writable(&profile, &name)?;
     let key = parse_key_segment(&seg)?;
     let now = (s.clock)();
     let kt = key_text(&key);
-    let (mut tx, current, _) = load_for_write(&s, &user, &name, &key, now).await?;
+    let (mut tx, current, _) = load_for_write(&s, &profile, &user, &name, &key, now).await?;
     let current = Some(current);
-    db::store(&mut tx, &s.profile, &name, &kt, current.as_ref(), None, now).await?;
+    db::store(&mut tx, &profile, &name, &kt, current.as_ref(), None, now).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

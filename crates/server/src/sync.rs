@@ -16,7 +16,7 @@ pub const MAX_PULL_LIMIT: u32 = 5000;
 pub const MAX_PUSH_BATCH: usize = 1000;
 
 pub async fn profile(State(s): State<AppState>, _user: User) -> Json<Value> {
-    Json(s.profile.to_json())
+    Json(s.profile().to_json())
 }
 
 pub(crate) fn check_protocol(v: u32) -> AppResult<()> {

@@ -1,6 +1,7 @@
 //! The `offline-tables-server` binary end to end: it starts on an empty directory with the
 //! demo profile, seed and tokens, serves HTTP on the port it prints, and keeps its data
-//! (without seeding twice) across a restart.
+//! (without seeding twice) across a restart; `SIGHUP` reloads its profile file; with
+//! `--test-faults`, `/_test/faults` breaks requests over the real socket.
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -9,11 +10,37 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
 
 /// The child process, killed when the test ends however it ends.
 struct Server {
     child: Child,
     addr: String,
+    /// Its log lines after the 'listening on' one.
+    log: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Waits for a log line containing `text`.
+    fn wait_for_log(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.log.recv_timeout(left) {
+                Ok(line) if line.contains(text) => return line,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        panic!("no log line with '{text}'");
+    }
+
+    fn sighup(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
 }
 
 impl Drop for Server {
@@ -28,8 +55,13 @@ fn demo(name: &str) -> String {
 }
 
 fn start(db: &Path) -> Server {
+    start_with(db, &demo("profile.json"), &[])
+}
+
+fn start_with(db: &Path, profile: &str, extra: &[&str]) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_offline-tables-server"))
-        .args(["--profile", &demo("profile.json")])
+        .args(["--profile", profile])
+        .args(extra)
         .args(["--seed", &demo("seed.json")])
         .args(["--tokens", &demo("tokens.json")])
         .arg("--db")
@@ -42,12 +74,13 @@ fn start(db: &Path) -> Server {
         .spawn()
         .expect("start the server binary");
     // Killed and reaped on drop, also when this function panics.
+    // The log goes to stdout (tracing's default); read both streams for the line.
+    let (tx, rx) = mpsc::channel::<String>();
     let mut server = Server {
         child,
         addr: String::new(),
+        log: rx,
     };
-    // The log goes to stdout (tracing's default); read both streams for the line.
-    let (tx, rx) = mpsc::channel::<String>();
     for stream in [
         Box::new(server.child.stdout.take().unwrap()) as Box<dyn Read + Send>,
         Box::new(server.child.stderr.take().unwrap()),
@@ -62,7 +95,7 @@ fn start(db: &Path) -> Server {
     let mut log = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while std::time::Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(200)) {
+        match server.log.recv_timeout(Duration::from_millis(200)) {
             Ok(line) => {
                 if let Some(rest) = line.split("listening on http://").nth(1) {
                     server.addr = rest
@@ -172,16 +205,29 @@ fn the_binary_starts_on_an_empty_directory_and_serves_the_protocol() {
             profile["tables"]["accounts"]["scope"],
             json!({ "owner": "ownerId" })
         );
+        // No --test-faults: the test routes do not exist.
+        let (status, err) = http(
+            &server.addr,
+            "GET",
+            "/_test/faults",
+            "dev-token-alice",
+            None,
+        );
+        assert_eq!(
+            (status, err["error"]["code"].clone()),
+            (404, json!("not_found"))
+        );
         let (status, err) = http(&server.addr, "GET", "/sync/profile", "wrong", None);
         assert_eq!(
             (status, err["error"]["code"].clone()),
             (401, json!("unauthorized"))
         );
-        // The seed is there, scoped to alice (her work orders depend on today's date).
+        // The seed is there, scoped to alice. Its dates moved from its `$anchor` to today,
+        // so her recent work orders (5 days before the anchor) are in the 30-day window
+        // and the old ones (45 days) are not, whatever the date.
         let changes = pull_all(&server.addr, "bin-1");
         let mut keys: Vec<String> = changes
             .iter()
-            .filter(|c| c["table"] != "workorders")
             .map(|c| {
                 format!(
                     "{} {}",
@@ -203,8 +249,25 @@ fn the_binary_starts_on_an_empty_directory_and_serves_the_protocol() {
                 "notes n5",
                 "products p0",
                 "products p1",
-                "products p2"
+                "products p2",
+                "workorders w10",
+                "workorders w2",
+                "workorders w6"
             ]
+        );
+        let w2 = changes.iter().find(|c| c["key"] == "w2").unwrap();
+        let modified = w2["row"]["modifiedOn"].as_str().unwrap();
+        assert!(
+            modified.ends_with('Z') && modified.len() == 20,
+            "{modified}"
+        );
+        let modified = time::OffsetDateTime::parse(modified, &Rfc3339).unwrap();
+        // 2026-11-20T20:02:33Z is 4 days 3:57:27 before the anchor.
+        let expected = time::OffsetDateTime::now_utc()
+            - time::Duration::seconds(4 * 86_400 + 3 * 3600 + 57 * 60 + 27);
+        assert!(
+            (modified - expected).abs() < time::Duration::minutes(2),
+            "{modified} is not about {expected}"
         );
         changes
     };
@@ -223,5 +286,126 @@ fn the_binary_starts_on_an_empty_directory_and_serves_the_protocol() {
         assert_eq!(status, 200);
         assert_eq!(list["value"].as_array().unwrap().len(), 3);
     }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+fn temp_root(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    std::env::temp_dir().join(format!("ot-bin-{name}-{}-{nanos}", std::process::id()))
+}
+
+#[test]
+fn sighup_reloads_the_profile_file_and_keeps_the_old_one_when_it_is_invalid() {
+    let root = temp_root("hup");
+    std::fs::create_dir_all(&root).unwrap();
+    let profile_path = root.join("profile.json");
+    let mut profile: Value =
+        serde_json::from_str(&std::fs::read_to_string(demo("profile.json")).unwrap()).unwrap();
+    std::fs::write(&profile_path, profile.to_string()).unwrap();
+    let server = start_with(&root.join("x.db"), profile_path.to_str().unwrap(), &[]);
+    let served = |server: &Server| {
+        let (status, p) = http(
+            &server.addr,
+            "GET",
+            "/sync/profile",
+            "dev-token-alice",
+            None,
+        );
+        assert_eq!(status, 200, "{p}");
+        p
+    };
+    let pull_version = |server: &Server| {
+        let req = json!({ "protocolVersion": 1, "clientId": "hup-1" });
+        let (status, page) = http(
+            &server.addr,
+            "POST",
+            "/sync/pull",
+            "dev-token-alice",
+            Some(&req),
+        );
+        assert_eq!(status, 200, "{page}");
+        page["profileVersion"].clone()
+    };
+    assert_eq!(served(&server)["version"], json!(1));
+    assert_eq!(pull_version(&server), json!(1));
+
+    // Invalid JSON, then an invalid profile: logged, version 1 still served.
+    std::fs::write(&profile_path, "{ \"version\": 2, ").unwrap();
+    server.sighup();
+    server.wait_for_log("SIGHUP: keeping profile version 1");
+    profile["version"] = json!(2);
+    profile["tables"]["accounts"]["conflict"] = json!("sometimes");
+    std::fs::write(&profile_path, profile.to_string()).unwrap();
+    server.sighup();
+    let line = server.wait_for_log("SIGHUP: keeping profile version 1");
+    assert!(line.contains("conflict"), "{line}");
+    assert_eq!(served(&server)["version"], json!(1));
+
+    // A valid version 2: served from the next request on.
+    profile["tables"]["accounts"]["conflict"] = json!("manual");
+    std::fs::write(&profile_path, profile.to_string()).unwrap();
+    server.sighup();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while served(&server)["version"] != json!(2) {
+        assert!(std::time::Instant::now() < deadline, "never reloaded");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        served(&server)["tables"]["accounts"]["conflict"],
+        json!("manual")
+    );
+    assert_eq!(pull_version(&server), json!(2));
+    drop(server);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn with_test_faults_the_binary_drops_a_connection_on_request() {
+    let root = temp_root("faults");
+    let server = start_with(
+        &root.join("x.db"),
+        &demo("profile.json"),
+        &["--test-faults"],
+    );
+    let rules = json!({ "rules": [
+        { "path": "/sync/pull", "user": "alice", "fault": { "kind": "close" } } ] });
+    let (status, state) = http(&server.addr, "POST", "/_test/faults", "", Some(&rules));
+    assert_eq!(status, 200, "{state}");
+
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let body = json!({ "protocolVersion": 1, "clientId": "f-1" }).to_string();
+    write!(
+        stream,
+        "POST /sync/pull HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer dev-token-alice\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    let read = stream.read_to_end(&mut raw);
+    assert!(raw.is_empty(), "no byte of a response: {read:?}");
+
+    let req = json!({ "protocolVersion": 1, "clientId": "f-1" });
+    let (status, _) = http(
+        &server.addr,
+        "POST",
+        "/sync/pull",
+        "dev-token-alice",
+        Some(&req),
+    );
+    assert_eq!(status, 200, "the next request is served");
+    let (_, state) = http(&server.addr, "GET", "/_test/faults", "", None);
+    assert_eq!(
+        state,
+        json!({ "rules": [], "fired": [
+            { "method": "POST", "path": "/sync/pull", "user": "alice", "kind": "close" } ] })
+    );
+    drop(server);
     let _ = std::fs::remove_dir_all(&root);
 }

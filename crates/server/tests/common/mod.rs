@@ -19,8 +19,9 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use tower::ServiceExt;
 
-/// The tests' "now": 2026-11-25T00:00:00Z. The demo seed's recent work orders date from
-/// 2026-11-20, its old ones from 2026-10-11 (outside the 30-day window).
+/// The tests' "now": 2026-11-25T00:00:00Z, also the fixture seed's `$anchor`, so its dates
+/// load as written. The demo seed's recent work orders date from 2026-11-20, its old ones
+/// from 2026-10-11 (outside the 30-day window).
 pub const NOW: i64 = 1_795_564_800_000;
 pub const DAY: i64 = 86_400_000;
 pub const JWT_SECRET: &str = "test-secret";
@@ -229,6 +230,17 @@ pub struct Ctx {
 
 impl Ctx {
     pub async fn new(kind: Kind, profile: Value, body_limit: usize) -> Ctx {
+        Ctx::build(kind, profile, body_limit, false).await
+    }
+
+    /// The demo profile and seed, with the test fault layer (`--test-faults`).
+    pub async fn demo_with_faults(kind: Kind) -> Ctx {
+        let ctx = Ctx::build(kind, demo_profile(), 2 * 1024 * 1024, true).await;
+        ctx.seed(&demo_seed()).await;
+        ctx
+    }
+
+    async fn build(kind: Kind, profile: Value, body_limit: usize, test_faults: bool) -> Ctx {
         let fresh = FreshDb::new(kind).await;
         let db = Db::connect(&fresh.url)
             .await
@@ -252,6 +264,7 @@ impl Ctx {
             clock: Arc::new(move || clock_now.load(Ordering::SeqCst)),
             cors_origins: vec!["*".into()],
             body_limit,
+            test_faults,
         });
         Ctx {
             kind,
@@ -268,6 +281,16 @@ impl Ctx {
         let ctx = Ctx::new(kind, demo_profile(), 2 * 1024 * 1024).await;
         ctx.seed(&demo_seed()).await;
         ctx
+    }
+
+    /// Serves this router over TCP on 127.0.0.1 (a free port), as the binary does with
+    /// `axum::serve`, until the test's runtime ends; returns the address.
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = self.app.clone();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
     }
 
     pub fn advance(&self, ms: i64) {
@@ -296,11 +319,17 @@ impl Ctx {
         self.call(req).await
     }
 
-    pub async fn call(&self, req: Request<Body>) -> Resp {
+    /// Any request; the response's status, headers and body bytes, whatever they hold.
+    pub async fn call_bytes(&self, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, bytes.to_vec())
+    }
+
+    pub async fn call(&self, req: Request<Body>) -> Resp {
+        let (status, headers, bytes) = self.call_bytes(req).await;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = if bytes.is_empty() {
             Value::Null
@@ -367,9 +396,11 @@ impl Ctx {
         outcomes
     }
 
-    /// Loads `{ table: [rows] }` as the server's seed does (through `db::store`).
+    /// Loads `{ table: [rows] }` as the server's seed does (through `db::store`), with its
+    /// dates moved from its `$anchor` to this server's clock (by 0 when they are equal).
     pub async fn seed(&self, seed: &Value) {
-        for (table, rows) in seed.as_object().unwrap() {
+        let now = self.now.load(Ordering::SeqCst);
+        for (table, rows) in &offline_tables_server::seed::tables_at(seed, now).unwrap() {
             for row in rows.as_array().unwrap() {
                 self.admin_put(table, row.clone()).await;
             }

@@ -1,0 +1,396 @@
+//! The test-only fault layer (`--test-faults`): rules posted to `/_test/faults` make
+//! matching requests fail the way networks and servers fail — error statuses, hangs,
+//! dropped connections, a push that commits but never answers, cut or malformed bodies,
+//! unknown change kinds — so client tests can check that nothing is lost; and
+//! `/_test/profile` replaces the served profile. Without the flag none of this is
+//! mounted: no `/_test/*` routes, no middleware.
+//!
+//! **How a connection is dropped.** `close`, `dropAfterCommit` and a released `hang`
+//! answer with a response whose body fails on its first read ([`Abort`]). hyper buffers
+//! the status line and headers and only writes them out together with the first body
+//! bytes; when the body fails instead, hyper stops serving the connection and closes the
+//! socket, so the client reads end-of-stream (FIN; RST if unread request bytes remain)
+//! before a single byte of a response: a network error, exactly as when a server or a
+//! proxy dies mid-request. `tests/faults.rs` checks this over a real TCP connection
+//! (curl reports "Empty reply from server").
+//!
+//! **Browsers may retry such a drop once by themselves.** When a *reused* keep-alive
+//! connection closes before any response byte, Chromium (and others) assume a stale
+//! connection and resend the request once on a new one, without telling the page. A
+//! `close` or `dropAfterCommit` rule with `times: 1` may then never reach the client
+//! code: the resent request goes through. Use `times: 2` (the resend is dropped too, on
+//! a fresh connection, so the page sees the network error) and read `fired` to see how
+//! many requests the rule took.
+
+use crate::error::AppError;
+use crate::json::JsonBody;
+use crate::AppState;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How long a `hang` holds a request when the rule gives no `ms`: ten minutes, longer
+/// than any client timeout. A client that gives up closes the connection, which ends
+/// the hang at once (hyper drops the request's future).
+pub const DEFAULT_HANG_MS: u64 = 600_000;
+
+/// What happens to a matching request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Fault {
+    /// This status with the server's JSON error body; the handler does not run.
+    Status { status: u16 },
+    /// No answer: the request is held open `ms` milliseconds (default ten minutes), or
+    /// until the client closes the connection or `DELETE /_test/faults`; then the
+    /// connection is dropped. The handler does not run.
+    Hang {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ms: Option<u64>,
+    },
+    /// The connection is dropped without a response; the handler does not run.
+    Close,
+    /// The handler runs (a push commits), then the connection is dropped without a
+    /// response.
+    DropAfterCommit,
+    /// The handler runs; its body is cut in half (headers and status kept).
+    Truncate,
+    /// `200` with a body that is not JSON; the handler does not run.
+    Malformed,
+    /// The handler runs; a change of kind `teleport` is put first in `changes` (for
+    /// `/sync/pull`; other responses pass unchanged).
+    UnknownChange,
+    /// `401` with the server's `unauthorized` error body; the handler does not run.
+    Unauthorized,
+    /// Waits `ms` milliseconds, then the handler runs normally.
+    Delay { ms: u64 },
+}
+
+impl Fault {
+    fn kind(&self) -> &'static str {
+        match self {
+            Fault::Status { .. } => "status",
+            Fault::Hang { .. } => "hang",
+            Fault::Close => "close",
+            Fault::DropAfterCommit => "dropAfterCommit",
+            Fault::Truncate => "truncate",
+            Fault::Malformed => "malformed",
+            Fault::UnknownChange => "unknownChange",
+            Fault::Unauthorized => "unauthorized",
+            Fault::Delay { .. } => "delay",
+        }
+    }
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One rule. A request matches when its path is `path` (or starts with it, when `path`
+/// ends in `*`), its method is `method` (any when absent) and its bearer token resolves
+/// to `user` (anyone, even without a token, when absent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rule {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Matching requests still to let through before the fault starts.
+    #[serde(default)]
+    pub skip: u32,
+    /// Matching requests still to fault; the rule goes when this reaches 0.
+    #[serde(default = "one")]
+    pub times: u32,
+    pub fault: Fault,
+}
+
+impl Rule {
+    fn matches(&self, method: &Method, path: &str, user: Option<&str>) -> bool {
+        let path_ok = match self.path.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => path == self.path,
+        };
+        path_ok
+            && self
+                .method
+                .as_deref()
+                .map_or(true, |m| m.eq_ignore_ascii_case(method.as_str()))
+            && self.user.as_deref().map_or(true, |u| Some(u) == user)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if !self.path.starts_with('/') {
+            return Err(format!("path '{}' must start with '/'", self.path));
+        }
+        if self.times == 0 {
+            return Err("times must be at least 1".into());
+        }
+        if let Fault::Status { status } = self.fault {
+            if !(400..=599).contains(&status) {
+                return Err(format!("status {status} is not an error status (400-599)"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A fault that fired, for `GET /_test/faults`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fired {
+    pub method: String,
+    pub path: String,
+    pub user: Option<String>,
+    pub kind: &'static str,
+}
+
+#[derive(Default, Serialize)]
+struct Book {
+    rules: Vec<Rule>,
+    fired: Vec<Fired>,
+}
+
+/// The rules and the log, shared by the middleware and the `/_test` routes.
+pub struct Faults {
+    app: AppState,
+    book: Mutex<Book>,
+    /// Wakes every hung request (on `DELETE /_test/faults`).
+    release: Notify,
+}
+
+impl Faults {
+    pub fn new(app: AppState) -> Arc<Faults> {
+        Arc::new(Faults {
+            app,
+            book: Mutex::default(),
+            release: Notify::new(),
+        })
+    }
+
+    fn book(&self) -> std::sync::MutexGuard<'_, Book> {
+        // A panic while holding the lock cannot leave the book half-updated: keep going.
+        self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn snapshot(&self) -> Json<Value> {
+        Json(json!(&*self.book()))
+    }
+
+    /// The fault for this request, if a rule takes it. Every matching rule counts the
+    /// request against its `skip`; the first one whose `skip` was already used up fires.
+    fn take(&self, method: &Method, path: &str, user: Option<&str>) -> Option<Fault> {
+        let mut book = self.book();
+        let mut chosen = None;
+        for (i, rule) in book.rules.iter_mut().enumerate() {
+            if !rule.matches(method, path, user) {
+                continue;
+            }
+            if rule.skip > 0 {
+                rule.skip -= 1;
+            } else if chosen.is_none() {
+                rule.times -= 1;
+                chosen = Some((i, rule.fault.clone()));
+            }
+        }
+        let (i, fault) = chosen?;
+        if book.rules[i].times == 0 {
+            book.rules.remove(i);
+        }
+        book.fired.push(Fired {
+            method: method.to_string(),
+            path: path.to_string(),
+            user: user.map(str::to_string),
+            kind: fault.kind(),
+        });
+        Some(fault)
+    }
+}
+
+/// `POST /_test/faults` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddRules {
+    rules: Vec<Rule>,
+}
+
+/// The `/_test/*` routes: `/_test/faults` (GET the rules left and the log, POST to
+/// append rules, DELETE to clear both and release hung requests) and `/_test/profile`
+/// (POST a profile to serve from now on).
+pub fn routes(faults: Arc<Faults>) -> Router {
+    Router::new()
+        .route("/_test/faults", get(list).post(add).delete(clear))
+        .route("/_test/profile", axum::routing::post(set_profile))
+        .with_state(faults)
+}
+
+async fn list(State(f): State<Arc<Faults>>) -> Json<Value> {
+    f.snapshot()
+}
+
+async fn add(
+    State(f): State<Arc<Faults>>,
+    JsonBody(body): JsonBody<AddRules>,
+) -> Result<Json<Value>, AppError> {
+    for (i, rule) in body.rules.iter().enumerate() {
+        rule.check()
+            .map_err(|e| AppError::bad_request(format!("rules[{i}]: {e}")))?;
+    }
+    f.book().rules.extend(body.rules);
+    Ok(f.snapshot())
+}
+
+async fn clear(State(f): State<Arc<Faults>>) -> Json<Value> {
+    *f.book() = Book::default();
+    f.release.notify_waiters();
+    f.snapshot()
+}
+
+/// Serves the posted profile, validated as at startup (`400 invalid_argument` and the
+/// old one kept otherwise); answers it normalized, as `GET /sync/profile` will.
+async fn set_profile(
+    State(f): State<Arc<Faults>>,
+    JsonBody(profile): JsonBody<Value>,
+) -> Result<Json<Value>, AppError> {
+    let profile = offline_tables_core::Profile::from_json(&profile)?;
+    let json = profile.to_json();
+    f.app.set_profile(profile);
+    Ok(Json(json))
+}
+
+/// The middleware: applies the first rule that takes the request. The `/_test` routes
+/// and CORS preflights are never faulted.
+pub async fn middleware(State(f): State<Arc<Faults>>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/_test/") || req.method() == Method::OPTIONS {
+        return next.run(req).await;
+    }
+    let user = f.app.auth.user_of_headers(req.headers()).ok();
+    let Some(fault) = f.take(req.method(), &path, user.as_deref()) else {
+        return next.run(req).await;
+    };
+    tracing::info!(
+        "test fault {} on {} {path} (user {user:?})",
+        fault.kind(),
+        req.method()
+    );
+    match fault {
+        Fault::Status { status } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            AppError::new(
+                status,
+                code_of(status),
+                format!("{status} injected by the test fault layer"),
+            )
+            .into_response()
+        }
+        Fault::Unauthorized => AppError::unauthorized(crate::auth::INVALID_TOKEN).into_response(),
+        Fault::Malformed => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "<html><body>Not JSON: a test fault answered instead of the server</body></html>",
+        )
+            .into_response(),
+        Fault::Hang { ms } => {
+            let released = f.release.notified();
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(ms.unwrap_or(DEFAULT_HANG_MS))) => {}
+                _ = released => {}
+            }
+            abort()
+        }
+        Fault::Close => abort(),
+        Fault::DropAfterCommit => {
+            // The handler's response is complete, so its transaction has committed.
+            drop(next.run(req).await);
+            abort()
+        }
+        Fault::Delay { ms } => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            next.run(req).await
+        }
+        Fault::Truncate => {
+            let (mut parts, bytes) = match body_of(next.run(req).await).await {
+                Some(p) => p,
+                None => return abort(),
+            };
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(bytes.slice(..bytes.len() / 2)))
+        }
+        Fault::UnknownChange => {
+            let (mut parts, bytes) = match body_of(next.run(req).await).await {
+                Some(p) => p,
+                None => return abort(),
+            };
+            let bytes = match serde_json::from_slice::<Value>(&bytes) {
+                Ok(mut page) if page["changes"].is_array() => {
+                    let table = f.app.profile().tables.keys().next().cloned();
+                    let teleport = json!({
+                        "kind": "teleport", "table": table, "key": "teleport-1",
+                        "version": page["checkpoint"].clone(), "to": "elsewhere"
+                    });
+                    if let Some(changes) = page["changes"].as_array_mut() {
+                        changes.insert(0, teleport);
+                    }
+                    Bytes::from(page.to_string())
+                }
+                _ => bytes,
+            };
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(bytes))
+        }
+    }
+}
+
+/// The protocol's error code for an injected status.
+fn code_of(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "invalid_argument",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        409 => "conflict",
+        413 => "payload_too_large",
+        _ => "internal",
+    }
+}
+
+/// A response split into its head and its whole body (None if the body fails).
+async fn body_of(resp: Response) -> Option<(axum::http::response::Parts, Bytes)> {
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.ok()?;
+    Some((parts, bytes))
+}
+
+/// A response that makes hyper drop the connection before writing anything.
+fn abort() -> Response {
+    Response::new(Body::new(Abort))
+}
+
+/// A body whose first read fails (see the module comment).
+struct Abort;
+
+impl HttpBody for Abort {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "connection dropped by the test fault layer",
+        ))))
+    }
+}
