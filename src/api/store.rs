@@ -88,7 +88,52 @@ fn server_options(v: &JsValue) -> Result<Option<Server>, Error> {
             ))
         }
     };
-    Ok(Some(Server::new(&url, token, get_token)))
+    let mut server = Server::new(&url, token, get_token);
+    let timeout = field(v, "timeoutMs");
+    if !timeout.is_undefined() {
+        server.timeout_ms = timeout
+            .as_f64()
+            .filter(|t| t.fract() == 0.0 && (1.0..=600_000.0).contains(t))
+            .ok_or_else(|| {
+                Error::invalid_argument(
+                    "open: server.timeoutMs must be a whole number of milliseconds from 1 to 600000",
+                )
+            })? as u32;
+    }
+    Ok(Some(server))
+}
+
+/// The engine's settings from `options.sync` and the profile.
+fn sync_config(sync: &JsValue, profile: &Profile) -> Result<Config, Error> {
+    let mut config = Config::default();
+    if !(sync.is_undefined() || sync.is_null() || sync.is_object()) {
+        return Err(Error::invalid_argument("open: sync must be an object"));
+    }
+    let auto = field(sync, "auto");
+    if !auto.is_undefined() {
+        config.auto = auto
+            .as_bool()
+            .ok_or_else(|| Error::invalid_argument("open: sync.auto must be a boolean"))?;
+    }
+    let interval = field(sync, "intervalSeconds");
+    let seconds = if interval.is_undefined() {
+        // One pull serves every table, so the shortest interval is every table's.
+        profile
+            .tables
+            .values()
+            .map(|t| t.sync_interval_seconds as f64)
+            .reduce(f64::min)
+    } else {
+        Some(interval.as_f64().filter(|s| *s >= 1.0).ok_or_else(|| {
+            Error::invalid_argument(
+                "open: sync.intervalSeconds must be a number of seconds, at least 1",
+            )
+        })?)
+    };
+    if let Some(s) = seconds.filter(|s| *s >= 1.0) {
+        config.interval_ms = (s * 1000.0) as u64;
+    }
+    Ok(config)
 }
 
 #[wasm_bindgen]
@@ -127,20 +172,14 @@ impl OfflineStore {
                 .map_err(|e| Error::invalid_profile(format!("profile: {e}")))?;
             Db::open(&name, Profile::from_json(&profile)?).await?
         };
-        let syncer = server.map(|server| {
-            let mut config = Config::default();
-            let seconds = field(&sync, "intervalSeconds").as_f64().or_else(|| {
-                db.profile
-                    .tables
-                    .values()
-                    .map(|t| t.sync_interval_seconds as f64)
-                    .reduce(f64::min)
-            });
-            if let Some(s) = seconds.filter(|s| *s >= 1.0) {
-                config.interval_ms = (s * 1000.0) as u64;
-            }
-            Syncer::start(db.clone(), server, config)
-        });
+        let syncer = match server {
+            Some(server) => Some(Syncer::start(
+                db.clone(),
+                server,
+                sync_config(&sync, &db.profile)?,
+            )),
+            None => None,
+        };
         Ok(OfflineStore { db, syncer })
     }
 

@@ -46,10 +46,21 @@ export interface ServerOptions {
   token?: string;
   /** Called once after a 401 to get a fresh token. */
   getToken?: () => string | Promise<string>;
+  /** A request with no answer after this many milliseconds fails and is retried (default 30000). */
+  timeoutMs?: number;
 }
 
 export interface SyncOptions {
-  /** Seconds between syncs while online (default: the profile's shortest syncIntervalSeconds). */
+  /**
+   * Sync by itself (default true): at open, shortly after local writes, when the network
+   * comes back, when the page becomes visible, and every `intervalSeconds`. When false,
+   * only `store.sync()` syncs.
+   */
+  auto?: boolean;
+  /**
+   * Seconds between syncs while online (default: the profile's shortest
+   * syncIntervalSeconds; one sync serves every table).
+   */
   intervalSeconds?: number;
 }
 

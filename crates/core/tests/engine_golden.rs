@@ -22,6 +22,10 @@ struct Trace {
 }
 
 fn check(name: &str, events: Vec<(u64, Event)>) {
+    check_with(name, true, events)
+}
+
+fn check_with(name: &str, auto: bool, events: Vec<(u64, Event)>) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(format!("{name}.json"));
@@ -30,6 +34,7 @@ fn check(name: &str, events: Vec<(u64, Event)>) {
         interval_ms: 300_000,
         backoff_base_ms: 1_000,
         backoff_max_ms: 60_000,
+        auto,
     };
     let mut engine = Engine::new(config.clone());
     let steps: Vec<Step> = events
@@ -218,6 +223,25 @@ fn late_and_duplicated_responses_are_ignored() {
             (1_040, pull_done(3, false)),
             (1_050, pull_done(3, false)),
             (1_060, failed(3, Failure::Network)),
+        ],
+    );
+}
+
+#[test]
+fn with_auto_sync_off_only_sync_requests_start_cycles() {
+    check_with(
+        "manual",
+        false,
+        vec![
+            (0, Event::Started { online: true }),
+            (5, Event::LocalWrite),
+            (6, Event::Visible),
+            (7, Event::Offline),
+            (8, Event::Online),
+            (9, Event::SyncRequested),
+            (20, push_done(1, false)),
+            (25, Event::LocalWrite),
+            (30, pull_done(2, false)),
         ],
     );
 }

@@ -139,6 +139,7 @@ impl World {
                 interval_ms: 5_000,
                 backoff_base_ms: 50,
                 backoff_max_ms: 2_000,
+                auto: true,
             }),
             outbox: VecDeque::new(),
             next_mut: 1,

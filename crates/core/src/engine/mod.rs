@@ -21,6 +21,14 @@ pub struct Config {
     pub interval_ms: u64,
     pub backoff_base_ms: u64,
     pub backoff_max_ms: u64,
+    /// Sync by itself (on start, writes, network back, visibility, the interval); when
+    /// false, only `sync()` starts a cycle.
+    #[serde(default = "yes")]
+    pub auto: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for Config {
@@ -30,6 +38,7 @@ impl Default for Config {
             interval_ms: 300_000,
             backoff_base_ms: 1_000,
             backoff_max_ms: 300_000,
+            auto: true,
         }
     }
 }
@@ -239,11 +248,14 @@ impl Engine {
         match event {
             Event::Started { online } => {
                 self.online = online;
-                if online {
-                    out.push(self.interval(now));
+                if self.config.auto {
+                    if online {
+                        out.push(self.interval(now));
+                    }
+                    self.request(now, &mut out);
                 }
-                self.request(now, &mut out);
             }
+            Event::LocalWrite if !self.config.auto => {}
             Event::LocalWrite => {
                 if self.busy() {
                     self.again = true;
@@ -263,8 +275,10 @@ impl Engine {
                     });
                     self.phase = Phase::Idle;
                 }
-                out.push(self.interval(now));
-                self.request(now, &mut out);
+                if self.config.auto {
+                    out.push(self.interval(now));
+                    self.request(now, &mut out);
+                }
             }
             Event::Offline => {
                 self.online = false;
@@ -279,7 +293,8 @@ impl Engine {
                 });
                 // A request in flight will fail and be handled then.
             }
-            Event::Visible => self.request(now, &mut out),
+            Event::Visible if self.config.auto => self.request(now, &mut out),
+            Event::Visible => {}
             Event::SyncRequested => {
                 self.waiting = true;
                 // Asked for explicitly: retry now rather than at the end of the backoff.
