@@ -219,3 +219,21 @@ mod tests {
         );
     }
 }
+
+/// `GET /sync/estimate`: what a first download brings the caller.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Estimate {
+    pub protocol_version: u32,
+    /// Rows in the caller's scope, all tables.
+    pub rows: u64,
+    /// Their size as JSON text, in bytes.
+    pub bytes: u64,
+    pub tables: std::collections::BTreeMap<String, TableEstimate>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TableEstimate {
+    pub rows: u64,
+    pub bytes: u64,
+}

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod estimate;
 pub mod faults;
 mod json;
 pub mod pull;
@@ -115,6 +116,7 @@ pub fn build(config: Config) -> (Router, AppState) {
     }));
     let mut router = Router::new()
         .route("/sync/profile", get(sync::profile))
+        .route("/sync/estimate", get(estimate::estimate))
         .route("/sync/pull", post(pull::pull))
         .route("/sync/push", post(push::push))
         .route("/api/data/{table}", get(rest::list).post(rest::create))
