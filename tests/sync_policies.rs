@@ -521,7 +521,6 @@ async fn pending_changes_survive_a_close_during_the_push_and_land_exactly_once()
 }
 
 #[wasm_bindgen_test]
-#[ignore] // enabled when status().initialSync lands
 async fn first_download_reports_progress_per_table() {
     // Nothing lost, for a first download: the app is told when every table has arrived:
     // the status says the initial sync is not done before it ran and done after, each
@@ -542,6 +541,8 @@ async fn first_download_reports_progress_per_table() {
         let table = &after["initialSync"]["tables"][t];
         assert_eq!(table["done"], true, "{t}: {after}");
         assert_eq!(table["rows"].as_f64(), Some(count), "{t}: {after}");
+        // The total came from the server's estimate before the download.
+        assert_eq!(table["total"].as_f64(), Some(count), "{t}: {after}");
     }
     let events: Vec<Value> = seen.borrow().iter().map(|e| parse(e)).collect();
     assert!(!events.is_empty(), "status events during the first sync");

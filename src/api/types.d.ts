@@ -101,18 +101,41 @@ export interface SyncError {
 
 export type SyncState = "idle" | "syncing" | "offline" | "error" | "unauthorized";
 
+export type SyncErrorCode =
+  | "network" | "timeout" | "server" | "unauthorized" | "malformed" | "storage" | "quota_exceeded";
+
+/** The first download, table by table. */
+export interface InitialSync {
+  /** True once the first download reached its end (kept across launches). */
+  done: boolean;
+  tables: {
+    [table: string]: {
+      /** Rows downloaded so far. */
+      rows: number;
+      /** Rows the server said the download holds (null: the server gave no estimate). */
+      total: number | null;
+      done: boolean;
+    };
+  };
+}
+
 export interface SyncStatus {
   online: boolean;
   state: SyncState;
   /** Milliseconds since the epoch of the last complete sync. */
   lastSyncAt: number | null;
   lastError: string | null;
+  /** A stable code for lastError, to act on: "quota_exceeded" means the first download
+   * would not fit (or a page did not), and nothing was half-written. */
+  errorCode: SyncErrorCode | null;
   /** Rows with local changes not yet pushed. */
   pending: number;
   /** Conflicts kept for the app (see conflicts()). */
   conflicts: number;
   /** Changes the server refused (see syncErrors()). */
   errors: number;
+  /** The first download's progress. */
+  initialSync: InitialSync;
 }
 
 export interface SyncResult {

@@ -4,13 +4,17 @@
 //! layers: freeze and push a batch, settle its outcomes, pull and apply pages.
 
 use crate::driver::events::Emitter;
+use crate::driver::initial::{self, Progress};
 use crate::driver::leader::{acquire_lock, Channel, Message};
 use crate::storage::Db;
 use crate::transport::Server;
-use offline_tables_core::engine::{Config, Engine, Event, Failure, Instruction, Status, Timer};
-use offline_tables_core::protocol::{
-    PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
+use offline_tables_core::engine::{
+    Config, Engine, Event, Failure, Instruction, Status, SyncState, Timer,
 };
+use offline_tables_core::protocol::{
+    Estimate, PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
+};
+use offline_tables_core::ErrorCode;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
@@ -24,32 +28,19 @@ fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
-/// The first download is about to fill the disk: ask the browser not to evict this
-/// origin's data under storage pressure (`navigator.storage.persist()`; a refusal only
-/// means best-effort storage, so the answer is not awaited).
-fn ask_persistent_storage() {
-    let storage = js_sys::Reflect::get(&js_sys::global(), &"navigator".into())
-        .and_then(|n| js_sys::Reflect::get(&n, &"storage".into()));
-    if let Ok(storage) = storage {
-        if let Ok(persist) = js_sys::Reflect::get(&storage, &"persist".into()) {
-            if let Ok(f) = persist.dyn_into::<js_sys::Function>() {
-                if let Ok(p) = f
-                    .call0(&storage)
-                    .and_then(|p| p.dyn_into::<js_sys::Promise>())
-                {
-                    // Swallow a rejection: persistence is a request, not a requirement.
-                    // Once per first download: leaking the tiny handler is simpler than owning it.
-                    let ignore = Closure::<dyn FnMut(JsValue)>::new(|_: JsValue| {});
-                    let _ = p.catch(&ignore);
-                    ignore.forget();
-                }
-            }
-        }
+fn storage_failure(e: crate::error::Error) -> Failure {
+    match e.code {
+        ErrorCode::QuotaExceeded => Failure::QuotaExceeded { message: e.message },
+        _ => Failure::Storage { message: e.message },
     }
 }
 
-fn storage_failure(e: crate::error::Error) -> Failure {
-    Failure::Storage { message: e.message }
+fn navigator_online() -> bool {
+    js_sys::Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|n| js_sys::Reflect::get(&n, &"onLine".into()))
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true)
 }
 
 type Callback = Closure<dyn FnMut(JsValue)>;
@@ -76,6 +67,8 @@ pub struct Syncer {
     stopped: std::cell::Cell<bool>,
     counts: std::cell::Cell<Counts>,
     report: std::cell::Cell<Report>,
+    /// Where the first download stands.
+    initial: RefCell<Progress>,
 }
 
 /// What the sync cycles since the last `sync()` answer did.
@@ -128,7 +121,9 @@ impl Syncer {
             stopped: Default::default(),
             counts: Default::default(),
             report: Default::default(),
+            initial: RefCell::new(Progress::default()),
         });
+        *me.initial.borrow_mut() = Progress::new(me.db.profile.tables.keys());
         let weak = Rc::downgrade(&me);
         *me.channel.borrow_mut() = Channel::open(&name, move |m| {
             if let Some(me) = weak.upgrade() {
@@ -175,11 +170,7 @@ impl Syncer {
         *self.release.borrow_mut() = Some(release);
         self.leader.set(true);
         let global = js_sys::global();
-        let online = js_sys::Reflect::get(&global, &"navigator".into())
-            .and_then(|n| js_sys::Reflect::get(&n, &"onLine".into()))
-            .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(true);
+        let online = navigator_online();
         if let Ok(target) = global.clone().dyn_into::<web_sys::EventTarget>() {
             self.listen(&target, "online", |_| Event::Online);
             self.listen(&target, "offline", |_| Event::Offline);
@@ -277,16 +268,23 @@ impl Syncer {
 
     /// The status as JS: this tab's engine when leading, the leader's when following.
     pub fn status_js(&self) -> JsValue {
+        let mut status = self.status();
         if !self.leader.get() {
             if let Some(s) = self.mirror.borrow().as_ref() {
                 return s.clone();
             }
+            // Not leading yet and nothing heard from a leader: what the browser says.
+            status.online = navigator_online();
+            if status.online {
+                status.state = SyncState::Idle;
+            }
         }
-        let mut v = serde_json::to_value(self.status()).unwrap_or_default();
+        let mut v = serde_json::to_value(status).unwrap_or_default();
         let c = self.counts.get();
         v["pending"] = c.pending.into();
         v["conflicts"] = c.conflicts.into();
         v["errors"] = c.errors.into();
+        v["initialSync"] = self.initial.borrow().to_json();
         crate::storage::outbox::to_js(&v)
     }
 
@@ -352,6 +350,10 @@ impl Syncer {
     }
 
     pub fn feed(self: &Rc<Self>, event: Event) {
+        // A closed store does nothing more, whatever answers still arrive.
+        if self.stopped.get() {
+            return;
+        }
         // Release the engine before acting: instructions may feed new events.
         let out = self
             .engine
@@ -508,8 +510,8 @@ impl Syncer {
                 }
             }
         };
-        if checkpoint.is_none() {
-            ask_persistent_storage();
+        if let Err(failure) = self.prepare_download(checkpoint.is_none()).await {
+            return Event::Failed { request, failure };
         }
         let body = PullRequest {
             protocol_version: PROTOCOL_VERSION,
@@ -525,10 +527,13 @@ impl Syncer {
             // The server no longer has what our checkpoint needs: start over, keeping
             // pending changes, and pull again from no checkpoint.
             return match self.db.reset_for_resync().await {
-                Ok(()) => Event::PullDone {
-                    request,
-                    has_more: true,
-                },
+                Ok(()) => {
+                    *self.initial.borrow_mut() = Progress::new(self.db.profile.tables.keys());
+                    Event::PullDone {
+                        request,
+                        has_more: true,
+                    }
+                }
                 Err(e) => Event::Failed {
                     request,
                     failure: storage_failure(e),
@@ -541,6 +546,19 @@ impl Syncer {
                 let mut r = self.report.get();
                 r.pulled += pulled;
                 self.report.set(r);
+                if !self.initial.borrow().done {
+                    self.initial.borrow_mut().add_page(&page);
+                    if !page.has_more {
+                        if let Err(e) = self.db.mark_initial_sync_done().await {
+                            return Event::Failed {
+                                request,
+                                failure: storage_failure(e),
+                            };
+                        }
+                        self.initial.borrow_mut().done = true;
+                    }
+                    self.publish();
+                }
                 Event::PullDone {
                     request,
                     has_more: page.has_more,
@@ -551,5 +569,60 @@ impl Syncer {
                 failure: storage_failure(e),
             },
         }
+    }
+
+    /// Before a page of the first download: the stored state and local counts (once per
+    /// session), the server's estimate (once), and, before the very first page, the
+    /// storage check and the request for persistent storage.
+    async fn prepare_download(&self, first_page: bool) -> Result<(), Failure> {
+        if !self.initial.borrow().loaded {
+            let done = self.db.initial_sync_done().await.map_err(storage_failure)?;
+            let mut counts = Vec::new();
+            for t in self.db.profile.tables.keys() {
+                let n = self
+                    .db
+                    .count_rows(t, &Default::default())
+                    .await
+                    .map_err(storage_failure)?;
+                counts.push((t.clone(), n as u64));
+            }
+            let mut p = self.initial.borrow_mut();
+            p.loaded = true;
+            p.done = done;
+            for (t, n) in counts {
+                p.tables.entry(t).or_default().rows = n;
+            }
+        }
+        if self.initial.borrow().done {
+            return Ok(());
+        }
+        if !self.initial.borrow().estimated {
+            self.initial.borrow_mut().estimated = true;
+            match self.server.get::<Estimate>("/sync/estimate").await {
+                Ok(est) => {
+                    self.initial.borrow_mut().set_estimate(&est);
+                    if first_page {
+                        if let Some(room) = initial::storage_room().await {
+                            if let Some(message) = initial::too_big(est.bytes, room) {
+                                // Ask again at the next attempt: space may have been freed.
+                                self.initial.borrow_mut().estimated = false;
+                                return Err(Failure::QuotaExceeded { message });
+                            }
+                        }
+                    }
+                }
+                // An older server without estimates: download without totals.
+                Err(Failure::Server { status: 404 }) => {}
+                Err(f) => {
+                    self.initial.borrow_mut().estimated = false;
+                    return Err(f);
+                }
+            }
+        }
+        if first_page {
+            initial::ask_persistent_storage();
+        }
+        self.publish();
+        Ok(())
     }
 }

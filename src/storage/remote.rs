@@ -15,6 +15,9 @@ use offline_tables_core::Key;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The `_meta` key set once a first download ran to its end.
+const INITIAL_SYNC: &str = "initialSyncDone";
+
 #[derive(serde::Deserialize)]
 struct ConflictId {
     table: String,
@@ -71,6 +74,28 @@ impl Db {
             .filter(|c| self.profile.tables.contains_key(&c.table))
             .collect();
         self.apply_changes(&changes, Some(&page.checkpoint)).await
+    }
+
+    /// True once a first download ran to its end (cleared by a full resync).
+    pub async fn initial_sync_done(&self) -> Result<bool> {
+        let ctx = "reading the first download's state";
+        let tx = self.tx(&[META], false, ctx)?;
+        let req = tx
+            .store(META)?
+            .get(&INITIAL_SYNC.into())
+            .map_err(|e| tx.fail(e))?;
+        Ok(wait(&req, ctx).await?.as_bool() == Some(true))
+    }
+
+    /// Records that the first download reached its end.
+    pub async fn mark_initial_sync_done(&self) -> Result<()> {
+        let ctx = "recording the end of the first download";
+        let tx = self.tx(&[META], true, ctx)?;
+        let written = tx
+            .store(META)?
+            .put_with_key(&true.into(), &INITIAL_SYNC.into())
+            .map(|_| ());
+        Self::commit_or_abort(tx, written).await
     }
 
     /// The checkpoint of the last page applied, if any.
@@ -268,9 +293,9 @@ impl Db {
                 tx.tx.object_store(table)?.delete(&k)?;
                 dropped.entry(table.clone()).or_default().push(&k);
             }
-            tx.store(META)
-                .map_err(|e| e.to_js())?
-                .delete(&"checkpoint".into())?;
+            let meta = tx.store(META).map_err(|e| e.to_js())?;
+            meta.delete(&"checkpoint".into())?;
+            meta.delete(&INITIAL_SYNC.into())?;
             Ok(())
         };
         let written = drop_all();

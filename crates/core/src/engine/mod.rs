@@ -64,8 +64,11 @@ pub enum Failure {
     Unauthorized,
     /// A response that does not parse (truncated, not JSON, wrong shape).
     Malformed { message: String },
-    /// The local database failed while preparing or applying (e.g. quota exceeded).
+    /// The local database failed while preparing or applying.
     Storage { message: String },
+    /// The browser's storage quota is too small: for the first download (checked before
+    /// it starts) or for a page being applied (rolled back).
+    QuotaExceeded { message: String },
 }
 
 impl Failure {
@@ -79,6 +82,20 @@ impl Failure {
                 format!("the server's response was malformed: {message}")
             }
             Failure::Storage { message } => format!("the local database failed: {message}"),
+            Failure::QuotaExceeded { message } => message.clone(),
+        }
+    }
+
+    /// A stable code for apps to act on (the status's `errorCode`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::Network => "network",
+            Failure::Timeout => "timeout",
+            Failure::Server { .. } => "server",
+            Failure::Unauthorized => "unauthorized",
+            Failure::Malformed { .. } => "malformed",
+            Failure::Storage { .. } => "storage",
+            Failure::QuotaExceeded { .. } => "quota_exceeded",
         }
     }
 }
@@ -139,6 +156,8 @@ pub struct Status {
     pub state: SyncState,
     pub last_sync_at: Option<u64>,
     pub last_error: Option<String>,
+    /// The stable code of `last_error` (see `Failure::code`).
+    pub error_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,6 +247,7 @@ impl Engine {
                 state: SyncState::Offline,
                 last_sync_at: None,
                 last_error: None,
+                error_code: None,
             },
         }
     }
@@ -345,6 +365,7 @@ impl Engine {
                         self.token_refreshed = false;
                         self.status.last_sync_at = Some(now);
                         self.status.last_error = None;
+                        self.status.error_code = None;
                         if self.again {
                             self.again = false;
                             self.start_cycle(&mut out);
@@ -370,6 +391,7 @@ impl Engine {
                         self.phase = Phase::Unauthorized;
                         self.status.last_error =
                             Some("the token was refused and could not be refreshed".into());
+                        self.status.error_code = Some(Failure::Unauthorized.code().into());
                         self.finish(Finish::Failed, &mut out);
                     }
                 }
@@ -455,6 +477,7 @@ impl Engine {
             if self.token_refreshed {
                 self.phase = Phase::Unauthorized;
                 self.status.last_error = Some(failure.describe());
+                self.status.error_code = Some(failure.code().into());
                 self.finish(Finish::Failed, out);
             } else {
                 self.token_refreshed = true;
@@ -470,6 +493,7 @@ impl Engine {
         }
         self.failures += 1;
         self.status.last_error = Some(failure.describe());
+        self.status.error_code = Some(failure.code().into());
         let exp = self
             .config
             .backoff_base_ms

@@ -1,0 +1,169 @@
+//! The first download: progress per table for the status (rows so far, against the
+//! server's estimate when it gives one), and the storage checks before it starts: the
+//! estimated size against `navigator.storage.estimate()`, and a request for persistent
+//! storage.
+
+use offline_tables_core::protocol::{Change, Estimate, PullResponse};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+/// Room to leave free beyond the download's JSON size: IndexedDB's own overhead and the
+/// app's other writes.
+const HEADROOM: f64 = 1.2;
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct TableProgress {
+    pub rows: u64,
+    pub total: Option<u64>,
+}
+
+/// Where the first download stands.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Progress {
+    pub done: bool,
+    pub tables: BTreeMap<String, TableProgress>,
+    /// The stored state and local counts were read in this session.
+    pub loaded: bool,
+    /// The server's estimate was asked for in this session (answered or not).
+    pub estimated: bool,
+}
+
+impl Progress {
+    pub fn new<'a>(tables: impl Iterator<Item = &'a String>) -> Progress {
+        Progress {
+            tables: tables
+                .map(|t| (t.clone(), TableProgress::default()))
+                .collect(),
+            ..Progress::default()
+        }
+    }
+
+    /// `{ done, tables: { name: { rows, total, done } } }` for the status.
+    pub fn to_json(&self) -> Value {
+        let tables: Map<String, Value> = self
+            .tables
+            .iter()
+            .map(|(name, t)| {
+                let done = self.done || t.total.is_some_and(|total| t.rows >= total);
+                (
+                    name.clone(),
+                    json!({ "rows": t.rows, "total": t.total, "done": done }),
+                )
+            })
+            .collect();
+        json!({ "done": self.done, "tables": tables })
+    }
+
+    pub fn set_estimate(&mut self, estimate: &Estimate) {
+        for (name, t) in &mut self.tables {
+            t.total = estimate.tables.get(name).map(|e| e.rows);
+        }
+    }
+
+    /// Counts a page's rows into the progress. A row sent twice (it changed during the
+    /// download) counts twice, so `rows` is capped at the total while the download runs.
+    pub fn add_page(&mut self, page: &PullResponse) {
+        for c in &page.changes {
+            match c {
+                Change::Upsert { table, .. } => {
+                    if let Some(t) = self.tables.get_mut(table) {
+                        t.rows += 1;
+                        if let Some(total) = t.total {
+                            t.rows = t.rows.min(total);
+                        }
+                    }
+                }
+                Change::Remove { table, .. } => {
+                    if let Some(t) = self.tables.get_mut(table) {
+                        t.rows = t.rows.saturating_sub(1);
+                    }
+                }
+                Change::Unknown => {}
+            }
+        }
+    }
+}
+
+fn storage_manager() -> Option<JsValue> {
+    let navigator = js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).ok()?;
+    js_sys::Reflect::get(&navigator, &"storage".into())
+        .ok()
+        .filter(|s| s.is_object())
+}
+
+fn method(target: &JsValue, name: &str) -> Option<js_sys::Function> {
+    js_sys::Reflect::get(target, &name.into())
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()
+}
+
+/// The bytes this origin may still store (`quota - usage`), when the browser says.
+pub async fn storage_room() -> Option<f64> {
+    let storage = storage_manager()?;
+    let promise = method(&storage, "estimate")?
+        .call0(&storage)
+        .ok()?
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
+    let est = JsFuture::from(promise).await.ok()?;
+    let get = |k: &str| js_sys::Reflect::get(&est, &k.into()).ok()?.as_f64();
+    Some(get("quota")? - get("usage").unwrap_or(0.0))
+}
+
+/// A message when a download of `bytes` (JSON) will not fit in `room`.
+pub fn too_big(bytes: u64, room: f64) -> Option<String> {
+    let needed = bytes as f64 * HEADROOM;
+    (needed > room).then(|| {
+        format!(
+            "the first download needs about {} but the browser allows this site only {} more; free some space and sync again",
+            human(needed),
+            human(room.max(0.0))
+        )
+    })
+}
+
+fn human(bytes: f64) -> String {
+    const MB: f64 = 1024.0 * 1024.0;
+    if bytes >= MB {
+        format!("{:.1} MB", bytes / MB)
+    } else {
+        format!("{:.0} KB", (bytes / 1024.0).ceil())
+    }
+}
+
+/// Asks the browser not to evict this origin's data under storage pressure
+/// (`navigator.storage.persist()`). A refusal only means best-effort storage, so the
+/// answer is not awaited.
+pub fn ask_persistent_storage() {
+    let Some(storage) = storage_manager() else {
+        return;
+    };
+    let Some(p) = method(&storage, "persist")
+        .and_then(|f| f.call0(&storage).ok())
+        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
+    else {
+        return;
+    };
+    // Swallow a rejection: persistence is a request, not a requirement. Once per first
+    // download: leaking the tiny handler is simpler than owning it.
+    let ignore = Closure::<dyn FnMut(JsValue)>::new(|_: JsValue| {});
+    let _ = p.catch(&ignore);
+    ignore.forget();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_say_them() {
+        assert_eq!(human(3.0 * 1024.0 * 1024.0), "3.0 MB");
+        assert_eq!(human(1500.0), "2 KB");
+        assert!(too_big(1000, 2000.0).is_none());
+        assert!(too_big(1000, 1100.0).unwrap().contains("2 KB"));
+    }
+}
