@@ -1,10 +1,12 @@
 //! A real QuotaExceededError from Chromium: the store runs on the IndexedDB of a Storage
 //! Bucket with a small quota, writes too big for it reject with quota_exceeded, and
-//! every row and pending change stays as it was (also after a reopen).
+//! every row and pending change stays as it was (also after a reopen); a pulled page too
+//! big for it rolls back with its checkpoint and reports `quota_exceeded`.
 //! Alone in its file because it swaps `globalThis.indexedDB` while it runs.
 
 mod common;
 
+use common::server::*;
 use common::*;
 use js_sys::Promise;
 use offline_tables::OfflineStore;
@@ -131,5 +133,64 @@ async fn writes_beyond_the_quota_are_quota_exceeded_and_lose_nothing() {
     // The only test of this file: a failure ends the page, so no other test ever runs
     // on the swapped indexedDB.
     scenario(&unique_name("quota")).await;
+    sync_scenario(&unique_name("quota-sync")).await;
     JsFuture::from(restore()).await.unwrap();
+}
+
+const IVAN: &str = "dev-token-ivan";
+
+/// A pulled page that overflows the quota: nothing of it is written, the checkpoint
+/// stays, the status says `quota_exceeded`, and the next sync with room finishes.
+async fn sync_scenario(name: &str) {
+    let o = options(name, FIXTURE_PROFILE);
+    let server = js(&format!(r#"{{"url":"{}","token":"{IVAN}"}}"#, server_url()));
+    js_sys::Reflect::set(&o, &"server".into(), &server).unwrap();
+    js_sys::Reflect::set(&o, &"sync".into(), &js(r#"{"auto":false}"#)).unwrap();
+    let store = OfflineStore::open(o).await.unwrap();
+    assert_eq!(sync(&store).await["result"], "completed");
+    let checkpoint = store.db().checkpoint().await.unwrap();
+    let notes = store.table("notes").unwrap();
+    ok(notes.put(js(r#"{"id":"ivan-mine","ownerId":"ivan","text":"kept"}"#))).await;
+    // Five rows of 100 KB on the server: more than the bucket's 400 KB.
+    let stamp = js_sys::Date::now() as u64;
+    let keys: Vec<String> = (0..5).map(|i| format!("ivan-big-{stamp}-{i}")).collect();
+    for (k, row) in keys.iter().zip(big_rows(5, 100_000).iter()) {
+        js_sys::Reflect::set(&row, &"id".into(), &k.as_str().into()).unwrap();
+        js_sys::Reflect::set(&row, &"ownerId".into(), &"ivan".into()).unwrap();
+        let (status, body) = rest_as(IVAN, "POST", "/api/data/notes", Some(&json(&row))).await;
+        assert_eq!(status, 201, "{body}");
+    }
+
+    let r = sync(&store).await;
+    assert_eq!(r["result"], "failed", "{r}");
+    assert_eq!(r["status"]["errorCode"], "quota_exceeded", "{r}");
+    assert_eq!(
+        store.db().checkpoint().await.unwrap(),
+        checkpoint,
+        "the checkpoint did not move past rows it does not hold"
+    );
+    for k in &keys {
+        assert_eq!(
+            ok_json(notes.get(k.as_str().into())).await,
+            "undefined",
+            "{k} rolled back"
+        );
+    }
+    // The push before the pull went through, exactly once, and the row is intact.
+    assert_eq!(r["pushed"], 1, "{r}");
+    assert_eq!(
+        ok_json(notes.get("ivan-mine".into())).await,
+        r#"{"id":"ivan-mine","ownerId":"ivan","text":"kept"}"#
+    );
+
+    // With the big rows gone from the server, the next sync finishes.
+    for k in &keys {
+        let (status, _) = rest_as(IVAN, "DELETE", &format!("/api/data/notes/{k}"), None).await;
+        assert_eq!(status, 204);
+    }
+    let r = sync(&store).await;
+    assert_eq!(r["result"], "completed", "{r}");
+    assert_eq!(r["status"]["errorCode"], serde_json::Value::Null, "{r}");
+    rest_as(IVAN, "DELETE", "/api/data/notes/ivan-mine", None).await;
+    finish(store).await;
 }
