@@ -176,7 +176,7 @@ impl OfflineStore {
             Some(server) => Some(Syncer::start(
                 db.clone(),
                 server,
-                sync_config(&sync, &db.profile)?,
+                sync_config(&sync, &db.profile())?,
             )),
             None => None,
         };
@@ -219,7 +219,10 @@ impl OfflineStore {
     #[wasm_bindgen(unchecked_return_type = "Promise<Conflict[]>")]
     pub fn conflicts(&self) -> Promise {
         let db = self.db.clone();
-        promise(async move { Ok(db.conflicts().await?.into()) })
+        promise(async move {
+            db.ready().await;
+            Ok(db.conflicts().await?.into())
+        })
     }
 
     /// Settles a kept conflict: `"local"` pushes the local row against the server's
@@ -232,6 +235,7 @@ impl OfflineStore {
     ) -> Promise {
         let db = self.db.clone();
         promise(async move {
+            db.ready().await;
             let resolution = match choice.as_string().as_deref() {
                 Some("local") => Resolution::Local,
                 Some("server") => Resolution::Server,
@@ -251,7 +255,10 @@ impl OfflineStore {
     #[wasm_bindgen(js_name = syncErrors, unchecked_return_type = "Promise<SyncError[]>")]
     pub fn sync_errors(&self) -> Promise {
         let db = self.db.clone();
-        promise(async move { Ok(db.sync_errors().await?.into()) })
+        promise(async move {
+            db.ready().await;
+            Ok(db.sync_errors().await?.into())
+        })
     }
 
     /// Applies the refused change locally again so that it is pushed again.
@@ -259,6 +266,7 @@ impl OfflineStore {
     pub fn retry_sync_error(&self, id: f64) -> Promise {
         let db = self.db.clone();
         promise(async move {
+            db.ready().await;
             db.retry_sync_error(id).await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -269,6 +277,7 @@ impl OfflineStore {
     pub fn discard_sync_error(&self, id: f64) -> Promise {
         let db = self.db.clone();
         promise(async move {
+            db.ready().await;
             db.discard_sync_error(id).await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -292,7 +301,7 @@ impl OfflineStore {
     /// The installed offline profile (with defaults filled in).
     #[wasm_bindgen(getter, unchecked_return_type = "Profile")]
     pub fn profile(&self) -> JsValue {
-        to_js(&self.db.profile.to_json())
+        to_js(&self.db.profile().to_json())
     }
 
     /// The pending local changes, coalesced to one per row, in the order they were made.
@@ -300,6 +309,7 @@ impl OfflineStore {
     pub fn pending(&self) -> Promise {
         let db = self.db.clone();
         promise(async move {
+            db.ready().await;
             let list: js_sys::Array = db.pending().await?.iter().map(|p| p.to_js()).collect();
             Ok(list.into())
         })
@@ -309,7 +319,10 @@ impl OfflineStore {
     #[wasm_bindgen(js_name = pendingCount, unchecked_return_type = "Promise<number>")]
     pub fn pending_count(&self) -> Promise {
         let db = self.db.clone();
-        promise(async move { Ok(JsValue::from(db.pending().await?.len() as u32)) })
+        promise(async move {
+            db.ready().await;
+            Ok(JsValue::from(db.pending().await?.len() as u32))
+        })
     }
 
     /// Subscribes to `"change"` (after every committed write; `source` is "local",

@@ -36,7 +36,10 @@ impl Table {
     #[wasm_bindgen(unchecked_return_type = "Promise<Row | undefined>")]
     pub fn get(&self, #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue) -> Promise {
         let (db, t) = (self.db.clone(), self.name.clone());
-        promise(async move { db.get_row(&t, &key).await })
+        promise(async move {
+            db.ready().await;
+            db.get_row(&t, &key).await
+        })
     }
 
     /// The rows with `keys`, in order (undefined where missing).
@@ -46,7 +49,10 @@ impl Table {
         #[wasm_bindgen(unchecked_param_type = "Key[]")] keys: JsValue,
     ) -> Promise {
         let (db, t) = (self.db.clone(), self.name.clone());
-        promise(async move { Ok(db.get_rows(&t, &keys).await?.into()) })
+        promise(async move {
+            db.ready().await;
+            Ok(db.get_rows(&t, &keys).await?.into())
+        })
     }
 
     /// Inserts or replaces `row`; resolves to its key.
@@ -54,6 +60,7 @@ impl Table {
     pub fn put(&self, #[wasm_bindgen(unchecked_param_type = "Row")] row: JsValue) -> Promise {
         let (db, t) = (self.db.clone(), self.name.clone());
         promise(async move {
+            db.ready().await;
             let keys = db.put_rows(&t, &Array::of1(&row).into(), "put").await?;
             Ok(keys.get(0))
         })
@@ -67,6 +74,7 @@ impl Table {
     ) -> Promise {
         let (db, t) = (self.db.clone(), self.name.clone());
         promise(async move {
+            db.ready().await;
             db.put_rows(&t, &rows, "bulkPut").await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -81,7 +89,10 @@ impl Table {
         #[wasm_bindgen(unchecked_param_type = "Partial<Row>")] patch: JsValue,
     ) -> Promise {
         let (db, t) = (self.db.clone(), self.name.clone());
-        promise(async move { db.update_row(&t, &key, &patch).await })
+        promise(async move {
+            db.ready().await;
+            db.update_row(&t, &key, &patch).await
+        })
     }
 
     /// Deletes the row with `key` (a missing row is not an error).
@@ -89,6 +100,7 @@ impl Table {
     pub fn delete(&self, #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue) -> Promise {
         let (db, t) = (self.db.clone(), self.name.clone());
         promise(async move {
+            db.ready().await;
             db.delete_rows(&t, &Array::of1(&key).into(), "delete")
                 .await?;
             Ok(JsValue::UNDEFINED)
@@ -103,6 +115,7 @@ impl Table {
     ) -> Promise {
         let (db, t) = (self.db.clone(), self.name.clone());
         promise(async move {
+            db.ready().await;
             db.delete_rows(&t, &keys, "bulkDelete").await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -117,6 +130,7 @@ impl Table {
     ) -> Promise {
         let (db, t) = (self.db.clone(), self.name.clone());
         promise(async move {
+            db.ready().await;
             let q = parse_query(&q.unwrap_or_default())?;
             Ok(db.query_rows(&t, &q).await?.into())
         })
@@ -130,6 +144,7 @@ impl Table {
     ) -> Promise {
         let (db, t) = (self.db.clone(), self.name.clone());
         promise(async move {
+            db.ready().await;
             let q = parse_query(&q.unwrap_or_default())?;
             Ok(JsValue::from(db.count_rows(&t, &q).await?))
         })
@@ -141,6 +156,7 @@ impl Table {
     pub fn meta(&self, #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue) -> Promise {
         let (db, t) = (self.db.clone(), self.name.clone());
         promise(async move {
+            db.ready().await;
             Ok(match db.meta(&t, &key).await? {
                 Some(m) => to_js(&m),
                 None => JsValue::UNDEFINED,

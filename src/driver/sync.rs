@@ -14,7 +14,7 @@ use offline_tables_core::engine::{
 use offline_tables_core::protocol::{
     Estimate, PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
 };
-use offline_tables_core::ErrorCode;
+use offline_tables_core::{ErrorCode, Profile};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
@@ -123,7 +123,7 @@ impl Syncer {
             report: Default::default(),
             initial: RefCell::new(Progress::default()),
         });
-        *me.initial.borrow_mut() = Progress::new(me.db.profile.tables.keys());
+        *me.initial.borrow_mut() = Progress::new(me.db.profile().tables.keys());
         let weak = Rc::downgrade(&me);
         *me.channel.borrow_mut() = Channel::open(&name, move |m| {
             if let Some(me) = weak.upgrade() {
@@ -523,22 +523,21 @@ impl Syncer {
             Ok(p) => p,
             Err(failure) => return Event::Failed { request, failure },
         };
+        if page
+            .profile_version
+            .is_some_and(|v| v > self.db.profile().version)
+        {
+            // The server's profile changed: upgrade before applying anything, so no row
+            // of a new table is skipped while the checkpoint moves past it.
+            match self.adopt_server_profile().await {
+                Ok(false) => {}
+                Ok(true) => return self.resync(request).await,
+                Err(failure) => return Event::Failed { request, failure },
+            }
+        }
         if page.resync {
-            // The server no longer has what our checkpoint needs: start over, keeping
-            // pending changes, and pull again from no checkpoint.
-            return match self.db.reset_for_resync().await {
-                Ok(()) => {
-                    *self.initial.borrow_mut() = Progress::new(self.db.profile.tables.keys());
-                    Event::PullDone {
-                        request,
-                        has_more: true,
-                    }
-                }
-                Err(e) => Event::Failed {
-                    request,
-                    failure: storage_failure(e),
-                },
-            };
+            // The server no longer has what our checkpoint needs: start over.
+            return self.resync(request).await;
         }
         let pulled = page.changes.len() as u32;
         match self.db.apply_page(&page).await {
@@ -578,7 +577,7 @@ impl Syncer {
         if !self.initial.borrow().loaded {
             let done = self.db.initial_sync_done().await.map_err(storage_failure)?;
             let mut counts = Vec::new();
-            for t in self.db.profile.tables.keys() {
+            for t in self.db.profile().tables.keys() {
                 let n = self
                     .db
                     .count_rows(t, &Default::default())
@@ -624,5 +623,39 @@ impl Syncer {
         }
         self.publish();
         Ok(())
+    }
+
+    /// Starts over (keeping pending changes) and pulls again from no checkpoint.
+    async fn resync(&self, request: u64) -> Event {
+        match self.db.reset_for_resync().await {
+            Ok(()) => {
+                *self.initial.borrow_mut() = Progress::new(self.db.profile().tables.keys());
+                Event::PullDone {
+                    request,
+                    has_more: true,
+                }
+            }
+            Err(e) => Event::Failed {
+                request,
+                failure: storage_failure(e),
+            },
+        }
+    }
+
+    /// Fetches the server's newer profile and upgrades the local schema to it, keeping
+    /// every row and pending change. True when rows this store never pulled may now be
+    /// in scope (a new table, a changed scope): those need a full resync.
+    async fn adopt_server_profile(&self) -> Result<bool, Failure> {
+        let json: serde_json::Value = self.server.get("/sync/profile").await?;
+        let profile = Profile::from_json(&json).map_err(|e| Failure::Malformed {
+            message: format!("the server's profile is invalid: {e}"),
+        })?;
+        let old = self.db.profile();
+        let widened = profile
+            .tables
+            .iter()
+            .any(|(name, t)| old.tables.get(name).map_or(true, |o| o.scope != t.scope));
+        self.db.upgrade_to(profile).await.map_err(storage_failure)?;
+        Ok(widened)
     }
 }

@@ -1,9 +1,11 @@
 //! The local store on IndexedDB: one object store per profile table plus `_outbox` (the
 //! log of local writes), `_base` (the server's last known row and version of synced
-//! rows) and `_meta` (the installed profile). Only this folder talks to IndexedDB.
+//! rows with local changes) and `_meta` (the installed profile, the checkpoint). Only this
+//! folder talks to IndexedDB.
 
 mod js;
 pub mod lists;
+mod live;
 pub mod outbox;
 pub mod read;
 pub mod remote;
@@ -37,13 +39,21 @@ fn idb_version(profile: &Profile) -> f64 {
     profile.version as f64 * 10.0 + INTERNAL_SCHEMA
 }
 
+type Listener = Closure<dyn FnMut(JsValue)>;
+
 /// An open local store.
 pub struct Db {
     pub name: String,
-    pub profile: Rc<Profile>,
+    /// The installed profile; replaced when the schema is upgraded while open (`live.rs`).
+    profile: RefCell<Rc<Profile>>,
     idb: Rc<RefCell<Option<IdbDatabase>>>,
     pub events: Emitter,
-    _on_version_change: Closure<dyn FnMut(JsValue)>,
+    on_version_change: RefCell<Option<Listener>>,
+    /// Set while the connection is replaced (a schema upgrade here or in another tab);
+    /// settles when it is usable again (`ready()`).
+    reopening: RefCell<Option<Promise>>,
+    /// `close()` was called: stay closed whatever happens.
+    closed_by_app: std::cell::Cell<bool>,
 }
 
 pub(crate) fn factory() -> Result<IdbFactory> {
@@ -114,10 +124,16 @@ impl Db {
     }
 
     pub fn close(&self) {
+        self.closed_by_app.set(true);
         if let Some(db) = self.idb.borrow_mut().take() {
             db.close();
         }
         self.events.close();
+    }
+
+    /// The installed profile.
+    pub fn profile(&self) -> Rc<Profile> {
+        self.profile.borrow().clone()
     }
 
     /// Starts a transaction over `stores`.
@@ -152,8 +168,8 @@ impl Db {
     }
 
     /// The table's definition, or `unknown_table`.
-    pub fn table(&self, name: &str) -> Result<&offline_tables_core::TableDef> {
-        Ok(self.profile.table(name)?)
+    pub fn table(&self, name: &str) -> Result<offline_tables_core::TableDef> {
+        Ok(self.profile().table(name)?.clone())
     }
 
     /// Opens (creating or upgrading) the database `name` for `profile`. A database that
@@ -202,27 +218,37 @@ impl Db {
     }
 
     fn wrap(name: &str, idb: IdbDatabase, profile: Profile) -> Rc<Db> {
-        let cell = Rc::new(RefCell::new(Some(idb.clone())));
-        let events = Emitter::new(name);
-        let on_version_change = {
-            let cell = cell.clone();
-            let events = events.clone();
-            Closure::<dyn FnMut(JsValue)>::new(move |_| {
-                // Another tab upgrades the schema: let it, and become closed.
-                if let Some(db) = cell.borrow_mut().take() {
-                    db.close();
+        let db = Rc::new_cyclic(|weak: &std::rc::Weak<Db>| {
+            let weak = weak.clone();
+            let on_version_change = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+                // Another tab upgrades the schema (or deletes the database): let it.
+                let new_version = js_sys::Reflect::get(&e, &"newVersion".into())
+                    .ok()
+                    .and_then(|v| v.as_f64());
+                if let Some(db) = weak.upgrade() {
+                    db.yield_to_other_tab(new_version);
                 }
-                events.close();
-            })
-        };
-        idb.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
-        Rc::new(Db {
-            name: name.to_string(),
-            profile: Rc::new(profile),
-            idb: cell,
-            events,
-            _on_version_change: on_version_change,
-        })
+            });
+            Db {
+                name: name.to_string(),
+                profile: RefCell::new(Rc::new(profile)),
+                idb: Rc::new(RefCell::new(None)),
+                events: Emitter::new(name),
+                on_version_change: RefCell::new(Some(on_version_change)),
+                reopening: RefCell::default(),
+                closed_by_app: Default::default(),
+            }
+        });
+        db.attach(idb);
+        db
+    }
+
+    /// Makes `idb` this store's connection, listening for other tabs' upgrades.
+    fn attach(&self, idb: IdbDatabase) {
+        if let Some(cb) = self.on_version_change.borrow().as_ref() {
+            idb.set_onversionchange(Some(cb.as_ref().unchecked_ref()));
+        }
+        *self.idb.borrow_mut() = Some(idb);
     }
 
     pub async fn delete_database(name: &str) -> Result<()> {

@@ -71,7 +71,7 @@ impl Db {
                 }),
                 Change::Unknown => None,
             })
-            .filter(|c| self.profile.tables.contains_key(&c.table))
+            .filter(|c| self.profile().tables.contains_key(&c.table))
             .collect();
         self.apply_changes(&changes, Some(&page.checkpoint)).await
     }
@@ -244,7 +244,8 @@ impl Db {
     /// bases; the checkpoint is cleared.
     pub async fn reset_for_resync(&self) -> Result<()> {
         let ctx = "preparing a full resync";
-        let tables: Vec<&str> = self.profile.tables.keys().map(String::as_str).collect();
+        let profile = self.profile();
+        let tables: Vec<&str> = profile.tables.keys().map(String::as_str).collect();
         let mut stores = tables.clone();
         stores.extend([OUTBOX, BASE, META, CONFLICTS]);
         let tx = self.tx(&stores, true, ctx)?;
@@ -283,7 +284,7 @@ impl Db {
         drop.extend(
             bases
                 .into_iter()
-                .filter(|(t, _)| self.profile.tables.contains_key(t)),
+                .filter(|(t, _)| self.profile().tables.contains_key(t)),
         );
         let mut dropped: BTreeMap<String, Array> = BTreeMap::new();
         let mut drop_all = || -> std::result::Result<(), wasm_bindgen::JsValue> {

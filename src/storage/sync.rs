@@ -105,7 +105,7 @@ impl Db {
             .await?
             .as_f64()
             .unwrap_or(1.0) as u64;
-        let include = |t: &str| self.profile.tables.contains_key(t);
+        let include = |t: &str| self.profile().tables.contains_key(t);
         for p in coalesced(&tx, &log, &stores, &include, max, ctx).await? {
             let m = p.mutation;
             batch.mutations.push(PushMutation {
@@ -174,7 +174,7 @@ impl Db {
         for (m, base_row) in batch.mutations.iter().zip(&batch.base_rows) {
             let outcome = by_id.get(&m.id).copied().unwrap_or(&Outcome::Unknown);
             let policy = self
-                .profile
+                .profile()
                 .tables
                 .get(&m.table)
                 .map(|d| d.conflict)
