@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use offline_tables_core::protocol::PullResponse;
-use serde_json::json;
+use serde_json::{json, Value};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -186,6 +186,52 @@ async fn a_downloaded_rows_first_local_write_captures_its_base() {
     assert_eq!(
         ok_json(a.get("a1".into())).await,
         r#"{"id":"a1","name":"A3"}"#
+    );
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_bulk_write_over_downloaded_rows_captures_each_base() {
+    // The bulk path reads key ranges instead of every key: the rows it overwrites must
+    // still have their server rows captured, the new ones none, and a local insert not
+    // yet pushed must stay an insert.
+    let store = fresh().await;
+    let db = store.db();
+    let a = store.table("accounts").unwrap();
+    let changes: Vec<Value> = (0..30)
+        .map(|i| json!({ "kind": "upsert", "table": "accounts", "key": format!("k{i:02}"), "version": "2", "row": { "id": format!("k{i:02}"), "n": i } }))
+        .collect();
+    db.apply_page(&page(
+        json!({ "protocolVersion": 1, "checkpoint": "9", "hasMore": false, "changes": changes }),
+    ))
+    .await
+    .unwrap();
+    ok(a.put(js(r#"{"id":"k25x","n":-1}"#))).await; // a local insert inside the range
+                                                    // 20 rows: k10..k29 exist (downloaded), k25x is pending, z0..z4 are new.
+    let mut rows: Vec<Value> = (10..30)
+        .map(|i| json!({ "id": format!("k{i:02}"), "n": 100 + i }))
+        .collect();
+    rows.push(json!({ "id": "k25x", "n": -2 }));
+    rows.extend((0..5).map(|i| json!({ "id": format!("z{i}"), "n": i })));
+    ok(a.bulk_put(js(&Value::Array(rows).to_string()))).await;
+    let pending: Vec<Value> = serde_json::from_str(&pending_json(&store).await).unwrap();
+    assert_eq!(pending.len(), 26, "{pending:?}");
+    for m in &pending {
+        let key = m["key"].as_str().unwrap();
+        if key.starts_with('z') || key == "k25x" {
+            assert_eq!(m["op"], "insert", "{m}");
+            assert_eq!(m["baseRow"], Value::Null, "{m}");
+        } else {
+            let i: i64 = key[1..].parse().unwrap();
+            assert_eq!(m["op"], "update", "{m}");
+            assert_eq!(m["baseVersion"], "9", "{m}");
+            assert_eq!(m["baseRow"], json!({ "id": key, "n": i }), "{m}");
+        }
+    }
+    // Untouched downloaded rows stay clean.
+    assert_eq!(
+        ok_json(a.meta("k03".into())).await,
+        r#"{"version":"9","pending":false,"deleted":false}"#
     );
     finish(store).await;
 }

@@ -133,22 +133,67 @@ function versionMax(a, b) {
   return (a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)) >= 0 ? a : b;
 }
 const keyId = (k) => typeof k + ":" + k;
+// Few keys: a get per key. Many (a bulk write): first one key-range read of the table's
+// keys and of the table's bases, then gets only for rows that exist and need a capture,
+// so a bulk insert of new rows costs two reads, not two per row. `ready` resolves once
+// the gets are issued; the writes come after it.
+const FEW = 16;
 export function capture(store, bases, meta, outbox, table, keys) {
   const found = [];
   const cp = meta.get("checkpoint");
-  for (let i = 0; i < keys.length; i++) {
-    const bk = [table, keys[i]];
-    const b = bases.get(bk);
-    const r = store.get(keys[i]);
-    // Requests of one transaction complete in order: b has its result when r does.
+  const take = (key, bk, base) => {
+    const r = store.get(key);
     r.onsuccess = () => {
-      const base = b.result;
-      if (r.result !== undefined && (base === undefined || base.row === undefined)) {
-        found.push({ key: keys[i], bk, version: base && base.version, row: r.result });
-      }
+      if (r.result !== undefined) found.push({ key, bk, version: base && base.version, row: r.result });
     };
+  };
+  let ready;
+  if (keys.length <= FEW) {
+    for (let i = 0; i < keys.length; i++) {
+      const bk = [table, keys[i]];
+      const b = bases.get(bk);
+      const r = store.get(keys[i]);
+      // Requests of one transaction complete in order: b has its result when r does.
+      r.onsuccess = () => {
+        const base = b.result;
+        if (r.result !== undefined && (base === undefined || base.row === undefined)) {
+          found.push({ key: keys[i], bk, version: base && base.version, row: r.result });
+        }
+      };
+    }
+    ready = Promise.resolve();
+  } else {
+    let lo = keys[0], hi = keys[0];
+    for (let i = 1; i < keys.length; i++) {
+      if (indexedDB.cmp(keys[i], lo) < 0) lo = keys[i];
+      if (indexedDB.cmp(keys[i], hi) > 0) hi = keys[i];
+    }
+    const present = store.getAllKeys(IDBKeyRange.bound(lo, hi));
+    const range = IDBKeyRange.bound([table, lo], [table, hi]);
+    const baseKeys = bases.getAllKeys(range);
+    const baseValues = bases.getAll(range);
+    ready = new Promise((resolve, reject) => {
+      baseValues.onerror = present.onerror = baseKeys.onerror = (e) => reject(e.target.error);
+      baseValues.onsuccess = () => {
+        const have = new Set(present.result.map(keyId));
+        const based = new Map();
+        baseKeys.result.forEach((k, i) => based.set(keyId(k[1]), baseValues.result[i]));
+        try {
+          const seen = new Set();
+          for (const key of keys) {
+            const id = keyId(key);
+            if (!have.has(id) || seen.has(id)) continue;
+            seen.add(id);
+            const base = based.get(id);
+            if (base === undefined || base.row === undefined) take(key, [table, key], base);
+          }
+        } catch (e) { reject(e); return; }
+        resolve();
+      };
+    });
   }
   return {
+    ready,
     log(entry) {
       return new Promise((resolve, reject) => {
         const add = outbox.add(entry);
@@ -238,6 +283,9 @@ extern "C" {
         keys: &js_sys::Array,
     ) -> Result<Capture, JsValue>;
     pub type Capture;
+    /// Resolves once the reads are issued: the writes go after it.
+    #[wasm_bindgen(method, getter)]
+    pub fn ready(this: &Capture) -> js_sys::Promise;
     /// Adds the outbox entry, then stores the captured bases.
     #[wasm_bindgen(method, catch)]
     pub fn log(this: &Capture, entry: &JsValue) -> Result<js_sys::Promise, JsValue>;

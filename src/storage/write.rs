@@ -137,6 +137,7 @@ pub(super) async fn write_logged(
 ) -> std::result::Result<(), JsValue> {
     let s = |name| tx.store(name).map_err(|e| e.to_js());
     let capture = js::capture(store, &s(BASE)?, &s(META)?, &s(OUTBOX)?, table, keys)?;
+    wasm_bindgen_futures::JsFuture::from(capture.ready()).await?;
     write()?;
     let logged = capture.log(&js::outbox_entry(table, keys, op))?;
     wasm_bindgen_futures::JsFuture::from(logged).await?;
