@@ -1,0 +1,413 @@
+//! Sync under network and server faults, end to end: a real browser, the real reference
+//! server, and its test fault layer (`--test-faults`, `crates/server/src/faults.rs`)
+//! breaking chosen requests — error statuses, hung requests, dropped connections, a push
+//! that commits but never answers, cut and malformed bodies, unknown change kinds, 401s.
+//! Each test checks what "nothing lost" means for its fault through the store's API
+//! (`sync()` report, `status()`, `pendingCount`, table reads, the checkpoint) and the
+//! server's REST API, and that sync recovers once the fault is used up.
+//!
+//! Stores open with `sync: { auto: false }` and tests call `sync()` themselves (a call
+//! during a backoff retries at once), so no test waits for a timer. Users frank, grace
+//! and heidi only, every fault rule scoped to the test's user and used up by its
+//! `times`, and unique keys, so other test files sharing the server are not disturbed.
+
+mod common;
+
+use common::server::*;
+use common::*;
+use offline_tables::OfflineStore;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const FRANK: &str = "dev-token-frank";
+const GRACE: &str = "dev-token-grace";
+const HEIDI: &str = "dev-token-heidi";
+
+/// Requests time out after this long unless a test says otherwise: long enough for the
+/// test server, short enough that a hang is seen in about a second.
+const TIMEOUT_MS: u32 = 3_000;
+
+#[wasm_bindgen(inline_js = r#"
+// A getToken for open() that counts its calls; `answer` null: it throws (signed out).
+export function countingGetToken(answer) {
+  const f = () => {
+    f.calls++;
+    if (answer === null) throw new Error("signed out");
+    return Promise.resolve(answer);
+  };
+  f.calls = 0;
+  return f;
+}
+export function callsOf(f) { return f.calls; }
+
+// A passive observer of the page's pushes: every POST to /sync/push goes to the real
+// server unchanged; the spy keeps a copy of each body the page sent and of each answer
+// it got (a dropped connection gives none).
+function spy() {
+  if (!globalThis.__otFaultSpy) {
+    const s = { sent: [], answers: [] };
+    globalThis.__otFaultSpy = s;
+    const orig = globalThis.fetch;
+    globalThis.fetch = function (input, init) {
+      const url = typeof input === "string" ? input : input.url;
+      if (!String(url).endsWith("/sync/push")) return orig.apply(this, arguments);
+      const copy = input instanceof Request ? input.clone().text() : Promise.resolve(init && init.body);
+      copy.then((t) => s.sent.push(JSON.parse(t)));
+      return orig.apply(this, arguments).then((r) => {
+        r.clone().json().then((b) => s.answers.push(b), () => {});
+        return r;
+      });
+    };
+  }
+  return globalThis.__otFaultSpy;
+}
+export function spyReset() { const s = spy(); s.sent = []; s.answers = []; }
+export function spySent() { return JSON.stringify(spy().sent); }
+export function spyAnswers() { return JSON.stringify(spy().answers); }
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = countingGetToken)]
+    fn counting_get_token(answer: Option<String>) -> js_sys::Function;
+    #[wasm_bindgen(js_name = callsOf)]
+    fn calls_of(f: &js_sys::Function) -> u32;
+    #[wasm_bindgen(js_name = spyReset)]
+    fn spy_reset();
+    /// The push request bodies sent since the reset, as a JSON array.
+    #[wasm_bindgen(js_name = spySent)]
+    fn spy_sent() -> String;
+    /// The push answers received since the reset, as a JSON array.
+    #[wasm_bindgen(js_name = spyAnswers)]
+    fn spy_answers() -> String;
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", (js_sys::Math::random() * 1e12) as u64)
+}
+
+fn parse(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON: {text}: {e}"))
+}
+
+/// Opens a store on a new database, synced with the test server as the user of `token`,
+/// syncing only when `sync()` is called.
+async fn open_store(
+    token: &str,
+    get_token: Option<&js_sys::Function>,
+    timeout_ms: u32,
+) -> OfflineStore {
+    let o = options(&unique_name("faults"), FIXTURE_PROFILE);
+    let server = js(&format!(
+        r#"{{"url":"{}","token":"{token}","timeoutMs":{timeout_ms}}}"#,
+        server_url()
+    ));
+    if let Some(f) = get_token {
+        js_sys::Reflect::set(&server, &"getToken".into(), f).unwrap();
+    }
+    js_sys::Reflect::set(&o, &"server".into(), &server).unwrap();
+    js_sys::Reflect::set(&o, &"sync".into(), &js(r#"{"auto":false}"#)).unwrap();
+    OfflineStore::open(o)
+        .await
+        .unwrap_or_else(|e| panic!("open: {e}"))
+}
+
+fn status(store: &OfflineStore) -> Value {
+    parse(&json(&store.status()))
+}
+
+/// `sync()`, which must complete.
+async fn synced(store: &OfflineStore) -> Value {
+    let r = sync(store).await;
+    assert_eq!(r["result"], "completed", "{r}");
+    assert_eq!(r["status"]["state"], "idle", "{r}");
+    r
+}
+
+/// `sync()`, which must fail with the store in `state` and a `lastError` containing
+/// `error` (lower case), in both the report and `status()`.
+async fn failed(store: &OfflineStore, state: &str, error: &str) -> Value {
+    let r = sync(store).await;
+    assert_eq!(r["result"], "failed", "{r}");
+    for s in [&r["status"], &status(store)] {
+        assert_eq!(s["state"], state, "{r}");
+        let last = s["lastError"].as_str().unwrap_or_default().to_lowercase();
+        assert!(last.contains(error), "lastError should name {error:?}: {s}");
+    }
+    r
+}
+
+/// Syncs until a sync completes (at most `tries` calls); returns how many failed first.
+async fn sync_until_completed(store: &OfflineStore, tries: u32) -> u32 {
+    for failures in 0..tries {
+        let r = sync(store).await;
+        if r["result"] == "completed" {
+            return failures;
+        }
+        assert_eq!(r["result"], "failed", "{r}");
+    }
+    panic!("no sync completed in {tries} tries: {}", status(store));
+}
+
+async fn checkpoint(store: &OfflineStore) -> u64 {
+    store
+        .db()
+        .checkpoint()
+        .await
+        .unwrap()
+        .expect("a checkpoint after the first sync")
+        .parse()
+        .unwrap()
+}
+
+async fn local(store: &OfflineStore, table: &str, key: &str) -> Value {
+    let text = ok_json(store.table(table).unwrap().get(key.into())).await;
+    if text == "undefined" {
+        Value::Null
+    } else {
+        parse(&text)
+    }
+}
+
+async fn meta(store: &OfflineStore, table: &str, key: &str) -> Value {
+    parse(&ok_json(store.table(table).unwrap().meta(key.into())).await)
+}
+
+/// The server's rows of `table` whose id starts with `prefix`, in id order, as the user
+/// of `token` sees them through the REST API; checks `$count` agrees.
+async fn server_rows(token: &str, table: &str, prefix: &str) -> Vec<Value> {
+    let (status, body) = rest_as(
+        token,
+        "GET",
+        &format!("/api/data/{table}?$filter=startswith(id,'{prefix}')&$orderby=id&$count=true"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let rows = body["value"].as_array().cloned().unwrap_or_default();
+    assert_eq!(body["count"], rows.len(), "{body}");
+    rows
+}
+
+/// A row through the REST API: its version (ETag) and body; None when it is not there.
+async fn server_row(token: &str, table: &str, key: &str) -> Option<(String, Value)> {
+    let (status, etag, row) =
+        rest_full(token, "GET", &format!("/api/data/{table}/'{key}'"), None).await;
+    match status {
+        200 => Some((etag.expect("a row answer has an ETag"), row)),
+        404 => None,
+        s => panic!("GET {table}/{key}: {s} {row}"),
+    }
+}
+
+/// Creates a row through the REST API, as another device of the same user would.
+async fn server_insert(token: &str, table: &str, row: Value) {
+    let (status, body) = rest_as(
+        token,
+        "POST",
+        &format!("/api/data/{table}"),
+        Some(&row.to_string()),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+async fn put(store: &OfflineStore, table: &str, row: Value) {
+    ok(store.table(table).unwrap().put(js(&row.to_string()))).await;
+}
+
+/// A call to the fault layer (no token needed): status and JSON body.
+async fn fault_api(method: &str, body: Option<Value>) -> (u16, Value) {
+    let url = format!("{}/_test/faults", server_url());
+    let req = gloo_net::http::RequestBuilder::new(&url).method(method.parse().unwrap());
+    let resp = match body {
+        Some(b) => {
+            req.header("content-type", "application/json")
+                .body(b.to_string())
+                .unwrap()
+                .send()
+                .await
+        }
+        None => req.send().await,
+    }
+    .unwrap_or_else(|e| panic!("{method} /_test/faults: {e}"));
+    let text = resp.text().await.unwrap_or_default();
+    (
+        resp.status(),
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+/// The fault rules and fired faults of one user, seen from the point a test began.
+struct Faults {
+    user: &'static str,
+    seen: usize,
+}
+
+impl Faults {
+    /// Starts a test for `user`: clears rules a failed earlier test left for them.
+    async fn begin(user: &'static str) -> Faults {
+        let mut f = Faults { user, seen: 0 };
+        if !f.rules_left().await.is_empty() {
+            let (status, body) = fault_api("DELETE", None).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        f.seen = f.all_fired().await.len();
+        f
+    }
+
+    /// Adds rules (each gets `"user": user`).
+    async fn add(&self, rules: Value) {
+        let mut rules = rules;
+        for r in rules.as_array_mut().expect("an array of rules") {
+            r["user"] = self.user.into();
+        }
+        let (status, body) = fault_api("POST", Some(json!({ "rules": rules }))).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    async fn log(&self) -> Value {
+        let (status, body) = fault_api("GET", None).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    async fn all_fired(&self) -> Vec<Value> {
+        let log = self.log().await;
+        let fired = log["fired"].as_array().cloned().unwrap_or_default();
+        fired
+            .into_iter()
+            .filter(|f| f["user"] == self.user)
+            .collect()
+    }
+
+    /// The faults that fired for this user since `begin`, as "kind METHOD path".
+    async fn fired(&self) -> Vec<String> {
+        self.all_fired().await[self.seen..]
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {}",
+                    f["kind"].as_str().unwrap(),
+                    f["method"].as_str().unwrap(),
+                    f["path"].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+
+    async fn rules_left(&self) -> Vec<Value> {
+        let log = self.log().await;
+        let rules = log["rules"].as_array().cloned().unwrap_or_default();
+        rules
+            .into_iter()
+            .filter(|r| r["user"] == self.user)
+            .collect()
+    }
+
+    /// Every rule of the test was used up.
+    async fn assert_used_up(&self) {
+        let left = self.rules_left().await;
+        assert!(left.is_empty(), "rules left unused: {left:?}");
+    }
+}
+
+fn note(key: &str, owner: &str, text: &str) -> Value {
+    json!({ "id": key, "ownerId": owner, "text": text })
+}
+
+#[wasm_bindgen_test]
+async fn server_errors_fail_the_sync_keep_every_change_and_recover() {
+    // Nothing lost, for 5xx answers: a push answered 503 leaves the three writes pending,
+    // unchanged, and none of them on the server (the handler never ran); a pull answered
+    // 500 leaves the server's new row off the device and the checkpoint where it was,
+    // while the push before it did land; the failed syncs say so (state "error", the
+    // status in lastError), and once the faults are used up every row is on the server
+    // exactly once and on the device, with nothing pending.
+    let faults = Faults::begin("frank").await;
+    let store = open_store(FRANK, None, TIMEOUT_MS).await;
+    synced(&store).await;
+    let prefix = unique("e5");
+    let keys: Vec<String> = (0..3).map(|i| format!("{prefix}-{i}")).collect();
+    for (i, k) in keys.iter().enumerate() {
+        put(&store, "notes", note(k, "frank", &format!("row {i}"))).await;
+    }
+    let pending = pending_json(&store).await;
+    assert_eq!(pending_count(&store).await, 3);
+
+    faults
+        .add(json!([{ "path": "/sync/push", "method": "POST", "times": 1,
+                      "fault": { "kind": "status", "status": 503 } }]))
+        .await;
+    let r = failed(&store, "error", "503").await;
+    assert_eq!(r["pushed"], 0, "{r}");
+    assert_eq!(
+        pending_json(&store).await,
+        pending,
+        "every write still pending, unchanged"
+    );
+    assert!(server_rows(FRANK, "notes", &prefix).await.is_empty());
+    assert_eq!(faults.fired().await, ["status POST /sync/push"]);
+
+    let r = synced(&store).await;
+    assert_eq!(r["pushed"], 3, "{r}");
+    assert_eq!(status(&store)["lastError"], Value::Null);
+    assert_eq!(pending_count(&store).await, 0);
+    let rows = server_rows(FRANK, "notes", &prefix).await;
+    let want: Vec<Value> = (0..3)
+        .map(|i| note(&keys[i], "frank", &format!("row {i}")))
+        .collect();
+    assert_eq!(rows, want, "each row once");
+
+    // Now the pull fails: a row another device made, and a local edit pushed before it.
+    let from_server = format!("{prefix}-srv");
+    server_insert(
+        FRANK,
+        "notes",
+        note(&from_server, "frank", "from the server"),
+    )
+    .await;
+    ok(store
+        .table("notes")
+        .unwrap()
+        .update(keys[0].clone().into(), js(r#"{"text":"edited"}"#)))
+    .await;
+    let cp = checkpoint(&store).await;
+    faults
+        .add(json!([{ "path": "/sync/pull", "method": "POST", "times": 1,
+                      "fault": { "kind": "status", "status": 500 } }]))
+        .await;
+    let r = failed(&store, "error", "500").await;
+    assert_eq!(r["pushed"], 1, "the push before the pull went through: {r}");
+    assert_eq!(pending_count(&store).await, 0);
+    assert_eq!(local(&store, "notes", &from_server).await, Value::Null);
+    assert_eq!(checkpoint(&store).await, cp, "the checkpoint did not move");
+
+    let r = synced(&store).await;
+    assert!(r["pulled"].as_u64() >= Some(1), "{r}");
+    assert!(checkpoint(&store).await > cp);
+    let srv = note(&from_server, "frank", "from the server");
+    assert_eq!(local(&store, "notes", &from_server).await, srv);
+    let mut want = want;
+    want[0]["text"] = "edited".into();
+    want.push(srv);
+    assert_eq!(
+        server_rows(FRANK, "notes", &prefix).await,
+        want,
+        "each row once"
+    );
+    for row in &want {
+        assert_eq!(
+            &local(&store, "notes", row["id"].as_str().unwrap()).await,
+            row
+        );
+    }
+    assert_eq!(
+        faults.fired().await,
+        ["status POST /sync/push", "status POST /sync/pull"]
+    );
+    faults.assert_used_up().await;
+    finish(store).await;
+}
