@@ -411,3 +411,193 @@ async fn server_errors_fail_the_sync_keep_every_change_and_recover() {
     faults.assert_used_up().await;
     finish(store).await;
 }
+
+/// Every push mutation the page sent for `key`: (mutation id, row, baseVersion), in order.
+fn pushes_of(key: &str) -> Vec<(u64, Value, Value)> {
+    parse(&spy_sent())
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["mutations"].as_array().unwrap().clone())
+        .filter(|m| m["key"] == key)
+        .map(|m| {
+            (
+                m["id"].as_u64().unwrap(),
+                m["row"].clone(),
+                m["baseVersion"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// Every outcome the page received for mutation `id`.
+fn answers_for(id: u64) -> Vec<Value> {
+    parse(&spy_answers())
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["outcomes"].as_array().unwrap().clone())
+        .filter(|o| o["id"] == id)
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_push_whose_answer_is_lost_is_resent_and_applied_once() {
+    // Nothing lost, and nothing doubled, when the server commits a push but the answer
+    // never arrives: the sync fails and the write stays pending (the client cannot know
+    // it landed), although the server holds it; the next sync resends the same mutation
+    // (same id, same row) and the server replays its answer instead of writing again: the
+    // row is on the server once, at the version the lost push created (on a client-wins
+    // table a second write would have made a new version), the device is based on that
+    // version, and nothing is pending.
+    let faults = Faults::begin("grace").await;
+    let store = open_store(GRACE, None, TIMEOUT_MS).await;
+    synced(&store).await;
+    let key = unique("lost");
+    let row = json!({ "id": key, "ownerId": "grace", "text": "once" });
+    put(&store, "drafts", row.clone()).await;
+
+    // Two drops: a browser may resend a request dropped on a reused connection by itself.
+    faults
+        .add(json!([{ "path": "/sync/push", "method": "POST", "times": 2,
+                      "fault": { "kind": "dropAfterCommit" } }]))
+        .await;
+    spy_reset();
+    failed(&store, "error", "could not be reached").await;
+    assert_eq!(pending_count(&store).await, 1, "no answer: still pending");
+    let (committed, on_server) = server_row(GRACE, "drafts", &key)
+        .await
+        .expect("the server committed the push");
+    assert_eq!(on_server, row);
+    assert!(!faults.fired().await.is_empty());
+
+    let failures = sync_until_completed(&store, 3).await;
+    console_log!("lost answer: {failures} more failed sync(s) before one completed (0: the browser resent the dropped push by itself)");
+    assert_eq!(pending_count(&store).await, 0);
+    assert_eq!(
+        faults.fired().await,
+        [
+            "dropAfterCommit POST /sync/push",
+            "dropAfterCommit POST /sync/push"
+        ],
+        "both drops took a push (one more failed sync: {failures})"
+    );
+    assert_eq!(
+        server_rows(GRACE, "drafts", &key).await,
+        [row.clone()],
+        "once"
+    );
+    let (version, on_server) = server_row(GRACE, "drafts", &key).await.unwrap();
+    assert_eq!(on_server, row);
+    assert_eq!(version, committed, "the resend wrote nothing");
+    assert_eq!(local(&store, "drafts", &key).await, row);
+    let m = meta(&store, "drafts", &key).await;
+    assert_eq!(
+        (&m["pending"], m["version"].as_str()),
+        (&json!(false), Some(committed.as_str())),
+        "{m}"
+    );
+
+    let sent = pushes_of(&key);
+    let ids: BTreeSet<u64> = sent.iter().map(|(id, _, _)| *id).collect();
+    assert_eq!(ids.len(), 1, "resent under the same mutation id: {sent:?}");
+    assert!(sent.len() >= 2, "the page sent it again: {sent:?}");
+    assert!(sent.iter().all(|(_, r, _)| *r == row), "{sent:?}");
+    let answers = answers_for(*ids.first().unwrap());
+    assert_eq!(
+        answers,
+        [json!({ "status": "applied", "id": ids.first().unwrap(), "version": committed })],
+        "the replayed answer"
+    );
+    faults.assert_used_up().await;
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_write_made_while_a_push_answer_was_lost_lands_after_the_replay() {
+    // Nothing lost, for a second write to a row whose push committed without an answer:
+    // the replayed mutation keeps its id and its first row (it means what it meant), the
+    // write made after the lost answer goes out as one new mutation against the version
+    // the first push created, and the server ends with the device's final row, written
+    // twice in all (two versions, no more); nothing pending, no conflict, no sync error.
+    let faults = Faults::begin("heidi").await;
+    let store = open_store(HEIDI, None, TIMEOUT_MS).await;
+    synced(&store).await;
+    let key = unique("replay");
+    let first = json!({ "id": key, "ownerId": "heidi", "text": "first", "n": 1 });
+    put(&store, "drafts", first.clone()).await;
+    faults
+        .add(json!([{ "path": "/sync/push", "method": "POST", "times": 2,
+                      "fault": { "kind": "dropAfterCommit" } }]))
+        .await;
+    spy_reset();
+    failed(&store, "error", "could not be reached").await;
+    let (v1, on_server) = server_row(HEIDI, "drafts", &key).await.expect("committed");
+    assert_eq!(on_server, first);
+
+    ok(store
+        .table("drafts")
+        .unwrap()
+        .update(key.clone().into(), js(r#"{"text":"second","n":2}"#)))
+    .await;
+    let last = json!({ "id": key, "ownerId": "heidi", "text": "second", "n": 2 });
+    assert_eq!(local(&store, "drafts", &key).await, last);
+    assert_eq!(pending_count(&store).await, 1);
+
+    sync_until_completed(&store, 3).await;
+    assert_eq!(pending_count(&store).await, 0);
+    let (v2, on_server) = server_row(HEIDI, "drafts", &key).await.unwrap();
+    assert_eq!(on_server, last, "the server holds the final row");
+    assert_eq!(local(&store, "drafts", &key).await, last);
+    assert_eq!(server_rows(HEIDI, "drafts", &key).await.len(), 1);
+    let m = meta(&store, "drafts", &key).await;
+    assert_eq!(
+        (&m["pending"], m["version"].as_str()),
+        (&json!(false), Some(v2.as_str())),
+        "{m}"
+    );
+    assert!(list_is_empty(store.conflicts()).await);
+    assert!(list_is_empty(store.sync_errors()).await);
+
+    // What went out: the frozen mutation (resent as is), then one new one.
+    let sent = pushes_of(&key);
+    let by_id: BTreeMap<u64, Vec<(Value, Value)>> =
+        sent.iter().fold(BTreeMap::new(), |mut acc, (id, r, b)| {
+            acc.entry(*id).or_default().push((r.clone(), b.clone()));
+            acc
+        });
+    let ids: Vec<u64> = by_id.keys().copied().collect();
+    assert_eq!(ids.len(), 2, "two mutations in all: {sent:?}");
+    let (old, new) = (ids[0], ids[1]);
+    assert!(
+        by_id[&old].len() >= 2 && by_id[&old].iter().all(|(r, b)| *r == first && b.is_null()),
+        "the lost mutation was resent unchanged: {sent:?}"
+    );
+    assert_eq!(
+        by_id[&new],
+        [(last.clone(), json!(v1))],
+        "the later write, once, against the first push's version: {sent:?}"
+    );
+    assert_eq!(
+        answers_for(old),
+        [json!({ "status": "applied", "id": old, "version": v1 })],
+        "replayed, not applied again"
+    );
+    assert_eq!(
+        answers_for(new),
+        [json!({ "status": "applied", "id": new, "version": v2 })]
+    );
+    assert_eq!(
+        faults.fired().await,
+        [
+            "dropAfterCommit POST /sync/push",
+            "dropAfterCommit POST /sync/push"
+        ]
+    );
+    faults.assert_used_up().await;
+    finish(store).await;
+}
+
+async fn list_is_empty(p: js_sys::Promise) -> bool {
+    ok_json(p).await == "[]"
+}
