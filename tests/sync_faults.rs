@@ -43,6 +43,12 @@ export function countingGetToken(answer) {
   return f;
 }
 export function callsOf(f) { return f.calls; }
+// `p`, or "hung" if it does not settle within `ms`.
+export function orHung(p, ms) {
+  let timer;
+  const t = new Promise((r) => { timer = setTimeout(() => r("hung"), ms); });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
 
 // A passive observer of the page's pushes: every POST to /sync/push goes to the real
 // server unchanged; the spy keeps a copy of each body the page sent and of each answer
@@ -74,6 +80,8 @@ extern "C" {
     fn counting_get_token(answer: Option<String>) -> js_sys::Function;
     #[wasm_bindgen(js_name = callsOf)]
     fn calls_of(f: &js_sys::Function) -> u32;
+    #[wasm_bindgen(js_name = orHung)]
+    fn or_hung(p: &js_sys::Promise, ms: u32) -> js_sys::Promise;
     #[wasm_bindgen(js_name = spyReset)]
     fn spy_reset();
     /// The push request bodies sent since the reset, as a JSON array.
@@ -112,6 +120,23 @@ async fn open_store(
     OfflineStore::open(o)
         .await
         .unwrap_or_else(|e| panic!("open: {e}"))
+}
+
+/// How long any `sync()` may take here: a sync that hangs fails its test at once rather
+/// than stalling the file until the runner gives up on the browser.
+const SYNC_MS: u32 = 8_000;
+
+/// `store.sync()`'s report, which must come within `SYNC_MS`.
+async fn sync(store: &OfflineStore) -> Value {
+    let r = wasm_bindgen_futures::JsFuture::from(or_hung(&store.sync(), SYNC_MS))
+        .await
+        .expect("sync() never rejects");
+    assert!(
+        r.as_string().as_deref() != Some("hung"),
+        "sync() did not answer within {SYNC_MS} ms: {}",
+        status(store)
+    );
+    parse(&json(&r))
 }
 
 fn status(store: &OfflineStore) -> Value {
@@ -600,4 +625,223 @@ async fn a_write_made_while_a_push_answer_was_lost_lands_after_the_replay() {
 
 async fn list_is_empty(p: js_sys::Promise) -> bool {
     ok_json(p).await == "[]"
+}
+
+#[wasm_bindgen_test]
+async fn a_hung_push_times_out_and_the_next_sync_lands_it() {
+    // Nothing lost, for a request that never gets an answer: with a 1 s timeout the sync
+    // gives up after about a second instead of hanging (state "error", a timeout in
+    // lastError), the write stays pending and is not on the server (the hung request
+    // never reached the handler), and the next sync puts it there once.
+    let faults = Faults::begin("frank").await;
+    let store = open_store(FRANK, None, 1_000).await;
+    synced(&store).await;
+    let key = unique("hang");
+    let row = note(&key, "frank", "waited");
+    put(&store, "notes", row.clone()).await;
+    faults
+        .add(json!([{ "path": "/sync/push", "method": "POST", "times": 1,
+                      "fault": { "kind": "hang", "ms": 20000 } }]))
+        .await;
+    let started = js_sys::Date::now();
+    let r = failed(&store, "error", "timed out").await;
+    let took = js_sys::Date::now() - started;
+    assert!(
+        (1_000.0..5_000.0).contains(&took),
+        "gave up after the timeout, not before nor much later: {took} ms, {r}"
+    );
+    assert_eq!(pending_count(&store).await, 1);
+    assert!(server_rows(FRANK, "notes", &key).await.is_empty());
+    assert_eq!(faults.fired().await, ["hang POST /sync/push"]);
+
+    let r = synced(&store).await;
+    assert_eq!(r["pushed"], 1, "{r}");
+    assert_eq!(pending_count(&store).await, 0);
+    assert_eq!(server_rows(FRANK, "notes", &key).await, [row]);
+    faults.assert_used_up().await;
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_truncated_pull_page_applies_nothing_and_is_pulled_again() {
+    // Nothing lost, for a pull answer cut in half: none of the page is applied and the
+    // checkpoint stays where it was (storing it would skip the page's rows for good);
+    // the sync says the answer was malformed; the next sync pulls the same changes again
+    // and applies all of them with a newer checkpoint.
+    let faults = Faults::begin("grace").await;
+    let store = open_store(GRACE, None, TIMEOUT_MS).await;
+    synced(&store).await;
+    let cp = checkpoint(&store).await;
+    let prefix = unique("cut");
+    let rows: Vec<Value> = (0..2)
+        .map(|i| {
+            note(
+                &format!("{prefix}-{i}"),
+                "grace",
+                &format!("server row {i}"),
+            )
+        })
+        .collect();
+    for r in &rows {
+        server_insert(GRACE, "notes", r.clone()).await;
+    }
+    faults
+        .add(json!([{ "path": "/sync/pull", "method": "POST", "times": 1,
+                      "fault": { "kind": "truncate" } }]))
+        .await;
+    let r = failed(&store, "error", "malformed").await;
+    assert_eq!(r["pulled"], 0, "{r}");
+    for row in &rows {
+        assert_eq!(
+            local(&store, "notes", row["id"].as_str().unwrap()).await,
+            Value::Null
+        );
+    }
+    assert_eq!(checkpoint(&store).await, cp, "the checkpoint did not move");
+    assert_eq!(faults.fired().await, ["truncate POST /sync/pull"]);
+
+    let r = synced(&store).await;
+    assert_eq!(r["pulled"], 2, "{r}");
+    for row in &rows {
+        assert_eq!(
+            &local(&store, "notes", row["id"].as_str().unwrap()).await,
+            row
+        );
+    }
+    assert!(checkpoint(&store).await > cp);
+    assert_eq!(pending_count(&store).await, 0);
+    assert_eq!(server_rows(GRACE, "notes", &prefix).await, rows);
+    faults.assert_used_up().await;
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn malformed_answers_fail_the_sync_and_lose_nothing() {
+    // Nothing lost, for answers that are not JSON (a proxy's HTML page instead of the
+    // server's): to a push, the write stays pending, unchanged, and is not on the server
+    // (the handler never ran); to a pull, the server's new row stays off the device and
+    // the checkpoint where it was; each time the sync fails saying the answer was
+    // malformed, and the next sync completes with every row once on the server and on
+    // the device.
+    let faults = Faults::begin("heidi").await;
+    let store = open_store(HEIDI, None, TIMEOUT_MS).await;
+    synced(&store).await;
+    let prefix = unique("bad");
+    let mine = note(&format!("{prefix}-local"), "heidi", "from the device");
+    put(&store, "notes", mine.clone()).await;
+    let pending = pending_json(&store).await;
+    faults
+        .add(json!([{ "path": "/sync/push", "method": "POST", "times": 1,
+                      "fault": { "kind": "malformed" } }]))
+        .await;
+    failed(&store, "error", "malformed").await;
+    assert_eq!(pending_json(&store).await, pending);
+    assert!(server_rows(HEIDI, "notes", &prefix).await.is_empty());
+
+    let theirs = note(&format!("{prefix}-server"), "heidi", "from the server");
+    server_insert(HEIDI, "notes", theirs.clone()).await;
+    let cp = checkpoint(&store).await;
+    faults
+        .add(json!([{ "path": "/sync/pull", "method": "POST", "times": 1,
+                      "fault": { "kind": "malformed" } }]))
+        .await;
+    let r = failed(&store, "error", "malformed").await;
+    assert_eq!(r["pushed"], 1, "the push went through this time: {r}");
+    assert_eq!(pending_count(&store).await, 0);
+    assert_eq!(
+        local(&store, "notes", theirs["id"].as_str().unwrap()).await,
+        Value::Null
+    );
+    assert_eq!(checkpoint(&store).await, cp);
+
+    synced(&store).await;
+    assert_eq!(
+        local(&store, "notes", theirs["id"].as_str().unwrap()).await,
+        theirs
+    );
+    assert_eq!(
+        local(&store, "notes", mine["id"].as_str().unwrap()).await,
+        mine
+    );
+    assert_eq!(
+        server_rows(HEIDI, "notes", &prefix).await,
+        [mine, theirs],
+        "each row once"
+    );
+    assert_eq!(
+        faults.fired().await,
+        ["malformed POST /sync/push", "malformed POST /sync/pull"]
+    );
+    faults.assert_used_up().await;
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn an_unknown_change_kind_is_skipped_and_the_rest_of_the_page_applied() {
+    // Nothing lost, for a change kind from a newer server (protocol §1: a client must
+    // skip a change whose kind it does not know): the sync completes, every known change
+    // of the same page is applied, the checkpoint moves past the page, the unknown
+    // change leaves no row behind and is not counted as pulled.
+    let faults = Faults::begin("frank").await;
+    let store = open_store(FRANK, None, TIMEOUT_MS).await;
+    synced(&store).await;
+    let cp = checkpoint(&store).await;
+    let prefix = unique("kind");
+    let rows: Vec<Value> = (0..2)
+        .map(|i| note(&format!("{prefix}-{i}"), "frank", &format!("row {i}")))
+        .collect();
+    for r in &rows {
+        server_insert(FRANK, "notes", r.clone()).await;
+    }
+    faults
+        .add(json!([{ "path": "/sync/pull", "method": "POST", "times": 1,
+                      "fault": { "kind": "unknownChange" } }]))
+        .await;
+    let r = synced(&store).await;
+    assert_eq!(r["status"]["lastError"], Value::Null, "{r}");
+    assert_eq!(faults.fired().await, ["unknownChange POST /sync/pull"]);
+    for row in &rows {
+        assert_eq!(
+            &local(&store, "notes", row["id"].as_str().unwrap()).await,
+            row
+        );
+    }
+    assert!(checkpoint(&store).await > cp);
+    for t in FIXTURE_TABLES {
+        assert_eq!(
+            local(&store, t, "teleport-1").await,
+            Value::Null,
+            "nothing of the unknown change in {t}"
+        );
+    }
+    faults.assert_used_up().await;
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+#[ignore = "bug: sync() reports a skipped unknown change as pulled (src/driver/sync.rs pull(): `pulled = page.changes.len()` counts Change::Unknown); types.d.ts says `pulled` counts upserts and removals"]
+async fn the_sync_report_does_not_count_a_skipped_unknown_change_as_pulled() {
+    // Nothing misreported, for a change kind the client skips: two rows written on the
+    // server are reported as two pulled changes, with or without an unknown change in
+    // the same page (the control sync, without the fault, shows the count is exact).
+    let faults = Faults::begin("grace").await;
+    let store = open_store(GRACE, None, TIMEOUT_MS).await;
+    synced(&store).await;
+    for fault in [false, true] {
+        let prefix = unique("count");
+        for i in 0..2 {
+            server_insert(GRACE, "notes", note(&format!("{prefix}-{i}"), "grace", "x")).await;
+        }
+        if fault {
+            faults
+                .add(json!([{ "path": "/sync/pull", "method": "POST", "times": 1,
+                              "fault": { "kind": "unknownChange" } }]))
+                .await;
+        }
+        let r = synced(&store).await;
+        assert_eq!(r["pulled"], 2, "unknown change in the page: {fault}: {r}");
+    }
+    assert_eq!(faults.fired().await, ["unknownChange POST /sync/pull"]);
+    faults.assert_used_up().await;
+    finish(store).await;
 }
