@@ -509,7 +509,7 @@ async fn a_push_whose_answer_is_lost_is_resent_and_applied_once() {
     );
     assert_eq!(
         server_rows(GRACE, "drafts", &key).await,
-        [row.clone()],
+        std::slice::from_ref(&row),
         "once"
     );
     let (version, on_server) = server_row(GRACE, "drafts", &key).await.unwrap();
@@ -842,6 +842,217 @@ async fn the_sync_report_does_not_count_a_skipped_unknown_change_as_pulled() {
         assert_eq!(r["pulled"], 2, "unknown change in the page: {fault}: {r}");
     }
     assert_eq!(faults.fired().await, ["unknownChange POST /sync/pull"]);
+    faults.assert_used_up().await;
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_401_mid_sync_refreshes_the_token_once_and_completes() {
+    // Nothing lost, for a token refused halfway through a sync (the push went through,
+    // the pull after it gets a 401): `getToken` is called exactly once, the same sync()
+    // call then completes (no error left in the status), the write went out once and is
+    // on the server once, and the server's row that the refused pull was to bring is on
+    // the device.
+    let faults = Faults::begin("grace").await;
+    let get_token = counting_get_token(Some(GRACE.into()));
+    let store = open_store(GRACE, Some(&get_token), TIMEOUT_MS).await;
+    // skip 1: the first download's pull goes through, the next pull is refused.
+    faults
+        .add(
+            json!([{ "path": "/sync/pull", "method": "POST", "skip": 1, "times": 1,
+                      "fault": { "kind": "unauthorized" } }]),
+        )
+        .await;
+    synced(&store).await;
+    assert_eq!(calls_of(&get_token), 0);
+    let prefix = unique("auth");
+    let mine = note(&format!("{prefix}-local"), "grace", "from the device");
+    let theirs = note(&format!("{prefix}-server"), "grace", "from the server");
+    put(&store, "notes", mine.clone()).await;
+    server_insert(GRACE, "notes", theirs.clone()).await;
+
+    spy_reset();
+    let r = synced(&store).await;
+    assert_eq!(calls_of(&get_token), 1, "getToken called once");
+    assert_eq!(faults.fired().await, ["unauthorized POST /sync/pull"]);
+    assert_eq!(
+        (r["pushed"].as_u64(), r["status"]["lastError"].clone()),
+        (Some(1), Value::Null),
+        "{r}"
+    );
+    assert_eq!(pending_count(&store).await, 0);
+    assert_eq!(
+        pushes_of(mine["id"].as_str().unwrap()).len(),
+        1,
+        "pushed once, before the 401, not again after it"
+    );
+    assert_eq!(
+        local(&store, "notes", theirs["id"].as_str().unwrap()).await,
+        theirs
+    );
+    assert_eq!(
+        server_rows(GRACE, "notes", &prefix).await,
+        [mine, theirs],
+        "each row once"
+    );
+    faults.assert_used_up().await;
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_401_with_a_failing_get_token_keeps_every_change_until_the_token_works() {
+    // Nothing lost, for a refused token that cannot be refreshed (getToken throws: the
+    // user signed out elsewhere): the sync stops in state "unauthorized" after one
+    // getToken call, both writes stay pending exactly as they were and neither is on the
+    // server; when the app asks again and the server takes the token, both land, once.
+    let faults = Faults::begin("heidi").await;
+    let get_token = counting_get_token(None);
+    let store = open_store(HEIDI, Some(&get_token), TIMEOUT_MS).await;
+    synced(&store).await;
+    let prefix = unique("signedout");
+    let rows: Vec<Value> = (0..2)
+        .map(|i| note(&format!("{prefix}-{i}"), "heidi", &format!("row {i}")))
+        .collect();
+    for r in &rows {
+        put(&store, "notes", r.clone()).await;
+    }
+    let pending = pending_json(&store).await;
+    faults
+        .add(json!([{ "path": "/sync/push", "method": "POST", "times": 1,
+                      "fault": { "kind": "unauthorized" } }]))
+        .await;
+    let r = failed(&store, "unauthorized", "token").await;
+    assert_eq!(r["pushed"], 0, "{r}");
+    assert_eq!(calls_of(&get_token), 1);
+    assert_eq!(pending_count(&store).await, 2);
+    assert_eq!(pending_json(&store).await, pending, "kept as they were");
+    assert!(server_rows(HEIDI, "notes", &prefix).await.is_empty());
+    assert_eq!(faults.fired().await, ["unauthorized POST /sync/push"]);
+
+    let r = synced(&store).await;
+    assert_eq!(r["pushed"], 2, "{r}");
+    assert_eq!(pending_count(&store).await, 0);
+    assert_eq!(
+        server_rows(HEIDI, "notes", &prefix).await,
+        rows,
+        "each once"
+    );
+    assert_eq!(calls_of(&get_token), 1, "no refresh needed this time");
+    faults.assert_used_up().await;
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_401_with_a_refreshed_token_the_server_refuses_stops_as_unauthorized() {
+    // Nothing lost, for a refresh that yields a token the server also refuses: getToken
+    // is called once (no loop of refreshes), the store ends "unauthorized" with the write
+    // pending as it was, and nothing reached the server (the second 401 is the server's
+    // own answer to the bad token, not a fault: only one fault fired).
+    let faults = Faults::begin("frank").await;
+    let get_token = counting_get_token(Some("dev-token-nobody".into()));
+    let store = open_store(FRANK, Some(&get_token), TIMEOUT_MS).await;
+    synced(&store).await;
+    let key = unique("badtoken");
+    put(&store, "notes", note(&key, "frank", "kept")).await;
+    let pending = pending_json(&store).await;
+    faults
+        .add(json!([{ "path": "/sync/push", "method": "POST", "times": 1,
+                      "fault": { "kind": "unauthorized" } }]))
+        .await;
+    failed(&store, "unauthorized", "401").await;
+    assert_eq!(calls_of(&get_token), 1);
+    assert_eq!(pending_json(&store).await, pending);
+    assert!(server_rows(FRANK, "notes", &key).await.is_empty());
+    assert_eq!(faults.fired().await, ["unauthorized POST /sync/push"]);
+    faults.assert_used_up().await;
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_pull_whose_connection_closes_fails_and_the_next_sync_completes() {
+    // Nothing lost, for a connection dropped before any answer to a pull: the sync fails
+    // (state "error", the server unreachable), the push before it did land, the server's
+    // new row is not on the device yet and the checkpoint has not moved; the next sync
+    // brings it, and every row is once on the server and on the device.
+    let faults = Faults::begin("heidi").await;
+    let store = open_store(HEIDI, None, TIMEOUT_MS).await;
+    synced(&store).await;
+    let prefix = unique("closed");
+    let mine = note(&format!("{prefix}-local"), "heidi", "from the device");
+    let theirs = note(&format!("{prefix}-server"), "heidi", "from the server");
+    put(&store, "notes", mine.clone()).await;
+    server_insert(HEIDI, "notes", theirs.clone()).await;
+    let cp = checkpoint(&store).await;
+    // Two: a browser may resend a request dropped on a reused connection by itself.
+    faults
+        .add(json!([{ "path": "/sync/pull", "method": "POST", "times": 2,
+                      "fault": { "kind": "close" } }]))
+        .await;
+    let r = failed(&store, "error", "could not be reached").await;
+    assert_eq!(r["pushed"], 1, "{r}");
+    assert_eq!(pending_count(&store).await, 0);
+    assert_eq!(
+        local(&store, "notes", theirs["id"].as_str().unwrap()).await,
+        Value::Null
+    );
+    assert_eq!(checkpoint(&store).await, cp);
+
+    let failures = sync_until_completed(&store, 3).await;
+    assert_eq!(
+        faults.fired().await,
+        ["close POST /sync/pull", "close POST /sync/pull"],
+        "both closes took a pull (one more failed sync: {failures})"
+    );
+    assert_eq!(
+        local(&store, "notes", theirs["id"].as_str().unwrap()).await,
+        theirs
+    );
+    assert!(checkpoint(&store).await > cp);
+    assert_eq!(
+        server_rows(HEIDI, "notes", &prefix).await,
+        [mine.clone(), theirs],
+        "each row once"
+    );
+    assert_eq!(
+        local(&store, "notes", mine["id"].as_str().unwrap()).await,
+        mine
+    );
+    assert_eq!(pending_count(&store).await, 0);
+    faults.assert_used_up().await;
+    finish(store).await;
+}
+
+#[wasm_bindgen_test]
+#[ignore = "bug: sync()'s answer carries a stale status.pending (3 after a sync that pushed all 3; pendingCount() is 0): src/driver/sync.rs FinishSync reads self.counts, which refresh_counts() updates later in a spawned task, and settling a push emits no change event to refresh it"]
+async fn the_sync_report_counts_the_changes_left_pending() {
+    // Nothing misreported, for the pending count of sync()'s answer (the status "at the
+    // answer"): after a push answered 503 it says all three writes are still pending, and
+    // after the sync that pushed them, none; pendingCount() agrees each time.
+    let faults = Faults::begin("grace").await;
+    let store = open_store(GRACE, None, TIMEOUT_MS).await;
+    synced(&store).await;
+    let prefix = unique("count");
+    for i in 0..3 {
+        put(
+            &store,
+            "notes",
+            note(&format!("{prefix}-{i}"), "grace", "x"),
+        )
+        .await;
+    }
+    faults
+        .add(json!([{ "path": "/sync/push", "method": "POST", "times": 1,
+                      "fault": { "kind": "status", "status": 503 } }]))
+        .await;
+    let r = failed(&store, "error", "503").await;
+    assert_eq!(pending_count(&store).await, 3);
+    assert_eq!(r["status"]["pending"], 3, "{r}");
+    let r = synced(&store).await;
+    assert_eq!(r["pushed"], 3, "{r}");
+    assert_eq!(pending_count(&store).await, 0);
+    // status() catches up a moment later; the answer's status never does.
+    status_field_becomes(&store, "pending", 0.into()).await;
+    assert_eq!(r["status"]["pending"], 0, "nothing left pending: {r}");
     faults.assert_used_up().await;
     finish(store).await;
 }
