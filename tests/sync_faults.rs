@@ -819,7 +819,6 @@ async fn an_unknown_change_kind_is_skipped_and_the_rest_of_the_page_applied() {
 }
 
 #[wasm_bindgen_test]
-#[ignore = "bug: sync() reports a skipped unknown change as pulled (src/driver/sync.rs pull(): `pulled = page.changes.len()` counts Change::Unknown); types.d.ts says `pulled` counts upserts and removals"]
 async fn the_sync_report_does_not_count_a_skipped_unknown_change_as_pulled() {
     // Nothing misreported, for a change kind the client skips: two rows written on the
     // server are reported as two pulled changes, with or without an unknown change in
@@ -1023,7 +1022,6 @@ async fn a_pull_whose_connection_closes_fails_and_the_next_sync_completes() {
 }
 
 #[wasm_bindgen_test]
-#[ignore = "bug: sync()'s answer carries a stale status.pending (3 after a sync that pushed all 3; pendingCount() is 0): src/driver/sync.rs FinishSync reads self.counts, which refresh_counts() updates later in a spawned task, and settling a push emits no change event to refresh it"]
 async fn the_sync_report_counts_the_changes_left_pending() {
     // Nothing misreported, for the pending count of sync()'s answer (the status "at the
     // answer"): after a push answered 503 it says all three writes are still pending, and

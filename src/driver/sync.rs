@@ -9,7 +9,7 @@ use crate::driver::leader::{acquire_lock, Channel, Message};
 use crate::storage::Db;
 use crate::transport::Server;
 use offline_tables_core::engine::{
-    Config, Engine, Event, Failure, Instruction, Status, SyncState, Timer,
+    Config, Engine, Event, Failure, Finish, Instruction, Status, SyncState, Timer,
 };
 use offline_tables_core::protocol::{
     Estimate, PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
@@ -312,23 +312,25 @@ impl Syncer {
             return;
         }
         let me = self.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let (Ok(p), Ok(c), Ok(e)) = (
-                me.db.pending().await,
-                me.db.conflicts().await,
-                me.db.sync_errors().await,
-            ) else {
-                return;
-            };
-            let counts = Counts {
-                pending: p.len() as u32,
-                conflicts: c.length(),
-                errors: e.length(),
-            };
-            if me.counts.replace(counts) != counts {
-                me.publish();
-            }
-        });
+        wasm_bindgen_futures::spawn_local(async move { me.recount().await });
+    }
+
+    async fn recount(&self) {
+        let (Ok(p), Ok(c), Ok(e)) = (
+            self.db.pending().await,
+            self.db.conflicts().await,
+            self.db.sync_errors().await,
+        ) else {
+            return;
+        };
+        let counts = Counts {
+            pending: p.len() as u32,
+            conflicts: c.length(),
+            errors: e.length(),
+        };
+        if self.counts.replace(counts) != counts {
+            self.publish();
+        }
     }
 
     /// `store.sync()`: resolves when the cycle it starts (or joins) ends.
@@ -412,33 +414,46 @@ impl Syncer {
                 self.refresh_counts();
             }
             Instruction::FinishSync { finish } => {
-                let result = js_sys::Object::new();
-                let _ = js_sys::Reflect::set(
-                    &result,
-                    &"result".into(),
-                    &crate::storage::outbox::to_js(&finish),
-                );
-                let _ = js_sys::Reflect::set(&result, &"status".into(), &self.status_js());
-                let r = self.report.take();
-                let duration = r.started_at.map_or(0, |t| now_ms().saturating_sub(t));
-                for (name, n) in [
-                    ("pushed", r.pushed as u64),
-                    ("pulled", r.pulled as u64),
-                    ("conflicts", r.conflicts as u64),
-                    ("errors", r.errors as u64),
-                    ("durationMs", duration),
-                ] {
-                    let _ = js_sys::Reflect::set(&result, &name.into(), &(n as f64).into());
-                }
-                let result: JsValue = result.into();
-                for resolve in self.waiters.borrow_mut().drain(..) {
-                    let _ = resolve.call1(&JsValue::UNDEFINED, &result);
-                }
-                if let Some(c) = self.channel.borrow().as_ref() {
-                    c.post("finished", &result);
-                }
+                // The callers of this cycle, now: a sync() made from here on waits for
+                // the next cycle. They get the status after a recount, so its pending
+                // count is the one at the end of the cycle.
+                let waiters: Vec<js_sys::Function> = self.waiters.borrow_mut().drain(..).collect();
+                let report = self.report.take();
+                let me = self.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    me.recount().await;
+                    let result = me.sync_result(finish, report);
+                    for resolve in waiters {
+                        let _ = resolve.call1(&JsValue::UNDEFINED, &result);
+                    }
+                    if let Some(c) = me.channel.borrow().as_ref() {
+                        c.post("finished", &result);
+                    }
+                });
             }
         }
+    }
+
+    /// `sync()`'s answer: `{ result, status, pushed, pulled, conflicts, errors, durationMs }`.
+    fn sync_result(&self, finish: Finish, r: Report) -> JsValue {
+        let result = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(
+            &result,
+            &"result".into(),
+            &crate::storage::outbox::to_js(&finish),
+        );
+        let _ = js_sys::Reflect::set(&result, &"status".into(), &self.status_js());
+        let duration = r.started_at.map_or(0, |t| now_ms().saturating_sub(t));
+        for (name, n) in [
+            ("pushed", r.pushed as u64),
+            ("pulled", r.pulled as u64),
+            ("conflicts", r.conflicts as u64),
+            ("errors", r.errors as u64),
+            ("durationMs", duration),
+        ] {
+            let _ = js_sys::Reflect::set(&result, &name.into(), &(n as f64).into());
+        }
+        result.into()
     }
 
     async fn push(&self, request: u64) -> Event {
@@ -539,7 +554,12 @@ impl Syncer {
             // The server no longer has what our checkpoint needs: start over.
             return self.resync(request).await;
         }
-        let pulled = page.changes.len() as u32;
+        // Changes of kinds this client does not know are skipped, not pulled.
+        let pulled = page
+            .changes
+            .iter()
+            .filter(|c| !matches!(c, offline_tables_core::protocol::Change::Unknown))
+            .count() as u32;
         match self.db.apply_page(&page).await {
             Ok(()) => {
                 let mut r = self.report.get();

@@ -242,6 +242,11 @@ fn with_auto_sync_off_only_sync_requests_start_cycles() {
             (20, push_done(1, false)),
             (25, Event::LocalWrite),
             (30, pull_done(2, false)),
+            // A failure sets no backoff timer: the state says error until sync() again.
+            (40, Event::SyncRequested),
+            (41, failed(3, Failure::Server { status: 503 })),
+            (60_000, Event::Visible),
+            (60_001, Event::SyncRequested),
         ],
     );
 }

@@ -502,10 +502,13 @@ impl Engine {
         // Full jitter between half and all of the delay spreads retries of many clients.
         let delay = exp / 2 + ((exp / 2) as f64 * random.clamp(0.0, 1.0)) as u64;
         self.phase = Phase::BackingOff;
-        out.push(Instruction::SetTimer {
-            timer: Timer::Backoff,
-            at: now + delay.max(1),
-        });
+        // Without auto sync, only the next `sync()` retries.
+        if self.config.auto {
+            out.push(Instruction::SetTimer {
+                timer: Timer::Backoff,
+                at: now + delay.max(1),
+            });
+        }
         self.finish(Finish::Failed, out);
     }
 
