@@ -40,18 +40,20 @@ for (let i = 0; ; i++) {
 
 const statics = createStaticServer({ "/": path.join(ROOT, "bench", "sync"), "/pkg-web/": path.join(ROOT, "pkg-web") });
 const port = await listen(statics, 0);
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: CHROMIUM_FLAGS, headless: true });
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: [...CHROMIUM_FLAGS, "--enable-precise-memory-info"], headless: true });
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 try {
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${port}/`);
   await page.waitForFunction(() => window.benchReady === true);
-  const base = [], ourMs = [];
+  const base = [], ourMs = [], heaps = [];
+  let wasmBytes = 0;
   for (let rep = 0; rep < REPS; rep++) {
     const b = await page.evaluate(([s, n]) => window.bench.baseline(s, "bench-token", n), [SERVER, `base-${rep}`]);
     const o = await page.evaluate(([s, n]) => window.bench.ours(s, "bench-token", n), [SERVER, `ours-${rep}`]);
     if (b.rows !== ROWS || o.rows !== ROWS) throw new Error(`row counts: baseline ${b.rows}, ours ${o.rows}, expected ${ROWS}`);
     base.push(b.ms); ourMs.push(o.ms);
+    heaps.push(o.heap); wasmBytes = o.wasmBytes;
     console.log(`[bench] rep ${rep + 1}: baseline ${b.ms.toFixed(0)} ms, ours ${o.ms.toFixed(0)} ms`);
     if (rep < REPS - 1) await page.evaluate(async (n) => { window.lastStore.close(); await window.bench.ot.OfflineStore.deleteDatabase(n); }, `ours-${rep}`);
   }
@@ -71,11 +73,18 @@ try {
   console.log("");
   console.log(`first download of ${ROWS} rows (~500 B), pages of 1,000, median of ${REPS}:`);
   console.log(`  baseline (fetch + JSON.parse + raw IndexedDB): ${b.toFixed(0)} ms   ours (open + sync): ${o.toFixed(0)} ms   ours/baseline: ${(o / b).toFixed(2)}x`);
+  // Peak JS heap while the first quarter of the rows had arrived, against the peak over the whole download.
+  const peak = (h, upto) => Math.max(...h.filter(([rows]) => rows <= upto).map(([, b]) => b));
+  const mb = (b) => (b / 1048576).toFixed(1);
+  const h = heaps[heaps.length - 1];
+  const quarter = peak(h, ROWS / 4), whole = peak(h, ROWS);
+  console.log(`peak JS heap during the download (last rep, ${h.length} samples): first quarter of the rows ${mb(quarter)} MB, all rows ${mb(whole)} MB (x${(whole / quarter).toFixed(2)}); wasm memory ${mb(wasmBytes)} MB`);
   console.log(`a sync with nothing to do: ${noop} request(s)`);
   console.log(`pushing 10,000 pending writes: ${pushes} push request(s), ${all} requests in all`);
   writeFileSync(path.join(ROOT, "bench", "sync-results.json"), JSON.stringify({
     date: new Date().toISOString(), chromium: browser.version(), rows: ROWS, reps: REPS,
     baselineMs: base, oursMs: ourMs, ratio: o / b, noopRequests: noop, pushRequestsFor10k: pushes, requestsFor10k: all,
+    peakHeapFirstQuarterBytes: quarter, peakHeapAllBytes: whole, wasmMemoryBytes: wasmBytes,
   }, null, 2) + "\n");
 } finally {
   await browser.close();
