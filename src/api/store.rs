@@ -298,6 +298,13 @@ impl OfflineStore {
         self.db.name.clone()
     }
 
+    /// The Background Sync tag this store registers while offline with changes to push:
+    /// a Service Worker's `sync` event with this tag should `waitUntil(store.sync())`.
+    #[wasm_bindgen(getter, js_name = backgroundSyncTag)]
+    pub fn background_sync_tag(&self) -> String {
+        crate::driver::leader::background_sync_tag(&self.db.name)
+    }
+
     /// The installed offline profile (with defaults filled in).
     #[wasm_bindgen(getter, unchecked_return_type = "Profile")]
     pub fn profile(&self) -> JsValue {

@@ -13,12 +13,34 @@ export function acquireLock(name, onAcquired) {
   if (!locks) { onAcquired(() => {}); return; }
   locks.request(name, () => new Promise((release) => onAcquired(release))).catch(() => {});
 }
+// Background Sync: asks the browser to wake the Service Worker (its "sync" event, tag
+// `tag`) once the network is back, even if every page is closed. From a page it goes
+// through the registration that controls it; inside the worker, through its own. Where
+// the API or a worker is missing, nothing happens: the open pages sync when online.
+export function registerBackgroundSync(tag) {
+  try {
+    const reg = globalThis.registration;
+    if (reg && reg.sync) { reg.sync.register(tag).catch(() => {}); return; }
+    const sw = globalThis.navigator && globalThis.navigator.serviceWorker;
+    if (!sw || !sw.controller) return;
+    sw.ready.then((r) => r.sync && r.sync.register(tag)).catch(() => {});
+  } catch (_) { /* best effort */ }
+}
 "#)]
 extern "C" {
     /// Calls `on_acquired(release)` once this context holds the lock `name`; the lock is
     /// held until `release()` is called or the context goes away.
     #[wasm_bindgen(js_name = acquireLock)]
     pub fn acquire_lock(name: &str, on_acquired: &Function);
+    /// Registers the Background Sync tag `tag` where the browser supports it.
+    #[wasm_bindgen(js_name = registerBackgroundSync)]
+    pub fn register_background_sync(tag: &str);
+}
+
+/// The Background Sync tag of the store `name`: a Service Worker's `sync` event with
+/// this tag should call `store.sync()`.
+pub fn background_sync_tag(name: &str) -> String {
+    format!("offline-tables:{name}")
 }
 
 /// A message between the tabs of one database.

@@ -328,6 +328,12 @@ impl Syncer {
             conflicts: c.length(),
             errors: e.length(),
         };
+        if counts.pending > 0 && !navigator_online() {
+            // Offline with work to push: let the browser wake the worker when it is back.
+            crate::driver::leader::register_background_sync(
+                &crate::driver::leader::background_sync_tag(&self.db.name),
+            );
+        }
         if self.counts.replace(counts) != counts {
             self.publish();
         }

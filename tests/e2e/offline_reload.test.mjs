@@ -52,6 +52,11 @@ test("the page reloads offline from its Service Worker and keeps a write made of
   await until(page, () => window.store.status().state, null, "offline", "status before the write");
   await page.evaluate((key) => window.store.table("notes").put({ id: key, ownerId: "carol", text: "written offline" }), key);
   assert.equal(await page.evaluate(() => window.store.pendingCount()), 1);
+  // Offline with a change to push, the store asked the browser for a Background Sync (the worker's "sync" event).
+  await until(page, async () => {
+    const reg = await navigator.serviceWorker.ready;
+    return (await reg.sync.getTags()).includes(window.store.backgroundSyncTag);
+  }, null, true, "the Background Sync tag");
   // The network really is off for this browser: a file the worker does not keep fails.
   const uncached = await page.evaluate(() => fetch("/not-kept-by-the-worker.txt").then((r) => r.status, (e) => e.name));
   assert.equal(uncached, "TypeError", "a request the worker does not answer fails offline");
