@@ -1,5 +1,5 @@
 // conflicts.js: the conflicts the store kept (tables with conflict "manual"): each shows base, mine and the server's values of the columns that differ; the user keeps mine, the server's, or edits a merged row.
-import { h } from "./dom.js";
+import { h, STATUSES } from "./dom.js";
 
 const show = (v) => (v === undefined ? "—" : v === null ? "null" : typeof v === "string" ? v : JSON.stringify(v));
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
@@ -26,7 +26,11 @@ function mergeForm(c, cols, onSubmit) {
     const mine = !same(c.local?.[col], c.base?.[col]);
     const suggested = mine ? c.local?.[col] : c.server?.[col];
     const text = suggested === undefined ? "" : typeof suggested === "string" ? suggested : JSON.stringify(suggested);
-    return [col, h("input", { name: col, value: text, dataset: { col } }), suggested];
+    // A work order's status is one of a few values: a select, not free text.
+    const input = col === "status" && (suggested === undefined || STATUSES.includes(suggested))
+      ? h("select", { name: col }, STATUSES.map((s) => h("option", { value: s, selected: s === suggested }, s)))
+      : h("input", { name: col, value: text });
+    return [col, input, suggested];
   });
   const form = h("form.merge", {},
     h("p.small.muted", {}, "Edit the merged row (prefilled with your change where you made one, else the server's):"),

@@ -2,6 +2,12 @@
 import { h } from "./dom.js";
 
 function errorCard(ctx, e, reload) {
+  // discardSyncError changes no row, so no change event makes the store recount its status;
+  // a sync cycle ends with a recount, so the "N sync errors" indicator follows at once.
+  const discard = async (id) => {
+    await ctx.store.discardSyncError(id);
+    ctx.store.sync().catch(() => {});
+  };
   const act = async (what, fn, done) => {
     try {
       await fn(e.id);
@@ -17,7 +23,7 @@ function errorCard(ctx, e, reload) {
     e.row && h("pre.row", {}, JSON.stringify(e.row, null, 1)),
     h("div.actions", {},
       h("button.retry", { type: "button", onclick: () => act("Retry", (id) => ctx.store.retrySyncError(id), "Sent again") }, "Retry"),
-      h("button.ghost.discard", { type: "button", onclick: () => act("Discard", (id) => ctx.store.discardSyncError(id), "Discarded") }, "Discard")));
+      h("button.ghost.discard", { type: "button", onclick: () => act("Discard", discard, "Discarded") }, "Discard")));
 }
 
 export function syncErrorsView(ctx, root) {
