@@ -1,4 +1,4 @@
-// demo.test.mjs: smoke test of the demo PWA (www/dist, served by the reference server with the demo profile and seed), driven like a user on a phone-sized screen: first download with progress, an edit online, a reload offline from the Service Worker, a conflict resolved from the UI.
+// demo.test.mjs: smoke test of the demo PWA (www/dist, served by the reference server with the demo profile and seed), driven like a user on a phone-sized screen: first download with progress, an edit online, a reload offline from the Service Worker, a conflict resolved and a sync error discarded from the UI.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
@@ -132,7 +132,8 @@ test("an edit made offline survives an offline reload and reaches the server onc
 
 test("a conflict kept by the store is shown and resolved from the UI", { timeout: 60_000 }, async () => {
   await device?.context.close();
-  const { page, context } = await signIn("bob");
+  device = await signIn("bob");
+  const { page, context } = device;
   await page.waitForSelector("#accounts li.card", { timeout: 30_000 });
   const id = await page.getAttribute("#accounts a.wo >> nth=0", "data-id");
   // A local change made while offline (through the store: the demo's forms need the interceptor for that),
@@ -159,6 +160,27 @@ test("a conflict kept by the store is shown and resolved from the UI", { timeout
   await page.evaluate(() => window.demo.store.sync());
   await pollUntil(async () => (await server.rest("GET", `/api/data/workorders/'${id}'`, null, "dev-token-bob")).body.title === "Merged: valve checked",
     "the merged row on the server");
-  assert.equal(await page.isVisible("#sync-conflicts"), false);
-  await context.close();
+  await pollUntil(async () => !(await page.isVisible("#sync-conflicts")), "the status shows no conflict");
+});
+
+test("a change the server refuses is listed with its reason and discarded from the UI", { timeout: 30_000 }, async () => {
+  const { page } = device;
+  await page.click("nav.tabs a[data-tab=accounts]");
+  await page.waitForSelector("#accounts li.card");
+  const id = await page.getAttribute("#accounts li.card >> nth=0", "data-id");
+  // Giving the account to another technician would take it out of bob's scope: refused for good.
+  await page.evaluate((id) => window.demo.store.table("accounts").update(id, { ownerId: "alice" }), id);
+  await page.evaluate(() => window.demo.store.sync());
+  await page.waitForSelector("#sync-errors", { timeout: 15_000 });
+  await page.click("#sync-errors");
+  const card = page.locator("li.syncerror");
+  await card.waitFor();
+  assert.match(await card.textContent(), /permission/);
+  await card.locator("button.discard").click();
+  await page.waitForSelector("#syncerrors li.muted"); // "No sync errors."
+  await pollUntil(async () => !(await page.isVisible("#sync-errors")), "the status shows no sync error");
+  assert.equal(await page.evaluate((id) => window.demo.store.table("accounts").get(id).then((r) => r.ownerId), id), "bob",
+    "the row shows the server's state again");
+  assert.equal((await server.rest("GET", `/api/data/accounts/'${id}'`, null, "dev-token-bob")).body.ownerId, "bob");
+  await device.context.close();
 });
