@@ -9,13 +9,17 @@ const PAGE = 40;
 let search = "";
 let shown = PAGE;
 
-/** "river storage" → also "River Storage": `$filter`'s contains() is case-sensitive and names are capitalised. */
+/**
+ * Every word typed must appear in the name or the city. `$filter`'s contains() is case-sensitive
+ * and names are capitalised, so "river" also looks for "River".
+ */
 function searchFilter(text) {
-  const q = text.trim();
-  if (!q) return undefined;
-  const title = q.replace(/(^|\s)(\p{Ll})/gu, (_, s, c) => s + c.toUpperCase());
-  const variants = [...new Set([q, title])].map(api.literal);
-  return variants.map((v) => `contains(name,${v}) or contains(city,${v})`).join(" or ");
+  const words = text.trim().split(/\s+/).filter(Boolean);
+  if (!words.length) return undefined;
+  return words.map((w) => {
+    const variants = [...new Set([w, w[0].toUpperCase() + w.slice(1)])].map(api.literal);
+    return `(${variants.map((v) => `contains(name,${v}) or contains(city,${v})`).join(" or ")})`;
+  }).join(" and ");
 }
 
 /** One page of accounts and, in a second request, the work orders of those accounts. */
