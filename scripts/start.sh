@@ -19,11 +19,12 @@ PORT="${PORT:-8080}"
 DATA="${DATA:-$ROOT/data}"
 cat <<MSG
 
-  offline-tables demo: http://localhost:$PORT/
-  reference server on SQLite: $DATA/demo.db (delete it to start over)
+  offline-tables demo: http://localhost:$PORT/   (sign in as alice, bob or carol)
+  reference server on SQLite: $DATA/demo.db (delete it to start over with the seed of demo/seed.json)
   development users (Authorization: Bearer <token>):
     alice  dev-token-alice
     bob    dev-token-bob
+    carol  dev-token-carol
   try: curl -H 'Authorization: Bearer dev-token-alice' 'http://localhost:$PORT/api/data/accounts?\$count=true'
 
 MSG

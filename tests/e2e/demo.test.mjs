@@ -1,0 +1,186 @@
+// demo.test.mjs: smoke test of the demo PWA (www/dist, served by the reference server with the demo profile and seed), driven like a user on a phone-sized screen: first download with progress, an edit online, a reload offline from the Service Worker, a conflict resolved and a sync error discarded from the UI.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import { CHROMIUM_FLAGS } from "./harness.mjs";
+import { startDemoServer } from "./demo_server.mjs";
+
+const PHONE = { viewport: { width: 390, height: 844 } };
+let server;
+let browser;
+before(async () => {
+  server = await startDemoServer();
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: CHROMIUM_FLAGS });
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** A new device (browser context) with the demo open, signed in as `user`. */
+async function signIn(user, { slowPulls = false } = {}) {
+  const context = await browser.newContext(PHONE);
+  if (slowPulls) {
+    // Slow each pulled page down so the first download's progress stays on screen long enough to see.
+    await context.route("**/sync/pull", async (route) => {
+      await new Promise((r) => setTimeout(r, 700));
+      await route.continue();
+    });
+  }
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(server.url);
+  await page.click(`button.user[data-user=${user}]`);
+  return { context, page };
+}
+
+const pollUntil = async (fn, what, ms = 15_000) => {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const got = await fn();
+    if (got) return got;
+    assert.ok(Date.now() < deadline, `timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+// One device, one story: the tests below run in order on it.
+let device;
+
+test("first launch shows the download's progress, then the accounts with their work orders", { timeout: 60_000 }, async () => {
+  device = await signIn("alice", { slowPulls: true });
+  const { page } = device;
+  await page.waitForSelector("#download", { timeout: 15_000 });
+  await page.waitForFunction(() => /of \d+ rows/.test(document.querySelector("#download-text")?.textContent ?? ""));
+  const text = await page.textContent("#download-text");
+  const est = await server.rest("GET", "/sync/estimate");
+  assert.match(text, new RegExp(`of ${est.body.rows} rows`), "progress against the server's estimate");
+  await page.waitForSelector("#accounts li.card", { timeout: 30_000 });
+  assert.equal(await page.isVisible("#download"), false, "the progress panel is gone once the download is done");
+  assert.match(await page.textContent("#list-summary"), /^300 accounts/);
+  assert.ok(await page.locator("#accounts a.wo").count() > 0, "accounts show their work orders");
+  assert.equal((await page.textContent("#sync-state")).trim(), "Connected");
+});
+
+test("a work order edited online is on the server", { timeout: 30_000 }, async () => {
+  const { page } = device;
+  const id = await page.getAttribute("#accounts a.wo >> nth=0", "data-id");
+  await page.click(`#accounts a.wo[data-id="${id}"]`);
+  await page.waitForSelector("form.edit");
+  const notes = `Checked on site ${Date.now()}`;
+  await page.selectOption("select[name=status]", "in-progress");
+  await page.fill("textarea[name=notes]", notes);
+  await page.click("#save");
+  await page.waitForSelector("#accounts li.card");
+  const row = await server.rest("GET", `/api/data/workorders/'${id}'`);
+  assert.equal(row.status, 200);
+  assert.equal(row.body.notes, notes);
+  assert.equal(row.body.status, "in-progress");
+  assert.ok(Date.now() - Date.parse(row.body.modifiedOn) < 60_000, "modifiedOn moves to now");
+});
+
+test("offline, a reload comes back from the Service Worker and shows the offline status", { timeout: 30_000 }, async () => {
+  const { page, context } = device;
+  // The worker installed on the first visit has the whole shell in its cache.
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await pollUntil(() => page.evaluate(async () => (await caches.keys()).some((k) => k.startsWith("field-service-shell-"))), "the shell cache");
+  await context.setOffline(true);
+  try {
+    const response = await page.reload();
+    assert.ok(response?.fromServiceWorker(), "the page came from the Service Worker");
+    await page.waitForSelector("#sync-state");
+    await pollUntil(async () => (await page.textContent("#sync-state")).trim() === "Offline", "status Offline");
+    // The first download is done: no progress panel over the (offline) list.
+    assert.equal(await page.isVisible("#download"), false);
+    assert.equal(await page.isVisible("#search"), true);
+    // The store's engine itself sees the network off.
+    assert.equal(await page.evaluate(async () => (await window.demo.store.sync()).result), "offline");
+  } finally {
+    await context.setOffline(false);
+  }
+  await pollUntil(async () => (await page.textContent("#sync-state")).trim() === "Connected", "Connected again");
+  await page.waitForSelector("#accounts li.card"); // the list loads when the connection returns
+});
+
+// TODO(interceptor): enable once `store.interceptFetch` lands (issue 5, "Interception"). The demo's data code is
+// fetch('/api/data/…'); without interception those requests fail offline, so an edit made offline cannot be saved yet.
+test("an edit made offline survives an offline reload and reaches the server once online", {
+  skip: "needs store.interceptFetch (not on this branch): offline, the demo's fetch('/api/data/…') has no local answer",
+  timeout: 60_000,
+}, async () => {
+  const { page, context } = device;
+  assert.ok(await page.evaluate(() => typeof window.demo.store.interceptFetch === "function"), "the interceptor is there");
+  const id = await page.getAttribute("#accounts a.wo >> nth=0", "data-id");
+  await context.setOffline(true);
+  const title = `Edited offline ${Date.now()}`;
+  await page.click(`#accounts a.wo[data-id="${id}"]`);
+  await page.fill("input[name=title]", title);
+  await page.click("#save");
+  await page.waitForSelector("#accounts li.card");
+  assert.equal((await page.textContent("#sync-pending")).trim(), "1 change pending");
+  const response = await page.reload();
+  assert.ok(response?.fromServiceWorker());
+  await page.waitForSelector(`#accounts a.wo[data-id="${id}"]`);
+  assert.match(await page.textContent(`#accounts a.wo[data-id="${id}"]`), new RegExp(title));
+  assert.equal((await page.textContent("#sync-pending")).trim(), "1 change pending");
+  assert.equal((await server.rest("GET", `/api/data/workorders/'${id}'`)).body.title === title, false, "not on the server yet");
+  await context.setOffline(false);
+  await pollUntil(async () => !(await page.isVisible("#sync-pending")), "pending drained");
+  const found = await server.rest("GET", `/api/data/workorders?$filter=${encodeURIComponent(`title eq '${title}'`)}&$count=true`);
+  assert.equal(found.body.count, 1, "on the server exactly once");
+});
+
+test("a conflict kept by the store is shown and resolved from the UI", { timeout: 60_000 }, async () => {
+  await device?.context.close();
+  device = await signIn("bob");
+  const { page, context } = device;
+  await page.waitForSelector("#accounts li.card", { timeout: 30_000 });
+  const id = await page.getAttribute("#accounts a.wo >> nth=0", "data-id");
+  // A local change made while offline (through the store: the demo's forms need the interceptor for that),
+  // then another change of the same column on the server: work orders settle conflicts by hand.
+  await context.setOffline(true);
+  await pollUntil(async () => (await page.textContent("#sync-state")).trim() === "Offline", "Offline");
+  await page.evaluate((id) => window.demo.store.table("workorders").update(id, { title: "Mine: replace the valve" }), id);
+  const theirs = await server.rest("PATCH", `/api/data/workorders/'${id}'`, { title: "Theirs: valve already replaced" }, "dev-token-bob");
+  assert.equal(theirs.status, 200);
+  await context.setOffline(false);
+  await page.evaluate(() => window.demo.store.sync());
+  await page.waitForSelector("#sync-conflicts", { timeout: 15_000 });
+  assert.equal((await page.textContent("#sync-conflicts")).trim(), "1 conflict");
+
+  await page.click("#sync-conflicts");
+  const card = page.locator("li.conflict");
+  await card.waitFor();
+  assert.match(await card.textContent(), /Mine: replace the valve/);
+  assert.match(await card.textContent(), /Theirs: valve already replaced/);
+  await card.locator("button.edit-merge").click();
+  await card.locator("input[name=title]").fill("Merged: valve checked");
+  await card.locator("form.merge button[type=submit]").click();
+  await page.waitForSelector("#conflicts li.muted"); // "No conflicts."
+  await page.evaluate(() => window.demo.store.sync());
+  await pollUntil(async () => (await server.rest("GET", `/api/data/workorders/'${id}'`, null, "dev-token-bob")).body.title === "Merged: valve checked",
+    "the merged row on the server");
+  await pollUntil(async () => !(await page.isVisible("#sync-conflicts")), "the status shows no conflict");
+});
+
+test("a change the server refuses is listed with its reason and discarded from the UI", { timeout: 30_000 }, async () => {
+  const { page } = device;
+  await page.click("nav.tabs a[data-tab=accounts]");
+  await page.waitForSelector("#accounts li.card");
+  const id = await page.getAttribute("#accounts li.card >> nth=0", "data-id");
+  // Giving the account to another technician would take it out of bob's scope: refused for good.
+  await page.evaluate((id) => window.demo.store.table("accounts").update(id, { ownerId: "alice" }), id);
+  await page.evaluate(() => window.demo.store.sync());
+  await page.waitForSelector("#sync-errors", { timeout: 15_000 });
+  await page.click("#sync-errors");
+  const card = page.locator("li.syncerror");
+  await card.waitFor();
+  assert.match(await card.textContent(), /permission/);
+  await card.locator("button.discard").click();
+  await page.waitForSelector("#syncerrors li.muted"); // "No sync errors."
+  await pollUntil(async () => !(await page.isVisible("#sync-errors")), "the status shows no sync error");
+  assert.equal(await page.evaluate((id) => window.demo.store.table("accounts").get(id).then((r) => r.ownerId), id), "bob",
+    "the row shows the server's state again");
+  assert.equal((await server.rest("GET", `/api/data/accounts/'${id}'`, null, "dev-token-bob")).body.ownerId, "bob");
+  await device.context.close();
+});
