@@ -157,7 +157,10 @@ async fn a_refused_write_becomes_a_sync_error_and_the_others_go_through() {
     assert_eq!(sync(&store).await["result"], "completed");
     let errors: Value = serde_json::from_str(&ok_json(store.sync_errors()).await).unwrap();
     assert_eq!(errors.as_array().map(Vec::len), Some(1), "{errors}");
+    status_field_becomes(&store, "errors", 1.into()).await;
     ok(store.discard_sync_error(errors[0]["id"].as_f64().unwrap())).await;
     assert_eq!(ok_json(store.sync_errors()).await, "[]");
+    // The status follows a discard by itself (no row changed, no sync needed).
+    status_field_becomes(&store, "errors", 0.into()).await;
     finish(store).await;
 }

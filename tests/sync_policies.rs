@@ -569,3 +569,44 @@ async fn first_download_reports_progress_per_table() {
     }
     finish(store).await;
 }
+
+#[wasm_bindgen_test]
+async fn a_launch_that_cannot_sync_reports_the_first_download_as_stored() {
+    // Nothing lost, for what the app is told: a store reopened where the server cannot be
+    // reached still says its first download is done, with the rows it holds, so the app
+    // does not show "downloading" over data it has.
+    let name = unique_name("relaunch");
+    let store = open_synced_with(&name, ERIN, FIXTURE_PROFILE).await;
+    synced(&store).await;
+    let count = ok(store.table("notes").unwrap().count(None))
+        .await
+        .as_f64()
+        .unwrap();
+    assert!(count > 0.0);
+    store.close();
+    drop(store);
+    let o = options(&name, FIXTURE_PROFILE);
+    let unreachable = js(r#"{"url":"http://127.0.0.1:9","token":"x","timeoutMs":500}"#);
+    js_sys::Reflect::set(&o, &"server".into(), &unreachable).unwrap();
+    let store = offline_tables::OfflineStore::open(o).await.unwrap();
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = parse(&json(&store.status()));
+        if last["initialSync"]["done"] == true {
+            break;
+        }
+        pause(20).await;
+    }
+    assert_eq!(last["initialSync"]["done"], true, "{last}");
+    assert_eq!(
+        last["initialSync"]["tables"]["notes"]["rows"].as_f64(),
+        Some(count),
+        "{last}"
+    );
+    assert_eq!(
+        sync(&store).await["result"],
+        "failed",
+        "the server really is out of reach"
+    );
+    finish(store).await;
+}

@@ -233,7 +233,7 @@ impl OfflineStore {
         id: f64,
         #[wasm_bindgen(unchecked_param_type = "\"local\" | \"server\" | Row")] choice: JsValue,
     ) -> Promise {
-        let db = self.db.clone();
+        let (db, syncer) = (self.db.clone(), self.syncer.clone());
         promise(async move {
             db.ready().await;
             let resolution = match choice.as_string().as_deref() {
@@ -247,6 +247,9 @@ impl OfflineStore {
                 None => Resolution::Merged(choice),
             };
             db.resolve_conflict(id, resolution).await?;
+            if let Some(s) = &syncer {
+                s.lists_changed();
+            }
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -264,10 +267,13 @@ impl OfflineStore {
     /// Applies the refused change locally again so that it is pushed again.
     #[wasm_bindgen(js_name = retrySyncError, unchecked_return_type = "Promise<void>")]
     pub fn retry_sync_error(&self, id: f64) -> Promise {
-        let db = self.db.clone();
+        let (db, syncer) = (self.db.clone(), self.syncer.clone());
         promise(async move {
             db.ready().await;
             db.retry_sync_error(id).await?;
+            if let Some(s) = &syncer {
+                s.lists_changed();
+            }
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -275,10 +281,13 @@ impl OfflineStore {
     /// Forgets a refused change (the row already shows the server's state).
     #[wasm_bindgen(js_name = discardSyncError, unchecked_return_type = "Promise<void>")]
     pub fn discard_sync_error(&self, id: f64) -> Promise {
-        let db = self.db.clone();
+        let (db, syncer) = (self.db.clone(), self.syncer.clone());
         promise(async move {
             db.ready().await;
             db.discard_sync_error(id).await?;
+            if let Some(s) = &syncer {
+                s.lists_changed();
+            }
             Ok(JsValue::UNDEFINED)
         })
     }

@@ -55,6 +55,8 @@ pub enum Message {
     Conflict(JsValue),
     /// The server refused a change.
     SyncError(JsValue),
+    /// A tab settled a kept conflict or a sync error: the leader recounts.
+    ListsChanged,
 }
 
 pub struct Channel {
@@ -77,6 +79,7 @@ impl Channel {
                 Some("status") => on(Message::Status(body)),
                 Some("conflict") => on(Message::Conflict(body)),
                 Some("syncerror") => on(Message::SyncError(body)),
+                Some("lists") => on(Message::ListsChanged),
                 _ => {}
             }
         });

@@ -150,6 +150,7 @@ impl Syncer {
     fn on_message(self: &Rc<Self>, m: Message) {
         match m {
             Message::SyncRequest if self.leader.get() => self.feed(Event::SyncRequested),
+            Message::ListsChanged => self.refresh_counts(),
             Message::Finished(result) if !self.leader.get() => {
                 for resolve in self.waiters.borrow_mut().drain(..) {
                     let _ = resolve.call1(&JsValue::UNDEFINED, &result);
@@ -203,6 +204,13 @@ impl Syncer {
         *self.change_listener.borrow_mut() = Some((id, on_change));
         self.feed(Event::Started { online });
         self.refresh_counts();
+        // The first download's state as stored, for a launch that cannot sync yet.
+        let me = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if me.load_progress().await.is_ok() {
+                me.publish();
+            }
+        });
         // Requests made while following are served now.
         if !self.waiters.borrow().is_empty() {
             self.feed(Event::SyncRequested);
@@ -303,6 +311,16 @@ impl Syncer {
         self.status_events.emit_value(&status);
         if let Some(c) = self.channel.borrow().as_ref() {
             c.post("status", &status);
+        }
+    }
+
+    /// The app settled a kept conflict or a sync error here: the status counts change
+    /// though no row may have (a discard), so the leader recounts.
+    pub fn lists_changed(self: &Rc<Self>) {
+        if self.leader.get() {
+            self.refresh_counts();
+        } else if let Some(c) = self.channel.borrow().as_ref() {
+            c.post("lists", &JsValue::UNDEFINED);
         }
     }
 
@@ -596,28 +614,38 @@ impl Syncer {
         }
     }
 
-    /// Before a page of the first download: the stored state and local counts (once per
-    /// session), the server's estimate (once), and, before the very first page, the
-    /// storage check and the request for persistent storage.
-    async fn prepare_download(&self, first_page: bool) -> Result<(), Failure> {
-        if !self.initial.borrow().loaded {
-            let done = self.db.initial_sync_done().await.map_err(storage_failure)?;
-            let mut counts = Vec::new();
-            for t in self.db.profile().tables.keys() {
-                let n = self
-                    .db
-                    .count_rows(t, &Default::default())
-                    .await
-                    .map_err(storage_failure)?;
-                counts.push((t.clone(), n as u64));
-            }
-            let mut p = self.initial.borrow_mut();
+    /// Reads, once per session, whether the first download is done and how many rows
+    /// each table holds.
+    async fn load_progress(&self) -> Result<(), Failure> {
+        if self.initial.borrow().loaded {
+            return Ok(());
+        }
+        let done = self.db.initial_sync_done().await.map_err(storage_failure)?;
+        let mut counts = Vec::new();
+        for t in self.db.profile().tables.keys() {
+            let n = self
+                .db
+                .count_rows(t, &Default::default())
+                .await
+                .map_err(storage_failure)?;
+            counts.push((t.clone(), n as u64));
+        }
+        let mut p = self.initial.borrow_mut();
+        if !p.loaded {
             p.loaded = true;
             p.done = done;
             for (t, n) in counts {
                 p.tables.entry(t).or_default().rows = n;
             }
         }
+        Ok(())
+    }
+
+    /// Before a page of the first download: the stored state and local counts (once per
+    /// session), the server's estimate (once), and, before the very first page, the
+    /// storage check and the request for persistent storage.
+    async fn prepare_download(&self, first_page: bool) -> Result<(), Failure> {
+        self.load_progress().await?;
         if self.initial.borrow().done {
             return Ok(());
         }
