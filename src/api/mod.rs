@@ -2,6 +2,7 @@
 //! storage layer. No logic lives here. The domain's TypeScript types are declared once
 //! in `types.d.ts` and named by the exported methods.
 
+mod intercept;
 mod store;
 mod table;
 

@@ -374,6 +374,11 @@ impl OfflineStore {
         &self.db
     }
 
+    /// The sync server's base URL, for a store opened with one.
+    pub(super) fn server_url(&self) -> Option<String> {
+        self.syncer.as_ref().map(|s| s.server_url().to_string())
+    }
+
     /// True when this store is the one syncing its database (it holds the sync lock).
     pub fn is_sync_leader(&self) -> bool {
         self.syncer.as_ref().is_some_and(|s| s.is_leader())

@@ -98,6 +98,11 @@ fn timer_name(t: Timer) -> &'static str {
 }
 
 impl Syncer {
+    /// The sync server's base URL.
+    pub fn server_url(&self) -> &str {
+        &self.server.url
+    }
+
     /// Joins the tabs syncing `db` with `server`: leads once it gets the lock, follows
     /// until then.
     pub fn start(db: Rc<Db>, server: Server, config: Config) -> Rc<Syncer> {

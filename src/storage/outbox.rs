@@ -203,6 +203,15 @@ impl Db {
 
     /// Sync state of one row; None when the row is unknown here.
     pub async fn meta(&self, table: &str, key: &JsValue) -> Result<Option<RowMeta>> {
+        Ok(self.row_and_meta(table, key).await?.1)
+    }
+
+    /// The row with `key` (undefined when missing) and its sync state, read together.
+    pub async fn row_and_meta(
+        &self,
+        table: &str,
+        key: &JsValue,
+    ) -> Result<(JsValue, Option<RowMeta>)> {
         self.table(table)?;
         super::write::check_key(key, "meta: key")?;
         let ctx = format!("meta on '{table}'");
@@ -228,7 +237,7 @@ impl Db {
             None
         };
         if row.is_undefined() && base.is_none() && pending.is_none() {
-            return Ok(None);
+            return Ok((row, None));
         }
         // A row not edited since it was downloaded is known at the checkpoint (or at
         // the version its last push settled at, if later); see `Base`.
@@ -237,11 +246,12 @@ impl Db {
             (b, false) if !row.is_undefined() => version_max(b.map(|b| b.version), checkpoint),
             (b, false) => b.map(|b| b.version),
         };
-        Ok(Some(RowMeta {
+        let meta = RowMeta {
             version,
             deleted: pending.as_ref().is_some_and(|m| m.op == MutationOp::Delete),
             pending: pending.is_some(),
-        }))
+        };
+        Ok((row, Some(meta)))
     }
 }
 

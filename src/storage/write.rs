@@ -52,6 +52,32 @@ impl Db {
         Ok(keys)
     }
 
+    /// Inserts `row` unless a row with its key exists (`conflict`), checked in the same
+    /// transaction as the write; resolves to its key.
+    pub async fn insert_row(&self, table: &str, row: &JsValue) -> Result<JsValue> {
+        let def = self.writable(table, "insert")?;
+        let keys = self.keys_of(&Array::of1(row).into(), &def.key, "row")?;
+        let key = keys.get(0);
+        let ctx = format!("insert on '{table}'");
+        let tx = self.tx(&[table, OUTBOX, BASE, META], true, &ctx)?;
+        let store = tx.store(table)?;
+        let current = wait(&store.get(&key).map_err(|e| tx.fail(e))?, &ctx).await?;
+        if !current.is_undefined() {
+            tx.abort().await;
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                format!("{ctx}: a row with key {} exists", describe_key(&key)),
+            ));
+        }
+        let written = write_logged(&tx, &store, table, &keys, "put", || {
+            store.put(row).map(|_| ())
+        })
+        .await;
+        Self::commit_or_abort(tx, written).await?;
+        self.events.emit(table, &keys, Source::Local);
+        Ok(key)
+    }
+
     /// Merges `patch` into the stored row and resolves to the new row.
     pub async fn update_row(&self, table: &str, key: &JsValue, patch: &JsValue) -> Result<JsValue> {
         let def = self.writable(table, "update")?;
@@ -88,6 +114,32 @@ impl Db {
         Self::commit_or_abort(tx, written).await?;
         self.events.emit(table, &keys, Source::Local);
         Ok(row)
+    }
+
+    /// Deletes the row with `key`, or fails with `not_found` when there is none, checked
+    /// in the same transaction as the delete.
+    pub async fn delete_existing(&self, table: &str, key: &JsValue) -> Result<()> {
+        self.writable(table, "delete")?;
+        check_key(key, "delete: key")?;
+        let ctx = format!("delete on '{table}'");
+        let tx = self.tx(&[table, OUTBOX, BASE, META], true, &ctx)?;
+        let store = tx.store(table)?;
+        let current = wait(&store.get(key).map_err(|e| tx.fail(e))?, &ctx).await?;
+        if current.is_undefined() {
+            tx.abort().await;
+            return Err(Error::new(
+                ErrorCode::NotFound,
+                format!("{ctx}: no row with key {}", describe_key(key)),
+            ));
+        }
+        let keys = Array::of1(key);
+        let written = write_logged(&tx, &store, table, &keys, "delete", || {
+            store.delete(key).map(|_| ())
+        })
+        .await;
+        Self::commit_or_abort(tx, written).await?;
+        self.events.emit(table, &keys, Source::Local);
+        Ok(())
     }
 
     /// Deletes rows by key in one transaction (missing rows are fine).

@@ -4,6 +4,7 @@ import type {
   ChangeEvent,
   ChangeSource,
   ErrorCode,
+  InterceptOptions,
   JsonValue,
   Key,
   OfflineTablesError,
@@ -166,6 +167,21 @@ export async function usage(): Promise<void> {
   }
   void [outcome, status];
 
+  // The app's own REST requests, answered locally.
+  const intercept: InterceptOptions = { prefix: "/api/data/" };
+  const uninstall: () => void = synced.interceptFetch(intercept);
+  const local: Response = await fetch("/api/data/accounts?$filter=city eq 'Lyon'&$count=true");
+  const listing = (await local.json()) as { value: Row[]; count?: number };
+  const fromStore: boolean = local.headers.get("x-offline-tables") === "local";
+  uninstall();
+  synced.interceptFetch()();
+  synced.interceptFetch({ prefix: "https://api.example.com/api/data/" })();
+  // The same handler for a Service Worker's fetch event.
+  const answered: Response | undefined = await synced.handleFetch(new Request("/api/data/accounts/A1"));
+  const viaPrefix: Response | undefined = await synced.handleFetch(new Request("https://x/y/t"), { prefix: "https://x/y/" });
+  const response: Response = answered ?? (await fetch("/api/data/accounts/A1"));
+  void [listing, fromStore, viaPrefix, response];
+
   void [name, version, tableName, one, byNumber, many, cityValue, all, some, byString, ordered, total, matching,
     matchingByString, pendingCount];
 }
@@ -211,5 +227,13 @@ export async function rejected(store: OfflineStore, table: Table): Promise<void>
   store.name = "other";
   // @ts-expect-error orderBy direction is "asc" or "desc"
   await table.query({ orderBy: [["name", "down"]] });
-  void [n, row];
+  // @ts-expect-error the prefix is a string
+  store.interceptFetch({ prefix: 1 });
+  // @ts-expect-error interceptFetch returns the uninstall function, not a promise
+  await store.interceptFetch().then(() => {});
+  // @ts-expect-error handleFetch takes a Request, not a URL string
+  await store.handleFetch("/api/data/accounts");
+  // @ts-expect-error handleFetch may resolve to undefined (not ours)
+  const sure: Response = await store.handleFetch(new Request("/api/data/accounts"));
+  void [n, row, sure];
 }

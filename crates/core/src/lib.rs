@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod profile;
 pub mod protocol;
 pub mod query;
+pub mod rest;
 pub mod scope;
 pub mod value;
 

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -98,6 +98,26 @@ impl fmt::Display for Key {
             Key::Str(s) => write!(f, "'{s}'"),
             Key::Num(n) => write!(f, "{}", number_value(*n)),
         }
+    }
+}
+
+/// `row` as a row of a table keyed by `key_col` whose key must be `key`: a JSON object
+/// whose key column holds `key`; otherwise what is wrong with it.
+pub fn check_row(
+    row: &Value,
+    key_col: &str,
+    key: &Key,
+) -> std::result::Result<Map<String, Value>, String> {
+    let Value::Object(map) = row else {
+        return Err("the row must be a JSON object".into());
+    };
+    match map.get(key_col).map(|v| Key::from_json(v, key_col)) {
+        Some(Ok(k)) if &k == key => Ok(map.clone()),
+        Some(Ok(k)) => Err(format!(
+            "the row's {key_col} is {k}, not the mutation's key {key}"
+        )),
+        Some(Err(e)) => Err(e.message),
+        None => Err(format!("the row has no {key_col} (its key column)")),
     }
 }
 

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use offline_tables_core::protocol::{ErrorBody, ErrorDetail};
-use offline_tables_core::ErrorCode;
+use offline_tables_core::rest::RestError;
 
 #[derive(Debug)]
 pub struct AppError {
@@ -67,12 +67,15 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+impl From<RestError> for AppError {
+    fn from(e: RestError) -> Self {
+        let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        AppError::new(status, e.code, e.message)
+    }
+}
+
 impl From<offline_tables_core::Error> for AppError {
     fn from(e: offline_tables_core::Error) -> Self {
-        match e.code {
-            ErrorCode::UnknownTable | ErrorCode::NotFound => AppError::not_found(e.message),
-            ErrorCode::ReadOnly => AppError::forbidden(e.message),
-            _ => AppError::bad_request(e.message),
-        }
+        RestError::from(e).into()
     }
 }

@@ -1,10 +1,13 @@
-//! A JSON body extractor whose every failure is a JSON error with a code: malformed
-//! JSON and wrong shapes are 400 `invalid_argument`, oversized bodies 413.
+//! Extractors whose every failure is a JSON error with a code: a JSON body (malformed
+//! JSON and wrong shapes are 400 `invalid_argument`, oversized bodies 413) and path
+//! parameters (a segment that does not decode is 400 `invalid_argument`).
 
 use crate::error::AppError;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
+use offline_tables_core::rest::RestError;
 use serde::de::DeserializeOwned;
 
 pub struct JsonBody<T>(pub T);
@@ -30,6 +33,28 @@ where
         })?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
-            .map_err(|e| AppError::bad_request(format!("malformed JSON body: {e}")))
+            .map_err(|e| RestError::malformed_json(e).into())
+    }
+}
+
+/// `axum::extract::Path`, with a JSON error for a segment that does not decode (axum's
+/// own rejection is plain text).
+pub struct UrlPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for UrlPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(UrlPath(v)),
+            Err(e) => {
+                tracing::debug!("path rejected: {e}");
+                Err(RestError::bad_segment().into())
+            }
+        }
     }
 }

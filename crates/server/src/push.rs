@@ -13,7 +13,8 @@ use axum::Json;
 use offline_tables_core::protocol::{
     Outcome, PushMutation, PushRequest, PushResponse, RejectReason, PROTOCOL_VERSION,
 };
-use offline_tables_core::{ConflictPolicy, Key, MutationOp, Profile, Scope};
+use offline_tables_core::value::check_row;
+use offline_tables_core::{ConflictPolicy, MutationOp, Profile, Scope};
 use serde_json::{Map, Value};
 use sqlx::Row;
 pub async fn push(
@@ -140,21 +141,6 @@ fn rejected(id: u64, reason: RejectReason, message: impl Into<String>) -> Outcom
         id,
         reason,
         message: message.into(),
-    }
-}
-
-/// Checks a whole row: an object whose key column holds `key`.
-pub fn check_row(row: &Value, key_col: &str, key: &Key) -> Result<Map<String, Value>, String> {
-    let Value::Object(map) = row else {
-        return Err("the row must be a JSON object".into());
-    };
-    match map.get(key_col).map(|v| Key::from_json(v, key_col)) {
-        Some(Ok(k)) if &k == key => Ok(map.clone()),
-        Some(Ok(k)) => Err(format!(
-            "the row's {key_col} is {k}, not the mutation's key {key}"
-        )),
-        Some(Err(e)) => Err(e.message),
-        None => Err(format!("the row has no {key_col} (its key column)")),
     }
 }
 

@@ -5,70 +5,20 @@
 use crate::auth::User;
 use crate::db::{self, key_text};
 use crate::error::{AppError, AppResult};
-use crate::json::JsonBody;
-use crate::push::check_row;
+use crate::json::{JsonBody, UrlPath as Path};
 use crate::scope::{Scoper, Src};
 use crate::AppState;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use offline_tables_core::query::{compare_rows, project};
-use offline_tables_core::{Key, Profile, Query, TableDef};
-use percent_encoding::percent_decode_str;
+use offline_tables_core::rest::{
+    key_segment, new_row, parse_key_segment, parse_query, patch_columns, patched_row, table,
+    writable, RestError,
+};
+use offline_tables_core::{Key, Profile};
 use serde_json::{json, Map, Value};
-
-fn table<'a>(profile: &'a Profile, name: &str) -> AppResult<&'a TableDef> {
-    profile
-        .tables
-        .get(name)
-        .ok_or_else(|| AppError::not_found(format!("unknown table '{name}'")))
-}
-
-fn writable<'a>(profile: &'a Profile, name: &str) -> AppResult<&'a TableDef> {
-    let def = table(profile, name)?;
-    if def.read_only {
-        return Err(AppError::forbidden(format!("table '{name}' is read-only")));
-    }
-    Ok(def)
-}
-
-/// A key from a URL segment: `'text'` (quotes doubled inside) is a string, a decimal
-/// number is a number, anything else is a string.
-pub fn parse_key_segment(seg: &str) -> AppResult<Key> {
-    if let Some(inner) = seg.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
-        return Ok(Key::Str(inner.replace("''", "'")));
-    }
-    if let Ok(v @ Value::Number(_)) = serde_json::from_str::<Value>(seg) {
-        return Key::from_json(&v, "key").map_err(AppError::from);
-    }
-    if seg.is_empty() {
-        return Err(AppError::bad_request("the key is empty"));
-    }
-    Ok(Key::Str(seg.to_string()))
-}
-
-fn decode(s: &str) -> String {
-    percent_decode_str(&s.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
-fn parse_query(raw: Option<&str>) -> AppResult<Query> {
-    let pairs: Vec<(String, String)> = raw
-        .unwrap_or("")
-        .split('&')
-        // Only `$` options are the query's; others (cache busters...) are the app's.
-        .filter(|p| p.starts_with('$') || p.starts_with("%24"))
-        .map(|p| {
-            let (n, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(n), decode(v))
-        })
-        .collect();
-    Ok(Query::from_odata_params(
-        pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-    )?)
-}
 
 fn with_etag(status: StatusCode, version: i64, body: Value) -> Response {
     let mut headers = HeaderMap::new();
@@ -123,15 +73,15 @@ async fn visible(
     profile: &Profile,
     user: &str,
     name: &str,
-    key: &str,
+    key: &Key,
 ) -> AppResult<(db::Stored, Map<String, Value>)> {
-    let stored = db::load(&s.db.pool, name, key).await?;
+    let stored = db::load(&s.db.pool, name, &key_text(key)).await?;
     let Some((stored, row)) = stored.and_then(|st| st.data.clone().map(|r| (st, r))) else {
-        return Err(AppError::not_found(format!("no row {key} in '{name}'")));
+        return Err(RestError::no_row(name, key).into());
     };
     let mut scoper = Scoper::new(Src::Pool(&s.db), profile, user, (s.clock)());
     if !scoper.row_in_scope(name, &row).await? {
-        return Err(AppError::not_found(format!("no row {key} in '{name}'")));
+        return Err(RestError::no_row(name, key).into());
     }
     Ok((stored, row))
 }
@@ -143,7 +93,7 @@ pub async fn read(
 ) -> AppResult<Response> {
     let profile = s.profile();
     table(&profile, &name)?;
-    let key = key_text(&parse_key_segment(&seg)?);
+    let key = parse_key_segment(&seg)?;
     let (stored, row) = visible(&s, &profile, &user, &name, &key).await?;
     Ok(with_etag(
         StatusCode::OK,
@@ -183,35 +133,18 @@ pub async fn create(
 ) -> AppResult<Response> {
     let profile = s.profile();
     let def = writable(&profile, &name)?;
-    let key = body
-        .get(&def.key)
-        .ok_or_else(|| {
-            AppError::bad_request(format!("the row has no {} (its key column)", def.key))
-        })
-        .and_then(|v| Key::from_json(v, &def.key).map_err(AppError::from))?;
-    let row = check_row(&body, &def.key, &key).map_err(AppError::bad_request)?;
+    let (key, row) = new_row(&body, def)?;
     let now = (s.clock)();
     let kt = key_text(&key);
     let mut tx = s.db.begin().await?;
     db::lock_writes(&mut tx).await?;
     let current = db::load(&mut *tx, &name, &kt).await?;
     if current.as_ref().is_some_and(|c| c.data.is_some()) {
-        return Err(AppError::conflict(format!(
-            "a row with key {key} already exists in '{name}'"
-        )));
+        return Err(RestError::exists(&name, &key).into());
     }
     let v = store_in_scope(&profile, tx, &user, &name, &kt, current.as_ref(), &row, now).await?;
     let mut resp = with_etag(StatusCode::CREATED, v, Value::Object(row));
-    let location = format!(
-        "/api/data/{name}/{}",
-        percent_encoding::utf8_percent_encode(
-            &match &key {
-                Key::Str(s) => format!("'{}'", s.replace('\'', "''")),
-                Key::Num(_) => key.to_json().to_string(),
-            },
-            percent_encoding::NON_ALPHANUMERIC
-        )
-    );
+    let location = format!("/api/data/{name}/{}", key_segment(&key));
     if let Ok(l) = HeaderValue::from_str(&location) {
         resp.headers_mut().insert(header::LOCATION, l);
     }
@@ -232,13 +165,13 @@ async fn load_for_write(
     db::lock_writes(&mut tx).await?;
     let current = db::load(&mut *tx, name, &key_text(key)).await?;
     let Some((stored, row)) = current.and_then(|c| c.data.clone().map(|r| (c, r))) else {
-        return Err(AppError::not_found(format!("no row {key} in '{name}'")));
+        return Err(RestError::no_row(name, key).into());
     };
     if !Scoper::new(Src::Tx(&mut tx), profile, user, now)
         .row_in_scope(name, &row)
         .await?
     {
-        return Err(AppError::not_found(format!("no row {key} in '{name}'")));
+        return Err(RestError::no_row(name, key).into());
     }
     Ok((tx, stored, row))
 }
@@ -252,19 +185,12 @@ pub async fn patch(
     let profile = s.profile();
     let def = writable(&profile, &name)?;
     let key = parse_key_segment(&seg)?;
-    let Value::Object(cols) = body else {
-        return Err(AppError::bad_request(
-            "the body must be a JSON object of columns",
-        ));
-    };
+    let cols = patch_columns(body)?;
     let now = (s.clock)();
     let kt = key_text(&key);
-    let (tx, current, mut row) = load_for_write(&s, &profile, &user, &name, &key, now).await?;
+    let (tx, current, row) = load_for_write(&s, &profile, &user, &name, &key, now).await?;
     let current = Some(current);
-    for (c, v) in cols {
-        row.insert(c, v);
-    }
-    let row = check_row(&Value::Object(row), &def.key, &key).map_err(AppError::bad_request)?;
+    let row = patched_row(row, cols, def, &key)?;
     let v = store_in_scope(&profile, tx, &user, &name, &kt, current.as_ref(), &row, now).await?;
     Ok(with_etag(StatusCode::OK, v, Value::Object(row)))
 }

@@ -152,6 +152,19 @@ async fn unknown_tables_routes_and_bad_query_options_are_4xx() {
         ctx.get(ALICE, "/sync/elsewhere")
             .await
             .assert_error(404, "not_found");
+        // A segment that is not UTF-8 once decoded: JSON like every other error.
+        for uri in [
+            "/api/data/accounts/%FF",
+            "/api/data/%FF",
+            "/api/data/%FF/a0",
+        ] {
+            ctx.get(ALICE, uri)
+                .await
+                .assert_error(400, "invalid_argument");
+        }
+        ctx.raw("DELETE", "/api/data/accounts/%C3", Some(ALICE), None)
+            .await
+            .assert_error(400, "invalid_argument");
 
         for query in [
             "$filter=city%20equals%20'Paris'",

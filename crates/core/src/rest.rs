@@ -1,0 +1,405 @@
+//! The REST data API's rules (protocol.md §8) shared by the reference server and the
+//! client's fetch interceptor: its routes, keys in URL segments, query strings, the
+//! checks of written rows, and its errors with their status codes and messages, so both
+//! answer the same request alike.
+
+use crate::error::{Error, ErrorCode};
+use crate::value::check_row;
+use crate::{Key, Profile, Query, TableDef};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
+use serde_json::{json, Map, Value};
+use std::fmt;
+
+/// A REST error: the HTTP status, the stable `code` of the JSON body, and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+pub type RestResult<T> = std::result::Result<T, RestError>;
+
+impl RestError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        RestError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, "invalid_argument", message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(403, "forbidden", message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, "not_found", message)
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(409, "conflict", message)
+    }
+
+    /// A path under the API that no route answers.
+    pub fn no_endpoint() -> Self {
+        Self::not_found("no such endpoint")
+    }
+    /// A path segment that is not UTF-8 once percent-decoded.
+    pub fn bad_segment() -> Self {
+        Self::bad_request("invalid URL: a path segment is not UTF-8 once percent-decoded")
+    }
+    pub fn malformed_json(e: impl fmt::Display) -> Self {
+        Self::bad_request(format!("malformed JSON body: {e}"))
+    }
+    /// No live row `key` that the caller can see (rows outside the scope are not revealed).
+    pub fn no_row(table: &str, key: &Key) -> Self {
+        Self::not_found(format!("no row {key} in '{table}'"))
+    }
+    /// `POST` of a key that a live row has.
+    pub fn exists(table: &str, key: &Key) -> Self {
+        Self::conflict(format!("a row with key {key} already exists in '{table}'"))
+    }
+
+    /// The JSON body: `{ "error": { "code", "message" } }`.
+    pub fn body(&self) -> Value {
+        json!({ "error": { "code": self.code, "message": self.message } })
+    }
+}
+
+impl fmt::Display for RestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.message)
+    }
+}
+
+impl From<Error> for RestError {
+    fn from(e: Error) -> Self {
+        match e.code {
+            ErrorCode::UnknownTable | ErrorCode::NotFound => RestError::not_found(e.message),
+            ErrorCode::ReadOnly => RestError::forbidden(e.message),
+            _ => RestError::bad_request(e.message),
+        }
+    }
+}
+
+/// What a request under the API asks for. Table and key segments are percent-decoded;
+/// the key is read (`parse_key_segment`) by the handler, after the table is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `GET {table}`
+    List { table: String },
+    /// `POST {table}`
+    Create { table: String },
+    /// `GET {table}/{key}`
+    Read { table: String, key: String },
+    /// `PATCH {table}/{key}`
+    Update { table: String, key: String },
+    /// `DELETE {table}/{key}`
+    Delete { table: String, key: String },
+}
+
+impl Route {
+    /// The route of `method` on `path`, the URL path after the API's prefix (still
+    /// percent-encoded), as the reference server's router matches it: None when no
+    /// route does (another method, an empty last segment, more segments), an error when
+    /// a segment does not decode.
+    pub fn parse(method: &str, path: &str) -> Option<RestResult<Route>> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let route = match (method, segments.as_slice()) {
+            ("GET" | "POST", [table]) if !table.is_empty() => {
+                let table = match decode_segment(table) {
+                    Ok(t) => t,
+                    Err(e) => return Some(Err(e)),
+                };
+                if method == "GET" {
+                    Route::List { table }
+                } else {
+                    Route::Create { table }
+                }
+            }
+            ("GET" | "PATCH" | "DELETE", [table, key]) if !key.is_empty() => {
+                let (table, key) = match (decode_segment(table), decode_segment(key)) {
+                    (Ok(t), Ok(k)) => (t, k),
+                    (Err(e), _) | (_, Err(e)) => return Some(Err(e)),
+                };
+                match method {
+                    "GET" => Route::Read { table, key },
+                    "PATCH" => Route::Update { table, key },
+                    _ => Route::Delete { table, key },
+                }
+            }
+            _ => return None,
+        };
+        Some(Ok(route))
+    }
+
+    pub fn table(&self) -> &str {
+        match self {
+            Route::List { table }
+            | Route::Create { table }
+            | Route::Read { table, .. }
+            | Route::Update { table, .. }
+            | Route::Delete { table, .. } => table,
+        }
+    }
+}
+
+fn decode_segment(seg: &str) -> RestResult<String> {
+    percent_decode_str(seg)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| RestError::bad_segment())
+}
+
+/// The table `name` of the profile (`404` otherwise).
+pub fn table<'a>(profile: &'a Profile, name: &str) -> RestResult<&'a TableDef> {
+    profile
+        .tables
+        .get(name)
+        .ok_or_else(|| RestError::not_found(format!("unknown table '{name}'")))
+}
+
+/// The table `name` if it takes writes: `404` when unknown, `403` when read-only.
+pub fn writable<'a>(profile: &'a Profile, name: &str) -> RestResult<&'a TableDef> {
+    let def = table(profile, name)?;
+    if def.read_only {
+        return Err(RestError::forbidden(format!("table '{name}' is read-only")));
+    }
+    Ok(def)
+}
+
+/// A key from a decoded URL segment: `'text'` (quotes doubled inside) is a string, a
+/// JSON number is a number, anything else is a string.
+pub fn parse_key_segment(seg: &str) -> RestResult<Key> {
+    if let Some(inner) = seg.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+        return Ok(Key::Str(inner.replace("''", "'")));
+    }
+    if let Ok(v @ Value::Number(_)) = serde_json::from_str::<Value>(seg) {
+        return Key::from_json(&v, "key").map_err(RestError::from);
+    }
+    if seg.is_empty() {
+        return Err(RestError::bad_request("the key is empty"));
+    }
+    Ok(Key::Str(seg.to_string()))
+}
+
+/// The URL segment of `key` (for `Location`): strings quoted, percent-encoded.
+pub fn key_segment(key: &Key) -> String {
+    let text = match key {
+        Key::Str(s) => format!("'{}'", s.replace('\'', "''")),
+        Key::Num(_) => key.to_json().to_string(),
+    };
+    utf8_percent_encode(&text, NON_ALPHANUMERIC).to_string()
+}
+
+fn decode_param(s: &str) -> String {
+    percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The query of a listing from the raw URL query string (without `?`). Only `$`
+/// options are the query's; other parameters (cache busters...) are the app's.
+pub fn parse_query(raw: Option<&str>) -> RestResult<Query> {
+    let pairs: Vec<(String, String)> = raw
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| p.starts_with('$') || p.starts_with("%24"))
+        .map(|p| {
+            let (n, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode_param(n), decode_param(v))
+        })
+        .collect();
+    Ok(Query::from_odata_params(
+        pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+    )?)
+}
+
+/// The row a `POST` body creates and its key (a `409` for an existing key is the
+/// caller's to check).
+pub fn new_row(body: &Value, def: &TableDef) -> RestResult<(Key, Map<String, Value>)> {
+    let key = body
+        .get(&def.key)
+        .ok_or_else(|| {
+            RestError::bad_request(format!("the row has no {} (its key column)", def.key))
+        })
+        .and_then(|v| Key::from_json(v, &def.key).map_err(RestError::from))?;
+    let row = check_row(body, &def.key, &key).map_err(RestError::bad_request)?;
+    Ok((key, row))
+}
+
+/// The columns of a `PATCH` body.
+pub fn patch_columns(body: Value) -> RestResult<Map<String, Value>> {
+    match body {
+        Value::Object(cols) => Ok(cols),
+        _ => Err(RestError::bad_request(
+            "the body must be a JSON object of columns",
+        )),
+    }
+}
+
+/// `row` with the `PATCH` columns merged on, checked to keep its key `key`.
+pub fn patched_row(
+    mut row: Map<String, Value>,
+    cols: Map<String, Value>,
+    def: &TableDef,
+    key: &Key,
+) -> RestResult<Map<String, Value>> {
+    for (c, v) in cols {
+        row.insert(c, v);
+    }
+    check_row(&Value::Object(row), &def.key, key).map_err(RestError::bad_request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(method: &str, path: &str) -> Option<Route> {
+        Route::parse(method, path).map(|r| r.unwrap())
+    }
+
+    #[test]
+    fn routes_match_the_servers_router() {
+        let t = |s: &str| s.to_string();
+        assert_eq!(
+            route("GET", "accounts"),
+            Some(Route::List {
+                table: t("accounts")
+            })
+        );
+        assert_eq!(
+            route("POST", "acc%6Funts"),
+            Some(Route::Create {
+                table: t("accounts")
+            })
+        );
+        assert_eq!(
+            route("GET", "accounts/a%2F1"),
+            Some(Route::Read {
+                table: t("accounts"),
+                key: t("a/1")
+            })
+        );
+        assert_eq!(
+            route("PATCH", "accounts/'x'"),
+            Some(Route::Update {
+                table: t("accounts"),
+                key: t("'x'")
+            })
+        );
+        assert_eq!(
+            route("DELETE", "accounts/1"),
+            Some(Route::Delete {
+                table: t("accounts"),
+                key: t("1")
+            })
+        );
+        // The server's router answers an empty table before a key (unknown table '').
+        assert_eq!(
+            route("GET", "/k"),
+            Some(Route::Read {
+                table: t(""),
+                key: t("k")
+            })
+        );
+        for (m, p) in [
+            ("GET", ""),
+            ("GET", "accounts/"),
+            ("GET", "/"),
+            ("GET", "a/b/c"),
+            ("PUT", "accounts/a"),
+            ("HEAD", "accounts"),
+            ("patch", "accounts/a"),
+            ("POST", "accounts/a"),
+            ("PATCH", "accounts"),
+            ("DELETE", "accounts"),
+        ] {
+            assert_eq!(route(m, p), None, "{m} {p}");
+        }
+        assert_eq!(
+            Route::parse("GET", "accounts/%FF"),
+            Some(Err(RestError::bad_segment()))
+        );
+    }
+
+    #[test]
+    fn keys_read_and_written_in_segments() {
+        assert_eq!(parse_key_segment("1001").unwrap(), Key::Num(1001.0));
+        assert_eq!(parse_key_segment("-1.5").unwrap(), Key::Num(-1.5));
+        assert_eq!(
+            parse_key_segment("'1001'").unwrap(),
+            Key::Str("1001".into())
+        );
+        assert_eq!(
+            parse_key_segment("'O''Brien'").unwrap(),
+            Key::Str("O'Brien".into())
+        );
+        assert_eq!(parse_key_segment("a/1").unwrap(), Key::Str("a/1".into()));
+        assert_eq!(
+            parse_key_segment("1e999").unwrap(),
+            Key::Str("1e999".into())
+        );
+        assert_eq!(parse_key_segment("").unwrap_err().status, 400);
+        for k in [Key::Num(1001.0), Key::Num(-0.5), Key::Str("O'B/1 é".into())] {
+            let seg = percent_decode_str(&key_segment(&k))
+                .decode_utf8()
+                .unwrap()
+                .into_owned();
+            assert_eq!(parse_key_segment(&seg).unwrap(), k);
+        }
+        assert_eq!(key_segment(&Key::Num(7.0)), "7");
+        assert_eq!(key_segment(&Key::Str("a'b".into())), "%27a%27%27b%27");
+    }
+
+    #[test]
+    fn query_strings_decode_and_keep_only_dollar_options() {
+        let q = parse_query(Some("%24filter=city+eq+'A%2BB'&cache=1&$top=2&$count=true")).unwrap();
+        assert_eq!(q.limit, Some(2));
+        assert!(q.count);
+        assert!(q.filter.is_some());
+        assert_eq!(parse_query(None).unwrap(), Query::default());
+        let e = parse_query(Some("$top=1&$top=2")).unwrap_err();
+        assert_eq!((e.status, e.code), (400, "invalid_argument"));
+        assert_eq!(parse_query(Some("$nope=1")).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn writes_check_their_rows() {
+        let profile =
+            Profile::from_json(&json!({ "version": 1, "tables": { "t": { "key": "id" } } }))
+                .unwrap();
+        let def = table(&profile, "t").unwrap();
+        let (k, row) = new_row(&json!({ "id": 3, "a": 1 }), def).unwrap();
+        assert_eq!((k, row.len()), (Key::Num(3.0), 2));
+        let e = new_row(&json!([1]), def).unwrap_err();
+        assert_eq!(e.message, "the row has no id (its key column)");
+        assert_eq!(
+            new_row(&json!({ "id": null }), def).unwrap_err().status,
+            400
+        );
+        let row = json!({ "id": "a", "x": 1 }).as_object().unwrap().clone();
+        let cols = json!({ "x": null, "y": 2 }).as_object().unwrap().clone();
+        let out = patched_row(row.clone(), cols, def, &Key::Str("a".into())).unwrap();
+        assert_eq!(Value::Object(out), json!({ "id": "a", "x": null, "y": 2 }));
+        let cols = json!({ "id": "b" }).as_object().unwrap().clone();
+        let e = patched_row(row, cols, def, &Key::Str("a".into())).unwrap_err();
+        assert_eq!(e.message, "the row's id is 'b', not the mutation's key 'a'");
+        assert_eq!(patch_columns(json!([])).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn errors_map_onto_statuses() {
+        assert_eq!(RestError::from(Error::unknown_table("x")).status, 404);
+        assert_eq!(
+            RestError::from(Error::new(ErrorCode::ReadOnly, "r")).status,
+            403
+        );
+        assert_eq!(RestError::from(Error::invalid_argument("i")).status, 400);
+        assert_eq!(
+            RestError::no_row("t", &Key::Str("a".into())).body(),
+            json!({ "error": { "code": "not_found", "message": "no row 'a' in 't'" } })
+        );
+    }
+}

@@ -1,0 +1,448 @@
+//! Fetch interception: the app's own REST requests (`{prefix}{table}[/{key}]`, the
+//! reference server's data API, protocol.md §8) answered from the local store with the
+//! responses the server gives online, through `interceptFetch` (wraps
+//! `globalThis.fetch`) or `handleFetch` (for a Service Worker's `fetch` event).
+//!
+//! The routes, keys, query strings, row checks and error messages come from the core's
+//! `rest` module, which the server uses too. Reads go through the local query planner,
+//! writes through the storage layer's logged writes, so they sync like any other.
+
+use super::OfflineStore;
+use crate::error::{Error, ErrorCode};
+use crate::storage::outbox::key_js;
+use crate::storage::Db;
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array, JSON};
+use offline_tables_core::rest::{self, RestError, RestResult, Route};
+use offline_tables_core::{Key, Query};
+use serde_json::Value;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+#[wasm_bindgen(inline_js = r#"
+const base = () => (globalThis.location ? globalThis.location.href : undefined);
+// The prefix as an absolute URL (origin + path ending in "/"), or null.
+export function resolvePrefix(prefix) {
+  let u;
+  try { u = new URL(prefix, base()); } catch (_) { return null; }
+  if ((u.protocol !== "http:" && u.protocol !== "https:") || u.search || u.hash) return null;
+  return u.origin + (u.pathname.endsWith("/") ? u.pathname : u.pathname + "/");
+}
+// fetch() upper-cases these methods only; any other ("patch") is sent as written.
+const NORMAL = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
+const normalize = (m) => (NORMAL.includes(m.toUpperCase()) ? m.toUpperCase() : m);
+// The method and absolute URL a fetch(input, init) call would send, without building a
+// Request (which would take the body of a Request given as input); null if invalid.
+function target(input, init) {
+  let url, method = "GET";
+  if (typeof Request !== "undefined" && input instanceof Request) {
+    url = input.url;
+    method = input.method;
+  } else {
+    try { url = new URL(String(input), base()).href; } catch (_) { return null; }
+  }
+  if (init && init.method !== undefined && init.method !== null) method = normalize(String(init.method));
+  return [method, url];
+}
+export function installFetch(matches, answer) {
+  const g = globalThis;
+  const original = g.fetch;
+  let active = true;
+  const fetch = function fetch(input, init) {
+    const t = active ? target(input, init) : null;
+    if (t === null || !matches(t[0], t[1])) return original.apply(this, arguments);
+    let req;
+    // Arguments fetch() itself refuses reject the same way (a TypeError).
+    try { req = new Request(input, init); } catch (e) { return Promise.reject(e); }
+    if (req.signal && req.signal.aborted) {
+      return Promise.reject(req.signal.reason !== undefined ? req.signal.reason : new DOMException("The operation was aborted.", "AbortError"));
+    }
+    const self = this;
+    return answer(req).then((res) => (res === undefined ? original.call(self, req) : res));
+  };
+  g.fetch = fetch;
+  return function uninstall() {
+    active = false;
+    // A wrapper installed after this one keeps calling it: it then only passes through.
+    if (g.fetch === fetch) g.fetch = original;
+  };
+}
+export function respond(status, body, etag, location) {
+  const headers = new Headers({ "x-offline-tables": "local" });
+  if (body !== undefined) headers.set("content-type", "application/json");
+  if (etag !== undefined) headers.set("etag", etag);
+  if (location !== undefined) headers.set("location", location);
+  return new Response(body === undefined ? null : body, { status, headers });
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = resolvePrefix)]
+    fn resolve_prefix(prefix: &str) -> Option<String>;
+    #[wasm_bindgen(js_name = installFetch)]
+    fn install_fetch(matches: &JsValue, answer: &JsValue) -> Function;
+    fn respond(
+        status: u16,
+        body: Option<String>,
+        etag: Option<String>,
+        location: Option<String>,
+    ) -> JsValue;
+}
+
+/// The default prefix: the reference server's data API on the page's own origin.
+const DEFAULT_PREFIX: &str = "/api/data/";
+
+/// An answer before it becomes a JS `Response`.
+struct Reply {
+    status: u16,
+    body: Option<String>,
+    etag: Option<String>,
+    location: Option<String>,
+}
+
+impl Reply {
+    fn json(status: u16, body: String) -> Reply {
+        Reply {
+            status,
+            body: Some(body),
+            etag: None,
+            location: None,
+        }
+    }
+
+    fn error(e: &RestError) -> Reply {
+        Reply::json(e.status, e.body().to_string())
+    }
+}
+
+/// The store's errors as the REST API reports them: the server's codes for what it
+/// also refuses, and a 500 carrying the store's own code (`storage`, `quota_exceeded`,
+/// `closed`) for what only a local store can meet.
+fn rest_error(e: Error) -> RestError {
+    match e.code {
+        ErrorCode::Storage | ErrorCode::QuotaExceeded | ErrorCode::Closed => {
+            RestError::new(500, e.code.as_str(), e.message)
+        }
+        ErrorCode::Conflict => RestError::conflict(e.message),
+        _ => RestError::from(offline_tables_core::Error::new(e.code, e.message)),
+    }
+}
+
+fn stringify(v: &JsValue) -> String {
+    JSON::stringify(v)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default()
+}
+
+/// Answers requests under one prefix from one store.
+struct Interceptor {
+    db: Rc<Db>,
+    /// Absolute: origin and path, ending in `/`.
+    prefix: String,
+}
+
+impl Interceptor {
+    fn new(db: Rc<Db>, prefix: &JsValue, what: &str) -> Result<Interceptor, Error> {
+        let text = if prefix.is_undefined() || prefix.is_null() {
+            DEFAULT_PREFIX.to_string()
+        } else {
+            prefix.as_string().ok_or_else(|| {
+                Error::invalid_argument(format!("{what}: prefix must be a string"))
+            })?
+        };
+        let absolute = text.starts_with("http://") || text.starts_with("https://");
+        let prefix = (absolute || text.starts_with('/'))
+            .then(|| resolve_prefix(&text))
+            .flatten()
+            .ok_or_else(|| {
+                Error::invalid_argument(format!(
+                    "{what}: prefix '{text}' must be a path like \"/api/data/\" (on the page's own origin) or an http(s) URL like \"https://host/api/data/\", without query or fragment"
+                ))
+            })?;
+        Ok(Interceptor { db, prefix })
+    }
+
+    /// The route and raw query of a request, if it is one of ours.
+    fn route(&self, method: &str, url: &str) -> Option<(RestResult<Route>, Option<String>)> {
+        let rest = url.strip_prefix(&self.prefix)?;
+        let rest = rest.split('#').next().unwrap_or("");
+        let (path, query) = match rest.split_once('?') {
+            Some((p, q)) => (p, Some(q.to_string())),
+            None => (rest, None),
+        };
+        Route::parse(method, path).map(|r| (r, query))
+    }
+
+    /// The path of `{prefix}{table}/{key}`, as the server writes `Location`.
+    fn location(&self, table: &str, key: &Key) -> String {
+        let path = self
+            .prefix
+            .find("//")
+            .and_then(|i| self.prefix[i + 2..].find('/').map(|j| i + 2 + j))
+            .map_or("/", |i| &self.prefix[i..]);
+        format!("{path}{table}/{}", rest::key_segment(key))
+    }
+
+    /// The `Response` for `request`, or undefined when it is not ours (or the store is
+    /// closed): the caller passes it on to the network.
+    async fn answer(&self, request: JsValue) -> JsValue {
+        let Ok(request) = request.dyn_into::<web_sys::Request>() else {
+            return JsValue::UNDEFINED;
+        };
+        let Some((route, query)) = self.route(&request.method(), &request.url()) else {
+            return JsValue::UNDEFINED;
+        };
+        self.db.ready().await;
+        if self.db.is_closed() {
+            return JsValue::UNDEFINED;
+        }
+        let reply = match route {
+            Ok(route) => self.run(route, query, &request).await,
+            Err(e) => Err(e),
+        }
+        .unwrap_or_else(|e| Reply::error(&e));
+        respond(reply.status, reply.body, reply.etag, reply.location)
+    }
+
+    async fn run(
+        &self,
+        route: Route,
+        query: Option<String>,
+        request: &web_sys::Request,
+    ) -> RestResult<Reply> {
+        // The server's order: the body is read before the table is looked at.
+        let body = match &route {
+            Route::Create { .. } | Route::Update { .. } => Some(read_body(request).await?),
+            _ => None,
+        };
+        let profile = self.db.profile();
+        match (route, body) {
+            (Route::List { table }, _) => {
+                rest::table(&profile, &table)?;
+                let q = rest::parse_query(query.as_deref())?;
+                self.list(&table, &q).await
+            }
+            (Route::Read { table, key }, _) => {
+                rest::table(&profile, &table)?;
+                let key = rest::parse_key_segment(&key)?;
+                self.read(&table, &key).await
+            }
+            (Route::Create { table }, Some((value, row))) => {
+                let def = rest::writable(&profile, &table)?;
+                let (key, _) = rest::new_row(&value, def)?;
+                match self.db.insert_row(&table, &row).await {
+                    Err(e) if e.code == ErrorCode::Conflict => Err(RestError::exists(&table, &key)),
+                    Err(e) => Err(rest_error(e)),
+                    Ok(_) => Ok(Reply {
+                        location: Some(self.location(&table, &key)),
+                        ..Reply::json(201, stringify(&row))
+                    }),
+                }
+            }
+            (Route::Update { table, key }, Some((value, patch))) => {
+                let def = rest::writable(&profile, &table)?;
+                let key = rest::parse_key_segment(&key)?;
+                let cols = rest::patch_columns(value)?;
+                let kjs = key_js(&key);
+                if let Some(v) = cols.get(&def.key) {
+                    let only_key = serde_json::Map::from_iter([(def.key.clone(), v.clone())]);
+                    if let Err(e) = rest::patched_row(only_key, Default::default(), def, &key) {
+                        // The server looks for the row before it checks the key.
+                        let row = self.db.get_row(&table, &kjs).await.map_err(rest_error)?;
+                        return Err(if row.is_undefined() {
+                            RestError::no_row(&table, &key)
+                        } else {
+                            e
+                        });
+                    }
+                    // Same key: leave the stored one (`-0` and `0` are one key).
+                    let _ = Reflect::delete_property(
+                        patch.unchecked_ref::<Object>(),
+                        &def.key.as_str().into(),
+                    );
+                }
+                match self.db.update_row(&table, &kjs, &patch).await {
+                    Err(e) if e.code == ErrorCode::NotFound => Err(RestError::no_row(&table, &key)),
+                    Err(e) => Err(rest_error(e)),
+                    Ok(row) => Ok(Reply::json(200, stringify(&row))),
+                }
+            }
+            (Route::Delete { table, key }, _) => {
+                rest::writable(&profile, &table)?;
+                let key = rest::parse_key_segment(&key)?;
+                match self.db.delete_existing(&table, &key_js(&key)).await {
+                    Err(e) if e.code == ErrorCode::NotFound => Err(RestError::no_row(&table, &key)),
+                    Err(e) => Err(rest_error(e)),
+                    Ok(()) => Ok(Reply {
+                        status: 204,
+                        body: None,
+                        etag: None,
+                        location: None,
+                    }),
+                }
+            }
+            (Route::Create { .. } | Route::Update { .. }, None) => {
+                unreachable!("writes read their body first")
+            }
+        }
+    }
+
+    /// `{ value, count? }`: with `$count`, one read gives both the count and the page.
+    async fn list(&self, table: &str, q: &Query) -> RestResult<Reply> {
+        let out = Object::new();
+        if q.count {
+            let all = Query {
+                limit: None,
+                offset: 0,
+                ..q.clone()
+            };
+            let rows = self.db.query_rows(table, &all).await.map_err(rest_error)?;
+            let n = rows.length();
+            let from = q.offset.min(n as u64) as u32;
+            let to = q
+                .limit
+                .map_or(n as u64, |l| q.offset.saturating_add(l).min(n as u64))
+                as u32;
+            let _ = Reflect::set(&out, &"value".into(), &rows.slice(from, to.max(from)));
+            let _ = Reflect::set(&out, &"count".into(), &n.into());
+        } else {
+            let rows = self.db.query_rows(table, q).await.map_err(rest_error)?;
+            let _ = Reflect::set(&out, &"value".into(), &rows);
+        }
+        Ok(Reply::json(200, stringify(&out)))
+    }
+
+    /// The row, with an `ETag` of its known server version when it has no pending change
+    /// (see `RowMeta.version`: it may be later than the row's own version).
+    async fn read(&self, table: &str, key: &Key) -> RestResult<Reply> {
+        let (row, meta) = self
+            .db
+            .row_and_meta(table, &key_js(key))
+            .await
+            .map_err(rest_error)?;
+        if row.is_undefined() {
+            return Err(RestError::no_row(table, key));
+        }
+        let etag = meta
+            .filter(|m| !m.pending)
+            .and_then(|m| m.version)
+            .filter(|v| !v.contains('"'))
+            .map(|v| format!("\"{v}\""));
+        Ok(Reply {
+            etag,
+            ..Reply::json(200, stringify(&row))
+        })
+    }
+}
+
+/// The JSON body, parsed as the server parses it (serde_json), and as a JS value to
+/// store (the same JSON text through `JSON.parse`).
+async fn read_body(request: &web_sys::Request) -> RestResult<(Value, JsValue)> {
+    let unreadable = |e: JsValue| {
+        RestError::bad_request(format!(
+            "cannot read the request body: {}",
+            Error::from_js(&e, "body").message
+        ))
+    };
+    let buffer = JsFuture::from(request.array_buffer().map_err(unreadable)?)
+        .await
+        .map_err(unreadable)?;
+    let bytes = Uint8Array::new(&buffer).to_vec();
+    let value: Value = serde_json::from_slice(&bytes).map_err(RestError::malformed_json)?;
+    // serde_json took it, so it is UTF-8 and JSON.parse takes it too.
+    let text = String::from_utf8_lossy(&bytes);
+    let js = JSON::parse(&text).map_err(|e| RestError::malformed_json(format!("{e:?}")))?;
+    Ok((value, js))
+}
+
+#[wasm_bindgen]
+impl OfflineStore {
+    /// Answers the app's REST requests under `prefix` (default `"/api/data/"`) from this
+    /// store, as the reference server answers them online: wraps `globalThis.fetch`
+    /// and returns the function that unwraps it. Other requests go to the network
+    /// untouched.
+    ///
+    /// ```js
+    /// const uninstall = store.interceptFetch({ prefix: "/api/data/" });
+    /// const { value } = await (await fetch("/api/data/accounts?$top=10")).json();
+    /// ```
+    #[wasm_bindgen(js_name = interceptFetch, unchecked_return_type = "() => void")]
+    pub fn intercept_fetch(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "InterceptOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Result<JsValue, Error> {
+        let options = options.unwrap_or_default();
+        let prefix = field(&options, "prefix", "interceptFetch")?;
+        let me = Rc::new(Interceptor::new(
+            self.db().clone(),
+            &prefix,
+            "interceptFetch",
+        )?);
+        if let Some(sync) = self
+            .server_url()
+            .and_then(|u| resolve_prefix(&format!("{u}/sync/")))
+        {
+            if sync.starts_with(&me.prefix) {
+                return Err(Error::invalid_argument(format!(
+                    "interceptFetch: prefix '{}' covers the sync server's /sync/ endpoints",
+                    me.prefix
+                )));
+            }
+        }
+        let m = me.clone();
+        let matches =
+            Closure::<dyn Fn(String, String) -> bool>::new(move |method: String, url: String| {
+                m.route(&method, &url).is_some()
+            });
+        let answer = Closure::<dyn Fn(JsValue) -> Promise>::new(move |request: JsValue| {
+            let me = me.clone();
+            future_to_promise(async move { Ok(me.answer(request).await) })
+        });
+        Ok(install_fetch(&matches.into_js_value(), &answer.into_js_value()).into())
+    }
+
+    /// The local answer to `request` if it is one of the REST requests under `prefix`
+    /// (default `"/api/data/"`), else undefined: for a Service Worker's `fetch` event.
+    /// Never rejects for a bad request: it gets the server's 4xx JSON answer.
+    ///
+    /// ```js
+    /// self.addEventListener("fetch", (event) => {
+    ///   event.respondWith(store.handleFetch(event.request).then((r) => r ?? fetch(event.request)));
+    /// });
+    /// ```
+    #[wasm_bindgen(js_name = handleFetch, unchecked_return_type = "Promise<Response | undefined>")]
+    pub fn handle_fetch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "InterceptOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        let prepared = field(&options.unwrap_or_default(), "prefix", "handleFetch")
+            .and_then(|p| Interceptor::new(self.db().clone(), &p, "handleFetch"));
+        if !request.is_instance_of::<web_sys::Request>() {
+            return Promise::reject(
+                &Error::invalid_argument("handleFetch: request must be a Request").to_js(),
+            );
+        }
+        match prepared {
+            Ok(me) => future_to_promise(async move { Ok(me.answer(request).await) }),
+            Err(e) => Promise::reject(&e.to_js()),
+        }
+    }
+}
+
+/// `options[name]` (undefined when absent); options must be an object or undefined.
+fn field(options: &JsValue, name: &str, what: &str) -> Result<JsValue, Error> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(JsValue::UNDEFINED);
+    }
+    if !options.is_object() {
+        return Err(Error::invalid_argument(format!(
+            "{what}: options must be an object like {{ prefix: \"/api/data/\" }}"
+        )));
+    }
+    Ok(Reflect::get(options, &name.into()).unwrap_or_default())
+}
