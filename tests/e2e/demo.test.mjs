@@ -102,10 +102,8 @@ test("offline, a reload comes back from the Service Worker and shows the offline
   await page.waitForSelector("#accounts li.card"); // the list loads when the connection returns
 });
 
-// TODO(interceptor): enable once `store.interceptFetch` lands (issue 5, "Interception"). The demo's data code is
-// fetch('/api/data/…'); without interception those requests fail offline, so an edit made offline cannot be saved yet.
+// The demo's data code is fetch('/api/data/…'); offline, store.interceptFetch answers it from the local store.
 test("an edit made offline survives an offline reload and reaches the server once online", {
-  skip: "needs store.interceptFetch (not on this branch): offline, the demo's fetch('/api/data/…') has no local answer",
   timeout: 60_000,
 }, async () => {
   const { page, context } = device;

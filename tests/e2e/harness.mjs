@@ -30,6 +30,7 @@ export async function startHarness() {
   const url = `http://127.0.0.1:${port}/`;
   return {
     context,
+    url,
     async page() {
       const p = await context.newPage();
       p.on("pageerror", (e) => console.error("page error:", e.message));
