@@ -1,4 +1,4 @@
-// demo.test.mjs: smoke test of the demo PWA (www/dist, served by the reference server with the demo profile and seed), driven like a user on a phone-sized screen: first download with progress, an edit online, a reload offline from the Service Worker, a conflict resolved and a sync error discarded from the UI.
+// demo.test.mjs: the demo PWA (www/dist, served by the reference server with the demo profile and seed), driven like a user on a phone-sized screen: first download with progress, edits online and offline (through store.interceptFetch), an offline reload from the Service Worker, conflicts between two devices resolved from the UI, a server change shown without a reload, two tabs pushing once, a sync error discarded.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
@@ -181,4 +181,71 @@ test("a change the server refuses is listed with its reason and discarded from t
     "the row shows the server's state again");
   assert.equal((await server.rest("GET", `/api/data/accounts/'${id}'`, null, "dev-token-bob")).body.ownerId, "bob");
   await device.context.close();
+});
+
+/** Edits a work order's title through the demo's form. */
+async function editTitle(page, id, title) {
+  await page.click("nav.tabs a[data-tab=accounts]");
+  await page.click(`#accounts a.wo[data-id="${id}"]`);
+  await page.waitForSelector("form.edit");
+  await page.fill("input[name=title]", title);
+  await page.click("#save");
+  await page.waitForSelector("#accounts li.card");
+}
+
+const titleOnServer = async (id) => (await server.rest("GET", `/api/data/workorders/'${id}'`, null, "dev-token-carol")).body.title;
+
+let carol; // two devices of one technician for the stories below
+
+test("a conflict between two devices is shown on the one that edited offline and resolved from its UI", { timeout: 90_000 }, async () => {
+  carol = [await signIn("carol"), await signIn("carol")];
+  const [a, b] = carol;
+  for (const d of carol) await d.page.waitForSelector("#accounts li.card", { timeout: 30_000 });
+  const id = await a.page.getAttribute("#accounts a.wo >> nth=0", "data-id");
+  await a.context.setOffline(true);
+  await pollUntil(async () => (await a.page.textContent("#sync-state")).trim() === "Offline", "device A offline");
+  await editTitle(a.page, id, "A: fixed offline");
+  await editTitle(b.page, id, "B: fixed online");
+  await pollUntil(async () => (await titleOnServer(id)) === "B: fixed online", "device B's edit on the server");
+
+  await a.context.setOffline(false);
+  await a.page.click("#sync-now");
+  await a.page.waitForSelector("#sync-conflicts", { timeout: 15_000 });
+  await a.page.click("#sync-conflicts");
+  const card = a.page.locator("li.conflict");
+  await card.waitFor();
+  assert.match(await card.textContent(), /A: fixed offline/);
+  assert.match(await card.textContent(), /B: fixed online/);
+  await card.locator("button.keep-local").click();
+  await a.page.click("#sync-now");
+  await pollUntil(async () => (await titleOnServer(id)) === "A: fixed offline", "device A's choice on the server");
+  await pollUntil(async () => !(await a.page.isVisible("#sync-conflicts")), "no conflict left on device A");
+});
+
+test("a change made on the server shows in the open page without a reload", { timeout: 30_000 }, async () => {
+  const [a] = carol;
+  await a.page.click("nav.tabs a[data-tab=accounts]");
+  const id = await a.page.getAttribute("#accounts a.wo >> nth=1", "data-id");
+  const title = `Changed at the office ${Date.now()}`;
+  assert.equal((await server.rest("PATCH", `/api/data/workorders/'${id}'`, { title }, "dev-token-carol")).status, 200);
+  await a.page.click("#sync-now"); // a sync, as the interval or the page becoming visible would start
+  await pollUntil(async () => (await a.page.textContent(`#accounts a.wo[data-id="${id}"]`)).includes(title), "the new title in the list");
+});
+
+test("two tabs of one device: an edit in one shows in the other and is pushed once", { timeout: 30_000 }, async () => {
+  const [a, b] = carol;
+  await b.context.close();
+  const tab2 = await a.context.newPage();
+  await tab2.goto(server.url); // signed in already: the token is kept
+  await tab2.waitForSelector("#accounts li.card", { timeout: 30_000 });
+  const pushes = [];
+  a.context.on("request", (r) => { if (r.url().endsWith("/sync/push")) pushes.push(r.url()); });
+  const id = await a.page.getAttribute("#accounts a.wo >> nth=2", "data-id");
+  const title = `Edited in tab 1 ${Date.now()}`;
+  await editTitle(a.page, id, title);
+  await pollUntil(async () => (await titleOnServer(id)) === title, "the edit on the server");
+  await pollUntil(async () => (await tab2.textContent(`#accounts a.wo[data-id="${id}"]`)).includes(title), "the edit in tab 2");
+  await new Promise((r) => setTimeout(r, 1_500)); // a second push, if any, would come with the debounce
+  assert.equal(pushes.length, 1, `one push for one edit: ${pushes.length}`);
+  await a.context.close();
 });
