@@ -28,7 +28,7 @@ step cargo test --workspace
 step scripts/test-server.sh target/test-server.env
 source target/test-server.env
 trap 'kill "$OT_TEST_SERVER_PID" 2>/dev/null || true' EXIT
-step wasm-pack test --headless --chrome
+step scripts/browser-tests.sh
 step scripts/build.sh bundler web
 # The demo's e2e test (tests/e2e/demo.test.mjs) serves the built demo: www/ -> www/dist.
 step node_modules/.bin/webpack --config webpack.config.js --mode production

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# browser-tests.sh: runs the wasm browser tests (tests/*.rs) one file at a time in headless Chromium. On these machines
+# chromedriver now and then never loads the test page: the runner then waits forever before the first test. A run that
+# has not started its tests ("running N tests") within a minute is stopped and started again (five tries); once tests
+# run, a failure or a hang (4 minutes) fails the whole step.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export WASM_BINDGEN_TEST_WEBDRIVER_JSON="${WASM_BINDGEN_TEST_WEBDRIVER_JSON:-$ROOT/webdriver.json}"
+LOGS="$ROOT/target/browser-tests"
+mkdir -p "$LOGS"
+# Compile every test file first, so the time limits below cover running, not building.
+cargo build --tests --target wasm32-unknown-unknown -q >/dev/null 2>"$LOGS/build.log" || { cat "$LOGS/build.log" >&2; exit 1; }
+
+stop() { # the run's process group, and any chromedriver it left
+  kill -- "-$1" 2>/dev/null || true
+  pkill -f chromedriver 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+for file in tests/*.rs; do
+  name="$(basename "$file" .rs)"
+  log="$LOGS/$name.log"
+  for attempt in 1 2 3 4 5; do
+    set -m
+    wasm-pack test --headless --chrome -- --test "$name" >"$log" 2>&1 &
+    pid=$!
+    set +m
+    started=""
+    for _ in $(seq 1 60); do
+      if grep -q "^running [0-9]* test" "$log"; then started=1; break; fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 1
+    done
+    if [ -z "$started" ] && kill -0 "$pid" 2>/dev/null; then
+      stop "$pid"
+      echo "retry: $name: the browser did not start the tests within 60 s (attempt $attempt)"
+      continue
+    fi
+    rc=0
+    if [ -n "$started" ]; then
+      for _ in $(seq 1 240); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+      if kill -0 "$pid" 2>/dev/null; then stop "$pid"; rc=124; fi
+    fi
+    [ "$rc" -eq 0 ] && { wait "$pid" || rc=$?; }
+    if [ "$rc" -eq 0 ]; then
+      echo "ok: $name ($(grep -o 'test result: .*' "$log" | head -n 1))"
+      continue 2
+    fi
+    cat "$log" >&2
+    echo "FAILED: $name (exit $rc; log: $log)" >&2
+    exit 1
+  done
+  cat "$log" >&2
+  echo "FAILED: $name: the browser never started the tests in 5 tries" >&2
+  exit 1
+done
