@@ -45,6 +45,13 @@ export async function callAborted(url) {
   c.abort();
   try { await fetch(url, { signal: c.signal }); return "resolved"; } catch (e) { return e.name; }
 }
+// fetch(relative) under a <base href> element, which fetch resolves against.
+export async function callUnderBase(href, relative) {
+  const b = document.createElement("base");
+  b.href = href;
+  document.head.prepend(b);
+  try { return await record(await fetch(relative)); } finally { b.remove(); }
+}
 export function currentFetch() { return globalThis.fetch; }
 export function makeRequest(url, method, body) {
   return new Request(url, body === undefined ? { method } : { method, body });
@@ -61,6 +68,8 @@ extern "C" {
     fn call_url(url: &str) -> Promise;
     #[wasm_bindgen(js_name = callAborted)]
     fn call_aborted(url: &str) -> Promise;
+    #[wasm_bindgen(js_name = callUnderBase)]
+    fn call_under_base(href: &str, relative: &str) -> Promise;
     #[wasm_bindgen(js_name = currentFetch)]
     fn current_fetch() -> JsValue;
     #[wasm_bindgen(js_name = makeRequest)]
@@ -855,6 +864,25 @@ async fn a_path_prefix_answers_the_pages_own_origin() {
     let r = page(&format!("{origin}/api/data/accounts/x1")).await;
     assert_eq!((r.status, r.body["name"].clone()), (200, json!("B")));
     assert_eq!(r.etag, None, "a row never synced has no version");
+    // A relative URL resolves against the document's base URL, as fetch resolves it.
+    let r = recorded(call_under_base(
+        &format!("{origin}/api/"),
+        "data/accounts/x2",
+    ))
+    .await;
+    assert_eq!(
+        (r.status, r.local, r.body["name"].clone()),
+        (200, true, json!("A"))
+    );
+    let r = recorded(call_under_base(
+        &format!("{origin}/elsewhere/"),
+        "api/data/accounts/x2",
+    ))
+    .await;
+    assert!(
+        !r.local,
+        "{origin}/elsewhere/api/data/... is not under the prefix"
+    );
     // Not under the prefix: another path, the same path on another origin.
     assert!(!page("/api/database").await.local);
     assert!(!page(&url("/api/data/accounts")).await.local);

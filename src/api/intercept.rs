@@ -20,7 +20,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 #[wasm_bindgen(inline_js = r#"
-const base = () => (globalThis.location ? globalThis.location.href : undefined);
+// What fetch resolves relative URLs against: the document's base URL (a <base> element
+// counts), or the worker's location.
+const base = () =>
+  (globalThis.document && globalThis.document.baseURI) || (globalThis.location ? globalThis.location.href : undefined);
 // The prefix as an absolute URL (origin + path ending in "/"), or null.
 export function resolvePrefix(prefix) {
   let u;
