@@ -245,24 +245,8 @@ async fn put(store: &OfflineStore, table: &str, row: Value) {
 
 /// A call to the fault layer (no token needed): status and JSON body.
 async fn fault_api(method: &str, body: Option<Value>) -> (u16, Value) {
-    let url = format!("{}/_test/faults", server_url());
-    let req = gloo_net::http::RequestBuilder::new(&url).method(method.parse().unwrap());
-    let resp = match body {
-        Some(b) => {
-            req.header("content-type", "application/json")
-                .body(b.to_string())
-                .unwrap()
-                .send()
-                .await
-        }
-        None => req.send().await,
-    }
-    .unwrap_or_else(|e| panic!("{method} /_test/faults: {e}"));
-    let text = resp.text().await.unwrap_or_default();
-    (
-        resp.status(),
-        serde_json::from_str(&text).unwrap_or(Value::Null),
-    )
+    let body = body.map(|b| b.to_string());
+    rest_as("", method, "/_test/faults", body.as_deref()).await
 }
 
 /// The fault rules and fired faults of one user, seen from the point a test began.

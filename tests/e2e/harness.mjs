@@ -44,3 +44,16 @@ export async function startHarness() {
     },
   };
 }
+
+/** REST calls to the reference server at `server` as the user of `token`: `rest(method, path, body?)` resolves to
+ * `{ status, body }` (body null for a 204). */
+export function restAs(server, token) {
+  return async (method, path, body) => {
+    const r = await fetch(server + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: body && JSON.stringify(body),
+    });
+    return { status: r.status, body: r.status === 204 ? null : await r.json() };
+  };
+}

@@ -1,7 +1,7 @@
 // offline_reload.test.mjs: the test page, kept by its Service Worker (static/sw.js), reloads with the network off; a write made offline survives the reload and reaches the server exactly once when the network returns.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startHarness } from "./harness.mjs";
+import { restAs, startHarness } from "./harness.mjs";
 
 const SERVER = process.env.OT_TEST_SERVER;
 const TOKEN = "dev-token-carol";
@@ -12,10 +12,7 @@ before(async () => {
 });
 after(async () => { await h?.close(); });
 
-async function rest(method, path) {
-  const r = await fetch(SERVER + path, { method, headers: { authorization: `Bearer ${TOKEN}` } });
-  return { status: r.status, body: r.status === 204 ? null : await r.json() };
-}
+const rest = restAs(SERVER, TOKEN);
 
 /** Opens the synced store `name` as carol (the server's profile, kept for offline launches). */
 async function openStore(page, name) {

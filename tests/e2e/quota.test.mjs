@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { startHarness } from "./harness.mjs";
+import { restAs, startHarness } from "./harness.mjs";
 
 const SERVER = process.env.OT_TEST_SERVER;
 const TOKEN = "dev-token-judy";
@@ -17,14 +17,7 @@ before(async () => {
 });
 after(async () => { await h?.close(); });
 
-async function rest(method, path, body) {
-  const r = await fetch(SERVER + path, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: body && JSON.stringify(body),
-  });
-  return { status: r.status, body: r.status === 204 ? null : await r.json() };
-}
+const rest = restAs(SERVER, TOKEN);
 
 // Caps the origin's quota at its current usage plus `spareBytes`. Chromium enforces the cap on writes, but
 // navigator.storage.estimate() goes on reporting the disk's quota, so the page is told the same cap through it.

@@ -3,7 +3,7 @@
 // event) and forwards sync() to the worker, which holds the sync lock; the server gets each write exactly once.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startHarness } from "./harness.mjs";
+import { restAs, startHarness } from "./harness.mjs";
 
 const SERVER = process.env.OT_TEST_SERVER;
 const TOKEN = "dev-token-mia";
@@ -14,14 +14,7 @@ before(async () => {
 });
 after(async () => { await h?.close(); });
 
-async function rest(method, path, body) {
-  const r = await fetch(SERVER + path, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: body && JSON.stringify(body),
-  });
-  return { status: r.status, body: r.status === 204 ? null : await r.json() };
-}
+const rest = restAs(SERVER, TOKEN);
 
 test("a Service Worker runs the store: it answers the page's requests offline, shares the database, and pushes once", { timeout: 90_000 }, async () => {
   const name = `e2e-swmode-${Date.now()}`;
