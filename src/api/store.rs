@@ -153,6 +153,16 @@ impl OfflineStore {
             .as_string()
             .ok_or_else(|| Error::invalid_argument("open: options.name must be a string"))?;
         let profile = field(&options, "profile");
+        let user = field(&options, "user");
+        let user = match user.as_string() {
+            Some(u) if !u.is_empty() => Some(u),
+            None if user.is_undefined() || user.is_null() => None,
+            _ => {
+                return Err(Error::invalid_argument(
+                    "open: options.user must be a non-empty string",
+                ))
+            }
+        };
         let server = server_options(&field(&options, "server"))?;
         let sync = field(&options, "sync");
         let db = if profile.is_undefined() || profile.is_null() {
@@ -172,6 +182,13 @@ impl OfflineStore {
                 .map_err(|e| Error::invalid_profile(format!("profile: {e}")))?;
             Db::open(&name, Profile::from_json(&profile)?).await?
         };
+        if let Some(user) = &user {
+            // Another user's store is never served: refuse before any read can run.
+            if let Err(e) = db.bind_user(user).await {
+                db.close();
+                return Err(e);
+            }
+        }
         let syncer = match server {
             Some(server) => Some(Syncer::start(
                 db.clone(),
@@ -201,6 +218,17 @@ impl OfflineStore {
             s.stop();
         }
         self.db.close();
+    }
+
+    /// The user this store belongs to: the `user` it was opened with, or the one whose
+    /// token its first pull used; `null` before either.
+    #[wasm_bindgen(unchecked_return_type = "Promise<string | null>")]
+    pub fn user(&self) -> Promise {
+        let db = self.db.clone();
+        promise(async move {
+            db.ready().await;
+            Ok(db.user().await?.map(JsValue::from).unwrap_or(JsValue::NULL))
+        })
     }
 
     /// Syncs now (push, then pull); resolves when that cycle ends. Offline, it resolves

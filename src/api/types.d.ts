@@ -72,6 +72,15 @@ export interface OpenOptions {
   /** Sync with this server in the background (push local changes, pull the server's). */
   server?: ServerOptions;
   sync?: SyncOptions;
+  /**
+   * The signed-in user this store is for. The first open with a user binds the store to
+   * it (a store that synced is bound to the user of its first pull's token); opening a
+   * store bound to another user rejects with `user_mismatch` before anything is read,
+   * so one person's rows are never served to the next person on the same browser.
+   * Delete the other user's store with `OfflineStore.deleteDatabase(name)`, or use a
+   * database name per user.
+   */
+  user?: string;
 }
 
 /**
@@ -117,7 +126,9 @@ export interface SyncError {
 export type SyncState = "idle" | "syncing" | "offline" | "error" | "unauthorized";
 
 export type SyncErrorCode =
-  | "network" | "timeout" | "server" | "unauthorized" | "malformed" | "storage" | "quota_exceeded";
+  | "network" | "timeout" | "server" | "unauthorized" | "malformed" | "storage" | "quota_exceeded"
+  /** The token is another user's than the store's: nothing was pushed or pulled. */
+  | "user_mismatch";
 
 /** The first download, table by table. */
 export interface InitialSync {
@@ -245,7 +256,8 @@ export type ErrorCode =
   | "closed"
   | "network"
   | "unauthorized"
-  | "conflict";
+  | "conflict"
+  | "user_mismatch";
 
 /** Every rejected promise of this package carries an Error with a stable `code`. */
 export interface OfflineTablesError extends Error {

@@ -31,6 +31,7 @@ fn now_ms() -> u64 {
 fn storage_failure(e: crate::error::Error) -> Failure {
     match e.code {
         ErrorCode::QuotaExceeded => Failure::QuotaExceeded { message: e.message },
+        ErrorCode::UserMismatch => Failure::UserMismatch { message: e.message },
         _ => Failure::Storage { message: e.message },
     }
 }
@@ -501,10 +502,20 @@ impl Syncer {
                 more: false,
             };
         };
+        let user = match self.db.user().await {
+            Ok(u) => u,
+            Err(e) => {
+                return Event::Failed {
+                    request,
+                    failure: storage_failure(e),
+                }
+            }
+        };
         let body = PushRequest {
             protocol_version: PROTOCOL_VERSION,
             client_id: batch.client_id.clone(),
             mutations: batch.mutations.clone(),
+            user,
         };
         let resp: PushResponse = match self.server.post("/sync/push", &body).await {
             Ok(r) => r,
@@ -544,10 +555,13 @@ impl Syncer {
     }
 
     async fn pull(&self, request: u64) -> Event {
-        let (client_id, checkpoint) = match (self.db.client_id().await, self.db.checkpoint().await)
-        {
-            (Ok(c), Ok(cp)) => (c, cp),
-            (Err(e), _) | (_, Err(e)) => {
+        let (client_id, checkpoint, user) = match (
+            self.db.client_id().await,
+            self.db.checkpoint().await,
+            self.db.user().await,
+        ) {
+            (Ok(c), Ok(cp), Ok(u)) => (c, cp, u),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
                 return Event::Failed {
                     request,
                     failure: storage_failure(e),
@@ -562,11 +576,22 @@ impl Syncer {
             client_id,
             checkpoint,
             limit: Some(PULL_LIMIT),
+            user,
         };
         let page: PullResponse = match self.server.post("/sync/pull", &body).await {
             Ok(p) => p,
             Err(failure) => return Event::Failed { request, failure },
         };
+        // The answer says whose rows it holds: a store not yet bound takes that user; a
+        // store of another user applies nothing (a server that ignored `user`).
+        if let Some(u) = &page.user {
+            if let Err(e) = self.db.bind_user(u).await {
+                return Event::Failed {
+                    request,
+                    failure: storage_failure(e),
+                };
+            }
+        }
         if page
             .profile_version
             .is_some_and(|v| v > self.db.profile().version)

@@ -8,7 +8,7 @@
 use super::outbox::{base_key, coalesced, drop_from_log, key_js, read_log, to_js};
 use super::{wait, Db, Tx, BASE, CONFLICTS, ERRORS, META, OUTBOX};
 use crate::driver::events::Source;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use js_sys::Array;
 use offline_tables_core::conflict::{settle, Settlement};
 use offline_tables_core::protocol::{Outcome, PushMutation};
@@ -341,6 +341,47 @@ impl Db {
         wait(&req, ctx).await?;
         tx.commit().await?;
         Ok(id)
+    }
+}
+
+impl Db {
+    /// The user this store belongs to, once bound (by `open({ user })` or by the first
+    /// pull, which says whose token it was).
+    pub async fn user(&self) -> Result<Option<String>> {
+        let ctx = "reading the store's user";
+        let tx = self.tx(&[META], false, ctx)?;
+        Ok(Self::meta_get(&tx, "user", ctx).await?.as_string())
+    }
+
+    /// Binds the store to `user` if it is not bound yet; `user_mismatch` if it belongs to
+    /// another user (nothing changes then).
+    pub async fn bind_user(&self, user: &str) -> Result<()> {
+        let ctx = "binding the store to its user";
+        let tx = self.tx(&[META], true, ctx)?;
+        match Self::meta_get(&tx, "user", ctx).await?.as_string() {
+            Some(u) if u == user => {
+                tx.abort().await;
+                Ok(())
+            }
+            Some(u) => {
+                tx.abort().await;
+                Err(Error::new(
+                    ErrorCode::UserMismatch,
+                    format!(
+                        "store '{}' belongs to user '{u}', not '{user}': sign in as '{u}', or delete it with OfflineStore.deleteDatabase",
+                        self.name
+                    ),
+                ))
+            }
+            None => {
+                let req = tx
+                    .store(META)?
+                    .put_with_key(&user.into(), &"user".into())
+                    .map_err(|e| tx.fail(e))?;
+                wait(&req, ctx).await?;
+                tx.commit().await
+            }
+        }
     }
 }
 

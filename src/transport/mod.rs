@@ -4,6 +4,7 @@
 
 use gloo_net::http::Request;
 use offline_tables_core::engine::Failure;
+use offline_tables_core::protocol::{ErrorBody, USER_MISMATCH};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -80,6 +81,17 @@ impl Server {
         };
         match resp.status() {
             401 => return Err(Failure::Unauthorized),
+            403 => {
+                // A store of another user than the token's: `user_mismatch` (see
+                // `protocol::check_user`); any other refusal is the server's.
+                let body: Option<ErrorBody> = resp.json().await.ok();
+                return Err(match body {
+                    Some(b) if b.error.code == USER_MISMATCH => Failure::UserMismatch {
+                        message: b.error.message,
+                    },
+                    _ => Failure::Server { status: 403 },
+                });
+            }
             s if !(200..300).contains(&s) => return Err(Failure::Server { status: s }),
             _ => {}
         }

@@ -34,6 +34,8 @@ export async function openStore(session) {
   const store = await OfflineStore.open({
     name: databaseName(session),
     server: { url: location.origin, token: session.token },
+    // Bound to its user: a store of someone else is refused (user_mismatch), never served.
+    user: session.user,
   });
   // The app's data code is plain fetch('/api/data/…'): where the store can answer it locally,
   // let it, so the same code works offline. Without interception it goes to the server.

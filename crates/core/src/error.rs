@@ -19,6 +19,8 @@ pub enum ErrorCode {
     Network,
     Unauthorized,
     Conflict,
+    /// The store belongs to another user than the one opening or syncing it.
+    UserMismatch,
 }
 
 impl ErrorCode {
@@ -35,6 +37,7 @@ impl ErrorCode {
             ErrorCode::Network => "network",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::UserMismatch => "user_mismatch",
         }
     }
 }

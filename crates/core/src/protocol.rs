@@ -23,6 +23,9 @@ pub struct PullRequest {
     /// Changes per page (the server caps it).
     #[serde(default)]
     pub limit: Option<u32>,
+    /// The user the client's store belongs to (see [`check_user`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +45,10 @@ pub struct PullResponse {
     /// this field). A client whose stored profile is older fetches it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile_version: Option<u32>,
+    /// The user the request's token belongs to (None from servers older than this
+    /// field). A client store not yet bound to a user binds itself to this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 /// Why a row leaves the client.
@@ -84,6 +91,26 @@ pub struct PushRequest {
     pub protocol_version: u32,
     pub client_id: String,
     pub mutations: Vec<PushMutation>,
+    /// The user the client's store belongs to (see [`check_user`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+/// The error code of a request whose `user` is not the user of its token.
+pub const USER_MISMATCH: &str = "user_mismatch";
+
+/// A store is bound to the user whose rows it holds. A request that names that user
+/// (`user`) while its token belongs to another (a different person signed in on the
+/// same browser, or an app that swapped tokens) must change nothing and send nothing
+/// back: `Err(message)`, answered `403` with the code [`USER_MISMATCH`].
+pub fn check_user(claimed: Option<&str>, token_user: &str) -> Result<(), String> {
+    match claimed {
+        Some(u) if u != token_user => Err(format!(
+            "this store belongs to user '{u}', but the token is another user's: \
+             delete the store (OfflineStore.deleteDatabase) or sign in as '{u}'"
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

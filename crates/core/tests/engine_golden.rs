@@ -179,6 +179,28 @@ fn a_401_refreshes_the_token_once_then_reports_unauthorized() {
     );
 }
 
+/// Another user's token: like a 401 (one refresh, then stop retrying), but reported as
+/// `user_mismatch` whether the new token is refused again or none comes.
+#[test]
+fn another_users_token_asks_for_a_new_one_then_reports_user_mismatch() {
+    let mismatch = || Failure::UserMismatch {
+        message: "this store belongs to user 'alice'".into(),
+    };
+    check(
+        "user_mismatch",
+        vec![
+            (0, Event::Started { online: true }),
+            (10, failed(1, mismatch())),
+            (20, Event::TokenRefreshed { ok: true }),
+            (30, failed(2, mismatch())),
+            (40, Event::LocalWrite),
+            (50, Event::SyncRequested),
+            (60, failed(3, mismatch())),
+            (70, Event::TokenRefreshed { ok: false }),
+        ],
+    );
+}
+
 #[test]
 fn writes_are_debounced_and_writes_during_a_cycle_run_another() {
     check(

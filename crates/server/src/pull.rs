@@ -7,7 +7,8 @@ use crate::error::{AppError, AppResult};
 use crate::json::JsonBody;
 use crate::scope::{Scoper, Src};
 use crate::sync::{
-    check_client_id, check_protocol, claim_client, parse_key, DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT,
+    check_client_id, check_protocol, check_user, claim_client, parse_key, DEFAULT_PULL_LIMIT,
+    MAX_PULL_LIMIT,
 };
 use crate::AppState;
 use axum::extract::State;
@@ -25,6 +26,7 @@ pub async fn pull(
 ) -> AppResult<Json<PullResponse>> {
     check_protocol(req.protocol_version)?;
     check_client_id(&req.client_id)?;
+    check_user(req.user.as_deref(), &user)?;
     if req.limit == Some(0) {
         return Err(AppError::bad_request("limit must be at least 1"));
     }
@@ -67,6 +69,7 @@ pub async fn pull(
             has_more: false,
             resync: true,
             profile_version: Some(profile.version),
+            user: Some(user.clone()),
         }));
     }
     age_out(&s, &profile, client, &user, now).await?;
@@ -256,6 +259,7 @@ pub async fn pull(
         has_more,
         resync: false,
         profile_version: Some(profile.version),
+        user: Some(user.clone()),
     }))
 }
 

@@ -6,7 +6,7 @@ use crate::db::{self, key_text, Stored, Tx};
 use crate::error::{AppError, AppResult};
 use crate::json::JsonBody;
 use crate::scope::{Scoper, Src};
-use crate::sync::{check_client_id, check_protocol, claim_client, MAX_PUSH_BATCH};
+use crate::sync::{check_client_id, check_protocol, check_user, claim_client, MAX_PUSH_BATCH};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -24,6 +24,7 @@ pub async fn push(
 ) -> AppResult<Json<PushResponse>> {
     check_protocol(req.protocol_version)?;
     check_client_id(&req.client_id)?;
+    check_user(req.user.as_deref(), &user)?;
     if req.mutations.len() > MAX_PUSH_BATCH {
         return Err(AppError::bad_request(format!(
             "at most {MAX_PUSH_BATCH} mutations per push"

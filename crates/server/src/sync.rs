@@ -7,7 +7,7 @@ use crate::error::{AppError, AppResult};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use offline_tables_core::protocol::PROTOCOL_VERSION;
+use offline_tables_core::protocol::{self, PROTOCOL_VERSION, USER_MISMATCH};
 use offline_tables_core::Key;
 use serde_json::Value;
 use sqlx::Row;
@@ -28,6 +28,13 @@ pub(crate) fn check_protocol(v: u32) -> AppResult<()> {
         ));
     }
     Ok(())
+}
+
+/// A request naming the store's user (`user`) with another user's token: 403
+/// `user_mismatch`, before anything is read or written.
+pub(crate) fn check_user(claimed: Option<&str>, user: &str) -> AppResult<()> {
+    protocol::check_user(claimed, user)
+        .map_err(|m| AppError::new(axum::http::StatusCode::FORBIDDEN, USER_MISMATCH, m))
 }
 
 pub(crate) fn check_client_id(id: &str) -> AppResult<()> {
@@ -53,9 +60,11 @@ pub(crate) async fn claim_client(tx: &mut Tx, client: &str, user: &str) -> AppRe
         .await?;
     let owner: String = row.try_get(0)?;
     if owner != user {
-        return Err(AppError::forbidden(format!(
-            "client '{client}' belongs to another user"
-        )));
+        return Err(AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            USER_MISMATCH,
+            format!("client '{client}' belongs to another user: its store holds that user's rows"),
+        ));
     }
     Ok(row.try_get(1)?)
 }

@@ -203,7 +203,7 @@ async fn a_client_id_belongs_to_its_first_user() {
                 json!({ "protocolVersion": 1, "clientId": "shared" }),
             )
             .await;
-        r.assert_error(403, "forbidden");
+        r.assert_error(403, "user_mismatch");
         let r = ctx
             .send(
                 "POST",
@@ -214,7 +214,7 @@ async fn a_client_id_belongs_to_its_first_user() {
                       "row": { "id": "b9", "ownerId": "bob" } } ] }),
             )
             .await;
-        r.assert_error(403, "forbidden");
+        r.assert_error(403, "user_mismatch");
         assert_eq!(ctx.snapshot().await, before, "the refused push wrote");
         // First use by push claims it too.
         ctx.push(BOB, "bobs", json!([])).await;
@@ -226,7 +226,7 @@ async fn a_client_id_belongs_to_its_first_user() {
                 json!({ "protocolVersion": 1, "clientId": "bobs" }),
             )
             .await;
-        r.assert_error(403, "forbidden");
+        r.assert_error(403, "user_mismatch");
         // The owner still can.
         assert_eq!(
             ctx.pull(ALICE, "shared", None, None).await["changes"]
@@ -235,6 +235,51 @@ async fn a_client_id_belongs_to_its_first_user() {
                 .len(),
             13
         );
+    })
+    .await;
+}
+
+/// A store names its user in pulls and pushes: a token of another user (someone else
+/// signed in on the same browser) is refused before anything is read or written, even
+/// for a client id the server has never seen (a server restored from an old backup).
+#[tokio::test]
+async fn a_request_naming_another_user_is_refused_and_changes_nothing() {
+    for_each_backend(|kind| async move {
+        let ctx = Ctx::demo(kind).await;
+        let before = ctx.snapshot().await;
+        let r = ctx
+            .send(
+                "POST",
+                "/sync/pull",
+                BOB,
+                json!({ "protocolVersion": 1, "clientId": "fresh", "user": "alice" }),
+            )
+            .await;
+        r.assert_error(403, "user_mismatch");
+        assert!(r.text.contains("'alice'"), "{}", r.text);
+        let r = ctx
+            .send(
+                "POST",
+                "/sync/push",
+                BOB,
+                json!({ "protocolVersion": 1, "clientId": "fresh", "user": "alice", "mutations": [
+                    { "id": 1, "table": "accounts", "key": "b9", "op": "insert",
+                      "row": { "id": "b9", "ownerId": "bob" } } ] }),
+            )
+            .await;
+        r.assert_error(403, "user_mismatch");
+        assert_eq!(ctx.snapshot().await, before, "a refused request wrote");
+        // The right user passes, and every pull answer says whose token it was.
+        let r = ctx
+            .send(
+                "POST",
+                "/sync/pull",
+                ALICE,
+                json!({ "protocolVersion": 1, "clientId": "fresh", "user": "alice" }),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+        assert_eq!(r.body["user"], "alice");
     })
     .await;
 }

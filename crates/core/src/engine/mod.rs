@@ -69,6 +69,10 @@ pub enum Failure {
     /// The browser's storage quota is too small: for the first download (checked before
     /// it starts) or for a page being applied (rolled back).
     QuotaExceeded { message: String },
+    /// The server refused the token as another user's than the store's (a 403
+    /// `user_mismatch`, or a pull answered for another user): nothing is sent or
+    /// applied until a token of the store's user comes.
+    UserMismatch { message: String },
 }
 
 impl Failure {
@@ -83,6 +87,7 @@ impl Failure {
             }
             Failure::Storage { message } => format!("the local database failed: {message}"),
             Failure::QuotaExceeded { message } => message.clone(),
+            Failure::UserMismatch { message } => message.clone(),
         }
     }
 
@@ -96,6 +101,7 @@ impl Failure {
             Failure::Malformed { .. } => "malformed",
             Failure::Storage { .. } => "storage",
             Failure::QuotaExceeded { .. } => "quota_exceeded",
+            Failure::UserMismatch { .. } => "user_mismatch",
         }
     }
 }
@@ -227,6 +233,9 @@ pub struct Engine {
     waiting: bool,
     failures: u32,
     token_refreshed: bool,
+    /// What made the engine ask for a new token (reported if none comes).
+    #[serde(default)]
+    refused: Option<Failure>,
     next_request: u64,
     status: Status,
 }
@@ -241,6 +250,7 @@ impl Engine {
             waiting: false,
             failures: 0,
             token_refreshed: false,
+            refused: None,
             next_request: 1,
             status: Status {
                 online: false,
@@ -389,9 +399,14 @@ impl Engine {
                         self.request(now, &mut out);
                     } else {
                         self.phase = Phase::Unauthorized;
-                        self.status.last_error =
-                            Some("the token was refused and could not be refreshed".into());
-                        self.status.error_code = Some(Failure::Unauthorized.code().into());
+                        let refused = self.refused.take().unwrap_or(Failure::Unauthorized);
+                        self.status.last_error = Some(match &refused {
+                            Failure::Unauthorized => {
+                                "the token was refused and could not be refreshed".into()
+                            }
+                            other => other.describe(),
+                        });
+                        self.status.error_code = Some(refused.code().into());
                         self.finish(Finish::Failed, &mut out);
                     }
                 }
@@ -473,7 +488,12 @@ impl Engine {
 
     fn fail(&mut self, now: u64, random: f64, failure: Failure, out: &mut Vec<Instruction>) {
         self.phase = Phase::Idle;
-        if failure == Failure::Unauthorized {
+        // A refused or foreign token: ask the app for a new one once, then wait for a
+        // new token or request instead of retrying with the same one.
+        if matches!(
+            failure,
+            Failure::Unauthorized | Failure::UserMismatch { .. }
+        ) {
             if self.token_refreshed {
                 self.phase = Phase::Unauthorized;
                 self.status.last_error = Some(failure.describe());
@@ -481,6 +501,7 @@ impl Engine {
                 self.finish(Finish::Failed, out);
             } else {
                 self.token_refreshed = true;
+                self.refused = Some(failure);
                 self.phase = Phase::RefreshingToken;
                 out.push(Instruction::RefreshToken);
             }
