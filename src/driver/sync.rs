@@ -12,7 +12,7 @@ use offline_tables_core::engine::{
     Config, Engine, Event, Failure, Finish, Instruction, Status, SyncState, Timer,
 };
 use offline_tables_core::protocol::{
-    Estimate, PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
+    answers, Estimate, PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
 };
 use offline_tables_core::{ErrorCode, Profile};
 use std::cell::RefCell;
@@ -521,6 +521,13 @@ impl Syncer {
             Ok(r) => r,
             Err(failure) => return Event::Failed { request, failure },
         };
+        if let Err(message) = answers::check_push(&body.mutations, &resp, &self.db.profile()) {
+            // Nothing is acknowledged: the batch stays in flight and is sent again.
+            return Event::Failed {
+                request,
+                failure: Failure::Malformed { message },
+            };
+        }
         match self.db.settle_batch(&resp.outcomes).await {
             Ok(settled) => {
                 let mut r = self.report.get();
@@ -582,6 +589,14 @@ impl Syncer {
             Ok(p) => p,
             Err(failure) => return Event::Failed { request, failure },
         };
+        if let Err(message) =
+            answers::check_pull(body.checkpoint.as_deref(), &page, &self.db.profile())
+        {
+            return Event::Failed {
+                request,
+                failure: Failure::Malformed { message },
+            };
+        }
         // The answer says whose rows it holds: a store not yet bound takes that user; a
         // store of another user applies nothing (a server that ignored `user`).
         if let Some(u) = &page.user {

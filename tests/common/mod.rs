@@ -15,6 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 /// The issue's profile: an owned table with two indexes, a related one, a read-only one.
+pub mod faults;
 pub mod server;
 
 pub const PROFILE: &str = r#"{ "version": 1, "tables": {

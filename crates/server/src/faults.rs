@@ -74,6 +74,17 @@ pub enum Fault {
     Unauthorized,
     /// Waits `ms` milliseconds, then the handler runs normally.
     Delay { ms: u64 },
+    /// Answers `status` (default 200) with `body` as JSON; the handler does not run. A
+    /// hostile or broken server: valid JSON the client must not trust blindly.
+    Respond {
+        #[serde(default = "ok_status")]
+        status: u16,
+        body: Value,
+    },
+}
+
+fn ok_status() -> u16 {
+    200
 }
 
 impl Fault {
@@ -88,6 +99,7 @@ impl Fault {
             Fault::UnknownChange => "unknownChange",
             Fault::Unauthorized => "unauthorized",
             Fault::Delay { .. } => "delay",
+            Fault::Respond { .. } => "respond",
         }
     }
 }
@@ -140,6 +152,11 @@ impl Rule {
         if let Fault::Status { status } = self.fault {
             if !(400..=599).contains(&status) {
                 return Err(format!("status {status} is not an error status (400-599)"));
+            }
+        }
+        if let Fault::Respond { status, .. } = self.fault {
+            if StatusCode::from_u16(status).is_err() {
+                return Err(format!("status {status} is not an HTTP status"));
             }
         }
         Ok(())
@@ -319,6 +336,11 @@ pub async fn middleware(State(f): State<Arc<Faults>>, req: Request, next: Next) 
             tokio::time::sleep(Duration::from_millis(ms)).await;
             next.run(req).await
         }
+        Fault::Respond { status, body } => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            Json(body),
+        )
+            .into_response(),
         Fault::Truncate => {
             let (mut parts, bytes) = match body_of(next.run(req).await).await {
                 Some(p) => p,

@@ -311,6 +311,17 @@ async fn body_faults_malformed_truncate_unknown_change_and_delay() {
         let (status, bytes) = post_bytes(&ctx, "/sync/pull", ALICE, &pull_body("c1")).await;
         assert!(start.elapsed() >= Duration::from_millis(300));
         assert_eq!((status, bytes), (StatusCode::OK, full));
+
+        // Any JSON the test chooses, with any status, instead of the handler's answer.
+        let hostile = json!({ "protocolVersion": 1, "changes": "not a list" });
+        add_rules(
+            &ctx,
+            json!([{ "path": "/sync/pull", "fault": { "kind": "respond", "status": 202, "body": hostile } }]),
+        )
+        .await;
+        let (status, bytes) = post_bytes(&ctx, "/sync/pull", ALICE, &pull_body("c1")).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap(), hostile);
         let kinds: Vec<Value> = fault_state(&ctx).await["fired"]
             .as_array()
             .unwrap()
@@ -323,7 +334,8 @@ async fn body_faults_malformed_truncate_unknown_change_and_delay() {
                 json!("malformed"),
                 json!("truncate"),
                 json!("unknownChange"),
-                json!("delay")
+                json!("delay"),
+                json!("respond")
             ]
         );
     })

@@ -3,6 +3,8 @@
 //! Unknown fields are ignored and unknown change kinds deserialize to `Unknown`, so an
 //! older client survives a newer server. See `docs/protocol.md`.
 
+pub mod answers;
+
 use crate::outbox::MutationOp;
 use crate::value::Key;
 use serde::{Deserialize, Serialize};
