@@ -13,6 +13,9 @@ fn profile() -> Profile {
     .unwrap()
 }
 
+/// A change to an honest answer that makes it hostile.
+type Edit = Box<dyn Fn(&mut Value)>;
+
 fn page(v: Value) -> PullResponse {
     serde_json::from_value(v).unwrap()
 }
@@ -45,7 +48,7 @@ fn honest_pages_pass() {
 #[test]
 fn hostile_pages_are_refused() {
     let p = profile();
-    let cases: Vec<(&str, Option<&str>, Box<dyn Fn(&mut Value)>)> = vec![
+    let cases: Vec<(&str, Option<&str>, Edit)> = vec![
         (
             "another protocol",
             None,
@@ -150,7 +153,7 @@ fn push_answers_must_answer_what_was_sent() {
     let mut unknown = honest_push();
     unknown["outcomes"][2] = json!({ "status": "deferred", "id": 7 });
     check(unknown).unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let cases: Vec<(&str, Edit)> = vec![
         (
             "one outcome missing",
             Box::new(|v| {
