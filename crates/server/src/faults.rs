@@ -74,6 +74,10 @@ pub enum Fault {
     Unauthorized,
     /// Waits `ms` milliseconds, then the handler runs normally.
     Delay { ms: u64 },
+    /// The handler runs (a push commits), then the answer waits `ms` milliseconds: a
+    /// window in which a test kills the client between the server's commit and the
+    /// client's settle.
+    HoldAfterCommit { ms: u64 },
     /// Answers `status` (default 200) with `body` as JSON; the handler does not run. A
     /// hostile or broken server: valid JSON the client must not trust blindly.
     Respond {
@@ -99,6 +103,7 @@ impl Fault {
             Fault::UnknownChange => "unknownChange",
             Fault::Unauthorized => "unauthorized",
             Fault::Delay { .. } => "delay",
+            Fault::HoldAfterCommit { .. } => "holdAfterCommit",
             Fault::Respond { .. } => "respond",
         }
     }
@@ -335,6 +340,11 @@ pub async fn middleware(State(f): State<Arc<Faults>>, req: Request, next: Next) 
         Fault::Delay { ms } => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             next.run(req).await
+        }
+        Fault::HoldAfterCommit { ms } => {
+            let answer = next.run(req).await;
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            answer
         }
         Fault::Respond { status, body } => (
             StatusCode::from_u16(status).unwrap_or(StatusCode::OK),

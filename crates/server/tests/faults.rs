@@ -310,7 +310,18 @@ async fn body_faults_malformed_truncate_unknown_change_and_delay() {
         let start = Instant::now();
         let (status, bytes) = post_bytes(&ctx, "/sync/pull", ALICE, &pull_body("c1")).await;
         assert!(start.elapsed() >= Duration::from_millis(300));
-        assert_eq!((status, bytes), (StatusCode::OK, full));
+        assert_eq!((status, bytes), (StatusCode::OK, full.clone()));
+
+        // The answer held after the handler ran: same bytes, later.
+        add_rules(
+            &ctx,
+            json!([{ "path": "/sync/pull", "fault": { "kind": "holdAfterCommit", "ms": 300 } }]),
+        )
+        .await;
+        let start = Instant::now();
+        let (status, bytes) = post_bytes(&ctx, "/sync/pull", ALICE, &pull_body("c1")).await;
+        assert!(start.elapsed() >= Duration::from_millis(300));
+        assert_eq!((status, bytes), (StatusCode::OK, full.clone()));
 
         // Any JSON the test chooses, with any status, instead of the handler's answer.
         let hostile = json!({ "protocolVersion": 1, "changes": "not a list" });
@@ -335,6 +346,7 @@ async fn body_faults_malformed_truncate_unknown_change_and_delay() {
                 json!("truncate"),
                 json!("unknownChange"),
                 json!("delay"),
+                json!("holdAfterCommit"),
                 json!("respond")
             ]
         );
