@@ -1,6 +1,6 @@
 //! Authentication: `Authorization: Bearer <token>`, resolved to a user id through a
 //! development token map (`--tokens`) or an HS256 JWT whose `sub` is the user id
-//! (`--jwt-secret`, `exp` honoured).
+//! (`--jwt-secret`, `exp` required and honoured, `nbf` honoured, HS256 only).
 
 use crate::error::AppError;
 use crate::AppState;
@@ -30,6 +30,9 @@ impl Auth {
         let key = self.jwt.as_ref()?;
         let mut v = Validation::new(Algorithm::HS256);
         v.required_spec_claims = ["exp", "sub"].iter().map(|s| s.to_string()).collect();
+        // A token that is not valid yet (`nbf` in the future, beyond the leeway) is
+        // refused like an expired one; jsonwebtoken only checks `nbf` when asked.
+        v.validate_nbf = true;
         decode::<Claims>(token, key, &v).ok().map(|d| d.claims.sub)
     }
 

@@ -43,6 +43,10 @@ pub(crate) fn check_client_id(id: &str) -> AppResult<()> {
             "clientId must be a non-empty string of at most 200 characters",
         ));
     }
+    // It is stored as text as sent: PostgreSQL refuses NUL in text (a 500 before).
+    if id.contains('\0') {
+        return Err(AppError::bad_request("clientId must not contain NUL"));
+    }
     Ok(())
 }
 

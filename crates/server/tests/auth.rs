@@ -158,3 +158,172 @@ async fn the_profile_is_served_normalized() {
     })
     .await;
 }
+
+/// Base64url without padding, to build tokens by hand.
+fn b64url(bytes: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | *b as u32) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn signed(alg: jsonwebtoken::Algorithm, claims: serde_json::Value, secret: &[u8]) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(alg),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn forged_and_out_of_date_jwts_get_401_on_every_endpoint() {
+    use jsonwebtoken::Algorithm::{HS256, HS384, HS512};
+    for_each_backend(|kind| async move {
+        let ctx = Ctx::demo(kind).await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let secret = JWT_SECRET.as_bytes();
+        let claims = json!({ "sub": "alice", "exp": now + 3600 });
+        let good = signed(HS256, claims.clone(), secret);
+        let (head, rest) = good.split_once('.').unwrap();
+        let (payload, signature) = rest.split_once('.').unwrap();
+        let body = b64url(claims.to_string().as_bytes());
+        let none_head = b64url(br#"{"alg":"none","typ":"JWT"}"#);
+        // A signature with one character changed (the first: every bit of it counts).
+        let flipped = {
+            let first = if signature.starts_with('A') { "B" } else { "A" };
+            format!("{head}.{payload}.{first}{}", &signature[1..])
+        };
+        let forged: Vec<(&str, String)> = vec![
+            ("bad signature", flipped),
+            ("no signature", format!("{head}.{payload}.")),
+            ("two parts", format!("{head}.{payload}")),
+            ("alg none", format!("{none_head}.{body}.")),
+            (
+                "alg none, signature kept",
+                format!("{none_head}.{body}.{signature}"),
+            ),
+            (
+                "alg None",
+                format!("{}.{body}.", b64url(br#"{"alg":"None"}"#)),
+            ),
+            (
+                "alg missing",
+                format!("{}.{body}.{signature}", b64url(br#"{"typ":"JWT"}"#)),
+            ),
+            (
+                "payload swapped under a valid signature",
+                format!(
+                    "{head}.{}.{signature}",
+                    b64url(
+                        json!({ "sub": "bob", "exp": now + 3600 })
+                            .to_string()
+                            .as_bytes()
+                    )
+                ),
+            ),
+            ("HS384, same secret", signed(HS384, claims.clone(), secret)),
+            ("HS512, same secret", signed(HS512, claims.clone(), secret)),
+            (
+                "HS256, another secret",
+                signed(HS256, claims.clone(), b"guess"),
+            ),
+            ("HS256, empty secret", signed(HS256, claims.clone(), b"")),
+            (
+                "expired",
+                signed(HS256, json!({ "sub": "alice", "exp": now - 3600 }), secret),
+            ),
+            ("no exp", signed(HS256, json!({ "sub": "alice" }), secret)),
+            (
+                "exp as text",
+                signed(
+                    HS256,
+                    json!({ "sub": "alice", "exp": "9999999999" }),
+                    secret,
+                ),
+            ),
+            (
+                "no sub",
+                signed(HS256, json!({ "exp": now + 3600 }), secret),
+            ),
+            (
+                "sub not a string",
+                signed(HS256, json!({ "sub": 7, "exp": now + 3600 }), secret),
+            ),
+            (
+                "nbf in the future",
+                signed(
+                    HS256,
+                    json!({ "sub": "alice", "exp": now + 7200, "nbf": now + 3600 }),
+                    secret,
+                ),
+            ),
+            ("garbage", "a.b.c".to_string()),
+            ("empty parts", "..".to_string()),
+        ];
+        let before = ctx.snapshot().await;
+        let pull = json!({ "protocolVersion": 1, "clientId": "c1" });
+        let push = json!({ "protocolVersion": 1, "clientId": "c1", "mutations": [
+            { "id": 1, "table": "accounts", "key": "x", "op": "insert",
+              "row": { "id": "x", "ownerId": "alice" } } ] });
+        let endpoints = [
+            ("GET", "/sync/profile", None),
+            ("GET", "/sync/estimate", None),
+            ("POST", "/sync/pull", Some(pull)),
+            ("POST", "/sync/push", Some(push)),
+            ("GET", "/api/data/accounts", None),
+            ("GET", "/api/data/accounts/a0", None),
+            (
+                "POST",
+                "/api/data/accounts",
+                Some(json!({ "id": "y", "ownerId": "alice" })),
+            ),
+            (
+                "PATCH",
+                "/api/data/accounts/a0",
+                Some(json!({ "name": "z" })),
+            ),
+            ("DELETE", "/api/data/accounts/a0", None),
+        ];
+        for (method, uri, body) in &endpoints {
+            let bytes = body.as_ref().map(|b| b.to_string().into_bytes());
+            for (what, token) in &forged {
+                let r = ctx.raw(method, uri, Some(token), bytes.clone()).await;
+                assert_eq!(
+                    r.status, 401,
+                    "{kind:?} {what}: {method} {uri} -> {}",
+                    r.text
+                );
+                r.assert_error(401, "unauthorized");
+            }
+        }
+        assert_eq!(
+            ctx.snapshot().await,
+            before,
+            "{kind:?}: a refused request wrote"
+        );
+        // The control: the unforged token works on every endpoint, and a token whose
+        // `nbf` has passed does too.
+        let past_nbf = signed(
+            HS256,
+            json!({ "sub": "alice", "exp": now + 60, "nbf": now - 60 }),
+            secret,
+        );
+        for (method, uri, body) in &endpoints {
+            let bytes = body.as_ref().map(|b| b.to_string().into_bytes());
+            let r = ctx.raw(method, uri, Some(&good), bytes).await;
+            assert!(r.status.is_success(), "{kind:?} {method} {uri}: {}", r.text);
+        }
+        let r = ctx.get(&past_nbf, "/sync/estimate").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    })
+    .await;
+}

@@ -8,7 +8,7 @@ mod odata;
 mod plan;
 
 pub use eval::{compare_rows, project};
-pub use odata::parse_filter;
+pub use odata::{parse_filter, MAX_FILTER_NESTING};
 pub use plan::{Bound, KeyRange, Plan, Source};
 
 use serde_json::Value;

@@ -222,7 +222,11 @@ fn tokenize(s: &str) -> Result<Vec<(Tok, usize)>> {
 /// Parses an OData `$filter` expression.
 pub fn parse_filter(s: &str) -> Result<Filter> {
     let toks = tokenize(s)?;
-    let mut p = Parser { toks, pos: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+    };
     let f = p.or_expr()?;
     if p.pos < p.toks.len() {
         return Err(p.error("'and', 'or' or the end"));
@@ -230,9 +234,16 @@ pub fn parse_filter(s: &str) -> Result<Filter> {
     Ok(f)
 }
 
+/// How deep `not` and parentheses may nest. The parser recurses once per level, so
+/// without a bound a hostile `$filter` of 100,000 `(` overflows the stack and aborts the
+/// process; no real filter comes near this.
+pub const MAX_FILTER_NESTING: usize = 64;
+
 struct Parser {
     toks: Vec<(Tok, usize)>,
     pos: usize,
+    /// `not`s and open parentheses around the current position.
+    depth: usize,
 }
 
 impl Parser {
@@ -284,15 +295,31 @@ impl Parser {
         Ok(Filter::and(parts).expect("at least one part"))
     }
 
+    fn nest(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_FILTER_NESTING {
+            let at = self.toks.get(self.pos).map_or(0, |(_, p)| *p);
+            return Err(Error::invalid_argument(format!(
+                "$filter: nested more than {MAX_FILTER_NESTING} levels deep (not, parentheses) at position {at}"
+            )));
+        }
+        Ok(())
+    }
+
     fn unary(&mut self) -> Result<Filter> {
         if self.peek_word("not") {
+            self.nest()?;
             self.pos += 1;
-            return Ok(Filter::Not(Box::new(self.unary()?)));
+            let f = Filter::Not(Box::new(self.unary()?));
+            self.depth -= 1;
+            return Ok(f);
         }
         if self.peek() == Some(&Tok::LParen) {
+            self.nest()?;
             self.pos += 1;
             let f = self.or_expr()?;
             self.expect(Tok::RParen, "')'")?;
+            self.depth -= 1;
             return Ok(f);
         }
         let Some(Tok::Ident(name)) = self.peek().cloned() else {
