@@ -169,8 +169,8 @@ async fn another_schema_at_the_same_version_is_invalid_profile() {
         assert_ne!(profile, PROFILE, "{what}: the test edit must apply");
         assert_eq!(open_code(&name, profile).await, "invalid_profile", "{what}");
     }
-    // Profile version 1 is IndexedDB version 13 (version * 10 + internal schema 3).
-    assert_eq!(idb_version_of(&name).await, 13.0, "no upgrade happened");
+    // Profile version 1 is IndexedDB version 14 (version * 10 + internal schema 4).
+    assert_eq!(idb_version_of(&name).await, 14.0, "no upgrade happened");
 
     // The same indexes in another order are the same schema.
     let reordered = PROFILE.replace(r#"["ownerId", "city"]"#, r#"["city", "ownerId"]"#);
@@ -226,7 +226,7 @@ async fn changing_a_key_column_is_invalid_profile_and_loses_nothing() {
     }
     assert_eq!(
         idb_version_of(&name).await,
-        13.0,
+        14.0,
         "the upgrade was rolled back"
     );
     assert_eq!(index_names(&name, "accounts").await, ["city", "ownerId"]);
@@ -267,6 +267,76 @@ async fn a_table_dropped_from_the_profile_keeps_its_rows_and_pending_changes() {
         snapshot(&store).await,
         before,
         "the table comes back with its rows"
+    );
+    finish(store).await;
+}
+
+/// Rows created here carry the base `{"local":true}`, so a later write tells them from
+/// downloaded rows without reading the outbox; a delete drops the mark with the row; an
+/// upgrade marks the pending rows an older layout left unmarked, and they stay inserts.
+#[wasm_bindgen_test]
+async fn rows_created_here_are_marked_and_stay_inserts_across_an_upgrade() {
+    let name = unique_name("local-mark");
+    let store = open(&name, PROFILE).await;
+    let page: offline_tables_core::protocol::PullResponse = serde_json::from_str(
+        r#"{ "protocolVersion": 1, "checkpoint": "17", "hasMore": false, "changes": [
+        { "kind": "upsert", "table": "accounts", "key": "d1", "version": "9",
+          "row": { "id": "d1", "ownerId": "u1" } } ] }"#,
+    )
+    .unwrap();
+    store.db().apply_page(&page).await.unwrap();
+    let t = store.table("accounts").unwrap();
+    let base = |key: &str| {
+        let k = js(&format!(r#"["accounts","{key}"]"#));
+        let name = name.clone();
+        async move { raw_get(&name, "_base", &k).await }
+    };
+    ok(t.put(js(r#"{"id":"n1","ownerId":"u1"}"#))).await;
+    assert_eq!(base("n1").await, r#"{"local":true}"#);
+    // A downloaded row's first write captures the server's row instead.
+    ok(t.put(js(r#"{"id":"d1","ownerId":"u1","name":"edited"}"#))).await;
+    assert_eq!(
+        base("d1").await,
+        r#"{"version":"17","row":{"id":"d1","ownerId":"u1"}}"#
+    );
+    ok(t.update("n1".into(), js(r#"{"name":"later"}"#))).await;
+    assert_eq!(base("n1").await, r#"{"local":true}"#, "still the mark");
+    ok(t.delete("n1".into())).await;
+    assert_eq!(base("n1").await, "undefined", "the mark goes with the row");
+
+    // A row created by the previous layout, which kept no mark.
+    ok(t.put(js(r#"{"id":"n2","ownerId":"u1"}"#))).await;
+    store.close();
+    raw_delete(&name, "_base", &js(r#"["accounts","n2"]"#)).await;
+    let v2 = PROFILE.replacen(r#""version": 1"#, r#""version": 2"#, 1);
+    assert_ne!(v2, PROFILE);
+    let store = open(&name, &v2).await;
+    assert_eq!(
+        base("n2").await,
+        r#"{"local":true}"#,
+        "the upgrade marks it"
+    );
+    let t = store.table("accounts").unwrap();
+    ok(t.update("n2".into(), js(r#"{"name":"after the upgrade"}"#))).await;
+    let pending: serde_json::Value = serde_json::from_str(&pending_json(&store).await).unwrap();
+    let ops: Vec<(String, String)> = pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["key"].as_str().unwrap().to_string(),
+                p["op"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("d1".into(), "update".into()),
+            ("n2".into(), "insert".into())
+        ],
+        "{pending}"
     );
     finish(store).await;
 }

@@ -123,10 +123,14 @@ export function outboxEntry(table, keys, op) { return { t: table, k: keys, op };
 // holds the server's row, and the checkpoint bounds its version. Before a local write
 // replaces or deletes such rows, their bases must be captured: the server's row (what a
 // conflict merges against and a refusal reverts to) and a version at or after the row's
-// (its settled version, or the checkpoint, whichever is later). `capture` issues the
-// reads (before the caller's writes: requests run in order, so they see the rows as they
-// were); `log(entry)` then adds the outbox entry and stores the captured bases, leaving
-// out rows still pending from earlier writes (local inserts not yet pushed).
+// (its settled version, or the checkpoint, whichever is later). A row the app created
+// here (not on the server yet) gets the base LOCAL instead, so a later write tells it
+// from a downloaded row without reading the outbox (which would make each write cost as
+// much as all the writes queued before it); a delete drops LOCAL with the row.
+// `capture` issues the reads (before the caller's writes: requests run in order, so they
+// see the rows as they were); `log(entry)` then adds the outbox entry and stores the bases.
+const LOCAL = { local: true };
+const isLocal = (base) => base !== undefined && base.local === true;
 function versionMax(a, b) {
   if (a === undefined || a === null) return b;
   if (b === undefined || b === null) return a;
@@ -140,12 +144,20 @@ const keyId = (k) => typeof k + ":" + k;
 const FEW = 16;
 export function capture(store, bases, meta, outbox, table, keys) {
   const found = [];
+  // Keys with no row and no base (new rows, unless the write deletes) and keys whose
+  // base is LOCAL (dropped, if the write deletes).
+  const fresh = [];
+  const local = [];
   const cp = meta.get("checkpoint");
   const take = (key, bk, base) => {
     const r = store.get(key);
     r.onsuccess = () => {
       if (r.result !== undefined) found.push({ key, bk, version: base && base.version, row: r.result });
     };
+  };
+  const sort = (key, bk, present, base) => {
+    if (isLocal(base)) local.push(bk);
+    else if (!present && base === undefined) fresh.push(bk);
   };
   let ready;
   if (keys.length <= FEW) {
@@ -156,7 +168,8 @@ export function capture(store, bases, meta, outbox, table, keys) {
       // Requests of one transaction complete in order: b has its result when r does.
       r.onsuccess = () => {
         const base = b.result;
-        if (r.result !== undefined && (base === undefined || base.row === undefined)) {
+        sort(keys[i], bk, r.result !== undefined, base);
+        if (r.result !== undefined && (base === undefined || (base.row === undefined && !isLocal(base)))) {
           found.push({ key: keys[i], bk, version: base && base.version, row: r.result });
         }
       };
@@ -182,10 +195,12 @@ export function capture(store, bases, meta, outbox, table, keys) {
           const seen = new Set();
           for (const key of keys) {
             const id = keyId(key);
-            if (!have.has(id) || seen.has(id)) continue;
+            if (seen.has(id)) continue;
             seen.add(id);
             const base = based.get(id);
-            if (base === undefined || base.row === undefined) take(key, [table, key], base);
+            sort(key, [table, key], have.has(id), base);
+            if (!have.has(id)) continue;
+            if (base === undefined || (base.row === undefined && !isLocal(base))) take(key, [table, key], base);
           }
         } catch (e) { reject(e); return; }
         resolve();
@@ -198,30 +213,25 @@ export function capture(store, bases, meta, outbox, table, keys) {
       return new Promise((resolve, reject) => {
         const add = outbox.add(entry);
         add.onerror = () => reject(add.error);
+        // Requests complete in order: every read of `capture` has its result by now.
         add.onsuccess = () => {
-          if (found.length === 0) return resolve();
-          // Earlier writes still pending (not this one): their rows are not the server's.
-          const log = outbox.getAll(IDBKeyRange.upperBound(add.result, true));
-          log.onerror = () => reject(log.error);
-          log.onsuccess = () => {
-            const pending = new Set();
-            for (const e of log.result) if (e.t === table) for (const k of e.k) pending.add(keyId(k));
-            try {
-              for (const f of found) {
-                const version = versionMax(f.version, cp.result);
-                if (pending.has(keyId(f.key)) || version === undefined) continue;
-                bases.put({ version, row: f.row }, f.bk);
-              }
-            } catch (e) { reject(e); return; }
-            resolve();
-          };
+          try {
+            for (const f of found) {
+              const version = versionMax(f.version, cp.result);
+              if (version !== undefined) bases.put({ version, row: f.row }, f.bk);
+            }
+            if (entry.op === "delete") for (const bk of local) bases.delete(bk);
+            else for (const bk of fresh) bases.put(LOCAL, bk);
+          } catch (e) { reject(e); return; }
+          resolve();
         };
       });
     },
   };
 }
-// Upgrading from a layout that kept the server's row in every base: drop the row from
-// the bases of rows with nothing pending and no kept conflict (the table holds it).
+// Upgrading from an older layout: mark LOCAL the pending rows created here (layout 3 told
+// them apart by reading the outbox), and drop the server's row from the bases of rows
+// with nothing pending and no kept conflict (layout 2 kept it in every base).
 export function slimBases(tx) {
   const logged = tx.objectStore("_outbox").getAll();
   const kept = tx.objectStore("_conflicts").getAll();
@@ -229,7 +239,17 @@ export function slimBases(tx) {
     const busy = new Set();
     for (const e of logged.result) for (const k of e.k) busy.add(e.t + "\u0000" + keyId(k));
     for (const c of kept.result) busy.add(c.table + "\u0000" + keyId(c.key));
-    const cursor = tx.objectStore("_base").openCursor();
+    // Rows created here and still pending, from before bases marked them LOCAL.
+    const bases = tx.objectStore("_base");
+    for (const e of logged.result) {
+      if (!tx.objectStoreNames.contains(e.t)) continue;
+      for (const k of e.k) {
+        const b = bases.get([e.t, k]);
+        const r = tx.objectStore(e.t).get(k);
+        r.onsuccess = () => { if (b.result === undefined && r.result !== undefined) bases.put(LOCAL, [e.t, k]); };
+      }
+    }
+    const cursor = bases.openCursor();
     cursor.onsuccess = () => {
       const c = cursor.result;
       if (!c) return;
@@ -289,8 +309,8 @@ extern "C" {
     /// Adds the outbox entry, then stores the captured bases.
     #[wasm_bindgen(method, catch)]
     pub fn log(this: &Capture, entry: &JsValue) -> Result<js_sys::Promise, JsValue>;
-    /// Drops the server's row from the bases of rows with nothing pending (an upgrade
-    /// from the layout that kept it in every base); runs inside the upgrade transaction.
+    /// Brings the bases of an older layout up to date (LOCAL marks, no server row in
+    /// the bases of rows with nothing pending); runs inside the upgrade transaction.
     #[wasm_bindgen(js_name = slimBases, catch)]
     pub fn slim_bases(tx: &web_sys::IdbTransaction) -> Result<(), JsValue>;
 }

@@ -33,7 +33,7 @@ pub(crate) const CONFLICTS: &str = "_conflicts";
 pub(crate) const ERRORS: &str = "_errors";
 
 /// Bumped when the internal stores change shape; part of the IndexedDB version.
-const INTERNAL_SCHEMA: f64 = 3.0;
+const INTERNAL_SCHEMA: f64 = 4.0;
 
 fn idb_version(profile: &Profile) -> f64 {
     profile.version as f64 * 10.0 + INTERNAL_SCHEMA

@@ -89,6 +89,8 @@ pub(crate) fn to_js<T: Serialize>(v: &T) -> JsValue {
 pub(crate) fn parse_base(v: &JsValue, ctx: &str) -> Result<Option<Base>> {
     match to_json(v, ctx)? {
         None => Ok(None),
+        // A row created here and not on the server yet (`LOCAL`, see `js::capture`).
+        Some(v) if v.get("local") == Some(&Value::Bool(true)) => Ok(None),
         Some(v) => serde_json::from_value(v)
             .map(Some)
             .map_err(|e| Error::storage(format!("{ctx}: a stored base is malformed: {e}"))),

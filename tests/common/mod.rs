@@ -101,6 +101,19 @@ export function rawAdd(name, store, value) {
     r.onerror = () => reject(r.error);
   });
 }
+export function rawOp(name, store, op, key) {
+  return new Promise((resolve, reject) => {
+    const r = indexedDB.open(name);
+    r.onsuccess = () => {
+      const db = r.result;
+      const tx = db.transaction(store, op === "get" ? "readonly" : "readwrite");
+      const q = tx.objectStore(store)[op](key);
+      tx.oncomplete = () => { db.close(); resolve(q.result); };
+      tx.onabort = () => { db.close(); reject(tx.error); };
+    };
+    r.onerror = () => reject(r.error);
+  });
+}
 export function rawIndexNames(name, store) {
   return new Promise((resolve, reject) => {
     const r = indexedDB.open(name);
@@ -154,6 +167,10 @@ extern "C" {
     fn raw_add(name: &str, store: &str, value: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = dbExists)]
     fn db_exists(name: &str) -> Promise;
+    /// `get` or `delete` of `key` in an object store of the database `name`, bypassing
+    /// the package.
+    #[wasm_bindgen(js_name = rawOp)]
+    fn raw_op(name: &str, store: &str, op: &str, key: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = rawIndexNames)]
     fn raw_index_names(name: &str, store: &str) -> Promise;
     /// Counts reads through any IndexedDB index from now on (idempotent).
@@ -378,6 +395,25 @@ pub async fn idb_version_of(name: &str) -> f64 {
 /// Adds a record to an internal store behind the library's back.
 pub async fn add_raw(name: &str, store: &str, value: &JsValue) {
     JsFuture::from(raw_add(name, store, value)).await.unwrap();
+}
+
+/// The record of `key` in the object store `store` of the database `name`, as JSON
+/// ("undefined" when there is none).
+pub async fn raw_get(name: &str, store: &str, key: &JsValue) -> String {
+    let v = JsFuture::from(raw_op(name, store, "get", key))
+        .await
+        .unwrap();
+    if v.is_undefined() {
+        "undefined".into()
+    } else {
+        json(&v)
+    }
+}
+
+pub async fn raw_delete(name: &str, store: &str, key: &JsValue) {
+    JsFuture::from(raw_op(name, store, "delete", key))
+        .await
+        .unwrap();
 }
 
 pub async fn database_exists(name: &str) -> bool {
