@@ -317,8 +317,30 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
         await d.context.setOffline(d.offline);
       } else if (r < 0.86) await reload(d, chance(0.7) ? "reload" : "close and reopen");
       else if (r < 0.9) await resolveOne(d);
-      else if (r < 0.95) await checkpointCheck(d, `step ${step}`);
+      else if (r < 0.94) await checkpointCheck(d, `step ${step}`);
+      else if (r < 0.98) await race();
       else { const ms = int(50, 1500); note(`wait ${ms} ms`); await new Promise((res) => setTimeout(res, ms)); }
+    }
+
+    // nina's two devices write one row at once (and the REST device maybe too): a conflict for its table's policy.
+    async function race() {
+      const table = pick(WRITABLE.filter((t) => t !== "workorders"));
+      const key = `${table.slice(0, 2)}-${int(0, 1)}`;
+      const twins = devices.filter((d) => d.user === "nina" && d.opened);
+      note(`race on ${table}/${key}`);
+      await Promise.all([
+        ...twins.map(async (d) => {
+          const tag = newTag(d);
+          const row = rowFor(d, table, key, tag);
+          const res = await ev(d, async ([table, row]) => {
+            try { await window.store.table(table).put(row); return { ok: true }; } catch (e) { return { ok: false, code: e.code }; }
+          }, [table, row], `race put ${table}`);
+          writes.push({ dev: d.name, table, key, op: "put", tag, seq: ++seq, resolved: res.ok, serverKnown: true });
+          note(`  ${d.name} put ${table} ${key}=${tag} -> ${res.ok ? "ok" : res.code}`);
+          if (!res.ok) throw new ChaosFailure(`${d.name}: put ${table}/${key} rejected: ${res.code}`);
+        }),
+        chance(0.5) ? restWrite() : null,
+      ]);
     }
 
     async function resolveOne(d) {
