@@ -13,6 +13,9 @@
 // Exports runSchedules() for tests/e2e/chaos.test.mjs and scripts/chaos.mjs; a failure message carries the seed
 // and the command that replays it.
 import assert from "node:assert/strict";
+import path from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { startHarness, startReferenceServer, restAs } from "./harness.mjs";
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same schedule. */
@@ -27,6 +30,7 @@ export function mulberry32(seed) {
   };
 }
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const POLICY = { accounts: "merge", workorders: "manual", notes: "server-wins", drafts: "client-wins", products: "readOnly" };
 const WRITABLE = ["accounts", "workorders", "notes", "drafts"];
 const TABLES = [...WRITABLE, "products"];
@@ -499,6 +503,15 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
     const err = e instanceof Error ? e : new Error(String(e));
     err.message = `chaos seed ${seed} failed: ${err.message}\n  replay: npm run chaos -- --seed ${seed} --steps ${steps} --verbose\n  schedule:\n    ${trace.slice(-60).join("\n    ")}`;
     err.seed = seed;
+    // The whole story for a diagnosis: the schedule, the server's push journal and its log.
+    try {
+      const journal = (await admin("GET", "/_test/journal")).body?.entries ?? null;
+      const dir = path.join(ROOT, "target", "chaos");
+      mkdirSync(dir, { recursive: true });
+      const file = path.join(dir, `seed-${seed}.json`);
+      writeFileSync(file, JSON.stringify({ seed, steps, error: err.message, trace, journal, serverLog: server.log().split("\n") }, null, 1));
+      err.message += `\n  details (schedule, push journal, server log): ${file}`;
+    } catch { /* the failure itself is what matters */ }
     throw err;
   } finally {
     for (const d of devices) await d.context.close().catch(() => {});
