@@ -111,7 +111,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
   const writes = []; // every local write the schedule made: { dev, table, key, tag, op, seq, resolved, error, serverKnown }
   let seq = 0;
   let tagSeq = 0;
-  const stats = { ops: 0, writes: 0, refused: 0, faults: 0, reloads: 0, offline: 0, checks: 0, rest: 0 };
+  const stats = { ops: 0, writes: 0, refused: 0, faults: 0, reloads: 0, offline: 0, checks: 0, rest: 0, tabs: 0 };
 
   const withTimeout = (p, ms, what) => Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new ChaosFailure(`${what}: no answer within ${ms} ms`)), ms))]);
   const ev = (d, fn, arg, what = "page call") => withTimeout(d.page.evaluate(fn, arg), 20_000, `${d.name}: ${what}`);
@@ -220,7 +220,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
     }
 
     async function injectFault() {
-      const kind = pick(["status", "status", "hang", "close", "dropAfterCommit", "dropAfterCommit", "truncate", "malformed", "unknownChange", "delay"]);
+      const kind = pick(["status", "status", "hang", "close", "dropAfterCommit", "dropAfterCommit", "truncate", "malformed", "unknownChange", "delay", "unauthorized"]);
       const path = kind === "dropAfterCommit" ? "/sync/push" : kind === "unknownChange" ? "/sync/pull" : pick(["/sync/push", "/sync/pull", "/sync/*"]);
       const fault = kind === "status" ? { kind, status: pick([500, 503]) }
         : kind === "hang" ? { kind, ms: 4000 }
@@ -319,7 +319,8 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
         stats.offline++;
         note(`${d.name} ${d.offline ? "offline" : "online"}`);
         await d.context.setOffline(d.offline);
-      } else if (r < 0.86) await reload(d, chance(0.7) ? "reload" : "close and reopen");
+      } else if (r < 0.83) await reload(d, chance(0.7) ? "reload" : "close and reopen");
+      else if (r < 0.86) await secondTab(d);
       else if (r < 0.9) await resolveOne(d);
       else if (r < 0.94) await checkpointCheck(d, `step ${step}`);
       else if (r < 0.98) await race();
@@ -345,6 +346,35 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
         }),
         chance(0.5) ? restWrite() : null,
       ]);
+    }
+
+    // A second tab of the device's origin: it writes through the leader tab's sync (Web Locks, BroadcastChannel),
+    // then either closes, or the first tab closes (mid-sync, maybe) and the second takes over the leadership.
+    async function secondTab(d) {
+      if (!d.opened) return;
+      const first = d.page;
+      const second = await h.pageIn(d.context);
+      const handover = chance(0.5);
+      stats.tabs++;
+      note(`${d.name} second tab${handover ? ", then the first one closes" : ""}`);
+      try {
+        d.page = second;
+        await ev(d, ([n, u, t, ms]) => window.chaos.open(n, u, t, ms), [d.db, S, tokenOf(d.user), TIMEOUT_MS], "open in a second tab");
+        await localWrite(d);
+        if (chance(0.5)) {
+          const res = await ev(d, () => window.store.sync(), null, "sync from the second tab");
+          note(`  ${d.name} second tab sync -> ${res.result}`);
+        }
+      } finally {
+        d.page = first;
+      }
+      if (handover) {
+        await first.evaluate(() => { window.store.sync(); }).catch(() => {});
+        await first.close();
+        d.page = second;
+      } else {
+        await second.close();
+      }
     }
 
     async function resolveOne(d) {
@@ -542,7 +572,7 @@ export async function runSchedules({ runs = 24, seed = (Date.now() % 1e9) >>> 0,
       try {
         const st = await runSchedule(h, s, { steps, verbose });
         passed++;
-        log(`ok   seed ${s} (${Date.now() - t} ms): ${st.writes} writes, ${st.rest} REST, ${st.faults} faults, ${st.reloads} reloads, ${st.offline} flips, ${st.checks} mid-run checks, ${st.applied} pushed, ${st.conflicts} conflicts, ${st.refused} refused`);
+        log(`ok   seed ${s} (${Date.now() - t} ms): ${st.writes} writes, ${st.rest} REST, ${st.faults} faults, ${st.reloads} reloads, ${st.tabs} second tabs, ${st.offline} flips, ${st.checks} mid-run checks, ${st.applied} pushed, ${st.conflicts} conflicts, ${st.refused} refused`);
       } catch (e) {
         failed.push({ seed: s, error: e });
         log(`FAIL seed ${s} (${Date.now() - t} ms): ${e.message}`);
