@@ -138,7 +138,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
   try {
     for (const spec of DEVICES) {
       const context = await h.newContext();
-      const d = { ...spec, context, db: `chaos-${seed}-${spec.name}`, events: [], offline: false };
+      const d = { ...spec, context, db: `chaos-${seed}-${spec.name}`, events: [], kept: new Set(), offline: false };
       await context.exposeBinding("chaosEvent", (_src, e) => { d.events.push(e); });
       await context.addInitScript(pageHelpers);
       await openPage(d);
@@ -329,7 +329,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
 
     // nina's two devices write one row at once (and the REST device maybe too): a conflict for its table's policy.
     async function race() {
-      const table = pick(WRITABLE.filter((t) => t !== "workorders"));
+      const table = pick(WRITABLE);
       const key = `${table.slice(0, 2)}-${int(0, 1)}`;
       const twins = devices.filter((d) => d.user === "nina" && d.opened);
       note(`race on ${table}/${key}`);
@@ -380,6 +380,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
     async function resolveOne(d) {
       if (!d.opened) return;
       const conflicts = await ev(d, () => window.store.conflicts(), null, "conflicts");
+      for (const c of conflicts) d.kept.add(JSON.stringify([c.table, c.key]));
       if (conflicts.length === 0) return;
       const c = pick(conflicts);
       const how = pick(["local", "server", "row"]);
@@ -436,6 +437,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
         const res = await ev(d, () => window.store.sync(), null, "final sync");
         const conflicts = await ev(d, () => window.store.conflicts(), null, "conflicts");
         for (const c of conflicts) {
+          d.kept.add(JSON.stringify([c.table, c.key]));
           const how = pick(["local", "server"]);
           await ev(d, ([id, how]) => window.store.resolveConflict(id, how), [c.id, how], "resolveConflict");
           note(`${d.name} final resolve ${c.table}/${c.key} ${how}`);
@@ -525,6 +527,15 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
       for (const r of refused) if (!listed.has(r)) throw new ChaosFailure(`${d.name}: the server refused a change to ${r} but the store's sync errors do not list it`);
       for (const l of listed) if (!refused.has(l)) throw new ChaosFailure(`${d.name}: sync error for ${l} that the server never refused`);
       stats.refused += refused.size;
+    }
+    // Every conflict on a manual table was kept for the app (seen in a "conflict" event or in conflicts()).
+    for (const d of devices) {
+      for (const e of d.events) if (e.type === "conflict") d.kept.add(JSON.stringify([e.table, e.key]));
+      for (const e of journal) {
+        if (e.clientId !== d.clientId || e.status !== "conflict" || POLICY[e.table] !== "manual") continue;
+        const k = JSON.stringify([e.table, e.key]);
+        if (!d.kept.has(k)) throw new ChaosFailure(`${d.name}: the server answered a conflict on ${k} (mutation ${e.id}), a manual table, but the store never kept it for the app`);
+      }
     }
     stats.conflicts = journal.filter((e) => e.status === "conflict").length;
     stats.applied = byId.size;
