@@ -95,7 +95,10 @@ class ChaosFailure extends Error {}
 
 /** One schedule: returns a summary, throws (with the seed) when an invariant breaks. */
 export async function runSchedule(h, seed, { steps = 30, verbose = false, sabotage = null } = {}) {
-  const rnd = mulberry32(seed);
+  // Each step draws from a stream of its own: a step whose choices depend on timing (a conflict there or not, a
+  // store open or not) does not shift the steps after it, so a replay of the seed runs the same schedule.
+  let rnd = mulberry32(seed);
+  const reseed = (step) => { rnd = mulberry32((Math.imul(seed, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b)) >>> 0); };
   const pick = (xs) => xs[Math.floor(rnd() * xs.length)];
   const chance = (p) => rnd() < p;
   const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo + 1));
@@ -306,6 +309,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
 
     // ---- the schedule ----
     for (let step = 0; step < steps; step++) {
+      reseed(step);
       stats.ops++;
       const d = pick(devices);
       const r = rnd();
@@ -422,6 +426,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
       note(`sabotage: ${d.name} wrote drafts/dr-0=${tag} offline, then its outbox was cleared`);
     }
 
+    reseed(steps);
     // ---- the end: faults off, everyone online, sync until quiet ----
     note("end: faults off, all online");
     await admin("DELETE", "/_test/faults");
