@@ -20,7 +20,16 @@ for (const [k, v] of Object.entries({ runs, steps, seed })) {
 }
 
 console.log(`chaos: ${runs} schedule(s) of ${steps} steps from seed ${seed}`);
-const r = await runSchedules({ runs, seed, steps, verbose, stopOnFailure: args.includes("--stop") });
+const progress = { passed: 0, failed: [] };
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => {
+    const ms = Date.now() - (progress.t0 ?? Date.now());
+    console.log(`\nchaos: stopped by ${sig}: ${progress.passed} passed, ${progress.failed.length} failed in ${(ms / 1000).toFixed(1)} s`
+      + (progress.failed.length ? `; failing seeds: ${progress.failed.map((f) => f.seed).join(" ")}` : ""));
+    process.exit(130);
+  });
+}
+const r = await runSchedules({ runs, seed, steps, verbose, stopOnFailure: args.includes("--stop"), progress });
 console.log(`\nchaos: ${r.passed}/${r.runs} schedules passed in ${(r.ms / 1000).toFixed(1)} s (seeds ${seed}..${seed + runs - 1}, ${steps} steps)`);
 if (r.failed.length) {
   console.log(`failing seeds: ${r.failed.map((f) => f.seed).join(" ")}`);

@@ -576,18 +576,25 @@ function canon(v) {
 function sameRow(a, b) { return JSON.stringify(canon(a)) === JSON.stringify(canon(b)); }
 
 /** Runs `runs` schedules from seed `seed` (then seed+1, …) in one browser; resolves to { passed, failed: [{ seed, error }], ms }. */
-export async function runSchedules({ runs = 24, seed = (Date.now() % 1e9) >>> 0, steps = 30, verbose = false, stopOnFailure = false, log = console.log } = {}) {
+export async function runSchedules({ runs = 24, seed = (Date.now() % 1e9) >>> 0, steps = 30, verbose = false, stopOnFailure = false, log = console.log, progress = {} } = {}) {
   const h = await startHarness();
   const t0 = Date.now();
-  const failed = [];
+  const failed = (progress.failed = []);
   let passed = 0;
+  progress.t0 = t0;
   try {
     for (let i = 0; i < runs; i++) {
+      if (!h.browser.isConnected()) {
+        log("chaos: the browser is gone; stopping");
+        failed.push({ seed: (seed + i) >>> 0, error: new Error("the browser is gone") });
+        break;
+      }
       const s = (seed + i) >>> 0;
       const t = Date.now();
       try {
         const st = await runSchedule(h, s, { steps, verbose });
         passed++;
+        progress.passed = passed;
         log(`ok   seed ${s} (${Date.now() - t} ms): ${st.writes} writes, ${st.rest} REST, ${st.faults} faults, ${st.reloads} reloads, ${st.tabs} second tabs, ${st.offline} flips, ${st.checks} mid-run checks, ${st.applied} pushed, ${st.conflicts} conflicts, ${st.refused} refused`);
       } catch (e) {
         failed.push({ seed: s, error: e });
