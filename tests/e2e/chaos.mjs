@@ -94,7 +94,10 @@ function pageHelpers() {
 class ChaosFailure extends Error {}
 
 /** One schedule: returns a summary, throws (with the seed) when an invariant breaks. */
-export async function runSchedule(h, seed, { steps = 30, verbose = false, sabotage = null } = {}) {
+// knownBugs: also resolve kept conflicts with "server", which meets the client bug reproduced in
+// chaos_known_bugs.test.mjs (a row removed by a pull comes back from the conflict's old server copy); off by default
+// until that is fixed, so the default run stays a regression test for everything else.
+export async function runSchedule(h, seed, { steps = 30, verbose = false, sabotage = null, knownBugs = false } = {}) {
   // Each step draws from a stream of its own: a step whose choices depend on timing (a conflict there or not, a
   // store open or not) does not shift the steps after it, so a replay of the seed runs the same schedule.
   let rnd = mulberry32(seed);
@@ -148,7 +151,9 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
       if (!d.opened) throw new ChaosFailure(`${d.name}: the store did not open with no fault at all`);
       devices.push(d);
     }
-    // A first download everywhere, before the faults start.
+    // The parents of the work orders (see rowFor), then a first download everywhere, before the faults start.
+    assert.equal((await rest.nina("POST", "/api/data/accounts", { id: "ac-wo", ownerId: "nina", name: "work orders" })).status, 201);
+    assert.equal((await rest.omar("POST", "/api/data/accounts", { id: "oac-wo", ownerId: "omar", name: "work orders" })).status, 201);
     for (const d of devices) await ev(d, () => window.store.sync(), null, "first sync");
 
     const keysFor = (d, table) => {
@@ -158,7 +163,10 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
     const rowFor = (d, table, key, tag) => {
       const row = { id: key, tag, n: int(0, 99) };
       if (table === "workorders") {
-        Object.assign(row, { accountId: pick(keysFor(d, "accounts")), status: pick(["open", "done"]), modifiedOn: new Date().toISOString() });
+        // (By default work orders hang off accounts no step deletes: a work order removed while a conflict on it is
+        // kept meets the known client bug; with knownBugs they use the accounts the schedule writes and deletes.)
+        const parents = knownBugs ? keysFor(d, "accounts") : d.user === "omar" && chance(0.7) ? ["oac-wo"] : ["ac-wo"];
+        Object.assign(row, { accountId: pick(parents), status: pick(["open", "done"]), modifiedOn: new Date().toISOString() });
       } else if (table !== "products") {
         row.ownerId = d.user;
       }
@@ -168,7 +176,8 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
 
     async function localWrite(d) {
       const table = chance(0.06) ? "products" : pick(WRITABLE);
-      const kind = pick(["put", "put", "update", "update", "delete", "bulkPut"]);
+      let kind = pick(["put", "put", "update", "update", "delete", "bulkPut"]);
+      if (kind === "delete" && table === "workorders" && !knownBugs) kind = "update"; // (see rowFor)
       const keys = table === "products" ? ["p0", "p1"] : keysFor(d, table);
       const ops = [];
       if (kind === "bulkPut") {
@@ -387,7 +396,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
       for (const c of conflicts) d.kept.add(JSON.stringify([c.table, c.key]));
       if (conflicts.length === 0) return;
       const c = pick(conflicts);
-      const how = pick(["local", "server", "row"]);
+      const how = pick(knownBugs ? ["local", "server", "row"] : ["local", "row"]);
       let arg = how;
       let tag = null;
       if (how === "row") {
@@ -443,7 +452,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
         const conflicts = await ev(d, () => window.store.conflicts(), null, "conflicts");
         for (const c of conflicts) {
           d.kept.add(JSON.stringify([c.table, c.key]));
-          const how = pick(["local", "server"]);
+          const how = knownBugs ? pick(["local", "server"]) : "local";
           await ev(d, ([id, how]) => window.store.resolveConflict(id, how), [c.id, how], "resolveConflict");
           note(`${d.name} final resolve ${c.table}/${c.key} ${how}`);
         }
@@ -547,7 +556,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
     return stats;
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
-    err.message = `chaos seed ${seed} failed: ${err.message}\n  replay: npm run chaos -- --seed ${seed} --steps ${steps} --verbose\n  schedule:\n    ${trace.slice(-60).join("\n    ")}`;
+    err.message = `chaos seed ${seed} failed: ${err.message}\n  replay: npm run chaos -- --seed ${seed} --steps ${steps}${knownBugs ? " --known-bugs" : ""} --verbose\n  schedule:\n    ${trace.slice(-60).join("\n    ")}`;
     err.seed = seed;
     // The whole story for a diagnosis: the schedule, the server's push journal and its log.
     try {
@@ -576,7 +585,7 @@ function canon(v) {
 function sameRow(a, b) { return JSON.stringify(canon(a)) === JSON.stringify(canon(b)); }
 
 /** Runs `runs` schedules from seed `seed` (then seed+1, …) in one browser; resolves to { passed, failed: [{ seed, error }], ms }. */
-export async function runSchedules({ runs = 24, seed = (Date.now() % 1e9) >>> 0, steps = 30, verbose = false, stopOnFailure = false, log = console.log, progress = {} } = {}) {
+export async function runSchedules({ runs = 24, seed = (Date.now() % 1e9) >>> 0, steps = 30, verbose = false, stopOnFailure = false, knownBugs = false, log = console.log, progress = {} } = {}) {
   const h = await startHarness();
   const t0 = Date.now();
   const failed = (progress.failed = []);
@@ -592,7 +601,7 @@ export async function runSchedules({ runs = 24, seed = (Date.now() % 1e9) >>> 0,
       const s = (seed + i) >>> 0;
       const t = Date.now();
       try {
-        const st = await runSchedule(h, s, { steps, verbose });
+        const st = await runSchedule(h, s, { steps, verbose, knownBugs });
         passed++;
         progress.passed = passed;
         log(`ok   seed ${s} (${Date.now() - t} ms): ${st.writes} writes, ${st.rest} REST, ${st.faults} faults, ${st.reloads} reloads, ${st.tabs} second tabs, ${st.offline} flips, ${st.checks} mid-run checks, ${st.applied} pushed, ${st.conflicts} conflicts, ${st.refused} refused`);
