@@ -2,9 +2,11 @@
 // in src/storage (another work stream's code). Skipped unless OT_KNOWN_BUGS=1, so npm test stays green until they
 // are fixed; then drop the skip. Each runs against a reference server of its own.
 //
-// Both come from one line of the pull's apply step (src/storage/remote.rs, `apply_changes`): a `remove` for a row
-// that has a local change or a kept conflict deletes the row's base, where docs/protocol.md §4 rule 4 says the base
-// must record that the server row is gone (reason, version).
+// The first two come from one line of the pull's apply step (src/storage/remote.rs, `apply_changes`): a `remove` for
+// a row that has a local change or a kept conflict deletes the row's base, where docs/protocol.md §4 rule 4 says the
+// base must record that the server row is gone (reason, version). The third: a row with a kept conflict is pushed
+// again as soon as it is written again (its outbox entry was trimmed when the conflict was kept, a new write makes a
+// new one), and the conflict stays listed, so resolving it "local" pushes the same write once more.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startHarness, startReferenceServer, restAs } from "./harness.mjs";
@@ -70,5 +72,33 @@ test("a pending update whose row a pull removed is not pushed as an insert that 
   assert.notEqual(pending[0]?.op, "insert", `the update became ${JSON.stringify(pending)}`);
   await page.evaluate(() => window.store.sync());
   assert.equal((await rest("GET", "/api/data/notes/kb-n1")).status, 404, "the note deleted on the server was re-created");
+  await page.close();
+});
+
+// Chaos seed 5006 (40 steps, before "local" resolutions were left out of the default run): n1's insert of wo-0 met
+// n2's and was kept as a manual conflict; n1 then updated wo-0 again, and that update was pushed and applied over
+// the conflict the app had not resolved (the server's row was overwritten with no decision); resolving the conflict
+// "local" afterwards pushed the same write a second time: the push journal shows one write applied by two mutations.
+test("a write on top of a kept conflict waits for the app, and is applied once", { skip, timeout: 60_000 }, async () => {
+  const page = await h.page();
+  const name = `known-bug-on-top-${Date.now()}`;
+  assert.equal((await rest("POST", "/api/data/accounts", { id: "kb-a2", ownerId: "quinn" })).status, 201);
+  assert.equal((await rest("POST", "/api/data/workorders", { id: "kb-w2", accountId: "kb-a2", title: "v1", modifiedOn: new Date().toISOString() })).status, 201);
+  await open(page, name);
+  await rest("DELETE", "/_test/journal");
+  await page.evaluate(() => window.store.table("workorders").update("kb-w2", { title: "mine 1" }));
+  assert.equal((await rest("PATCH", "/api/data/workorders/kb-w2", { title: "theirs" })).status, 200);
+  assert.equal((await page.evaluate(() => window.store.sync())).conflicts, 1, "a manual conflict is kept");
+  await page.evaluate(() => window.store.table("workorders").update("kb-w2", { title: "mine 2" }));
+  await page.evaluate(() => window.store.sync());
+  const during = (await rest("GET", "/api/data/workorders/kb-w2")).body;
+  const [conflict] = await page.evaluate(() => window.store.conflicts());
+  await page.evaluate((id) => window.store.resolveConflict(id, "local"), conflict.id);
+  await page.evaluate(() => window.store.sync());
+  const applied = (await rest("GET", "/_test/journal")).body.entries
+    .filter((e) => e.key === "kb-w2" && e.status === "applied" && (e.row ?? e.columns)?.title === "mine 2");
+  const ids = new Set(applied.map((e) => `${e.clientId}#${e.id}`));
+  assert.equal(ids.size, 1, `"mine 2" applied by ${ids.size} mutations: ${[...ids].join(", ")}`);
+  assert.equal(during.title, "theirs", "the server's row was overwritten while the conflict waited for the app");
   await page.close();
 });
