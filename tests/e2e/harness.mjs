@@ -69,7 +69,9 @@ export function restAs(server, token) {
 /** Starts a reference server of its own (the debug binary, `--test-faults`, the test fixtures, a fresh SQLite file
  * in a temp folder, a free port), for tests whose fault rules must not disturb others. Resolves to
  * `{ url, log(), close() }`. */
-export async function startReferenceServer({ bin = path.join(ROOT, "target", "debug", "offline-tables-server") } = {}) {
+export async function startReferenceServer({
+  bin = path.join(path.resolve(ROOT, process.env.CARGO_TARGET_DIR ?? "target"), "debug", "offline-tables-server"),
+} = {}) {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build -p offline-tables-server first`);
   const dir = mkdtempSync(path.join(tmpdir(), "ot-server-"));
   const fixtures = path.join(ROOT, "tests", "fixtures");
