@@ -97,6 +97,9 @@ export async function startReferenceServer({
   child.stdout.removeAllListeners("data").on("data", keep);
   child.stderr.removeAllListeners("data").on("data", keep);
   child.removeAllListeners("exit");
+  // A runner that exits abruptly (a signal, process.exit) takes its server along, and its folder.
+  const onExit = () => { child.kill("SIGKILL"); rmSync(dir, { recursive: true, force: true }); };
+  process.once("exit", onExit);
   return {
     url,
     log: () => output,
@@ -106,6 +109,7 @@ export async function startReferenceServer({
         child.kill("SIGTERM");
         await exited;
       }
+      process.removeListener("exit", onExit);
       rmSync(dir, { recursive: true, force: true });
     },
   };
