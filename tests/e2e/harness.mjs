@@ -1,6 +1,8 @@
 // harness.mjs: serves the packaged module (pkg-web/) and a bare test page, and drives headless Chromium with playwright-core.
 import path from "node:path";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { createStaticServer, listen } from "../../scripts/serve.mjs";
@@ -28,16 +30,22 @@ export async function startHarness() {
   });
   const context = await browser.newContext();
   const url = `http://127.0.0.1:${port}/`;
+  /** Opens a tab of the test page in `ctx` and waits for `window.ot`. */
+  async function pageIn(ctx) {
+    const p = await ctx.newPage();
+    p.on("pageerror", (e) => console.error("page error:", e.message));
+    await p.goto(url);
+    await p.waitForFunction(() => window.ot !== undefined, null, { timeout: 10_000 });
+    return p;
+  }
   return {
     context,
     url,
-    async page() {
-      const p = await context.newPage();
-      p.on("pageerror", (e) => console.error("page error:", e.message));
-      await p.goto(url);
-      await p.waitForFunction(() => window.ot !== undefined, null, { timeout: 10_000 });
-      return p;
-    },
+    browser,
+    pageIn,
+    /** A separate browser context (another device: its own IndexedDB, network switch and tabs). */
+    newContext: () => browser.newContext(),
+    page: () => pageIn(context),
     async close() {
       await browser.close();
       server.close();
@@ -55,5 +63,54 @@ export function restAs(server, token) {
       body: body && JSON.stringify(body),
     });
     return { status: r.status, body: r.status === 204 ? null : await r.json() };
+  };
+}
+
+/** Starts a reference server of its own (the debug binary, `--test-faults`, the test fixtures, a fresh SQLite file
+ * in a temp folder, a free port), for tests whose fault rules must not disturb others. Resolves to
+ * `{ url, log(), close() }`. */
+export async function startReferenceServer({
+  bin = path.join(path.resolve(ROOT, process.env.CARGO_TARGET_DIR ?? "target"), "debug", "offline-tables-server"),
+} = {}) {
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build -p offline-tables-server first`);
+  const dir = mkdtempSync(path.join(tmpdir(), "ot-server-"));
+  const fixtures = path.join(ROOT, "tests", "fixtures");
+  const child = spawn(bin, [
+    "--profile", path.join(fixtures, "profile.json"), "--seed", path.join(fixtures, "seed.json"),
+    "--tokens", path.join(fixtures, "tokens.json"), "--db", `sqlite:${path.join(dir, "db.sqlite")}`,
+    "--listen", "127.0.0.1:0", "--cors-origin", "*", "--test-faults",
+  ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", RUST_LOG: process.env.RUST_LOG ?? "warn,offline_tables_server=info" } });
+  let output = "";
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the reference server did not start:\n${output}`)), 20_000);
+    const onData = (d) => {
+      output += d.toString();
+      // eslint-disable-next-line no-control-regex
+      const m = output.replace(/\x1b\[[0-9;]*m/g, "").match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`the reference server exited (${code}):\n${output}`)); });
+  });
+  const keep = (d) => { output = (output + d.toString()).slice(-200_000); };
+  child.stdout.removeAllListeners("data").on("data", keep);
+  child.stderr.removeAllListeners("data").on("data", keep);
+  child.removeAllListeners("exit");
+  // A runner that exits abruptly (a signal, process.exit) takes its server along, and its folder.
+  const onExit = () => { child.kill("SIGKILL"); rmSync(dir, { recursive: true, force: true }); };
+  process.once("exit", onExit);
+  return {
+    url,
+    log: () => output,
+    async close() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      process.removeListener("exit", onExit);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

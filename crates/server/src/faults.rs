@@ -21,6 +21,13 @@
 //! code: the resent request goes through. Use `times: 2` (the resend is dropped too, on
 //! a fresh connection, so the page sees the network error) and read `fired` to see how
 //! many requests the rule took.
+//!
+//! **The push journal.** Every `POST /sync/push` whose handler answered `200` (faulted
+//! or not: a `dropAfterCommit` or `truncate` push still committed) is recorded, one entry
+//! per mutation with its outcome, in `GET /_test/journal` (`DELETE` clears it). A
+//! replayed batch is recorded again with the stored outcomes, so a test that checks
+//! "exactly once" reads the journal by `(clientId, id)`: the same pair must always carry
+//! the same outcome, and one logical change must not be applied under two ids.
 
 use crate::error::AppError;
 use crate::json::JsonBody;
@@ -183,10 +190,38 @@ struct Book {
     fired: Vec<Fired>,
 }
 
+/// One pushed mutation and the outcome the server answered for it, for `GET /_test/journal`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    /// Order of arrival of the push (entries of one push share it).
+    pub push: u64,
+    pub user: Option<String>,
+    pub client_id: Value,
+    pub id: Value,
+    pub table: Value,
+    pub key: Value,
+    pub op: Value,
+    pub row: Value,
+    pub columns: Value,
+    /// `applied`, `conflict` or `rejected`.
+    pub status: Value,
+    /// The outcome's `version` (applied) or `serverVersion` (conflict).
+    pub version: Value,
+    pub reason: Value,
+}
+
+#[derive(Default)]
+struct Journal {
+    pushes: u64,
+    entries: Vec<Entry>,
+}
+
 /// The rules and the log, shared by the middleware and the `/_test` routes.
 pub struct Faults {
     app: AppState,
     book: Mutex<Book>,
+    journal: Mutex<Journal>,
     /// Wakes every hung request (on `DELETE /_test/faults`).
     release: Notify,
 }
@@ -196,6 +231,7 @@ impl Faults {
         Arc::new(Faults {
             app,
             book: Mutex::default(),
+            journal: Mutex::default(),
             release: Notify::new(),
         })
     }
@@ -207,6 +243,49 @@ impl Faults {
 
     fn snapshot(&self) -> Json<Value> {
         Json(json!(&*self.book()))
+    }
+
+    fn journal(&self) -> std::sync::MutexGuard<'_, Journal> {
+        self.journal.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a push request and its `200` answer, mutation by mutation.
+    fn record_push(&self, user: Option<&str>, request: &[u8], response: &[u8]) {
+        let (Ok(req), Ok(resp)) = (
+            serde_json::from_slice::<Value>(request),
+            serde_json::from_slice::<Value>(response),
+        ) else {
+            return;
+        };
+        let (Some(mutations), Some(outcomes)) =
+            (req["mutations"].as_array(), resp["outcomes"].as_array())
+        else {
+            return;
+        };
+        let mut journal = self.journal();
+        journal.pushes += 1;
+        let push = journal.pushes;
+        for (m, o) in mutations.iter().zip(outcomes) {
+            let version = if o["status"] == "conflict" {
+                o["serverVersion"].clone()
+            } else {
+                o["version"].clone()
+            };
+            journal.entries.push(Entry {
+                push,
+                user: user.map(str::to_string),
+                client_id: req["clientId"].clone(),
+                id: m["id"].clone(),
+                table: m["table"].clone(),
+                key: m["key"].clone(),
+                op: m["op"].clone(),
+                row: m["row"].clone(),
+                columns: m["columns"].clone(),
+                status: o["status"].clone(),
+                version,
+                reason: o["reason"].clone(),
+            });
+        }
     }
 
     /// The fault for this request, if a rule takes it. Every matching rule counts the
@@ -253,6 +332,7 @@ pub fn routes(faults: Arc<Faults>) -> Router {
     Router::new()
         .route("/_test/faults", get(list).post(add).delete(clear))
         .route("/_test/profile", axum::routing::post(set_profile))
+        .route("/_test/journal", get(journal).delete(clear_journal))
         .with_state(faults)
 }
 
@@ -270,6 +350,15 @@ async fn add(
     }
     f.book().rules.extend(body.rules);
     Ok(f.snapshot())
+}
+
+async fn journal(State(f): State<Arc<Faults>>) -> Json<Value> {
+    Json(json!({ "entries": &f.journal().entries }))
+}
+
+async fn clear_journal(State(f): State<Arc<Faults>>) -> Json<Value> {
+    *f.journal() = Journal::default();
+    Json(json!({ "entries": [] }))
 }
 
 async fn clear(State(f): State<Arc<Faults>>) -> Json<Value> {
@@ -290,15 +379,29 @@ async fn set_profile(
     Ok(Json(json))
 }
 
-/// The middleware: applies the first rule that takes the request. The `/_test` routes
-/// and CORS preflights are never faulted.
+/// A request with this header is never faulted nor journaled: a test's own probes (a pull
+/// to read the server's rows and counter) go through while its clients meet the faults.
+pub const BYPASS_HEADER: &str = "x-test-no-faults";
+
+/// The middleware: applies the first rule that takes the request. The `/_test` routes,
+/// CORS preflights and requests marked with [`BYPASS_HEADER`] are never faulted.
 pub async fn middleware(State(f): State<Arc<Faults>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    if path.starts_with("/_test/") || req.method() == Method::OPTIONS {
+    if path.starts_with("/_test/")
+        || req.method() == Method::OPTIONS
+        || req.headers().contains_key(BYPASS_HEADER)
+    {
         return next.run(req).await;
     }
     let user = f.app.auth.user_of_headers(req.headers()).ok();
-    let Some(fault) = f.take(req.method(), &path, user.as_deref()) else {
+    let fault = f.take(req.method(), &path, user.as_deref());
+    let next = Handler {
+        faults: f.clone(),
+        next,
+        user: user.clone(),
+        journaled: req.method() == Method::POST && path == "/sync/push",
+    };
+    let Some(fault) = fault else {
         return next.run(req).await;
     };
     tracing::info!(
@@ -381,6 +484,37 @@ pub async fn middleware(State(f): State<Arc<Faults>>, req: Request, next: Next) 
             parts.headers.remove(header::CONTENT_LENGTH);
             Response::from_parts(parts, Body::from(bytes))
         }
+    }
+}
+
+/// The rest of the stack, recording pushes in the journal on the way.
+struct Handler {
+    faults: Arc<Faults>,
+    next: Next,
+    user: Option<String>,
+    journaled: bool,
+}
+
+impl Handler {
+    async fn run(self, req: Request) -> Response {
+        if !self.journaled {
+            return self.next.run(req).await;
+        }
+        let (parts, body) = req.into_parts();
+        let Ok(request) = axum::body::to_bytes(body, usize::MAX).await else {
+            return abort();
+        };
+        let req = Request::from_parts(parts, Body::from(request.clone()));
+        let resp = self.next.run(req).await;
+        if resp.status() != StatusCode::OK {
+            return resp;
+        }
+        let Some((parts, response)) = body_of(resp).await else {
+            return abort();
+        };
+        self.faults
+            .record_push(self.user.as_deref(), &request, &response);
+        Response::from_parts(parts, Body::from(response))
     }
 }
 

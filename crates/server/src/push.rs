@@ -72,8 +72,19 @@ pub async fn push(
             continue;
         }
         let outcome = apply(&profile, &mut tx, &user, m, now).await?;
-        if matches!(outcome, Outcome::Applied { .. }) {
-            record_in_view(&profile, &mut tx, client, m).await?;
+        match &outcome {
+            Outcome::Applied { .. } => {
+                let holds = m.op != MutationOp::Delete;
+                record_in_view(&profile, &mut tx, client, m, holds).await?;
+            }
+            // The client takes the server's row from a conflict (server-wins, merge meeting an
+            // insert) or keeps it beside its own (manual): it holds the row now, even if no
+            // pull ever sent it, so a later deletion or move-out must reach it too.
+            Outcome::Conflict {
+                server_row: Some(_),
+                ..
+            } => record_in_view(&profile, &mut tx, client, m, true).await?,
+            _ => {}
         }
         sqlx::query(
             "INSERT INTO ot_outcomes (client_id, mutation_id, outcome) VALUES ($1, $2, $3)",
@@ -106,13 +117,15 @@ pub async fn push(
     }))
 }
 
-/// The client now holds what it pushed: a later server delete or move-out must reach it
-/// even if it never pulled the row.
+/// The client now holds the row (what it pushed, or the server's row from a conflict) or,
+/// `holds` false, has deleted it: a later server delete or move-out must reach it even if
+/// it never pulled the row.
 async fn record_in_view(
     profile: &Profile,
     tx: &mut Tx,
     client: &str,
     m: &PushMutation,
+    holds: bool,
 ) -> AppResult<()> {
     if profile
         .tables
@@ -122,7 +135,7 @@ async fn record_in_view(
         return Ok(());
     }
     let key = key_text(&m.key);
-    let q = if m.op == MutationOp::Delete {
+    let q = if !holds {
         "DELETE FROM ot_views WHERE client_id = $1 AND tbl = $2 AND key = $3"
     } else {
         "INSERT INTO ot_views (client_id, tbl, key, removed_at) VALUES ($1, $2, $3, NULL) \
