@@ -23,6 +23,7 @@ for t in "${targets[@]}"; do
     web) out=pkg-web ;;
     *) echo "build.sh: unknown target '$t' (bundler|web)" >&2; exit 2 ;;
   esac
-  echo "build: wasm-pack build --release --target $t --out-dir $out ($(wasm-opt --version))"
-  wasm-pack --log-level warn build --release --target "$t" --out-dir "$out"
+  # `wasm-release` (Cargo.toml): the release profile tuned for size (opt-level "z", panic = "abort").
+  echo "build: wasm-pack build --profile wasm-release --target $t --out-dir $out ($(wasm-opt --version))"
+  wasm-pack --log-level warn build --profile wasm-release --target "$t" --out-dir "$out"
 done
