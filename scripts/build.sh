@@ -14,6 +14,11 @@ if [ ! -x "$ROOT/node_modules/binaryen/bin/wasm-opt" ]; then
   exit 1
 fi
 
+# The published .wasm keeps source paths in its panic messages: make them the same wherever it is built
+# (`/crates.io/<registry>/<crate>-<version>/...`, this repository's as relative paths), not the builder's home.
+REGISTRY="${CARGO_HOME:-$HOME/.cargo}/registry/src"
+export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$REGISTRY=/crates.io --remap-path-prefix=$ROOT=/offline-tables"
+
 targets=("$@")
 [ "${#targets[@]}" -eq 0 ] && targets=(bundler)
 
