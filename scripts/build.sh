@@ -14,6 +14,11 @@ if [ ! -x "$ROOT/node_modules/binaryen/bin/wasm-opt" ]; then
   exit 1
 fi
 
+# The published .wasm keeps source paths in its panic messages: make them the same wherever it is built
+# (`/crates.io/<registry>/<crate>-<version>/...`, this repository's as relative paths), not the builder's home.
+REGISTRY="${CARGO_HOME:-$HOME/.cargo}/registry/src"
+export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$REGISTRY=/crates.io --remap-path-prefix=$ROOT=/offline-tables"
+
 targets=("$@")
 [ "${#targets[@]}" -eq 0 ] && targets=(bundler)
 
@@ -23,6 +28,7 @@ for t in "${targets[@]}"; do
     web) out=pkg-web ;;
     *) echo "build.sh: unknown target '$t' (bundler|web)" >&2; exit 2 ;;
   esac
-  echo "build: wasm-pack build --release --target $t --out-dir $out ($(wasm-opt --version))"
-  wasm-pack --log-level warn build --release --target "$t" --out-dir "$out"
+  # `wasm-release` (Cargo.toml): the release profile tuned for size (opt-level "z", panic = "abort").
+  echo "build: wasm-pack build --profile wasm-release --target $t --out-dir $out ($(wasm-opt --version))"
+  wasm-pack --log-level warn build --profile wasm-release --target "$t" --out-dir "$out"
 done

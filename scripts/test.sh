@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test.sh: the project's full check (npm test): setup, fmt, clippy (native + wasm32), PostgreSQL, cargo test, browser tests, package build, demo build, TypeScript check, end-to-end tests.
+# test.sh: the project's full check (npm test): setup, fmt, clippy (native + wasm32), PostgreSQL, cargo test, browser tests, package build and npm pack, demo build, TypeScript check, end-to-end tests (the packed package and the README's examples included).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,6 +30,8 @@ source target/test-server.env
 trap 'kill "$OT_TEST_SERVER_PID" 2>/dev/null || true' EXIT
 step scripts/browser-tests.sh
 step scripts/build.sh bundler web
+# The published package (target/npm/*.tgz), which tests/e2e/package.test.mjs installs into a scratch project.
+step node scripts/pack.mjs
 # The demo's e2e test (tests/e2e/demo.test.mjs) serves the built demo: www/ -> www/dist.
 step node_modules/.bin/webpack --config webpack.config.js --mode production
 step node_modules/.bin/tsc --noEmit -p tests/ts

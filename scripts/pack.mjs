@@ -1,0 +1,117 @@
+// pack.mjs (npm run pack): assembles the published npm package from the wasm-pack outputs pkg/ (--target bundler)
+// and pkg-web/ (--target web) into target/npm/package/, then `npm pack`s it to target/npm/offline-tables-<version>.tgz.
+// The root package.json is the development project (private); this one is what npm users get.
+// Usage: node scripts/pack.mjs          (expects pkg/ and pkg-web/ from `scripts/build.sh bundler web`)
+// Prints the tarball's path as its last line.
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const OUT = path.join(ROOT, "target", "npm");
+const PKG = path.join(OUT, "package");
+const BUNDLER = path.join(ROOT, "pkg");
+const WEB = path.join(ROOT, "pkg-web");
+
+function fail(msg) {
+  console.error(`pack: ${msg}`);
+  process.exit(1);
+}
+const read = (...p) => readFileSync(path.join(...p));
+const sha = (buf) => createHash("sha256").update(buf).digest("hex");
+
+for (const [dir, target] of [[BUNDLER, "bundler"], [WEB, "web"]]) {
+  if (!existsSync(path.join(dir, "offline_tables_bg.wasm"))) {
+    fail(`${path.relative(ROOT, dir)}/ is missing: run scripts/build.sh bundler web first (--target ${target})`);
+  }
+}
+
+// One version for the crate, the dev project and the package (semver; see CHANGELOG.md).
+const cargoVersion = /^\[package\][^[]*?^version = "([^"]+)"/m.exec(read(ROOT, "Cargo.toml").toString())?.[1];
+const devPackage = JSON.parse(read(ROOT, "package.json"));
+const built = JSON.parse(read(BUNDLER, "package.json"));
+if (!cargoVersion) fail("no [package] version in Cargo.toml");
+if (devPackage.version !== cargoVersion || built.version !== cargoVersion) {
+  fail(`versions disagree: Cargo.toml ${cargoVersion}, package.json ${devPackage.version}, pkg/ ${built.version} (rebuild?)`);
+}
+const changelog = read(ROOT, "CHANGELOG.md").toString();
+if (!changelog.includes(`## ${cargoVersion}`)) fail(`CHANGELOG.md has no "## ${cargoVersion}" section`);
+
+// The sync protocol version the client speaks (docs/protocol.md), from the core crate.
+const protocolSrc = read(ROOT, "crates", "core", "src", "protocol.rs").toString();
+const protocolVersion = Number(/pub const PROTOCOL_VERSION: u32 = (\d+);/.exec(protocolSrc)?.[1]);
+if (!Number.isInteger(protocolVersion)) fail("PROTOCOL_VERSION not found in crates/core/src/protocol.rs");
+
+// Both targets come from one cargo build: the same .wasm and the same JS snippets. Ship them once, with the two
+// glue files beside them (the web glue fetches `offline_tables_bg.wasm` next to itself).
+if (sha(read(BUNDLER, "offline_tables_bg.wasm")) !== sha(read(WEB, "offline_tables_bg.wasm"))) {
+  fail("pkg/ and pkg-web/ hold different .wasm files: build both in one run (scripts/build.sh bundler web)");
+}
+const snippetFiles = (dir) => {
+  const base = path.join(dir, "snippets");
+  if (!existsSync(base)) return [];
+  return readdirSync(base, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(base, path.join(e.parentPath ?? e.path, e.name)))
+    .sort();
+};
+const snippets = snippetFiles(BUNDLER);
+if (JSON.stringify(snippets) !== JSON.stringify(snippetFiles(WEB))
+  || snippets.some((f) => sha(read(BUNDLER, "snippets", f)) !== sha(read(WEB, "snippets", f)))) {
+  fail("pkg/snippets and pkg-web/snippets differ: build both in one run");
+}
+
+rmSync(OUT, { recursive: true, force: true });
+mkdirSync(PKG, { recursive: true });
+const copy = (from, to = path.basename(from)) => cpSync(from, path.join(PKG, to), { recursive: true });
+// Bundlers (webpack 5 with asyncWebAssembly, Vite with a wasm plugin, ...): `import … from "offline-tables"`.
+copy(path.join(BUNDLER, "offline_tables.js"));
+copy(path.join(BUNDLER, "offline_tables_bg.js"));
+copy(path.join(BUNDLER, "offline_tables.d.ts"));
+copy(path.join(BUNDLER, "offline_tables_bg.wasm"));
+copy(path.join(BUNDLER, "offline_tables_bg.wasm.d.ts"));
+copy(path.join(BUNDLER, "snippets"));
+// Plain <script type="module"> pages and workers, no bundler: `import init, … from "offline-tables/web"`.
+copy(path.join(WEB, "offline_tables.js"), "web.js");
+copy(path.join(WEB, "offline_tables.d.ts"), "web.d.ts");
+for (const f of ["README.md", "LICENSE", "CHANGELOG.md"]) copy(path.join(ROOT, f));
+
+const files = [
+  "offline_tables.js", "offline_tables_bg.js", "offline_tables.d.ts", "offline_tables_bg.wasm",
+  "offline_tables_bg.wasm.d.ts", "web.js", "web.d.ts", "snippets/", "CHANGELOG.md",
+];
+const manifest = {
+  name: "offline-tables",
+  version: cargoVersion,
+  description: devPackage.description,
+  keywords: ["offline-first", "indexeddb", "sync", "pwa", "wasm", "webassembly", "rust", "local-first", "service-worker", "odata"],
+  license: devPackage.license,
+  repository: { type: "git", url: "git+https://github.com/offline-tables/offline-tables.git" },
+  homepage: "https://github.com/offline-tables/offline-tables#readme",
+  bugs: { url: "https://github.com/offline-tables/offline-tables/issues" },
+  type: "module",
+  main: "./offline_tables.js",
+  module: "./offline_tables.js",
+  types: "./offline_tables.d.ts",
+  exports: {
+    ".": { types: "./offline_tables.d.ts", default: "./offline_tables.js" },
+    "./web": { types: "./web.d.ts", default: "./web.js" },
+    "./offline_tables_bg.wasm": "./offline_tables_bg.wasm",
+    "./package.json": "./package.json",
+  },
+  files,
+  // The bundler entry instantiates the module when imported; the snippets are imported for their exports only,
+  // but wasm-bindgen marks them, and they are tiny.
+  sideEffects: ["./offline_tables.js", "./snippets/*"],
+  // The sync protocol (docs/protocol.md) this client speaks: a server must serve the same version.
+  offlineTables: { protocolVersion },
+};
+writeFileSync(path.join(PKG, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
+
+const out = execFileSync("npm", ["pack", "--json", "--pack-destination", OUT], { cwd: PKG, encoding: "utf8" });
+const [info] = JSON.parse(out);
+const tarball = path.join(OUT, info.filename);
+console.log(`pack: ${info.entryCount} files, ${(info.size / 1000).toFixed(1)} kB packed, ${(info.unpackedSize / 1000).toFixed(1)} kB unpacked (protocol v${protocolVersion})`);
+console.log(tarball);

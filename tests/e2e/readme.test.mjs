@@ -1,0 +1,150 @@
+// readme.test.mjs: every ```js example of README.md runs, in order, in one headless-Chromium page against the reference
+// server, so the docs cannot rot. (The ```html example runs from the packed tarball in package.test.mjs.)
+//
+// How a block runs: as the body of an async function in the page, after these rewrites, and nothing else:
+// - `import { A, B } from "offline-tables"` takes A and B from the module the page loaded (pkg-web/, the same wasm as
+//   the bundler build);
+// - the README talks to `npm start`'s demo server as alice; here the URL is the test server's (OT_TEST_SERVER) and the
+//   user is `sam` (`dev-token-alice` -> `dev-token-sam`, "alice" -> "sam"), whose rows no other test touches;
+// - names a block declares at its top level (`const x`, `let x`, `const { a, b }`) stay visible to later blocks, as in
+//   a REPL: later blocks read them through one shared scope;
+// - in a block that calls `self.addEventListener("fetch", …)` (the Service Worker example), `self` is a stand-in that
+//   records the listener; the test then sends it a fetch event and checks the answer came from the store.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startHarness, restAs } from "./harness.mjs";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const SERVER = process.env.OT_TEST_SERVER;
+const DEMO_URL = "http://localhost:8080";
+
+/** The README's ```js blocks, in order, with the line each starts at. */
+export function jsBlocks(markdown) {
+  const blocks = [];
+  const re = /^```js[^\n]*\n([\s\S]*?)^```$/gm;
+  for (let m; (m = re.exec(markdown));) {
+    blocks.push({ code: m[1], line: markdown.slice(0, m.index).split("\n").length + 1 });
+  }
+  return blocks;
+}
+
+/** Names declared at a block's top level (no indentation). */
+export function topLevelNames(code) {
+  const names = new Set();
+  for (const line of code.split("\n")) {
+    let m = /^(?:const|let|var)\s+([A-Za-z_$][\w$]*)/.exec(line);
+    if (m) names.add(m[1]);
+    m = /^(?:const|let|var)\s+\{([^}]*)\}/.exec(line);
+    if (m) for (const part of m[1].split(",")) {
+      const name = part.split(":").pop().split("=")[0].trim();
+      if (name) names.add(name);
+    }
+    m = /^(?:async\s+)?function\s+([A-Za-z_$][\w$]*)/.exec(line);
+    if (m) names.add(m[1]);
+  }
+  return [...names];
+}
+
+/** The block as the body of an async function of (__scope, __ot) returning the scope with its own names added. */
+export function rewrite(code, scopeNames) {
+  let body = code
+    .replace(/^import\s+\{([^}]*)\}\s+from\s+"offline-tables";?$/gm, (_, names) => `const {${names}} = __ot;`)
+    .replaceAll(DEMO_URL, SERVER)
+    .replaceAll("dev-token-alice", "dev-token-sam")
+    .replaceAll('"alice"', '"sam"');
+  assert.doesNotMatch(body, /^import\b/m, "an import the README test does not know how to run");
+  const own = topLevelNames(body);
+  const inherited = scopeNames.filter((n) => !own.includes(n));
+  const usesSw = body.includes('self.addEventListener("fetch"');
+  const prelude = [
+    inherited.length ? `let { ${inherited.join(", ")} } = __scope;` : "",
+    usesSw ? "const self = __scope.__fakeServiceWorker;" : "",
+  ].join("\n");
+  const all = [...new Set([...scopeNames, ...own])];
+  return { body: `${prelude}\n${body}\nreturn { ...__scope, ${all.join(", ")} };`, names: all };
+}
+
+let h, page;
+const errors = [];
+before(async () => {
+  assert.ok(SERVER, "OT_TEST_SERVER is not set: run through npm test, which starts the reference server");
+  h = await startHarness();
+  page = await h.page();
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.evaluate(() => {
+    const listeners = [];
+    window.__scope = {
+      __fakeServiceWorker: { listeners, addEventListener: (type, fn) => listeners.push({ type, fn }) },
+    };
+  });
+});
+after(async () => {
+  await page?.evaluate(async () => {
+    window.__scope?.store?.close();
+    await window.ot.OfflineStore.deleteDatabase("field-service");
+  }).catch(() => {});
+  await h?.close();
+});
+
+test("every js example of the README runs against the reference server", { timeout: 120_000 }, async () => {
+  const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const blocks = jsBlocks(readme);
+  assert.ok(blocks.length >= 3, "the README has its examples");
+  let names = [];
+  for (const block of blocks) {
+    const { body, names: next } = rewrite(block.code, names);
+    const outcome = await page.evaluate(async (body) => {
+      const AsyncFunction = (async () => {}).constructor;
+      try {
+        window.__scope = await new AsyncFunction("__scope", "__ot", body)(window.__scope, window.ot);
+        return null;
+      } catch (e) {
+        return `${e.name}: ${e.message}${e.code ? ` (code ${e.code})` : ""}`;
+      }
+    }, body);
+    assert.equal(outcome, null, `README.md line ${block.line}: the example failed:\n${block.code}`);
+    names = next;
+  }
+
+  // What the quick start says happened, happened.
+  const facts = await page.evaluate(async () => {
+    const s = window.__scope;
+    return {
+      inLyon: s.inLyon.map((r) => [r.id, r.city]),
+      sameAsObjectQuery: JSON.stringify(s.same) === JSON.stringify(s.inLyon),
+      queryForms: JSON.stringify(s.found) === JSON.stringify(s.foundToo) && Array.isArray(s.found),
+      howMany: s.howMany,
+      pending: await s.store.pendingCount(),
+      intercepted: { value: Array.isArray(s.value), header: s.res.headers.get("x-offline-tables") },
+      fetchRestored: !String(window.fetch).includes("offline-tables"),
+      swListeners: s.__fakeServiceWorker.listeners.map((l) => l.type),
+    };
+  });
+  assert.ok(facts.inLyon.some(([id, city]) => id === "a9" && city === "Lyon"), JSON.stringify(facts));
+  assert.equal(facts.sameAsObjectQuery, true, "the OData query gives the object query's rows");
+  assert.equal(facts.queryForms, true, "the query example's two forms agree");
+  assert.equal(typeof facts.howMany, "number");
+  assert.deepEqual(facts.intercepted, { value: true, header: "local" });
+  assert.deepEqual(facts.swListeners, ["fetch"]);
+
+  // The Service Worker example: a fetch event under /api/data/ is answered from the store.
+  const sw = await page.evaluate(async () => {
+    const { fn } = window.__scope.__fakeServiceWorker.listeners[0];
+    let answer;
+    fn({ request: new Request(new URL("/api/data/accounts/a9", location.href)), respondWith: (p) => { answer = p; } });
+    const r = await answer;
+    return { status: r.status, header: r.headers.get("x-offline-tables"), row: await r.json() };
+  });
+  assert.deepEqual([sw.status, sw.header, sw.row.id], [200, "local", "a9"]);
+
+  // The writes reached the server (sam's a9, with the intercepted PATCH once synced).
+  const sync = await page.evaluate(() => window.__scope.store.sync());
+  assert.equal(sync.result, "completed", JSON.stringify(sync.status));
+  const row = await restAs(SERVER, "dev-token-sam")("GET", "/api/data/accounts/a9");
+  assert.equal(row.status, 200);
+  assert.equal(row.body.ownerId, "sam");
+  assert.deepEqual(errors, []);
+});
