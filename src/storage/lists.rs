@@ -87,9 +87,10 @@ impl Db {
             let newer = |b: &str| {
                 version.as_deref().and_then(|v| v.parse::<u64>().ok()) < b.parse::<u64>().ok()
             };
-            if let (true, Some(row)) = (newer(&base.version), base.row) {
+            // (A newer base without a row: the server's row is gone since.)
+            if newer(&base.version) {
                 version = Some(base.version.clone());
-                server = Some(row);
+                server = base.row;
             }
         }
         let new_row: Option<JsValue> = match &resolution {

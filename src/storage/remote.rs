@@ -19,9 +19,9 @@ use std::collections::{BTreeMap, BTreeSet};
 const INITIAL_SYNC: &str = "initialSyncDone";
 
 #[derive(serde::Deserialize)]
-struct ConflictId {
-    table: String,
-    key: Key,
+pub(super) struct ConflictId {
+    pub(super) table: String,
+    pub(super) key: Key,
 }
 
 /// One change from the server: an upsert (`row` is Some) or a removal.
@@ -211,11 +211,19 @@ impl Db {
                             store.put(&row_js)?;
                         }
                     }
+                    None if local_on_top => {
+                        // The local change stays; its base records that the server's
+                        // row is gone (`row: null`, protocol §4 rule 4), so the change
+                        // is pushed against that version, not as an insert that would
+                        // re-create the row, and a kept conflict settles on it.
+                        let base = js_sys::Object::new();
+                        js_sys::Reflect::set(&base, &"version".into(), &c.version.as_str().into())?;
+                        js_sys::Reflect::set(&base, &"row".into(), &wasm_bindgen::JsValue::NULL)?;
+                        base_store.put_with_key(&base, &base_key(&c.table, &k))?;
+                    }
                     None => {
                         base_store.delete(&base_key(&c.table, &k))?;
-                        if !local_on_top {
-                            store.delete(&k)?;
-                        }
+                        store.delete(&k)?;
                     }
                 }
                 if !local_on_top {

@@ -95,6 +95,23 @@ impl Db {
         }
         let log = read_log(&tx.store(OUTBOX)?, ctx).await?;
         let upto_seq = log.iter().map(|e| e.seq).max().unwrap_or(0);
+        // A row with a kept conflict waits for the app: writes made on top of it stay
+        // pending (their log entries untouched) and go out once the conflict is resolved.
+        let kept = wait(
+            &tx.store(CONFLICTS)?.get_all().map_err(|e| tx.fail(e))?,
+            ctx,
+        )
+        .await?;
+        let kept: Vec<super::remote::ConflictId> = serde_wasm_bindgen::from_value(kept)
+            .map_err(|e| Error::storage(format!("{ctx}: a kept conflict is malformed: {e}")))?;
+        let log: Vec<LogEntry> = log
+            .into_iter()
+            .filter_map(|mut e| {
+                e.keys
+                    .retain(|k| !kept.iter().any(|c| c.table == e.table && &c.key == k));
+                (!e.keys.is_empty()).then_some(e)
+            })
+            .collect();
         let mut batch = Batch {
             client_id: String::new(),
             upto_seq,

@@ -94,12 +94,11 @@ function pageHelpers() {
 class ChaosFailure extends Error {}
 
 /** One schedule: returns a summary, throws (with the seed) when an invariant breaks. */
-// knownBugs: also resolve kept conflicts with "local" and "server", and let work orders be removed, which meets the
-// client bugs reproduced in chaos_known_bugs.test.mjs (a row removed by a pull comes back from the conflict's old
-// server copy; a write on top of a kept conflict is pushed, then "local" pushes it again); off by default until
-// they are fixed, so the default run stays a regression test for everything else. By default a kept conflict is
-// resolved with a row of the app's (a new tag), which those bugs cannot turn into a lost or doubled write.
-export async function runSchedule(h, seed, { steps = 30, verbose = false, sabotage = null, knownBugs = false } = {}) {
+// full (the default): kept conflicts are resolved with "local", "server" or a row of the app's, and work orders hang
+// off accounts the schedule deletes, so pulls remove rows with kept conflicts and pending changes (the client bugs
+// once reproduced in conflict_regressions.test.mjs). full: false resolves with a fresh row only and keeps work
+// orders' parents, a narrower run that steers clear of those paths.
+export async function runSchedule(h, seed, { steps = 30, verbose = false, sabotage = null, full = true } = {}) {
   // Each step draws from a stream of its own: a step whose choices depend on timing (a conflict there or not, a
   // store open or not) does not shift the steps after it, so a replay of the seed runs the same schedule.
   let rnd = mulberry32(seed);
@@ -165,9 +164,9 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
     const rowFor = (d, table, key, tag) => {
       const row = { id: key, tag, n: int(0, 99) };
       if (table === "workorders") {
-        // (By default work orders hang off accounts no step deletes: a work order removed while a conflict on it is
-        // kept meets the known client bug; with knownBugs they use the accounts the schedule writes and deletes.)
-        const parents = knownBugs ? keysFor(d, "accounts") : d.user === "omar" && chance(0.7) ? ["oac-wo"] : ["ac-wo"];
+        // (In a full run work orders hang off the accounts the schedule writes and deletes; otherwise off accounts
+        // no step deletes.)
+        const parents = full ? keysFor(d, "accounts") : d.user === "omar" && chance(0.7) ? ["oac-wo"] : ["ac-wo"];
         Object.assign(row, { accountId: pick(parents), status: pick(["open", "done"]), modifiedOn: new Date().toISOString() });
       } else if (table !== "products") {
         row.ownerId = d.user;
@@ -179,7 +178,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
     async function localWrite(d) {
       const table = chance(0.06) ? "products" : pick(WRITABLE);
       let kind = pick(["put", "put", "update", "update", "delete", "bulkPut"]);
-      if (kind === "delete" && table === "workorders" && !knownBugs) kind = "update"; // (see rowFor)
+      if (kind === "delete" && table === "workorders" && !full) kind = "update"; // (see rowFor)
       const keys = table === "products" ? ["p0", "p1"] : keysFor(d, table);
       const ops = [];
       if (kind === "bulkPut") {
@@ -398,7 +397,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
       for (const c of conflicts) d.kept.add(JSON.stringify([c.table, c.key]));
       if (conflicts.length === 0) return;
       const c = pick(conflicts);
-      const how = knownBugs ? pick(["local", "server", "row"]) : "row";
+      const how = full ? pick(["local", "server", "row"]) : "row";
       let arg = how;
       let tag = null;
       if (how === "row") {
@@ -454,7 +453,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
         const conflicts = await ev(d, () => window.store.conflicts(), null, "conflicts");
         for (const c of conflicts) {
           d.kept.add(JSON.stringify([c.table, c.key]));
-          const how = knownBugs ? pick(["local", "server", "row"]) : "row";
+          const how = full ? pick(["local", "server", "row"]) : "row";
           let arg = how;
           if (how === "row") {
             const tag = newTag(d);
@@ -564,7 +563,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
     return stats;
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
-    err.message = `chaos seed ${seed} failed: ${err.message}\n  replay: npm run chaos -- --seed ${seed} --steps ${steps}${knownBugs ? " --known-bugs" : ""} --verbose\n  schedule:\n    ${trace.slice(-60).join("\n    ")}`;
+    err.message = `chaos seed ${seed} failed: ${err.message}\n  replay: npm run chaos -- --seed ${seed} --steps ${steps}${full ? " --narrow" : ""} --verbose\n  schedule:\n    ${trace.slice(-60).join("\n    ")}`;
     err.seed = seed;
     // The whole story for a diagnosis: the schedule, the server's push journal and its log.
     try {
@@ -593,7 +592,7 @@ function canon(v) {
 function sameRow(a, b) { return JSON.stringify(canon(a)) === JSON.stringify(canon(b)); }
 
 /** Runs `runs` schedules from seed `seed` (then seed+1, …) in one browser; resolves to { passed, failed: [{ seed, error }], ms }. */
-export async function runSchedules({ runs = 24, seed = (Date.now() % 1e9) >>> 0, steps = 30, verbose = false, stopOnFailure = false, knownBugs = false, log = console.log, progress = {} } = {}) {
+export async function runSchedules({ runs = 24, seed = (Date.now() % 1e9) >>> 0, steps = 30, verbose = false, stopOnFailure = false, full = true, log = console.log, progress = {} } = {}) {
   const h = await startHarness();
   const t0 = Date.now();
   const failed = (progress.failed = []);
@@ -609,7 +608,7 @@ export async function runSchedules({ runs = 24, seed = (Date.now() % 1e9) >>> 0,
       const s = (seed + i) >>> 0;
       const t = Date.now();
       try {
-        const st = await runSchedule(h, s, { steps, verbose, knownBugs });
+        const st = await runSchedule(h, s, { steps, verbose, full });
         passed++;
         progress.passed = passed;
         log(`ok   seed ${s} (${Date.now() - t} ms): ${st.writes} writes, ${st.rest} REST, ${st.faults} faults, ${st.reloads} reloads, ${st.tabs} second tabs, ${st.offline} flips, ${st.checks} mid-run checks, ${st.applied} pushed, ${st.conflicts} conflicts, ${st.refused} refused`);

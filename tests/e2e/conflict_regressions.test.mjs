@@ -1,20 +1,17 @@
-// chaos_known_bugs.test.mjs: deterministic reproductions of client bugs the chaos run found (tests/e2e/chaos.mjs),
-// in src/storage (another work stream's code). Skipped unless OT_KNOWN_BUGS=1, so npm test stays green until they
-// are fixed; then drop the skip. Each runs against a reference server of its own.
+// conflict_regressions.test.mjs: client bugs the chaos run found (tests/e2e/chaos.mjs), fixed, kept as deterministic
+// tests. Each runs against a reference server of its own.
 //
-// The first two come from one line of the pull's apply step (src/storage/remote.rs, `apply_changes`): a `remove` for
-// a row that has a local change or a kept conflict deletes the row's base, where docs/protocol.md §4 rule 4 says the
-// base must record that the server row is gone (reason, version). The third: a row with a kept conflict is pushed
-// again as soon as it is written again (its outbox entry was trimmed when the conflict was kept, a new write makes a
-// new one), and the conflict stays listed, so resolving it "local" pushes the same write once more.
+// The first two came from the pull's apply step (src/storage/remote.rs, `apply_changes`): a `remove` for a row with a
+// local change or a kept conflict deleted the row's base, where docs/protocol.md §4 rule 4 says the base must record
+// that the server row is gone; it now keeps `{ version, row: null }`. The third: a row with a kept conflict was
+// pushed again as soon as it was written again, and the conflict stayed listed, so resolving it "local" pushed the
+// same write once more; rows with kept conflicts now stay out of push batches until the app resolves them.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startHarness, startReferenceServer, restAs } from "./harness.mjs";
 
-const skip = process.env.OT_KNOWN_BUGS === "1" ? false : "known client bug, see the file header (OT_KNOWN_BUGS=1 runs it)";
 let h, server, rest;
 before(async () => {
-  if (skip) return;
   server = await startReferenceServer();
   h = await startHarness();
   rest = restAs(server.url, "dev-token-quinn");
@@ -32,7 +29,7 @@ async function open(page, name) {
 // insert met n2's row and was kept as a manual conflict; the same batch deleted its account, so the next pull
 // removed the work order (scope). Resolving the conflict with "server" then wrote the conflict's old copy of the
 // server row back into the table, at its old version: a row the server no longer has, kept forever.
-test("resolving a kept conflict with 'server' after the server removed the row leaves no row", { skip, timeout: 60_000 }, async () => {
+test("resolving a kept conflict with 'server' after the server removed the row leaves no row", { timeout: 60_000 }, async () => {
   const page = await h.page();
   const name = `known-bug-conflict-${Date.now()}`;
   assert.equal((await rest("POST", "/api/data/accounts", { id: "kb-a1", ownerId: "quinn" })).status, 201);
@@ -56,7 +53,7 @@ test("resolving a kept conflict with 'server' after the server removed the row l
 // (here: deleted on the server while the pull was in flight) loses its base, so the next push coalesces it into a
 // plain insert, which re-creates the deleted row with no conflict at all (protocol §4 rule 4 forbids exactly that).
 // notes are server-wins: the server's deletion should stand and the local change be dropped.
-test("a pending update whose row a pull removed is not pushed as an insert that re-creates it", { skip, timeout: 60_000 }, async () => {
+test("a pending update whose row a pull removed is not pushed as an insert that re-creates it", { timeout: 60_000 }, async () => {
   const page = await h.page();
   const name = `known-bug-reinsert-${Date.now()}`;
   assert.equal((await rest("POST", "/api/data/notes", { id: "kb-n1", ownerId: "quinn", text: "v1" })).status, 201);
@@ -79,7 +76,7 @@ test("a pending update whose row a pull removed is not pushed as an insert that 
 // n2's and was kept as a manual conflict; n1 then updated wo-0 again, and that update was pushed and applied over
 // the conflict the app had not resolved (the server's row was overwritten with no decision); resolving the conflict
 // "local" afterwards pushed the same write a second time: the push journal shows one write applied by two mutations.
-test("a write on top of a kept conflict waits for the app, and is applied once", { skip, timeout: 60_000 }, async () => {
+test("a write on top of a kept conflict waits for the app, and is applied once", { timeout: 60_000 }, async () => {
   const page = await h.page();
   const name = `known-bug-on-top-${Date.now()}`;
   assert.equal((await rest("POST", "/api/data/accounts", { id: "kb-a2", ownerId: "quinn" })).status, 201);
