@@ -439,7 +439,7 @@ async fn another_users_client_id_is_refused_on_pull_and_push() {
                 json!({ "protocolVersion": 1, "clientId": "alice-phone" }),
             )
             .await;
-        r.assert_error(403, "forbidden");
+        r.assert_error(403, "user_mismatch");
         assert_no_leak("pull", &r.text);
         let r = ctx
             .send(
@@ -450,7 +450,7 @@ async fn another_users_client_id_is_refused_on_pull_and_push() {
                 "clientId": "alice-phone", "mutations": [] }),
             )
             .await;
-        r.assert_error(403, "forbidden");
+        r.assert_error(403, "user_mismatch");
         assert_eq!(ctx.snapshot().await, before);
     })
     .await;
