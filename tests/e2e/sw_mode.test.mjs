@@ -78,3 +78,59 @@ test("a Service Worker runs the store: it answers the page's requests offline, s
   });
   await page.close();
 });
+
+test("offline with a change to push, the worker registers its Background Sync tag, and the browser's sync event pushes it with no page syncing", { timeout: 90_000 }, async () => {
+  const name = `e2e-swsync-${Date.now()}`;
+  const key = `bgsync-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const page = await h.context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(`${h.url}swmode/index.html`);
+  await page.waitForFunction(() => window.ot !== undefined, null, { timeout: 10_000 });
+  const script = `/swmode/store-sw.js?${new URLSearchParams({ server: SERVER, token: TOKEN, name })}`;
+  await page.evaluate(async (script) => {
+    await navigator.serviceWorker.register(script, { type: "module", scope: "/swmode/" });
+    await navigator.serviceWorker.ready;
+  }, script);
+  await page.reload();
+  await page.waitForFunction(() => window.ot !== undefined && navigator.serviceWorker.controller !== null, null, { timeout: 10_000 });
+  assert.equal((await page.evaluate(() => window.askWorker("sync"))).result, "completed");
+
+  await h.context.setOffline(true);
+  const created = await page.evaluate(async ([url, token, row]) => {
+    const r = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(row) });
+    return { status: r.status, local: r.headers.get("x-offline-tables") };
+  }, [`${SERVER}/api/data/notes`, TOKEN, { id: key, ownerId: "mia", text: "pushed by the sync event" }]);
+  assert.deepEqual(created, { status: 201, local: "local" });
+  const tag = `offline-tables:${name}`;
+  const deadline = Date.now() + 10_000;
+  while (!(await page.evaluate(async (tag) => (await (await navigator.serviceWorker.ready).sync.getTags()).includes(tag), tag))) {
+    assert.ok(Date.now() < deadline, "the worker's store never registered its Background Sync tag");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal((await rest("GET", `/api/data/notes/'${key}'`)).status, 404, "nothing pushed yet");
+  await h.context.setOffline(false);
+
+  // The browser's "sync" event, as Chromium fires it when the network is back (dispatched through DevTools so the test
+  // need not wait for the browser's own schedule): the worker's handler syncs. Nothing else can push: the worker's
+  // store has sync.auto false and no page opened a store.
+  const cdp = await page.context().newCDPSession(page);
+  const registered = new Promise((resolve) => cdp.on("ServiceWorker.workerRegistrationUpdated", ({ registrations }) => {
+    const r = registrations.find((r) => r.scopeURL.endsWith("/swmode/") && !r.isDeleted);
+    if (r) resolve(r.registrationId);
+  }));
+  await cdp.send("ServiceWorker.enable");
+  const registrationId = await registered;
+  await cdp.send("ServiceWorker.dispatchSyncEvent", { origin: new URL(h.url).origin, registrationId, tag, lastChance: false });
+  const pushedBy = Date.now() + 15_000;
+  while ((await rest("GET", `/api/data/notes/'${key}'`)).status !== 200) {
+    assert.ok(Date.now() < pushedBy, "the sync event did not push the change");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(await page.evaluate(() => window.askWorker("pending")), 0);
+
+  await rest("DELETE", `/api/data/notes/'${key}'`);
+  await page.evaluate(async () => {
+    for (const r of await navigator.serviceWorker.getRegistrations()) await r.unregister();
+  });
+  await page.close();
+});
