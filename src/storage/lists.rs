@@ -132,6 +132,12 @@ impl Db {
                         &bk,
                     )?;
                 }
+                // No server row: a row kept from here on is the app's.
+                _ if new_row.is_some() && !matches!(resolution, Resolution::Server) => {
+                    tx.store(BASE)
+                        .map_err(|e| e.to_js())?
+                        .put_with_key(&super::outbox::local_base(), &bk)?;
+                }
                 _ => {
                     tx.store(BASE).map_err(|e| e.to_js())?.delete(&bk)?;
                 }

@@ -86,6 +86,14 @@ pub(crate) fn to_js<T: Serialize>(v: &T) -> JsValue {
         .unwrap_or(JsValue::NULL)
 }
 
+/// The base of a row created here and not on the server yet, `{ local: true }` (see
+/// `js::capture`): it reads as no base, and tells later writes the row is not the server's.
+pub(crate) fn local_base() -> JsValue {
+    let o = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&o, &"local".into(), &true.into());
+    o.into()
+}
+
 pub(crate) fn parse_base(v: &JsValue, ctx: &str) -> Result<Option<Base>> {
     match to_json(v, ctx)? {
         None => Ok(None),

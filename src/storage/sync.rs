@@ -5,7 +5,7 @@
 //! made while it was in flight stay pending, against the new base. The conflict and
 //! error lists the app settles are in `lists.rs`.
 
-use super::outbox::{base_key, coalesced, drop_from_log, key_js, read_log, to_js};
+use super::outbox::{base_key, coalesced, drop_from_log, key_js, local_base, read_log, to_js};
 use super::{wait, Db, Tx, BASE, CONFLICTS, ERRORS, META, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::{Error, ErrorCode, Result};
@@ -231,6 +231,8 @@ impl Db {
                             &bk,
                         )
                         .map(|_| ()),
+                    // No server row, and written again since: the row is the app's.
+                    _ if pending => base_store.put_with_key(&local_base(), &bk).map(|_| ()),
                     _ => base_store.delete(&bk).map(|_| ()),
                 }
             };
