@@ -40,9 +40,9 @@ const changelog = read(ROOT, "CHANGELOG.md").toString();
 if (!changelog.includes(`## ${cargoVersion}`)) fail(`CHANGELOG.md has no "## ${cargoVersion}" section`);
 
 // The sync protocol version the client speaks (docs/protocol.md), from the core crate.
-const protocolSrc = read(ROOT, "crates", "core", "src", "protocol.rs").toString();
+const protocolSrc = read(ROOT, "crates", "core", "src", "protocol", "mod.rs").toString();
 const protocolVersion = Number(/pub const PROTOCOL_VERSION: u32 = (\d+);/.exec(protocolSrc)?.[1]);
-if (!Number.isInteger(protocolVersion)) fail("PROTOCOL_VERSION not found in crates/core/src/protocol.rs");
+if (!Number.isInteger(protocolVersion)) fail("PROTOCOL_VERSION not found in crates/core/src/protocol/mod.rs");
 
 // Both targets come from one cargo build: the same .wasm and the same JS snippets. Ship them once, with the two
 // glue files beside them (the web glue fetches `offline_tables_bg.wasm` next to itself).
