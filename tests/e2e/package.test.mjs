@@ -133,7 +133,7 @@ test("the tarball holds the builds, types, README, LICENSE, CHANGELOG and a comp
   assert.match(pkg.version, /^\d+\.\d+\.\d+(-[\w.]+)?$/, "semver");
   assert.equal(pkg.type, "module");
   assert.deepEqual(Object.keys(pkg.dependencies ?? {}), [], "no runtime dependencies");
-  const protocol = readFileSync(path.join(ROOT, "crates", "core", "src", "protocol.rs"), "utf8");
+  const protocol = readFileSync(path.join(ROOT, "crates", "core", "src", "protocol", "mod.rs"), "utf8");
   assert.equal(pkg.offlineTables?.protocolVersion, Number(/PROTOCOL_VERSION: u32 = (\d+)/.exec(protocol)[1]));
   assert.ok(readFileSync(path.join(pkgDir, "CHANGELOG.md"), "utf8").includes(`## ${pkg.version}`), "CHANGELOG has this version");
   for (const f of ["README.md", "LICENSE", "offline_tables_bg.wasm", "offline_tables.js", "offline_tables_bg.js", "offline_tables.d.ts", "web.js", "web.d.ts"]) {
