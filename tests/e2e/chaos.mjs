@@ -410,6 +410,8 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
       note(`${d.name} resolve ${c.table}/${c.key} ${how}${tag ? `=${tag}` : ""} -> ${res.ok ? "ok" : res.code}`);
       if (!res.ok) throw new ChaosFailure(`${d.name}: resolveConflict(${c.id}, ${how}) failed: ${res.code} ${res.message}`);
       if (tag) writes.push({ dev: d.name, table: c.table, key: c.key, op: "resolve", tag, seq: ++seq, resolved: true, serverKnown: true });
+      // "server": the app dropped this device's unpushed writes of the row (writes on top of a kept conflict wait for it).
+      if (how === "server") writes.push({ dev: d.name, table: c.table, key: c.key, op: "discard", seq: ++seq, resolved: true });
     }
 
     if (sabotage === "drop-outbox") {
@@ -460,6 +462,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
             arg = { ...(c.local ?? c.server ?? rowFor(d, c.table, c.key, tag)), id: c.key, tag };
             writes.push({ dev: d.name, table: c.table, key: c.key, op: "resolve", tag, seq: ++seq, resolved: true, serverKnown: true });
           }
+          if (how === "server") writes.push({ dev: d.name, table: c.table, key: c.key, op: "discard", seq: ++seq, resolved: true });
           await ev(d, ([id, arg]) => window.store.resolveConflict(id, arg), [c.id, arg], "resolveConflict");
           note(`${d.name} final resolve ${c.table}/${c.key} ${how}${how === "row" ? `=${arg.tag}` : ""}`);
         }
@@ -520,9 +523,10 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
       if (ids.size > 1) throw new ChaosFailure(`write ${tag} was applied ${ids.size} times, by mutations ${[...ids].join(", ")}`);
     }
 
-    // Nothing lost: each resolved write reached the server, or a later local write to its row may have coalesced it.
+    // Nothing lost: each resolved write reached the server, or a later local write to its row may have coalesced it,
+    // or the app resolved a kept conflict on the row with "server" (dropping the unpushed writes on top of it).
     for (const w of writes) {
-      if (!w.resolved || w.table === "products") continue;
+      if (!w.resolved || w.table === "products" || w.op === "discard") continue;
       const later = writes.some((x) => x.dev === w.dev && x.table === w.table && x.key === w.key && x.seq > w.seq && x.resolved);
       if (later) continue;
       const dev = devices.find((d) => d.name === w.dev);
@@ -563,7 +567,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
     return stats;
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
-    err.message = `chaos seed ${seed} failed: ${err.message}\n  replay: npm run chaos -- --seed ${seed} --steps ${steps}${full ? " --narrow" : ""} --verbose\n  schedule:\n    ${trace.slice(-60).join("\n    ")}`;
+    err.message = `chaos seed ${seed} failed: ${err.message}\n  replay: npm run chaos -- --seed ${seed} --steps ${steps}${full ? "" : " --narrow"} --verbose\n  schedule:\n    ${trace.slice(-60).join("\n    ")}`;
     err.seed = seed;
     // The whole story for a diagnosis: the schedule, the server's push journal and its log.
     try {
