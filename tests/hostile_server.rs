@@ -59,17 +59,6 @@ async fn server_accounts(token: &str) -> Vec<String> {
     ids
 }
 
-async fn local_accounts(store: &OfflineStore) -> Vec<String> {
-    let rows: Vec<Value> =
-        serde_json::from_str(&ok_json(store.table("accounts").unwrap().query(None)).await).unwrap();
-    let mut ids: Vec<String> = rows
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_string())
-        .collect();
-    ids.sort();
-    ids
-}
-
 /// One sync against the hostile answer `body` on `path`: it fails as `malformed` for the
 /// reason `why` (a part of the status's `lastError`), nothing stored changes, and the
 /// rule was used.
@@ -199,14 +188,19 @@ async fn lying_pull_pages_apply_nothing_and_move_no_checkpoint() {
         refused(&store, &faults, "/sync/pull", case).await;
     }
     // Every call of the API still works.
-    assert!(local_accounts(&store).await.contains(&format!("{name}-a")));
+    assert!(local_ids(&store, "accounts")
+        .await
+        .contains(&format!("{name}-a")));
     assert_eq!(pending_count(&store).await, 0);
 
     // The honest server again: the change made before the lies arrives.
     let r = sync(&store).await;
     assert_eq!(r["result"], "completed", "{r}");
-    assert_eq!(local_accounts(&store).await, server_accounts(UMA).await);
-    assert!(local_accounts(&store).await.contains(&later));
+    assert_eq!(
+        local_ids(&store, "accounts").await,
+        server_accounts(UMA).await
+    );
+    assert!(local_ids(&store, "accounts").await.contains(&later));
     finish(store).await;
 }
 
@@ -272,6 +266,9 @@ async fn lying_push_answers_acknowledge_nothing_and_the_change_lands_once() {
     let (status, row) = rest_as(VIC, "GET", &format!("/api/data/accounts/{key}"), None).await;
     assert_eq!(status, 200, "{row}");
     assert_eq!(row["name"], "mine");
-    assert_eq!(local_accounts(&store).await, server_accounts(VIC).await);
+    assert_eq!(
+        local_ids(&store, "accounts").await,
+        server_accounts(VIC).await
+    );
     finish(store).await;
 }

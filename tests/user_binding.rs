@@ -46,17 +46,6 @@ async fn user_of(store: &OfflineStore) -> Value {
     serde_json::from_str(&json(&ok(store.user()).await)).unwrap()
 }
 
-async fn accounts_of(store: &OfflineStore) -> Vec<String> {
-    let rows: Vec<Value> =
-        serde_json::from_str(&ok_json(store.table("accounts").unwrap().query(None)).await).unwrap();
-    let mut ids: Vec<String> = rows
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_string())
-        .collect();
-    ids.sort();
-    ids
-}
-
 #[wasm_bindgen_test]
 async fn opening_another_users_store_is_refused_and_changes_nothing() {
     let name = unique_name("bound");
@@ -85,14 +74,14 @@ async fn opening_another_users_store_is_refused_and_changes_nothing() {
 
     // Quinn's store is as quinn left it: the row and its pending change.
     let store = open_as(&name, QUINN, Some("quinn")).await;
-    assert_eq!(accounts_of(&store).await, vec!["qb-1"]);
+    assert_eq!(local_ids(&store, "accounts").await, vec!["qb-1"]);
     assert_eq!(pending_count(&store).await, 1);
     finish(store).await;
 
     // Signing out wipes it; then rosa gets a store of her own under the same name.
     let store = open_as(&name, ROSA, Some("rosa")).await;
     assert_eq!(user_of(&store).await, json!("rosa"));
-    assert!(accounts_of(&store).await.is_empty());
+    assert!(local_ids(&store, "accounts").await.is_empty());
     finish(store).await;
 }
 
@@ -133,7 +122,7 @@ async fn another_users_token_pushes_and_pulls_nothing_and_the_changes_wait() {
         .map(|r| r["id"].as_str().unwrap())
         .collect();
     assert!(
-        !accounts_of(&store)
+        !local_ids(&store, "accounts")
             .await
             .iter()
             .any(|id| rosas.contains(&id.as_str())),

@@ -158,3 +158,15 @@ pub async fn rest_as(token: &str, method: &str, path: &str, body: Option<&str>) 
     let (status, _, v) = rest_full(token, method, path, body).await;
     (status, v)
 }
+
+/// The sorted keys (as strings) of the rows of `table` in the store.
+pub async fn local_ids(store: &OfflineStore, table: &str) -> Vec<String> {
+    let rows: Vec<Value> =
+        serde_json::from_str(&ok_json(store.table(table).unwrap().query(None)).await).unwrap();
+    let mut ids: Vec<String> = rows
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}

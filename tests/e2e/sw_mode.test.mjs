@@ -16,9 +16,8 @@ after(async () => { await h?.close(); });
 
 const rest = restAs(SERVER, TOKEN);
 
-test("a Service Worker runs the store: it answers the page's requests offline, shares the database, and pushes once", { timeout: 90_000 }, async () => {
-  const name = `e2e-swmode-${Date.now()}`;
-  const key = `sw-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+/** A page controlled by the store's Service Worker (static/swmode/store-sw.js) for the database `name`. */
+async function workerPage(name) {
   const page = await h.context.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
   await page.goto(`${h.url}swmode/index.html`);
@@ -30,6 +29,13 @@ test("a Service Worker runs the store: it answers the page's requests offline, s
   }, script);
   await page.reload();
   await page.waitForFunction(() => window.ot !== undefined && navigator.serviceWorker.controller !== null, null, { timeout: 10_000 });
+  return page;
+}
+
+test("a Service Worker runs the store: it answers the page's requests offline, shares the database, and pushes once", { timeout: 90_000 }, async () => {
+  const name = `e2e-swmode-${Date.now()}`;
+  const key = `sw-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const page = await workerPage(name);
   const api = (method, path, body) => page.evaluate(async ([url, method, token, body]) => {
     const r = await fetch(url, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body });
     return { status: r.status, local: r.headers.get("x-offline-tables"), body: r.status === 204 ? null : await r.json() };
@@ -82,17 +88,7 @@ test("a Service Worker runs the store: it answers the page's requests offline, s
 test("offline with a change to push, the worker registers its Background Sync tag, and the browser's sync event pushes it with no page syncing", { timeout: 90_000 }, async () => {
   const name = `e2e-swsync-${Date.now()}`;
   const key = `bgsync-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  const page = await h.context.newPage();
-  page.on("pageerror", (e) => console.error("page error:", e.message));
-  await page.goto(`${h.url}swmode/index.html`);
-  await page.waitForFunction(() => window.ot !== undefined, null, { timeout: 10_000 });
-  const script = `/swmode/store-sw.js?${new URLSearchParams({ server: SERVER, token: TOKEN, name })}`;
-  await page.evaluate(async (script) => {
-    await navigator.serviceWorker.register(script, { type: "module", scope: "/swmode/" });
-    await navigator.serviceWorker.ready;
-  }, script);
-  await page.reload();
-  await page.waitForFunction(() => window.ot !== undefined && navigator.serviceWorker.controller !== null, null, { timeout: 10_000 });
+  const page = await workerPage(name);
   assert.equal((await page.evaluate(() => window.askWorker("sync"))).result, "completed");
 
   await h.context.setOffline(true);
