@@ -6,7 +6,7 @@
 use super::outbox::{
     base_key, coalesce_present, drop_from_log, key_js, parse_base, read_log, to_js,
 };
-use super::{wait, Db, BASE, CONFLICTS, META, OUTBOX};
+use super::{wait, Db, Tx, BASE, CONFLICTS, META, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::Result;
 use js_sys::Array;
@@ -19,9 +19,22 @@ use std::collections::{BTreeMap, BTreeSet};
 const INITIAL_SYNC: &str = "initialSyncDone";
 
 #[derive(serde::Deserialize)]
-pub(super) struct ConflictId {
-    pub(super) table: String,
-    pub(super) key: Key,
+struct ConflictId {
+    table: String,
+    key: Key,
+}
+
+/// The rows with a conflict kept for the app, as (table, key), read in `tx`.
+pub(super) async fn kept_conflicts(tx: &Tx, ctx: &str) -> Result<BTreeSet<(String, Key)>> {
+    let kept = wait(
+        &tx.store(CONFLICTS)?.get_all().map_err(|e| tx.fail(e))?,
+        ctx,
+    )
+    .await?;
+    let kept: Vec<ConflictId> = serde_wasm_bindgen::from_value(kept).map_err(|e| {
+        crate::error::Error::storage(format!("{ctx}: a kept conflict is malformed: {e}"))
+    })?;
+    Ok(kept.into_iter().map(|c| (c.table, c.key)).collect())
 }
 
 /// One change from the server: an upsert (`row` is Some) or a removal.
@@ -164,16 +177,9 @@ impl Db {
         }
         // A row with a conflict kept for the app stays as the user left it, like a
         // pending one: only its base moves.
-        let kept = wait(
-            &tx.store(CONFLICTS)?.get_all().map_err(|e| tx.fail(e))?,
-            ctx,
-        )
-        .await?;
-        let kept: Vec<ConflictId> = serde_wasm_bindgen::from_value(kept).map_err(|e| {
-            crate::error::Error::storage(format!("{ctx}: a kept conflict is malformed: {e}"))
-        })?;
+        let kept = kept_conflicts(&tx, ctx).await?;
         for c in changes {
-            if kept.iter().any(|k| k.table == c.table && k.key == c.key) {
+            if kept.contains(&(c.table.clone(), c.key.clone())) {
                 dirty.insert((c.table.as_str(), &c.key));
             }
         }
@@ -196,16 +202,11 @@ impl Db {
                         // written, so a download writes each row once (see `Base`).
                         let row_js = to_js(row);
                         if local_on_top || checkpoint.is_none() {
-                            let base = js_sys::Object::new();
-                            js_sys::Reflect::set(
-                                &base,
-                                &"version".into(),
-                                &c.version.as_str().into(),
+                            let row = local_on_top.then_some(&row_js);
+                            base_store.put_with_key(
+                                &base_of(&c.version, row)?,
+                                &base_key(&c.table, &k),
                             )?;
-                            if local_on_top {
-                                js_sys::Reflect::set(&base, &"row".into(), &row_js)?;
-                            }
-                            base_store.put_with_key(&base, &base_key(&c.table, &k))?;
                         }
                         if !local_on_top {
                             store.put(&row_js)?;
@@ -216,10 +217,8 @@ impl Db {
                         // row is gone (`row: null`, protocol §4 rule 4), so the change
                         // is pushed against that version, not as an insert that would
                         // re-create the row, and a kept conflict settles on it.
-                        let base = js_sys::Object::new();
-                        js_sys::Reflect::set(&base, &"version".into(), &c.version.as_str().into())?;
-                        js_sys::Reflect::set(&base, &"row".into(), &wasm_bindgen::JsValue::NULL)?;
-                        base_store.put_with_key(&base, &base_key(&c.table, &k))?;
+                        let gone = base_of(&c.version, Some(&wasm_bindgen::JsValue::NULL))?;
+                        base_store.put_with_key(&gone, &base_key(&c.table, &k))?;
                     }
                     None => {
                         base_store.delete(&base_key(&c.table, &k))?;
@@ -258,19 +257,12 @@ impl Db {
         stores.extend([OUTBOX, BASE, META, CONFLICTS]);
         let tx = self.tx(&stores, true, ctx)?;
         let log = read_log(&tx.store(OUTBOX)?, ctx).await?;
-        let kept = wait(
-            &tx.store(CONFLICTS)?.get_all().map_err(|e| tx.fail(e))?,
-            ctx,
-        )
-        .await?;
-        let kept: Vec<ConflictId> = serde_wasm_bindgen::from_value(kept).map_err(|e| {
-            crate::error::Error::storage(format!("{ctx}: a kept conflict is malformed: {e}"))
-        })?;
+        let kept = kept_conflicts(&tx, ctx).await?;
         let mut keep: BTreeSet<(String, Key)> = log
             .iter()
             .flat_map(|e| e.keys.iter().map(|k| (e.table.clone(), k.clone())))
             .collect();
-        keep.extend(kept.into_iter().map(|c| (c.table, c.key)));
+        keep.extend(kept);
         let mut reads = Vec::new();
         for t in &tables {
             reads.push(tx.store(t)?.get_all_keys().map_err(|e| tx.fail(e))?);
@@ -314,4 +306,17 @@ impl Db {
         }
         Ok(())
     }
+}
+
+/// A base `{ version, row? }` built in JS (the pulled row is already a JS value).
+fn base_of(
+    version: &str,
+    row: Option<&wasm_bindgen::JsValue>,
+) -> std::result::Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue> {
+    let base = js_sys::Object::new();
+    js_sys::Reflect::set(&base, &"version".into(), &version.into())?;
+    if let Some(r) = row {
+        js_sys::Reflect::set(&base, &"row".into(), r)?;
+    }
+    Ok(base.into())
 }

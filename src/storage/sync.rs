@@ -97,18 +97,13 @@ impl Db {
         let upto_seq = log.iter().map(|e| e.seq).max().unwrap_or(0);
         // A row with a kept conflict waits for the app: writes made on top of it stay
         // pending (their log entries untouched) and go out once the conflict is resolved.
-        let kept = wait(
-            &tx.store(CONFLICTS)?.get_all().map_err(|e| tx.fail(e))?,
-            ctx,
-        )
-        .await?;
-        let kept: Vec<super::remote::ConflictId> = serde_wasm_bindgen::from_value(kept)
-            .map_err(|e| Error::storage(format!("{ctx}: a kept conflict is malformed: {e}")))?;
+        let kept = super::remote::kept_conflicts(&tx, ctx).await?;
         let log: Vec<LogEntry> = log
             .into_iter()
             .filter_map(|mut e| {
+                let table = e.table.clone();
                 e.keys
-                    .retain(|k| !kept.iter().any(|c| c.table == e.table && &c.key == k));
+                    .retain(|k| !kept.contains(&(table.clone(), k.clone())));
                 (!e.keys.is_empty()).then_some(e)
             })
             .collect();

@@ -61,14 +61,7 @@ impl Db {
         let ctx = format!("insert on '{table}'");
         let tx = self.tx(&[table, OUTBOX, BASE, META], true, &ctx)?;
         let store = tx.store(table)?;
-        let current = wait(&store.get(&key).map_err(|e| tx.fail(e))?, &ctx).await?;
-        if !current.is_undefined() {
-            tx.abort().await;
-            return Err(Error::new(
-                ErrorCode::Conflict,
-                format!("{ctx}: a row with key {} exists", describe_key(&key)),
-            ));
-        }
+        let (tx, _) = read_checked(tx, &store, &key, &ctx, Expect::Missing).await?;
         let written = write_logged(&tx, &store, table, &keys, "put", || {
             store.put(row).map(|_| ())
         })
@@ -97,14 +90,7 @@ impl Db {
         let ctx = format!("update on '{table}'");
         let tx = self.tx(&[table, OUTBOX, BASE, META], true, &ctx)?;
         let store = tx.store(table)?;
-        let current = wait(&store.get(key).map_err(|e| tx.fail(e))?, &ctx).await?;
-        if current.is_undefined() {
-            tx.abort().await;
-            return Err(Error::new(
-                ErrorCode::NotFound,
-                format!("update on '{table}': no row with key {}", describe_key(key)),
-            ));
-        }
+        let (tx, current) = read_checked(tx, &store, key, &ctx, Expect::Present).await?;
         let row = js::merge_patch(&current, patch);
         let keys = Array::of1(key);
         let written = write_logged(&tx, &store, table, &keys, "update", || {
@@ -124,14 +110,7 @@ impl Db {
         let ctx = format!("delete on '{table}'");
         let tx = self.tx(&[table, OUTBOX, BASE, META], true, &ctx)?;
         let store = tx.store(table)?;
-        let current = wait(&store.get(key).map_err(|e| tx.fail(e))?, &ctx).await?;
-        if current.is_undefined() {
-            tx.abort().await;
-            return Err(Error::new(
-                ErrorCode::NotFound,
-                format!("{ctx}: no row with key {}", describe_key(key)),
-            ));
-        }
+        let (tx, _) = read_checked(tx, &store, key, &ctx, Expect::Present).await?;
         let keys = Array::of1(key);
         let written = write_logged(&tx, &store, table, &keys, "delete", || {
             store.delete(key).map(|_| ())
@@ -194,6 +173,40 @@ pub(super) async fn write_logged(
     let logged = capture.log(&js::outbox_entry(table, keys, op))?;
     wasm_bindgen_futures::JsFuture::from(logged).await?;
     Ok(())
+}
+
+/// What a write that checks first expects of the row it writes.
+#[derive(Clone, Copy, PartialEq)]
+enum Expect {
+    /// `insert`: no row with the key yet (`conflict` otherwise).
+    Missing,
+    /// `update`, `delete` of an existing row: the row is there (`not_found` otherwise).
+    Present,
+}
+
+/// Reads the row `key` in `tx`; when it is not as `expect` says, aborts `tx` and fails
+/// with `conflict` or `not_found`. Hands `tx` back with the row (undefined when missing).
+async fn read_checked(
+    tx: Tx,
+    store: &web_sys::IdbObjectStore,
+    key: &JsValue,
+    ctx: &str,
+    expect: Expect,
+) -> Result<(Tx, JsValue)> {
+    let current = wait(&store.get(key).map_err(|e| tx.fail(e))?, ctx).await?;
+    let k = describe_key(key);
+    let problem = match (expect, current.is_undefined()) {
+        (Expect::Missing, false) => {
+            Some((ErrorCode::Conflict, format!("a row with key {k} exists")))
+        }
+        (Expect::Present, true) => Some((ErrorCode::NotFound, format!("no row with key {k}"))),
+        _ => None,
+    };
+    if let Some((code, what)) = problem {
+        tx.abort().await;
+        return Err(Error::new(code, format!("{ctx}: {what}")));
+    }
+    Ok((tx, current))
 }
 
 /// Checks that `k` is a string or a finite number.
