@@ -2,14 +2,14 @@
 //! a query answered through an index and the same query answered by a scan agree.
 
 use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 use std::fmt;
 
 /// A primary key: a string or a finite number (IndexedDB orders numbers before strings).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// `Deserialize` is in `protocol/wire.rs`.
+#[derive(Debug, Clone)]
 pub enum Key {
     Num(f64),
     Str(String),
@@ -92,6 +92,8 @@ fn num_cmp(a: f64, b: f64) -> Ordering {
     a.partial_cmp(&b).unwrap_or(Ordering::Equal)
 }
 
+// Numbers print through serde_json's formatter, never f64's own Display: in the wasm build that
+// would link core's float formatter (~15 kB) for error messages alone.
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -4,6 +4,7 @@
 //! older client survives a newer server. See `docs/protocol.md`.
 
 pub mod answers;
+mod wire;
 
 use crate::outbox::MutationOp;
 use crate::value::Key;
@@ -66,7 +67,7 @@ pub enum RemoveReason {
 }
 
 /// One change in a pull page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Change {
     Upsert {
@@ -82,7 +83,6 @@ pub enum Change {
         reason: RemoveReason,
     },
     /// A kind this client does not know: skipped.
-    #[serde(other)]
     Unknown,
 }
 
@@ -115,7 +115,7 @@ pub fn check_user(claimed: Option<&str>, token_user: &str) -> Result<(), String>
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PushMutation {
     /// Per client, strictly increasing across pushes.
@@ -153,7 +153,7 @@ pub enum RejectReason {
 }
 
 /// The outcome of one mutation, in the order of the request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(
     tag = "status",
     rename_all = "lowercase",
@@ -176,7 +176,7 @@ pub enum Outcome {
         reason: RejectReason,
         message: String,
     },
-    #[serde(other)]
+    /// A status this client does not know.
     Unknown,
 }
 
