@@ -17,7 +17,7 @@ use offline_tables_core::{Key, Query};
 use serde_json::Value;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen(inline_js = r#"
 // What fetch resolves relative URLs against: the document's base URL (a <base> element
@@ -401,7 +401,7 @@ impl OfflineStore {
             });
         let answer = Closure::<dyn Fn(JsValue) -> Promise>::new(move |request: JsValue| {
             let me = me.clone();
-            future_to_promise(async move { Ok(me.answer(request).await) })
+            super::promise(async move { Ok(me.answer(request).await) })
         });
         Ok(install_fetch(&matches.into_js_value(), &answer.into_js_value()).into())
     }
@@ -431,7 +431,7 @@ impl OfflineStore {
             );
         }
         match prepared {
-            Ok(me) => future_to_promise(async move { Ok(me.answer(request).await) }),
+            Ok(me) => super::promise(async move { Ok(me.answer(request).await) }),
             Err(e) => Promise::reject(&e.to_js()),
         }
     }

@@ -12,6 +12,7 @@ pub use table::Table;
 use crate::error::Error;
 use js_sys::Promise;
 use std::future::Future;
+use std::pin::Pin;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -22,5 +23,12 @@ pub(crate) fn promise<F>(fut: F) -> Promise
 where
     F: Future<Output = Result<JsValue, Error>> + 'static,
 {
+    boxed_promise(Box::pin(fut))
+}
+
+/// The one instantiation of `future_to_promise` for every API call: generic over each
+/// call's future it compiled a copy per method (22 copies, ~6 kB of wasm).
+#[inline(never)]
+fn boxed_promise(fut: Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>) -> Promise {
     wasm_bindgen_futures::future_to_promise(async move { fut.await.map_err(|e| e.to_js()) })
 }

@@ -52,7 +52,7 @@ async fn open_with_server_profile(name: &str, server: &Server) -> Result<Rc<Db>,
                 };
                 Err(Error::new(
                     code,
-                    format!("open: no profile was given, none is stored yet, and the server's could not be fetched ({failure:?})"),
+                    format!("open: no profile was given, none is stored yet, and the server's could not be fetched ({})", failure.describe()),
                 ))
             }
         },
@@ -178,7 +178,7 @@ impl OfflineStore {
                     "open: options.profile must be an offline profile object",
                 ));
             }
-            let profile: Value = serde_wasm_bindgen::from_value(profile)
+            let profile: Value = crate::storage::js::from_js(&profile, true)
                 .map_err(|e| Error::invalid_profile(format!("profile: {e}")))?;
             Db::open(&name, Profile::from_json(&profile)?).await?
         };

@@ -33,12 +33,11 @@ pub struct Progress {
 
 impl Progress {
     pub fn new<'a>(tables: impl Iterator<Item = &'a String>) -> Progress {
-        Progress {
-            tables: tables
-                .map(|t| (t.clone(), TableProgress::default()))
-                .collect(),
-            ..Progress::default()
-        }
+        // `extend`, not `collect`: collecting into a BTreeMap links another copy of the sort.
+        let mut p = Progress::default();
+        p.tables
+            .extend(tables.map(|t| (t.clone(), TableProgress::default())));
+        p
     }
 
     /// `{ done, tables: { name: { rows, total, done } } }` for the status.
@@ -126,12 +125,14 @@ pub fn too_big(bytes: u64, room: f64) -> Option<String> {
     })
 }
 
+/// Whole numbers only: `{:.1}` on an f64 would link the float formatter (~15 kB of wasm).
 fn human(bytes: f64) -> String {
     const MB: f64 = 1024.0 * 1024.0;
     if bytes >= MB {
-        format!("{:.1} MB", bytes / MB)
+        let tenths = (bytes * 10.0 / MB).round() as u64;
+        format!("{}.{} MB", tenths / 10, tenths % 10)
     } else {
-        format!("{:.0} KB", (bytes / 1024.0).ceil())
+        format!("{} KB", (bytes / 1024.0).ceil() as u64)
     }
 }
 
@@ -163,6 +164,8 @@ mod tests {
     fn sizes_read_as_people_say_them() {
         assert_eq!(human(3.0 * 1024.0 * 1024.0), "3.0 MB");
         assert_eq!(human(1500.0), "2 KB");
+        assert_eq!(human(1.25 * 1024.0 * 1024.0), "1.3 MB");
+        assert_eq!(human(2047.0 * 1024.0 * 1024.0), "2047.0 MB");
         assert!(too_big(1000, 2000.0).is_none());
         assert!(too_big(1000, 1100.0).unwrap().contains("2 KB"));
     }

@@ -110,6 +110,13 @@ export function pick(rows, cols) {
   }
   return out;
 }
+export function pickJson(rows, cols) { return JSON.stringify(pick(rows, cols)); }
+export function jsonText(v, nulls) {
+  // With `nulls`, undefined reads as null, not as a missing field (a query's
+  // \`{ city: undefined }\` must not silently become "every city").
+  const t = JSON.stringify(v, nulls ? (k, x) => (x === undefined ? null : x) : undefined);
+  return t === undefined ? "null" : t;
+}
 export function gather(rows, order, cols) {
   const out = new Array(order.length);
   for (let i = 0; i < order.length; i++) {
@@ -318,8 +325,11 @@ extern "C" {
     /// `current` with `patch` applied; an `undefined` in the patch removes the column.
     #[wasm_bindgen(js_name = mergePatch)]
     pub fn merge_patch(current: &JsValue, patch: &JsValue) -> JsValue;
-    /// Copies of `rows` holding only `cols`.
-    pub fn pick(rows: &js_sys::Array, cols: &js_sys::Array) -> js_sys::Array;
+    /// The JSON text of copies of `rows` holding only `cols`.
+    #[wasm_bindgen(js_name = pickJson)]
+    pub fn pick_json(rows: &js_sys::Array, cols: &js_sys::Array) -> String;
+    #[wasm_bindgen(catch, js_name = jsonText)]
+    fn json_text(v: &JsValue, nulls: bool) -> Result<String, JsValue>;
     /// `rows` at the indexes in `order`, projected onto `cols` when given.
     pub fn gather(
         rows: &js_sys::Array,
@@ -350,4 +360,31 @@ extern "C" {
     /// the bases of rows with nothing pending); runs inside the upgrade transaction.
     #[wasm_bindgen(js_name = slimBases, catch)]
     pub fn slim_bases(tx: &web_sys::IdbTransaction) -> Result<(), JsValue>;
+}
+
+/// `v` read as `T` through its JSON text: `JSON.stringify` in the page, then serde_json.
+///
+/// The one way values cross from JavaScript into Rust. serde-wasm-bindgen did this before;
+/// dropping it leaves one serde format in the wasm (serde_json, which the protocol needs
+/// anyway) instead of a second copy of every deserializer (~20 kB), and one stringify beats
+/// a JS call per field on large reads. `nulls`: undefined reads as null (for app input such
+/// as queries), not as a missing field (stored rows, where JSON.stringify drops it).
+pub fn from_js<T: serde::de::DeserializeOwned>(
+    v: &JsValue,
+    nulls: bool,
+) -> std::result::Result<T, String> {
+    let text = json_text(v, nulls).map_err(|e| {
+        e.dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .unwrap_or_else(|| "not JSON".into())
+    })?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+/// `v` as a JavaScript value, through its JSON text (`JSON.parse`).
+pub fn to_js<T: serde::Serialize>(v: &T) -> JsValue {
+    serde_json::to_string(v)
+        .ok()
+        .and_then(|t| js_sys::JSON::parse(&t).ok())
+        .unwrap_or(JsValue::NULL)
 }

@@ -47,7 +47,7 @@ impl Db {
         if entry.is_undefined() {
             return Err(Error::new(
                 offline_tables_core::ErrorCode::NotFound,
-                format!("{ctx}: no {what} with id {id}"),
+                format!("{ctx}: no {what} with id {}", Key::Num(id)),
             ));
         }
         json_of(&entry, ctx).map(|v| v.unwrap_or(Value::Null))

@@ -3,7 +3,7 @@
 //! rows with local changes) and `_meta` (the installed profile, the checkpoint). Only this
 //! folder talks to IndexedDB.
 
-mod js;
+pub(crate) mod js;
 pub mod lists;
 mod live;
 pub mod outbox;

@@ -76,15 +76,12 @@ pub(crate) fn to_json(v: &JsValue, ctx: &str) -> Result<Option<Value>> {
     if v.is_undefined() {
         return Ok(None);
     }
-    serde_wasm_bindgen::from_value(v.clone())
+    super::js::from_js(v, false)
         .map(Some)
         .map_err(|e| Error::storage(format!("{ctx}: reading a stored value: {e}")))
 }
 
-pub(crate) fn to_js<T: Serialize>(v: &T) -> JsValue {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap_or(JsValue::NULL)
-}
+pub(crate) use super::js::to_js;
 
 /// The base of a row created here and not on the server yet, `{ local: true }` (see
 /// `js::capture`): it reads as no base, and tells later writes the row is not the server's.
@@ -184,7 +181,7 @@ pub(crate) fn drop_from_log(
 
 pub(crate) async fn read_log(store: &web_sys::IdbObjectStore, ctx: &str) -> Result<Vec<LogEntry>> {
     let all = wait(&store.get_all().map_err(|e| Error::from_js(&e, ctx))?, ctx).await?;
-    let entries: Vec<StoredEntry> = serde_wasm_bindgen::from_value(all)
+    let entries: Vec<StoredEntry> = super::js::from_js(&all, false)
         .map_err(|e| Error::storage(format!("{ctx}: the outbox holds a malformed entry: {e}")))?;
     Ok(entries
         .into_iter()

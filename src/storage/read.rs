@@ -34,7 +34,7 @@ fn range_js(r: &KeyRange) -> Result<JsValue> {
     };
     range
         .map(JsValue::from)
-        .map_err(|e| Error::from_js(&e, &format!("building key range {r:?}")))
+        .map_err(|e| Error::from_js(&e, "building a key range"))
 }
 
 /// The key ranges a source reads (`undefined`: everything).
@@ -198,9 +198,8 @@ impl Db {
         let mut cols = q.columns();
         cols.insert(def.key.clone());
         let cols_js: Array = cols.iter().map(|c| JsValue::from_str(c)).collect();
-        let picked: Vec<Map<String, Value>> =
-            serde_wasm_bindgen::from_value(js::pick(&rows, &cols_js).into())
-                .map_err(|e| Error::storage(format!("{ctx}: reading stored rows: {e}")))?;
+        let picked: Vec<Map<String, Value>> = serde_json::from_str(&js::pick_json(&rows, &cols_js))
+            .map_err(|e| Error::storage(format!("{ctx}: reading stored rows: {e}")))?;
         let mut order: Vec<u32> = (0..picked.len() as u32)
             .filter(|&i| {
                 // Not `is_none_or`: it needs Rust 1.82 and the MSRV is 1.81.
@@ -210,7 +209,7 @@ impl Db {
             })
             .collect();
         if plan.needs_sort {
-            order.sort_by(|&a, &b| {
+            offline_tables_core::sort::sort_by(&mut order, |&a, &b| {
                 compare_rows(
                     &picked[a as usize],
                     &picked[b as usize],
@@ -264,7 +263,7 @@ impl Db {
                 .map_err(|e| tx.fail(e))?;
             let rows: Array = wait(&req, ctx).await?.into();
             let picked: Vec<Map<String, Value>> =
-                serde_wasm_bindgen::from_value(js::pick(&rows, &cols_js).into())
+                serde_json::from_str(&js::pick_json(&rows, &cols_js))
                     .map_err(|e| Error::storage(format!("{ctx}: reading stored rows: {e}")))?;
             for (i, row) in picked.iter().enumerate() {
                 if residual.matches(row) {
@@ -345,7 +344,7 @@ pub fn parse_query(q: &JsValue) -> Result<Query> {
             "query must be an object or an OData string",
         ));
     }
-    let v: Value = serde_wasm_bindgen::from_value(q.clone())
-        .map_err(|e| Error::invalid_argument(format!("query: {e}")))?;
+    let v: Value =
+        js::from_js(q, true).map_err(|e| Error::invalid_argument(format!("query: {e}")))?;
     Ok(Query::from_object(&v)?)
 }

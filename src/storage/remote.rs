@@ -31,10 +31,14 @@ pub(super) async fn kept_conflicts(tx: &Tx, ctx: &str) -> Result<BTreeSet<(Strin
         ctx,
     )
     .await?;
-    let kept: Vec<ConflictId> = serde_wasm_bindgen::from_value(kept).map_err(|e| {
+    let kept: Vec<ConflictId> = super::js::from_js(&kept, false).map_err(|e| {
         crate::error::Error::storage(format!("{ctx}: a kept conflict is malformed: {e}"))
     })?;
-    Ok(kept.into_iter().map(|c| (c.table, c.key)).collect())
+    // `extend`, not `collect`: collecting into a BTreeSet links another copy of the sort (the
+    // wasm carries one, crate `offline_tables_core::sort`).
+    let mut set = BTreeSet::new();
+    set.extend(kept.into_iter().map(|c| (c.table, c.key)));
+    Ok(set)
 }
 
 /// One change from the server: an upsert (`row` is Some) or a removal.
@@ -129,7 +133,7 @@ impl Db {
     ) -> Result<()> {
         let ctx = "applying server changes";
         let mut tables: Vec<&str> = changes.iter().map(|c| c.table.as_str()).collect();
-        tables.sort();
+        offline_tables_core::sort::sort(&mut tables);
         tables.dedup();
         for t in &tables {
             self.table(t)?;
@@ -139,10 +143,11 @@ impl Db {
         let tx = self.tx(&stores, true, ctx)?;
         let outbox = tx.store(OUTBOX)?;
         let log = read_log(&outbox, ctx).await?;
-        let logged: BTreeSet<(&str, &Key)> = log
-            .iter()
-            .flat_map(|e| e.keys.iter().map(move |k| (e.table.as_str(), k)))
-            .collect();
+        let mut logged: BTreeSet<(&str, &Key)> = BTreeSet::new();
+        logged.extend(
+            log.iter()
+                .flat_map(|e| e.keys.iter().map(move |k| (e.table.as_str(), k))),
+        );
         let base_store = tx.store(BASE)?;
         // A logged key whose local writes cancelled out (put then delete of a row the
         // server never had) has nothing pending: the server's row is taken, and the
@@ -185,22 +190,25 @@ impl Db {
         }
         let mut touched: BTreeMap<&str, Array> = BTreeMap::new();
         let meta = tx.store(META)?;
+        // The page's rows as JavaScript objects in one JSON.parse, not one conversion per row.
+        let rows: Vec<Option<&Value>> = changes.iter().map(|c| c.row.as_ref()).collect();
+        let rows_js: Array = wasm_bindgen::JsCast::unchecked_into(to_js(&rows));
         let mut apply = || -> Result<(), wasm_bindgen::JsValue> {
             if let Some(cp) = checkpoint {
                 meta.put_with_key(&cp.into(), &"checkpoint".into())?;
             }
             drop_from_log(&outbox, &log, |e, k| stale.contains(&(e.table.as_str(), k)))?;
-            for c in changes {
+            for (i, c) in changes.iter().enumerate() {
                 let k = key_js(&c.key);
                 let store = tx.tx.object_store(&c.table)?;
                 let local_on_top = dirty.contains(&(c.table.as_str(), &c.key));
                 match &c.row {
-                    Some(row) => {
+                    Some(_) => {
                         // Under a local change the base takes the server's row and version
                         // (the change is rebased on them). Otherwise the table takes the
                         // row, and a page's checkpoint bounds its version: no base is
                         // written, so a download writes each row once (see `Base`).
-                        let row_js = to_js(row);
+                        let row_js = rows_js.get(i as u32);
                         if local_on_top || checkpoint.is_none() {
                             let row = local_on_top.then_some(&row_js);
                             base_store.put_with_key(
@@ -258,11 +266,11 @@ impl Db {
         let tx = self.tx(&stores, true, ctx)?;
         let log = read_log(&tx.store(OUTBOX)?, ctx).await?;
         let kept = kept_conflicts(&tx, ctx).await?;
-        let mut keep: BTreeSet<(String, Key)> = log
-            .iter()
-            .flat_map(|e| e.keys.iter().map(|k| (e.table.clone(), k.clone())))
-            .collect();
-        keep.extend(kept);
+        let mut keep = kept;
+        keep.extend(
+            log.iter()
+                .flat_map(|e| e.keys.iter().map(|k| (e.table.clone(), k.clone()))),
+        );
         let mut reads = Vec::new();
         for t in &tables {
             reads.push(tx.store(t)?.get_all_keys().map_err(|e| tx.fail(e))?);
@@ -272,12 +280,12 @@ impl Db {
         let mut drop: BTreeSet<(String, Key)> = BTreeSet::new();
         for (t, req) in tables.iter().zip(&reads) {
             let keys: Vec<Key> =
-                serde_wasm_bindgen::from_value(wait(req, ctx).await?).map_err(|e| {
+                super::js::from_js(&wait(req, ctx).await?, false).map_err(|e| {
                     crate::error::Error::storage(format!("{ctx}: a key is malformed: {e}"))
                 })?;
             drop.extend(keys.into_iter().map(|k| (t.to_string(), k)));
         }
-        let bases: Vec<(String, Key)> = serde_wasm_bindgen::from_value(wait(&bases, ctx).await?)
+        let bases: Vec<(String, Key)> = super::js::from_js(&wait(&bases, ctx).await?, false)
             .map_err(|e| {
                 crate::error::Error::storage(format!("{ctx}: a base key is malformed: {e}"))
             })?;

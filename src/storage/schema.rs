@@ -188,8 +188,8 @@ fn same_schema(a: &Profile, b: &Profile) -> bool {
             b.tables.get(name).is_some_and(|u| {
                 let mut x = t.indexes.clone();
                 let mut y = u.indexes.clone();
-                x.sort();
-                y.sort();
+                offline_tables_core::sort::sort(&mut x);
+                offline_tables_core::sort::sort(&mut y);
                 t.key == u.key && x == y
             })
         })

@@ -169,15 +169,14 @@ impl Db {
         };
         let batch: Batch = serde_json::from_str(&text)
             .map_err(|e| Error::storage(format!("{ctx}: the batch in flight is malformed: {e}")))?;
-        let by_id: BTreeMap<u64, &Outcome> = outcomes
-            .iter()
-            .filter_map(|o| match o {
-                Outcome::Applied { id, .. }
-                | Outcome::Conflict { id, .. }
-                | Outcome::Rejected { id, .. } => Some((*id, o)),
-                Outcome::Unknown => None,
-            })
-            .collect();
+        // `extend`, not `collect`: collecting into a BTreeMap links another copy of the sort.
+        let mut by_id: BTreeMap<u64, &Outcome> = BTreeMap::new();
+        by_id.extend(outcomes.iter().filter_map(|o| match o {
+            Outcome::Applied { id, .. }
+            | Outcome::Conflict { id, .. }
+            | Outcome::Rejected { id, .. } => Some((*id, o)),
+            Outcome::Unknown => None,
+        }));
         let log = read_log(&tx.store(OUTBOX)?, ctx).await?;
         let mut report = Settled::default();
         let mut touched: BTreeMap<String, Array> = BTreeMap::new();

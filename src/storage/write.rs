@@ -222,7 +222,7 @@ pub fn describe_key(k: &JsValue) -> String {
         Some(s) => format!("'{s}'"),
         None => k
             .as_f64()
-            .map(|n| n.to_string())
+            .map(|n| offline_tables_core::Key::Num(n).to_string()) // not f64's Display: see Key's
             .unwrap_or_else(|| format!("{k:?}")),
     }
 }

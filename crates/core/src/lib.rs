@@ -11,6 +11,7 @@ pub mod protocol;
 pub mod query;
 pub mod rest;
 pub mod scope;
+pub mod sort;
 pub mod value;
 
 pub use error::{Error, ErrorCode, Result};

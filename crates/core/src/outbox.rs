@@ -60,7 +60,7 @@ pub struct Mutation {
 /// `seq`, and within one (bulk) entry in the order of its keys, which is write order.
 pub fn dirty_rows(log: &[LogEntry]) -> Vec<(u64, String, Key)> {
     let mut entries: Vec<&LogEntry> = log.iter().collect();
-    entries.sort_by_key(|e| e.seq); // stable, and a no-op for a log read in key order
+    crate::sort::sort_by(&mut entries, |a, b| a.seq.cmp(&b.seq)); // stable; a no-op for a log in key order
     let mut seen: BTreeSet<(&str, &Key)> = BTreeSet::new();
     let mut rows = Vec::new();
     for e in entries {

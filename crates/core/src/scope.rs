@@ -88,7 +88,7 @@ impl Scope {
                 out.extend(s.columns());
             }
         }
-        out.sort();
+        crate::sort::sort(&mut out);
         out.dedup();
         out
     }

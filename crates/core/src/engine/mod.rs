@@ -76,7 +76,8 @@ pub enum Failure {
 }
 
 impl Failure {
-    fn describe(&self) -> String {
+    /// What went wrong, in words.
+    pub fn describe(&self) -> String {
         match self {
             Failure::Network => "the server could not be reached".into(),
             Failure::Timeout => "the request timed out".into(),

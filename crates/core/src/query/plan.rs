@@ -181,7 +181,7 @@ impl Plan {
                     let keys: Option<Vec<Key>> =
                         values.iter().map(|v| Key::from_json(v, "").ok()).collect();
                     let Some(mut keys) = keys else { continue };
-                    keys.sort();
+                    crate::sort::sort(&mut keys);
                     keys.dedup();
                     candidates.push(Candidate {
                         column: column.clone(),
