@@ -188,7 +188,7 @@ impl Db {
                 dirty.insert((c.table.as_str(), &c.key));
             }
         }
-        let mut touched: BTreeMap<&str, Array> = BTreeMap::new();
+        let mut touched: BTreeMap<String, Array> = BTreeMap::new();
         let meta = tx.store(META)?;
         // The page's rows as JavaScript objects in one JSON.parse, not one conversion per row.
         let rows: Vec<Option<&Value>> = changes.iter().map(|c| c.row.as_ref()).collect();
@@ -234,7 +234,7 @@ impl Db {
                     }
                 }
                 if !local_on_top {
-                    touched.entry(c.table.as_str()).or_default().push(&k);
+                    touched.entry(c.table.clone()).or_default().push(&k);
                 }
             }
             Ok(())
@@ -246,7 +246,7 @@ impl Db {
         }
         tx.commit().await?;
         for (table, keys) in touched {
-            self.events.emit(table, &keys, Source::Remote);
+            self.events.emit(&table, &keys, Source::Remote);
         }
         Ok(())
     }

@@ -19,6 +19,12 @@ pub struct Server {
     pub timeout_ms: u32,
 }
 
+fn parse<R: DeserializeOwned>(text: &str) -> Result<R, Failure> {
+    serde_json::from_str(text).map_err(|e| Failure::Malformed {
+        message: e.to_string(),
+    })
+}
+
 impl Server {
     pub fn new(url: &str, token: Option<String>, get_token: Option<js_sys::Function>) -> Server {
         Server {
@@ -38,21 +44,23 @@ impl Server {
         let text = serde_json::to_string(body).map_err(|e| Failure::Malformed {
             message: format!("cannot encode the request: {e}"),
         })?;
-        self.send(Request::post(&format!("{}{path}", self.url)), Some(text))
-            .await
+        parse(&self.send(path, Some(text)).await?)
     }
 
     /// GETs `path` and parses the JSON answer.
     pub async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, Failure> {
-        self.send(Request::get(&format!("{}{path}", self.url)), None)
-            .await
+        parse(&self.send(path, None).await?)
     }
 
-    async fn send<R: DeserializeOwned>(
-        &self,
-        req: gloo_net::http::RequestBuilder,
-        body: Option<String>,
-    ) -> Result<R, Failure> {
+    /// The text of a 2xx answer to a GET (no body) or a JSON POST of `body` to `path`.
+    /// Not generic over the answer's type, so the request's state machine is compiled
+    /// once, not once per message type.
+    async fn send(&self, path: &str, body: Option<String>) -> Result<String, Failure> {
+        let url = format!("{}{path}", self.url);
+        let req = match body {
+            Some(_) => Request::post(&url),
+            None => Request::get(&url),
+        };
         let controller = web_sys::AbortController::new().map_err(|_| Failure::Network)?;
         let signal = controller.signal();
         // Dropping the timeout (when the answer came) cancels it.
@@ -79,34 +87,35 @@ impl Server {
             Err(_) if signal.aborted() => return Err(Failure::Timeout),
             Err(_) => return Err(Failure::Network),
         };
-        match resp.status() {
+        let status = resp.status();
+        match status {
             401 => return Err(Failure::Unauthorized),
-            403 => {
-                // A store of another user than the token's: `user_mismatch` (see
-                // `protocol::check_user`); any other refusal is the server's.
-                let body: Option<ErrorBody> = resp.json().await.ok();
-                return Err(match body {
+            200..=299 | 403 => {}
+            s => return Err(Failure::Server { status: s }),
+        }
+        let text = resp.text().await;
+        if status == 403 {
+            // A store of another user than the token's: `user_mismatch` (see
+            // `protocol::check_user`); any other refusal is the server's.
+            return Err(
+                match text
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<ErrorBody>(&t).ok())
+                {
                     Some(b) if b.error.code == USER_MISMATCH => Failure::UserMismatch {
                         message: b.error.message,
                     },
                     _ => Failure::Server { status: 403 },
-                });
-            }
-            s if !(200..300).contains(&s) => return Err(Failure::Server { status: s }),
-            _ => {}
+                },
+            );
         }
-        let text = match resp.text().await {
-            Ok(t) => t,
-            Err(_) if signal.aborted() => return Err(Failure::Timeout),
-            Err(e) => {
-                return Err(Failure::Malformed {
-                    message: e.to_string(),
-                })
-            }
-        };
-        serde_json::from_str(&text).map_err(|e| Failure::Malformed {
-            message: e.to_string(),
-        })
+        match text {
+            Ok(t) => Ok(t),
+            Err(_) if signal.aborted() => Err(Failure::Timeout),
+            Err(e) => Err(Failure::Malformed {
+                message: e.to_string(),
+            }),
+        }
     }
 
     /// Calls the app's `getToken()` (which may return a promise); true when it gave one.
