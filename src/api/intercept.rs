@@ -351,10 +351,10 @@ async fn read_body(request: &web_sys::Request) -> RestResult<(Value, JsValue)> {
         .await
         .map_err(unreadable)?;
     let bytes = Uint8Array::new(&buffer).to_vec();
-    let value: Value = serde_json::from_slice(&bytes).map_err(RestError::malformed_json)?;
-    // serde_json took it, so it is UTF-8 and JSON.parse takes it too.
-    let text = String::from_utf8_lossy(&bytes);
-    let js = JSON::parse(&text).map_err(|e| RestError::malformed_json(format!("{e:?}")))?;
+    let text = RestError::body_text(&bytes)?;
+    let value: Value = serde_json::from_str(text).map_err(RestError::malformed_json)?;
+    // serde_json took it, so JSON.parse takes it too.
+    let js = JSON::parse(text).map_err(|e| RestError::malformed_json(format!("{e:?}")))?;
     Ok((value, js))
 }
 

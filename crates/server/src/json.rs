@@ -31,7 +31,7 @@ where
                 AppError::bad_request(format!("cannot read the request body: {e}"))
             }
         })?;
-        serde_json::from_slice(&bytes)
+        serde_json::from_str(RestError::body_text(&bytes)?)
             .map(JsonBody)
             .map_err(|e| RestError::malformed_json(e).into())
     }

@@ -41,6 +41,24 @@ async fn malformed_json_and_wrong_shapes_are_400_and_change_nothing() {
             .await;
         let msg = r.body["error"]["message"].as_str().unwrap();
         assert!(msg.contains("line 1"), "the parser's position: {msg}");
+        // Bytes that are not UTF-8: refused before parsing, in the words the fetch
+        // interceptor uses too (both read bodies through `RestError::body_text`).
+        for (method, uri) in endpoints {
+            let r = ctx
+                .raw(
+                    method,
+                    uri,
+                    Some(ALICE),
+                    Some(b"{\"name\": \"\xff\"}".to_vec()),
+                )
+                .await;
+            r.assert_error(400, "invalid_argument");
+            let msg = r.body["error"]["message"].as_str().unwrap();
+            assert!(
+                msg.contains("not UTF-8 (at byte 10)"),
+                "{method} {uri}: {msg}"
+            );
+        }
 
         let mutation = json!({ "id": 1, "table": "accounts", "key": "x1", "op": "insert",
                                "row": { "id": "x1", "ownerId": "alice" } });
