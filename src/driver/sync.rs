@@ -298,13 +298,20 @@ impl Syncer {
                 status.state = SyncState::Idle;
             }
         }
-        let mut v = serde_json::to_value(status).unwrap_or_default();
+        // Through JSON text and JS objects, not `serde_json::to_value` (another serializer
+        // in the wasm).
+        let v = crate::storage::outbox::to_js(&status);
         let c = self.counts.get();
-        v["pending"] = c.pending.into();
-        v["conflicts"] = c.conflicts.into();
-        v["errors"] = c.errors.into();
-        v["initialSync"] = self.initial.borrow().to_json();
-        crate::storage::outbox::to_js(&v)
+        for (name, n) in [
+            ("pending", c.pending),
+            ("conflicts", c.conflicts),
+            ("errors", c.errors),
+        ] {
+            let _ = js_sys::Reflect::set(&v, &name.into(), &(n as f64).into());
+        }
+        let initial = crate::storage::outbox::to_js(&self.initial.borrow().to_json());
+        let _ = js_sys::Reflect::set(&v, &"initialSync".into(), &initial);
+        v
     }
 
     /// Tells this tab's listeners and the followers about a kept conflict or a refusal.

@@ -92,14 +92,22 @@ pub(crate) fn local_base() -> JsValue {
 }
 
 pub(crate) fn parse_base(v: &JsValue, ctx: &str) -> Result<Option<Base>> {
-    match to_json(v, ctx)? {
-        None => Ok(None),
-        // A row created here and not on the server yet (`LOCAL`, see `js::capture`).
-        Some(v) if v.get("local") == Some(&Value::Bool(true)) => Ok(None),
-        Some(v) => serde_json::from_value(v)
-            .map(Some)
-            .map_err(|e| Error::storage(format!("{ctx}: a stored base is malformed: {e}"))),
+    if v.is_undefined() {
+        return Ok(None);
     }
+    // A row created here and not on the server yet (`LOCAL`, see `js::capture`).
+    if js_sys::Reflect::get(v, &"local".into())
+        .ok()
+        .and_then(|l| l.as_bool())
+        == Some(true)
+    {
+        return Ok(None);
+    }
+    // Straight from the JSON text, not through a `Value` and `serde_json::from_value`
+    // (whose `Value` deserializer would be one more copy of serde's machinery in the wasm).
+    super::js::from_js::<Base>(v, false)
+        .map(Some)
+        .map_err(|e| Error::storage(format!("{ctx}: a stored base is malformed: {e}")))
 }
 
 /// The coalesced pending changes of the rows `log` touched, in order of first write,
