@@ -2,6 +2,7 @@
 //! checking that rows are plain JSON before they are stored, and picking columns.
 //! Walking objects from JS is many times faster than from wasm field by field.
 
+use offline_tables_core::protocol::wire::{self, FromValue};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(inline_js = r#"
@@ -362,23 +363,21 @@ extern "C" {
     pub fn slim_bases(tx: &web_sys::IdbTransaction) -> Result<(), JsValue>;
 }
 
-/// `v` read as `T` through its JSON text: `JSON.stringify` in the page, then serde_json.
+/// `v` read as `T` through its JSON text: `JSON.stringify` in the page, then serde_json
+/// into a `Value` and `FromValue` (no typed serde reads in the wasm: see `protocol::wire`).
 ///
 /// The one way values cross from JavaScript into Rust. serde-wasm-bindgen did this before;
 /// dropping it leaves one serde format in the wasm (serde_json, which the protocol needs
 /// anyway) instead of a second copy of every deserializer (~20 kB), and one stringify beats
 /// a JS call per field on large reads. `nulls`: undefined reads as null (for app input such
 /// as queries), not as a missing field (stored rows, where JSON.stringify drops it).
-pub fn from_js<T: serde::de::DeserializeOwned>(
-    v: &JsValue,
-    nulls: bool,
-) -> std::result::Result<T, String> {
+pub fn from_js<T: FromValue>(v: &JsValue, nulls: bool) -> std::result::Result<T, String> {
     let text = json_text(v, nulls).map_err(|e| {
         e.dyn_ref::<js_sys::Error>()
             .map(|e| String::from(e.message()))
             .unwrap_or_else(|| "not JSON".into())
     })?;
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+    wire::from_str(&text).map_err(|e| e.to_string())
 }
 
 /// `v` as a JavaScript value, through its JSON text (`JSON.parse`).

@@ -5,17 +5,28 @@ use super::{wait, Db, Tx, BASE, META, OUTBOX};
 use crate::error::{Error, Result};
 use js_sys::Array;
 use offline_tables_core::outbox::dirty_rows;
+use offline_tables_core::protocol::wire::{self, FromValue};
 use offline_tables_core::{coalesce, Base, Key, LogEntry, Mutation, MutationOp};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-/// An outbox record as stored: `{ seq, t: table, k: [keys], op }`.
-#[derive(Deserialize)]
-struct StoredEntry {
-    seq: f64,
-    t: String,
-    k: Vec<Key>,
+/// An outbox record as stored: `{ seq, t: table, k: [keys], op }`, read as a log entry.
+struct StoredEntry(LogEntry);
+
+impl FromValue for StoredEntry {
+    fn from_value(v: Value) -> std::result::Result<Self, wire::E> {
+        let mut f = wire::Fields::of(v, "an outbox entry")?;
+        let seq = f.take("seq")?;
+        Ok(StoredEntry(LogEntry {
+            seq: seq
+                .as_f64()
+                .filter(|n| *n >= 0.0)
+                .ok_or_else(|| wire::invalid(&seq, "a sequence number"))? as u64,
+            table: f.string("t")?,
+            keys: f.list("k", wire::key)?,
+        }))
+    }
 }
 
 /// A pending change: the coalesced mutation (its `row` left empty) and the stored row.
@@ -191,14 +202,7 @@ pub(crate) async fn read_log(store: &web_sys::IdbObjectStore, ctx: &str) -> Resu
     let all = wait(&store.get_all().map_err(|e| Error::from_js(&e, ctx))?, ctx).await?;
     let entries: Vec<StoredEntry> = super::js::from_js(&all, false)
         .map_err(|e| Error::storage(format!("{ctx}: the outbox holds a malformed entry: {e}")))?;
-    Ok(entries
-        .into_iter()
-        .map(|e| LogEntry {
-            seq: e.seq as u64,
-            table: e.t,
-            keys: e.k,
-        })
-        .collect())
+    Ok(entries.into_iter().map(|e| e.0).collect())
 }
 
 impl Db {

@@ -5,6 +5,7 @@
 use super::{js, wait, Db};
 use crate::error::{Error, Result};
 use js_sys::{Array, Uint32Array};
+use offline_tables_core::protocol::wire;
 use offline_tables_core::query::{compare_rows, Bound, KeyRange, Plan, Source};
 use offline_tables_core::Query;
 use serde_json::{Map, Value};
@@ -198,7 +199,7 @@ impl Db {
         let mut cols = q.columns();
         cols.insert(def.key.clone());
         let cols_js: Array = cols.iter().map(|c| JsValue::from_str(c)).collect();
-        let picked: Vec<Map<String, Value>> = serde_json::from_str(&js::pick_json(&rows, &cols_js))
+        let picked: Vec<Map<String, Value>> = wire::from_str(&js::pick_json(&rows, &cols_js))
             .map_err(|e| Error::storage(format!("{ctx}: reading stored rows: {e}")))?;
         let mut order: Vec<u32> = (0..picked.len() as u32)
             .filter(|&i| {
@@ -263,7 +264,7 @@ impl Db {
                 .map_err(|e| tx.fail(e))?;
             let rows: Array = wait(&req, ctx).await?.into();
             let picked: Vec<Map<String, Value>> =
-                serde_json::from_str(&js::pick_json(&rows, &cols_js))
+                wire::from_str(&js::pick_json(&rows, &cols_js))
                     .map_err(|e| Error::storage(format!("{ctx}: reading stored rows: {e}")))?;
             for (i, row) in picked.iter().enumerate() {
                 if residual.matches(row) {

@@ -10,6 +10,7 @@ use super::{wait, Db, Tx, BASE, CONFLICTS, META, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::Result;
 use js_sys::Array;
+use offline_tables_core::protocol::wire::{self, FromValue};
 use offline_tables_core::protocol::{Change, PullResponse};
 use offline_tables_core::Key;
 use serde_json::Value;
@@ -18,10 +19,14 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The `_meta` key set once a first download ran to its end.
 const INITIAL_SYNC: &str = "initialSyncDone";
 
-#[derive(serde::Deserialize)]
-struct ConflictId {
-    table: String,
-    key: Key,
+/// A kept conflict's row, `(table, key)`, read from the stored conflict.
+struct ConflictId(String, Key);
+
+impl FromValue for ConflictId {
+    fn from_value(v: Value) -> std::result::Result<Self, wire::E> {
+        let mut f = wire::Fields::of(v, "a kept conflict")?;
+        Ok(ConflictId(f.string("table")?, f.key("key")?))
+    }
 }
 
 /// The rows with a conflict kept for the app, as (table, key), read in `tx`.
@@ -37,7 +42,7 @@ pub(super) async fn kept_conflicts(tx: &Tx, ctx: &str) -> Result<BTreeSet<(Strin
     // `extend`, not `collect`: collecting into a BTreeSet links another copy of the sort (the
     // wasm carries one, crate `offline_tables_core::sort`).
     let mut set = BTreeSet::new();
-    set.extend(kept.into_iter().map(|c| (c.table, c.key)));
+    set.extend(kept.into_iter().map(|c| (c.0, c.1)));
     Ok(set)
 }
 

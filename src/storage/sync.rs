@@ -11,15 +11,16 @@ use crate::driver::events::Source;
 use crate::error::{Error, ErrorCode, Result};
 use js_sys::Array;
 use offline_tables_core::conflict::{settle, Settlement};
+use offline_tables_core::protocol::wire::{self, FromValue};
 use offline_tables_core::protocol::{Outcome, PushMutation};
 use offline_tables_core::{Base, Key, LogEntry, Mutation, MutationOp};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 
 /// A frozen push batch, as kept in `_meta` under "inflight".
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Batch {
     pub client_id: String,
@@ -28,6 +29,18 @@ pub struct Batch {
     pub mutations: Vec<PushMutation>,
     /// The base row each mutation was made against (for merge).
     pub base_rows: Vec<Option<Value>>,
+}
+
+impl FromValue for Batch {
+    fn from_value(v: Value) -> std::result::Result<Self, wire::E> {
+        let mut f = wire::Fields::of(v, "a batch")?;
+        Ok(Batch {
+            client_id: f.string("clientId")?,
+            upto_seq: f.u64("uptoSeq")?,
+            mutations: f.list("mutations", PushMutation::from_value)?,
+            base_rows: f.list("baseRows", |r| Ok((!r.is_null()).then_some(r)))?,
+        })
+    }
 }
 
 /// What settling a batch did, for the sync report and events.
@@ -87,7 +100,7 @@ impl Db {
         let refs: Vec<&str> = stores.iter().map(String::as_str).collect();
         let tx = self.tx(&refs, true, ctx)?;
         if let Some(text) = Self::meta_get(&tx, "inflight", ctx).await?.as_string() {
-            let batch: Batch = serde_json::from_str(&text).map_err(|e| {
+            let batch: Batch = wire::from_str(&text).map_err(|e| {
                 Error::storage(format!("{ctx}: the batch in flight is malformed: {e}"))
             })?;
             tx.abort().await;
@@ -167,7 +180,7 @@ impl Db {
             tx.abort().await;
             return Ok(Settled::default());
         };
-        let batch: Batch = serde_json::from_str(&text)
+        let batch: Batch = wire::from_str(&text)
             .map_err(|e| Error::storage(format!("{ctx}: the batch in flight is malformed: {e}")))?;
         // A batch holds at most PUSH_BATCH (500) mutations, and `answers::check_push` has
         // checked one outcome per mutation: a scan per mutation is cheap, and one map type

@@ -4,8 +4,8 @@
 
 use gloo_net::http::Request;
 use offline_tables_core::engine::Failure;
+use offline_tables_core::protocol::wire::{self, FromValue};
 use offline_tables_core::protocol::{ErrorBody, USER_MISMATCH};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::RefCell;
 use wasm_bindgen::JsCast;
@@ -19,8 +19,8 @@ pub struct Server {
     pub timeout_ms: u32,
 }
 
-fn parse<R: DeserializeOwned>(text: &str) -> Result<R, Failure> {
-    serde_json::from_str(text).map_err(|e| Failure::Malformed {
+fn parse<R: FromValue>(text: &str) -> Result<R, Failure> {
+    wire::from_str(text).map_err(|e| Failure::Malformed {
         message: e.to_string(),
     })
 }
@@ -36,7 +36,7 @@ impl Server {
     }
 
     /// POSTs `body` as JSON to `path` and parses the JSON answer.
-    pub async fn post<B: Serialize, R: DeserializeOwned>(
+    pub async fn post<B: Serialize, R: FromValue>(
         &self,
         path: &str,
         body: &B,
@@ -48,7 +48,7 @@ impl Server {
     }
 
     /// GETs `path` and parses the JSON answer.
-    pub async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, Failure> {
+    pub async fn get<R: FromValue>(&self, path: &str) -> Result<R, Failure> {
         parse(&self.send(path, None).await?)
     }
 
@@ -98,10 +98,7 @@ impl Server {
             // A store of another user than the token's: `user_mismatch` (see
             // `protocol::check_user`); any other refusal is the server's.
             return Err(
-                match text
-                    .ok()
-                    .and_then(|t| serde_json::from_str::<ErrorBody>(&t).ok())
-                {
+                match text.ok().and_then(|t| wire::from_str::<ErrorBody>(&t).ok()) {
                     Some(b) if b.error.code == USER_MISMATCH => Failure::UserMismatch {
                         message: b.error.message,
                     },

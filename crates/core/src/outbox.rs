@@ -23,7 +23,7 @@ pub struct LogEntry {
 /// once the row is edited locally (captured just before the first local write): until
 /// then the table holds exactly the server's row, so a second copy would only double the
 /// cost of every download.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Base {
     /// Row version; 64-bit numbers travel as strings.
     pub version: String,

@@ -4,7 +4,7 @@
 //! older client survives a newer server. See `docs/protocol.md`.
 
 pub mod answers;
-mod wire;
+pub mod wire;
 
 use crate::outbox::MutationOp;
 use crate::value::Key;
@@ -31,7 +31,7 @@ pub struct PullRequest {
     pub user: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PullResponse {
     pub protocol_version: u32,
@@ -134,7 +134,7 @@ pub struct PushMutation {
     pub base_version: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PushResponse {
     pub protocol_version: u32,
@@ -181,12 +181,12 @@ pub enum Outcome {
 }
 
 /// The body of every error response: `{ "error": { "code", "message" } }`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
@@ -250,7 +250,7 @@ mod tests {
 }
 
 /// `GET /sync/estimate`: what a first download brings the caller.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Estimate {
     pub protocol_version: u32,
@@ -261,7 +261,7 @@ pub struct Estimate {
     pub tables: std::collections::BTreeMap<String, TableEstimate>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TableEstimate {
     pub rows: u64,
     pub bytes: u64,

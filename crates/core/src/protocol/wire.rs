@@ -1,102 +1,214 @@
-//! Reading the protocol's tagged messages (`Change`, `Outcome`, `PushMutation`) and keys
-//! through `serde_json::Value`.
+//! Reading the messages a client receives (pull pages, push answers, estimates, error
+//! bodies, their changes and outcomes, keys and bases) through `serde_json::Value`.
 //!
-//! Derived `Deserialize` for an internally tagged or untagged enum buffers every field in
-//! serde's private `Content` tree and compiles a state machine per type and per input
-//! format; in the wasm package these were ~30 kB. Parsing once into a `Value` (whose
-//! parser is linked anyway, rows are `Value`s) and converting by hand costs a fraction.
-//! Errors keep serde's wording ("missing field `x`", "invalid type: …, expected …"), and
+//! Every message is parsed once into a `Value` (whose parser is linked anyway: rows are
+//! `Value`s) and converted by hand. Derived `Deserialize` compiled a state machine per
+//! type and per input format, and buffered tagged enums in serde's `Content` tree; and any
+//! typed serde_json read links serde's "invalid type" wording, whose `Unexpected` display
+//! pulls in the float and string-escape formatters. In the wasm package all of that was
+//! ~60 kB. The server reads the same messages through the same code (`Deserialize` below
+//! goes through `Value` too), so the two cannot parse differently.
+//!
+//! Errors keep serde's shape ("missing field `x`", "invalid type: …, expected …");
 //! unknown fields and unknown kinds are tolerated as before (see `docs/protocol.md`).
 
-use super::{Change, Outcome, PushMutation, RejectReason, RemoveReason};
-use crate::outbox::MutationOp;
+use super::{
+    Change, ErrorBody, ErrorDetail, Estimate, Outcome, PullResponse, PushMutation, PushResponse,
+    RejectReason, RemoveReason, TableEstimate,
+};
+use crate::outbox::{Base, MutationOp};
 use crate::value::Key;
-use serde::de::{Error as _, Unexpected};
+use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
-type E = serde_json::Error;
+/// The error of a message that does not read: serde_json's, so a caller sees one kind.
+pub type E = serde_json::Error;
 
-fn unexpected(v: &Value) -> Unexpected<'_> {
-    match v {
-        Value::Null => Unexpected::Unit,
-        Value::Bool(b) => Unexpected::Bool(*b),
-        Value::Number(_) => Unexpected::Other("number"),
-        Value::String(s) => Unexpected::Str(s),
-        Value::Array(_) => Unexpected::Seq,
-        Value::Object(_) => Unexpected::Map,
+/// `invalid type: <what v is>, expected <expected>`, in serde's words but without its
+/// `Unexpected` (see the module comment).
+pub fn invalid(v: &Value, expected: &str) -> E {
+    let found = match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a sequence",
+        Value::Object(_) => "a map",
+    };
+    E::custom(format!("invalid type: {found}, expected {expected}"))
+}
+
+/// A type read from a parsed JSON value (see the module comment).
+pub trait FromValue: Sized {
+    fn from_value(v: Value) -> Result<Self, E>;
+}
+
+/// `T` from JSON text: parsed into a `Value`, then converted.
+pub fn from_str<T: FromValue>(text: &str) -> Result<T, E> {
+    T::from_value(serde_json::from_str(text)?)
+}
+
+impl FromValue for Value {
+    fn from_value(v: Value) -> Result<Value, E> {
+        Ok(v)
     }
 }
 
-fn object(v: Value, what: &'static str) -> Result<Map<String, Value>, E> {
-    match v {
-        Value::Object(m) => Ok(m),
-        other => Err(E::invalid_type(unexpected(&other), &what)),
+impl FromValue for String {
+    fn from_value(v: Value) -> Result<String, E> {
+        string(v)
     }
 }
 
-/// The fields of one message, taken out by name.
-struct Fields(Map<String, Value>);
+impl FromValue for Key {
+    fn from_value(v: Value) -> Result<Key, E> {
+        key(v)
+    }
+}
+
+impl FromValue for Map<String, Value> {
+    fn from_value(v: Value) -> Result<Self, E> {
+        match v {
+            Value::Object(m) => Ok(m),
+            other => Err(invalid(&other, "a map")),
+        }
+    }
+}
+
+impl<T: FromValue> FromValue for Vec<T> {
+    fn from_value(v: Value) -> Result<Self, E> {
+        list(v, T::from_value)
+    }
+}
+
+/// A pair, as a two-item array.
+impl<A: FromValue, B: FromValue> FromValue for (A, B) {
+    fn from_value(v: Value) -> Result<Self, E> {
+        match v {
+            Value::Array(items) if items.len() == 2 => {
+                let mut it = items.into_iter();
+                let (a, b) = (it.next().unwrap_or_default(), it.next().unwrap_or_default());
+                Ok((A::from_value(a)?, B::from_value(b)?))
+            }
+            other => Err(invalid(&other, "a pair")),
+        }
+    }
+}
+
+/// The fields of one JSON object, taken out by name.
+pub struct Fields(Map<String, Value>);
 
 impl Fields {
-    fn take(&mut self, name: &'static str) -> Result<Value, E> {
+    /// `v`'s fields; an error naming `what` when `v` is not an object.
+    pub fn of(v: Value, what: &str) -> Result<Fields, E> {
+        match v {
+            Value::Object(m) => Ok(Fields(m)),
+            other => Err(invalid(&other, what)),
+        }
+    }
+    pub fn take(&mut self, name: &'static str) -> Result<Value, E> {
         self.0.remove(name).ok_or_else(|| E::missing_field(name))
     }
     /// A field that may be missing or null.
-    fn opt(&mut self, name: &'static str) -> Option<Value> {
+    pub fn opt(&mut self, name: &'static str) -> Option<Value> {
         self.0.remove(name).filter(|v| !v.is_null())
     }
-    fn string(&mut self, name: &'static str) -> Result<String, E> {
+    pub fn string(&mut self, name: &'static str) -> Result<String, E> {
         string(self.take(name)?)
     }
-    fn opt_string(&mut self, name: &'static str) -> Result<Option<String>, E> {
+    pub fn opt_string(&mut self, name: &'static str) -> Result<Option<String>, E> {
         self.opt(name).map(string).transpose()
     }
-    fn u64(&mut self, name: &'static str) -> Result<u64, E> {
+    pub fn u64(&mut self, name: &'static str) -> Result<u64, E> {
+        u64_of(self.take(name)?)
+    }
+    pub fn u32(&mut self, name: &'static str) -> Result<u32, E> {
         let v = self.take(name)?;
         v.as_u64()
-            .ok_or_else(|| E::invalid_type(unexpected(&v), &"a non-negative integer"))
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| invalid(&v, "a 32-bit non-negative integer"))
     }
-    fn key(&mut self) -> Result<Key, E> {
-        key(self.take("key")?)
+    pub fn opt_u32(&mut self, name: &'static str) -> Result<Option<u32>, E> {
+        match self.opt(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| invalid(&v, "a 32-bit non-negative integer")),
+        }
+    }
+    pub fn bool(&mut self, name: &'static str) -> Result<bool, E> {
+        let v = self.take(name)?;
+        v.as_bool().ok_or_else(|| invalid(&v, "a boolean"))
+    }
+    /// A boolean that defaults to false when missing.
+    pub fn flag(&mut self, name: &'static str) -> Result<bool, E> {
+        match self.0.remove(name) {
+            None => Ok(false),
+            Some(v) => v.as_bool().ok_or_else(|| invalid(&v, "a boolean")),
+        }
+    }
+    pub fn key(&mut self, name: &'static str) -> Result<Key, E> {
+        key(self.take(name)?)
+    }
+    /// A list whose items `item` reads.
+    pub fn list<T>(
+        &mut self,
+        name: &'static str,
+        item: impl Fn(Value) -> Result<T, E>,
+    ) -> Result<Vec<T>, E> {
+        list(self.take(name)?, item)
     }
 }
 
-fn string(v: Value) -> Result<String, E> {
+pub fn string(v: Value) -> Result<String, E> {
     match v {
         Value::String(s) => Ok(s),
-        other => Err(E::invalid_type(unexpected(&other), &"a string")),
+        other => Err(invalid(&other, "a string")),
     }
 }
 
-fn key(v: Value) -> Result<Key, E> {
+pub fn u64_of(v: Value) -> Result<u64, E> {
+    v.as_u64()
+        .ok_or_else(|| invalid(&v, "a non-negative integer"))
+}
+
+/// The items of a JSON array, each read by `item`.
+pub fn list<T>(v: Value, item: impl Fn(Value) -> Result<T, E>) -> Result<Vec<T>, E> {
+    match v {
+        Value::Array(items) => items.into_iter().map(item).collect(),
+        other => Err(invalid(&other, "a sequence")),
+    }
+}
+
+pub fn key(v: Value) -> Result<Key, E> {
     match v {
         Value::String(s) => Ok(Key::Str(s)),
         Value::Number(n) => match n.as_f64() {
             Some(f) if f.is_finite() => Ok(Key::Num(f)),
             _ => Err(E::custom("a key must be a finite number")),
         },
-        other => Err(E::invalid_type(
-            unexpected(&other),
-            &"a key (a string or a finite number)",
-        )),
+        other => Err(invalid(&other, "a key (a string or a finite number)")),
     }
 }
 
-impl Change {
-    pub fn from_value(v: Value) -> Result<Change, E> {
-        let mut f = Fields(object(v, "a change object")?);
+impl FromValue for Change {
+    fn from_value(v: Value) -> Result<Change, E> {
+        let mut f = Fields::of(v, "a change object")?;
         let kind = f.string("kind")?;
         Ok(match kind.as_str() {
             "upsert" => Change::Upsert {
                 table: f.string("table")?,
-                key: f.key()?,
+                key: f.key("key")?,
                 version: f.string("version")?,
                 row: f.take("row")?,
             },
             "remove" => Change::Remove {
                 table: f.string("table")?,
-                key: f.key()?,
+                key: f.key("key")?,
                 version: f.string("version")?,
                 reason: match f.string("reason")?.as_str() {
                     "deleted" => RemoveReason::Deleted,
@@ -109,9 +221,9 @@ impl Change {
     }
 }
 
-impl Outcome {
-    pub fn from_value(v: Value) -> Result<Outcome, E> {
-        let mut f = Fields(object(v, "an outcome object")?);
+impl FromValue for Outcome {
+    fn from_value(v: Value) -> Result<Outcome, E> {
+        let mut f = Fields::of(v, "an outcome object")?;
         let status = f.string("status")?;
         Ok(match status.as_str() {
             "applied" => Outcome::Applied {
@@ -138,46 +250,123 @@ impl Outcome {
     }
 }
 
-impl PushMutation {
-    pub fn from_value(v: Value) -> Result<PushMutation, E> {
-        let mut f = Fields(object(v, "a mutation object")?);
-        let op = f.take("op")?;
-        let op = match op.as_str() {
-            Some("insert") => MutationOp::Insert,
-            Some("update") => MutationOp::Update,
-            Some("delete") => MutationOp::Delete,
-            Some(other) => return Err(E::unknown_variant(other, &["insert", "update", "delete"])),
-            None => return Err(E::invalid_type(unexpected(&op), &"an op name")),
+impl FromValue for PushMutation {
+    fn from_value(v: Value) -> Result<PushMutation, E> {
+        let mut f = Fields::of(v, "a mutation object")?;
+        let op = match f.string("op")?.as_str() {
+            "insert" => MutationOp::Insert,
+            "update" => MutationOp::Update,
+            "delete" => MutationOp::Delete,
+            other => {
+                return Err(E::custom(format!(
+                    "unknown variant `{other}`, expected one of `insert`, `update`, `delete`"
+                )))
+            }
         };
         Ok(PushMutation {
             id: f.u64("id")?,
             table: f.string("table")?,
-            key: f.key()?,
+            key: f.key("key")?,
             op,
             row: f.opt("row"),
-            columns: f
-                .opt("columns")
-                .map(|c| object(c, "an object of columns"))
-                .transpose()?,
+            columns: match f.opt("columns") {
+                None => None,
+                Some(Value::Object(m)) => Some(m),
+                Some(other) => return Err(invalid(&other, "an object of columns")),
+            },
             base_version: f.opt_string("baseVersion")?,
         })
     }
 }
 
-/// `Deserialize` through `Value` and a converter (see the module comment).
+impl FromValue for PullResponse {
+    fn from_value(v: Value) -> Result<PullResponse, E> {
+        let mut f = Fields::of(v, "a pull response object")?;
+        Ok(PullResponse {
+            protocol_version: f.u32("protocolVersion")?,
+            changes: f.list("changes", Change::from_value)?,
+            checkpoint: f.string("checkpoint")?,
+            has_more: f.bool("hasMore")?,
+            resync: f.flag("resync")?,
+            profile_version: f.opt_u32("profileVersion")?,
+            user: f.opt_string("user")?,
+        })
+    }
+}
+
+impl FromValue for PushResponse {
+    fn from_value(v: Value) -> Result<PushResponse, E> {
+        let mut f = Fields::of(v, "a push response object")?;
+        Ok(PushResponse {
+            protocol_version: f.u32("protocolVersion")?,
+            outcomes: f.list("outcomes", Outcome::from_value)?,
+        })
+    }
+}
+
+impl FromValue for Estimate {
+    fn from_value(v: Value) -> Result<Estimate, E> {
+        let mut f = Fields::of(v, "an estimate object")?;
+        let mut tables = BTreeMap::new();
+        for (name, t) in Fields::of(f.take("tables")?, "a map of tables")?.0 {
+            let mut t = Fields::of(t, "a table estimate object")?;
+            let (rows, bytes) = (t.u64("rows")?, t.u64("bytes")?);
+            tables.insert(name, TableEstimate { rows, bytes });
+        }
+        Ok(Estimate {
+            protocol_version: f.u32("protocolVersion")?,
+            rows: f.u64("rows")?,
+            bytes: f.u64("bytes")?,
+            tables,
+        })
+    }
+}
+
+impl FromValue for ErrorBody {
+    fn from_value(v: Value) -> Result<ErrorBody, E> {
+        let mut f = Fields::of(v, "an error body")?;
+        let mut d = Fields::of(f.take("error")?, "an error object")?;
+        Ok(ErrorBody {
+            error: ErrorDetail {
+                code: d.string("code")?,
+                message: d.string("message")?,
+            },
+        })
+    }
+}
+
+impl FromValue for Base {
+    fn from_value(v: Value) -> Result<Base, E> {
+        let mut f = Fields::of(v, "a base object")?;
+        Ok(Base {
+            version: f.string("version")?,
+            row: f.opt("row"),
+        })
+    }
+}
+
+/// `Deserialize` through `Value` and `FromValue` (see the module comment).
 macro_rules! via_value {
-    ($t:ty, $convert:path) => {
+    ($($t:ty),*) => {$(
         impl<'de> Deserialize<'de> for $t {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                $convert(Value::deserialize(d)?).map_err(serde::de::Error::custom)
+                <$t as FromValue>::from_value(Value::deserialize(d)?)
+                    .map_err(serde::de::Error::custom)
             }
         }
-    };
+    )*};
 }
-via_value!(Change, Change::from_value);
-via_value!(Outcome, Outcome::from_value);
-via_value!(PushMutation, PushMutation::from_value);
-via_value!(Key, key);
+via_value!(
+    Change,
+    Outcome,
+    PushMutation,
+    PullResponse,
+    PushResponse,
+    Estimate,
+    ErrorBody,
+    Base,
+    Key
+);
 
 #[cfg(test)]
 mod tests {
@@ -226,6 +415,28 @@ mod tests {
         ));
         let k: Vec<Key> = serde_json::from_value(json!(["a", 1.5, -0.0])).unwrap();
         assert_eq!(k, vec![Key::Str("a".into()), Key::Num(1.5), Key::Num(0.0)]);
+        let e = Estimate {
+            protocol_version: 1,
+            rows: 3,
+            bytes: 90,
+            tables: BTreeMap::from([("t".to_string(), TableEstimate { rows: 3, bytes: 90 })]),
+        };
+        let back: Estimate = serde_json::from_value(serde_json::to_value(&e).unwrap()).unwrap();
+        assert_eq!(back, e);
+        let b: ErrorBody =
+            serde_json::from_value(json!({ "error": { "code": "x", "message": "y" } })).unwrap();
+        assert_eq!(
+            (b.error.code.as_str(), b.error.message.as_str()),
+            ("x", "y")
+        );
+        let base: Base = serde_json::from_value(json!({ "version": "4", "row": null })).unwrap();
+        assert_eq!(
+            base,
+            Base {
+                version: "4".into(),
+                row: None
+            }
+        );
     }
 
     #[test]
@@ -234,9 +445,9 @@ mod tests {
             err::<Change>(json!({ "kind": "upsert", "key": "a", "version": "1", "row": {} })),
             "missing field `table`"
         );
-        assert!(
-            err::<Outcome>(json!({ "status": "applied", "id": 1, "version": 5 }))
-                .starts_with("invalid type: number, expected a string")
+        assert_eq!(
+            err::<Outcome>(json!({ "status": "applied", "id": 1, "version": 5 })),
+            "invalid type: a number, expected a string"
         );
         assert!(
             err::<Outcome>(json!({ "status": "applied", "id": -1, "version": "5" }))
@@ -246,12 +457,24 @@ mod tests {
             err::<PushMutation>(json!({ "id": 1, "table": "t", "key": "k", "op": "upsert" }))
                 .starts_with("unknown variant `upsert`")
         );
-        assert!(err::<Key>(json!({ "id": 1 })).starts_with("invalid type: map"));
+        assert!(err::<Key>(json!({ "id": 1 })).starts_with("invalid type: a map"));
         assert!(err::<Key>(json!(true)).contains("expected a key"));
         assert!(err::<Change>(json!("upsert")).contains("expected a change object"));
         assert!(err::<PushMutation>(
             json!({ "id": 1, "table": "t", "key": "k", "op": "update", "columns": [1] })
         )
         .contains("expected an object of columns"));
+        assert!(err::<PullResponse>(
+            json!({ "protocolVersion": 1, "changes": { "0": 1 }, "checkpoint": "1", "hasMore": false })
+        )
+        .starts_with("invalid type: a map, expected a sequence"));
+        assert!(
+            err::<PullResponse>(json!({ "error": { "code": "x", "message": "y" } }))
+                .starts_with("missing field")
+        );
+        assert!(err::<PullResponse>(
+            json!({ "protocolVersion": 4294967296u64, "changes": [], "checkpoint": "1", "hasMore": false })
+        )
+        .contains("32-bit"));
     }
 }
