@@ -109,11 +109,10 @@ impl Db {
         let ctx = format!("getMany on '{table}'");
         let tx = self.tx(&[table], false, &ctx)?;
         let store = tx.store(table)?;
-        let reqs = keys
-            .iter()
-            .map(|k| store.get(&k))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| tx.fail(e))?;
+        let reqs = issue(keys.length() as usize, &mut |i| {
+            store.get(&keys.get(i as u32))
+        })
+        .map_err(|e| tx.fail(e))?;
         let out = Array::new_with_length(reqs.len() as u32);
         for (i, r) in reqs.iter().enumerate() {
             out.set(i as u32, wait(r, &ctx).await?);
@@ -136,10 +135,7 @@ impl Db {
         let reader = self.reader(tx.store(table)?, &plan.source, ctx)?;
         let limit = plan.read_limit.map(|n| n.min(u32::MAX as u64) as u32);
         let ranges = source_ranges(&plan.source)?;
-        let reqs = ranges
-            .iter()
-            .map(|r| reader.get_all(r, limit))
-            .collect::<Result<Vec<_>, _>>()
+        let reqs = issue(ranges.len(), &mut |i| reader.get_all(&ranges[i], limit))
             .map_err(|e| tx.fail(e))?;
         let mut out: Option<Array> = None;
         for r in &reqs {
@@ -319,11 +315,8 @@ impl Db {
         let tx = self.tx(&[table], false, &ctx)?;
         let reader = self.reader(tx.store(table)?, &plan.source, &ctx)?;
         let ranges = source_ranges(&plan.source)?;
-        let reqs = ranges
-            .iter()
-            .map(|r| reader.count(r))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| tx.fail(e))?;
+        let reqs =
+            issue(ranges.len(), &mut |i| reader.count(&ranges[i])).map_err(|e| tx.fail(e))?;
         let mut total = 0u32;
         for r in &reqs {
             total += wait(r, &ctx).await?.as_f64().unwrap_or(0.0) as u32;
@@ -348,4 +341,17 @@ pub fn parse_query(q: &JsValue) -> Result<Query> {
     let v: Value =
         js::from_js(q, true).map_err(|e| Error::invalid_argument(format!("query: {e}")))?;
     Ok(Query::from_object(&v)?)
+}
+
+/// Issues `n` requests (`make(i)`), all before any is awaited. One function behind `dyn`
+/// rather than a `collect::<Result<Vec<_>, _>>()` per call site (each a copy in the wasm).
+fn issue(
+    n: usize,
+    make: &mut dyn FnMut(usize) -> std::result::Result<web_sys::IdbRequest, JsValue>,
+) -> std::result::Result<Vec<web_sys::IdbRequest>, JsValue> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        out.push(make(i)?);
+    }
+    Ok(out)
 }

@@ -179,7 +179,15 @@ pub fn u64_of(v: Value) -> Result<u64, E> {
 /// The items of a JSON array, each read by `item`.
 pub fn list<T>(v: Value, item: impl Fn(Value) -> Result<T, E>) -> Result<Vec<T>, E> {
     match v {
-        Value::Array(items) => items.into_iter().map(item).collect(),
+        // A loop, not `collect::<Result<Vec<_>, _>>()`: that adapter is compiled once per
+        // item type and is several times the size of the loop.
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for v in items {
+                out.push(item(v)?);
+            }
+            Ok(out)
+        }
         other => Err(invalid(&other, "a sequence")),
     }
 }
