@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { minify } from "terser";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = path.join(ROOT, "target", "npm");
@@ -77,6 +78,23 @@ copy(path.join(BUNDLER, "snippets"));
 copy(path.join(WEB, "offline_tables.js"), "web.js");
 copy(path.join(WEB, "offline_tables.d.ts"), "web.d.ts");
 for (const f of ["README.md", "LICENSE", "CHANGELOG.md"]) copy(path.join(ROOT, f));
+
+// The JS a page downloads ships minified (terser, as ES modules; export names, imports and class names kept):
+// the wasm-bindgen glue and our snippets are 40% of their gzipped size minified, and the plain-ESM `web` build
+// has no bundler to do it. Types (.d.ts) and the wasm are untouched.
+const shipped = ["offline_tables.js", "offline_tables_bg.js", "web.js", ...snippets.filter((f) => f.endsWith(".js")).map((f) => path.join("snippets", f))];
+for (const f of shipped) {
+  const file = path.join(PKG, f);
+  const result = await minify(readFileSync(file, "utf8"), {
+    module: true,
+    compress: { passes: 2 },
+    mangle: true,
+    keep_classnames: true,
+    format: { comments: false },
+  });
+  if (!result.code) fail(`terser gave nothing for ${f}`);
+  writeFileSync(file, result.code);
+}
 
 const files = [
   "offline_tables.js", "offline_tables_bg.js", "offline_tables.d.ts", "offline_tables_bg.wasm",
