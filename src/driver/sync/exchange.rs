@@ -1,0 +1,287 @@
+//! The sync driver's exchanges with the server: push a frozen batch and settle its
+//! outcomes, pull and apply pages (with the first download's estimate and progress),
+//! resync from scratch, and adopt a newer profile from the server. Each returns the
+//! engine event that reports how it went (see `Syncer::run` in the parent module).
+
+use super::{storage_failure, Syncer, PULL_LIMIT, PUSH_BATCH};
+use crate::driver::initial::{self, Progress};
+use offline_tables_core::engine::{Event, Failure};
+use offline_tables_core::protocol::{
+    answers, Estimate, PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
+};
+use offline_tables_core::Profile;
+
+impl Syncer {
+    pub(super) async fn push(&self, request: u64) -> Event {
+        let batch = match self.db.freeze_batch(PUSH_BATCH).await {
+            Ok(b) => b,
+            Err(e) => {
+                return Event::Failed {
+                    request,
+                    failure: storage_failure(e),
+                }
+            }
+        };
+        let Some(batch) = batch else {
+            return Event::PushDone {
+                request,
+                more: false,
+            };
+        };
+        let user = match self.db.user().await {
+            Ok(u) => u,
+            Err(e) => {
+                return Event::Failed {
+                    request,
+                    failure: storage_failure(e),
+                }
+            }
+        };
+        let body = PushRequest {
+            protocol_version: PROTOCOL_VERSION,
+            client_id: batch.client_id.clone(),
+            mutations: batch.mutations.clone(),
+            user,
+        };
+        let resp: PushResponse = match self.server.post("/sync/push", &body).await {
+            Ok(r) => r,
+            Err(failure) => return Event::Failed { request, failure },
+        };
+        if let Err(message) = answers::check_push(&body.mutations, &resp, &self.db.profile()) {
+            // Nothing is acknowledged: the batch stays in flight and is sent again.
+            return Event::Failed {
+                request,
+                failure: Failure::Malformed { message },
+            };
+        }
+        match self.db.settle_batch(&resp.outcomes).await {
+            Ok(settled) => {
+                let mut r = self.report.get();
+                r.pushed += settled.applied as u32;
+                // Conflicts settled by policy (merge, client-wins: sent again) count too.
+                r.conflicts += (settled.conflicts + settled.resent) as u32;
+                r.errors += settled.rejected as u32;
+                self.report.set(r);
+                for c in &settled.kept {
+                    self.announce(&self.conflict_events, "conflict", c);
+                }
+                for e in &settled.refused {
+                    self.announce(&self.error_events, "syncerror", e);
+                }
+            }
+            Err(e) => {
+                return Event::Failed {
+                    request,
+                    failure: storage_failure(e),
+                }
+            }
+        }
+        match self.db.pending().await {
+            Ok(p) => Event::PushDone {
+                request,
+                more: !p.is_empty(),
+            },
+            Err(e) => Event::Failed {
+                request,
+                failure: storage_failure(e),
+            },
+        }
+    }
+
+    pub(super) async fn pull(&self, request: u64) -> Event {
+        let (client_id, checkpoint, user) = match (
+            self.db.client_id().await,
+            self.db.checkpoint().await,
+            self.db.user().await,
+        ) {
+            (Ok(c), Ok(cp), Ok(u)) => (c, cp, u),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                return Event::Failed {
+                    request,
+                    failure: storage_failure(e),
+                }
+            }
+        };
+        if let Err(failure) = self.prepare_download(checkpoint.is_none()).await {
+            return Event::Failed { request, failure };
+        }
+        let body = PullRequest {
+            protocol_version: PROTOCOL_VERSION,
+            client_id,
+            checkpoint,
+            limit: Some(PULL_LIMIT),
+            user,
+        };
+        let page: PullResponse = match self.server.post("/sync/pull", &body).await {
+            Ok(p) => p,
+            Err(failure) => return Event::Failed { request, failure },
+        };
+        if let Err(message) =
+            answers::check_pull(body.checkpoint.as_deref(), &page, &self.db.profile())
+        {
+            return Event::Failed {
+                request,
+                failure: Failure::Malformed { message },
+            };
+        }
+        // The answer says whose rows it holds: a store not yet bound takes that user; a
+        // store of another user applies nothing (a server that ignored `user`).
+        if let Some(u) = &page.user {
+            if let Err(e) = self.db.bind_user(u).await {
+                return Event::Failed {
+                    request,
+                    failure: storage_failure(e),
+                };
+            }
+        }
+        if page
+            .profile_version
+            .is_some_and(|v| v > self.db.profile().version)
+        {
+            // The server's profile changed: upgrade before applying anything, so no row
+            // of a new table is skipped while the checkpoint moves past it.
+            match self.adopt_server_profile().await {
+                Ok(false) => {}
+                Ok(true) => return self.resync(request).await,
+                Err(failure) => return Event::Failed { request, failure },
+            }
+        }
+        if page.resync {
+            // The server no longer has what our checkpoint needs: start over.
+            return self.resync(request).await;
+        }
+        // Changes of kinds this client does not know are skipped, not pulled.
+        let pulled = page
+            .changes
+            .iter()
+            .filter(|c| !matches!(c, offline_tables_core::protocol::Change::Unknown))
+            .count() as u32;
+        match self.db.apply_page(&page).await {
+            Ok(()) => {
+                let mut r = self.report.get();
+                r.pulled += pulled;
+                self.report.set(r);
+                if !self.initial.borrow().done {
+                    self.initial.borrow_mut().add_page(&page);
+                    if !page.has_more {
+                        if let Err(e) = self.db.mark_initial_sync_done().await {
+                            return Event::Failed {
+                                request,
+                                failure: storage_failure(e),
+                            };
+                        }
+                        self.initial.borrow_mut().done = true;
+                    }
+                    self.publish();
+                }
+                Event::PullDone {
+                    request,
+                    has_more: page.has_more,
+                }
+            }
+            Err(e) => Event::Failed {
+                request,
+                failure: storage_failure(e),
+            },
+        }
+    }
+
+    /// Reads, once per session, whether the first download is done and how many rows
+    /// each table holds.
+    pub(super) async fn load_progress(&self) -> Result<(), Failure> {
+        if self.initial.borrow().loaded {
+            return Ok(());
+        }
+        let done = self.db.initial_sync_done().await.map_err(storage_failure)?;
+        let mut counts = Vec::new();
+        for t in self.db.profile().tables.keys() {
+            let n = self
+                .db
+                .count_rows(t, &Default::default())
+                .await
+                .map_err(storage_failure)?;
+            counts.push((t.clone(), n as u64));
+        }
+        let mut p = self.initial.borrow_mut();
+        if !p.loaded {
+            p.loaded = true;
+            p.done = done;
+            for (t, n) in counts {
+                p.tables.entry(t).or_default().rows = n;
+            }
+        }
+        Ok(())
+    }
+
+    /// Before a page of the first download: the stored state and local counts (once per
+    /// session), the server's estimate (once), and, before the very first page, the
+    /// storage check and the request for persistent storage.
+    pub(super) async fn prepare_download(&self, first_page: bool) -> Result<(), Failure> {
+        self.load_progress().await?;
+        if self.initial.borrow().done {
+            return Ok(());
+        }
+        if !self.initial.borrow().estimated {
+            self.initial.borrow_mut().estimated = true;
+            match self.server.get::<Estimate>("/sync/estimate").await {
+                Ok(est) => {
+                    self.initial.borrow_mut().set_estimate(&est);
+                    if first_page {
+                        if let Some(room) = initial::storage_room().await {
+                            if let Some(message) = initial::too_big(est.bytes, room) {
+                                // Ask again at the next attempt: space may have been freed.
+                                self.initial.borrow_mut().estimated = false;
+                                return Err(Failure::QuotaExceeded { message });
+                            }
+                        }
+                    }
+                }
+                // An older server without estimates: download without totals.
+                Err(Failure::Server { status: 404 }) => {}
+                Err(f) => {
+                    self.initial.borrow_mut().estimated = false;
+                    return Err(f);
+                }
+            }
+        }
+        if first_page {
+            initial::ask_persistent_storage();
+        }
+        self.publish();
+        Ok(())
+    }
+
+    /// Starts over (keeping pending changes) and pulls again from no checkpoint.
+    pub(super) async fn resync(&self, request: u64) -> Event {
+        match self.db.reset_for_resync().await {
+            Ok(()) => {
+                *self.initial.borrow_mut() = Progress::new(self.db.profile().tables.keys());
+                Event::PullDone {
+                    request,
+                    has_more: true,
+                }
+            }
+            Err(e) => Event::Failed {
+                request,
+                failure: storage_failure(e),
+            },
+        }
+    }
+
+    /// Fetches the server's newer profile and upgrades the local schema to it, keeping
+    /// every row and pending change. True when rows this store never pulled may now be
+    /// in scope (a new table, a changed scope): those need a full resync.
+    pub(super) async fn adopt_server_profile(&self) -> Result<bool, Failure> {
+        let json: serde_json::Value = self.server.get("/sync/profile").await?;
+        let profile = Profile::from_json(&json).map_err(|e| Failure::Malformed {
+            message: format!("the server's profile is invalid: {e}"),
+        })?;
+        let old = self.db.profile();
+        let widened = profile
+            .tables
+            .iter()
+            .any(|(name, t)| old.tables.get(name).map_or(true, |o| o.scope != t.scope));
+        self.db.upgrade_to(profile).await.map_err(storage_failure)?;
+        Ok(widened)
+    }
+}
