@@ -125,20 +125,10 @@ impl Fields {
         u64_of(self.take(name)?)
     }
     pub fn u32(&mut self, name: &'static str) -> Result<u32, E> {
-        let v = self.take(name)?;
-        v.as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .ok_or_else(|| invalid(&v, "a 32-bit non-negative integer"))
+        u32_of(self.take(name)?)
     }
     pub fn opt_u32(&mut self, name: &'static str) -> Result<Option<u32>, E> {
-        match self.opt(name) {
-            None => Ok(None),
-            Some(v) => v
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .map(Some)
-                .ok_or_else(|| invalid(&v, "a 32-bit non-negative integer")),
-        }
+        self.opt(name).map(u32_of).transpose()
     }
     pub fn bool(&mut self, name: &'static str) -> Result<bool, E> {
         let v = self.take(name)?;
@@ -169,6 +159,12 @@ pub fn string(v: Value) -> Result<String, E> {
         Value::String(s) => Ok(s),
         other => Err(invalid(&other, "a string")),
     }
+}
+
+fn u32_of(v: Value) -> Result<u32, E> {
+    v.as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| invalid(&v, "a 32-bit non-negative integer"))
 }
 
 pub fn u64_of(v: Value) -> Result<u64, E> {
