@@ -3,6 +3,8 @@
 // schedules of tests/e2e/chaos.mjs (own reference server per schedule, faults, reloads, several devices) and prints
 // every failing seed with the command that replays it. `--seed S` alone replays that one schedule.
 // --narrow resolves kept conflicts with a fresh row only and never removes work orders' parents (see tests/e2e/chaos.mjs).
+// --db postgres runs each schedule's server on a fresh PostgreSQL database (needs OT_TEST_POSTGRES_URL: source
+// target/postgres.env after scripts/postgres.sh target/postgres.env).
 // Needs pkg-web/ and target/debug/offline-tables-server (the npm script builds both first).
 import { runSchedules } from "../tests/e2e/chaos.mjs";
 
@@ -31,10 +33,13 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
   });
 }
 const full = !args.includes("--narrow");
-const r = await runSchedules({ runs, seed, steps, verbose, stopOnFailure: args.includes("--stop"), full, progress });
+const db = opt("db") ?? "sqlite";
+if (db !== "sqlite" && db !== "postgres") { console.error("chaos: --db must be sqlite or postgres"); process.exit(2); }
+if (db === "postgres") console.log("chaos: the servers use PostgreSQL");
+const r = await runSchedules({ runs, seed, steps, verbose, stopOnFailure: args.includes("--stop"), full, db, progress });
 console.log(`\nchaos: ${r.passed}/${r.runs} schedules passed in ${(r.ms / 1000).toFixed(1)} s (seeds ${seed}..${seed + runs - 1}, ${steps} steps)`);
 if (r.failed.length) {
   console.log(`failing seeds: ${r.failed.map((f) => f.seed).join(" ")}`);
-  for (const f of r.failed) console.log(`  replay: npm run chaos -- --seed ${f.seed} --steps ${steps}${full ? "" : " --narrow"} --verbose`);
+  for (const f of r.failed) console.log(`  replay: npm run chaos -- --seed ${f.seed} --steps ${steps}${full ? "" : " --narrow"}${db === "sqlite" ? "" : ` --db ${db}`} --verbose`);
   process.exit(1);
 }

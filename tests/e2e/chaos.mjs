@@ -98,7 +98,7 @@ class ChaosFailure extends Error {}
 // off accounts the schedule deletes, so pulls remove rows with kept conflicts and pending changes (the client bugs
 // once reproduced in conflict_regressions.test.mjs). full: false resolves with a fresh row only and keeps work
 // orders' parents, a narrower run that steers clear of those paths.
-export async function runSchedule(h, seed, { steps = 30, verbose = false, sabotage = null, full = true } = {}) {
+export async function runSchedule(h, seed, { steps = 30, verbose = false, sabotage = null, full = true, db = "sqlite" } = {}) {
   // Each step draws from a stream of its own: a step whose choices depend on timing (a conflict there or not, a
   // store open or not) does not shift the steps after it, so a replay of the seed runs the same schedule.
   let rnd = mulberry32(seed);
@@ -109,7 +109,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
   const trace = [];
   const note = (s) => { trace.push(s); if (verbose) console.log(`  [${seed}] ${s}`); };
 
-  const server = await startReferenceServer();
+  const server = await startReferenceServer({ db });
   const S = server.url;
   const tokenOf = (u) => `dev-token-${u}`;
   const rest = Object.fromEntries(["nina", "omar", "pia"].map((u) => [u, restAs(S, tokenOf(u))]));
@@ -567,7 +567,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
     return stats;
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
-    err.message = `chaos seed ${seed} failed: ${err.message}\n  replay: npm run chaos -- --seed ${seed} --steps ${steps}${full ? "" : " --narrow"} --verbose\n  schedule:\n    ${trace.slice(-60).join("\n    ")}`;
+    err.message = `chaos seed ${seed} failed: ${err.message}\n  replay: npm run chaos -- --seed ${seed} --steps ${steps}${full ? "" : " --narrow"}${db === "sqlite" ? "" : ` --db ${db}`} --verbose\n  schedule:\n    ${trace.slice(-60).join("\n    ")}`;
     err.seed = seed;
     // The whole story for a diagnosis: the schedule, the server's push journal and its log.
     try {
@@ -596,7 +596,7 @@ function canon(v) {
 function sameRow(a, b) { return JSON.stringify(canon(a)) === JSON.stringify(canon(b)); }
 
 /** Runs `runs` schedules from seed `seed` (then seed+1, …) in one browser; resolves to { passed, failed: [{ seed, error }], ms }. */
-export async function runSchedules({ runs = 24, seed = (Date.now() % 1e9) >>> 0, steps = 30, verbose = false, stopOnFailure = false, full = true, log = console.log, progress = {} } = {}) {
+export async function runSchedules({ runs = 24, seed = (Date.now() % 1e9) >>> 0, steps = 30, verbose = false, stopOnFailure = false, full = true, db = "sqlite", log = console.log, progress = {} } = {}) {
   const h = await startHarness();
   const t0 = Date.now();
   const failed = (progress.failed = []);
@@ -612,7 +612,7 @@ export async function runSchedules({ runs = 24, seed = (Date.now() % 1e9) >>> 0,
       const s = (seed + i) >>> 0;
       const t = Date.now();
       try {
-        const st = await runSchedule(h, s, { steps, verbose, full });
+        const st = await runSchedule(h, s, { steps, verbose, full, db });
         passed++;
         progress.passed = passed;
         log(`ok   seed ${s} (${Date.now() - t} ms): ${st.writes} writes, ${st.rest} REST, ${st.faults} faults, ${st.reloads} reloads, ${st.tabs} second tabs, ${st.offline} flips, ${st.checks} mid-run checks, ${st.applied} pushed, ${st.conflicts} conflicts, ${st.refused} refused`);

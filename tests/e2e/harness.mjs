@@ -2,7 +2,7 @@
 import path from "node:path";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { createStaticServer, listen } from "../../scripts/serve.mjs";
@@ -69,15 +69,36 @@ export function restAs(server, token) {
 /** Starts a reference server of its own (the debug binary, `--test-faults`, the test fixtures, a fresh SQLite file
  * in a temp folder, a free port), for tests whose fault rules must not disturb others. Resolves to
  * `{ url, log(), close() }`. */
+// db: "sqlite" (a file in a scratch folder) or "postgres" (a fresh database on the server OT_TEST_POSTGRES_URL
+// names, which npm test starts: scripts/postgres.sh; created with psql, dropped on close).
 export async function startReferenceServer({
   bin = path.join(path.resolve(ROOT, process.env.CARGO_TARGET_DIR ?? "target"), "debug", "offline-tables-server"),
+  db = "sqlite",
 } = {}) {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build -p offline-tables-server first`);
   const dir = mkdtempSync(path.join(tmpdir(), "ot-server-"));
   const fixtures = path.join(ROOT, "tests", "fixtures");
+  let dbUrl = `sqlite:${path.join(dir, "db.sqlite")}`;
+  let dropDb = () => {};
+  if (db === "postgres") {
+    const admin = process.env.OT_TEST_POSTGRES_URL;
+    if (!admin) throw new Error("db: postgres needs OT_TEST_POSTGRES_URL (scripts/postgres.sh target/postgres.env)");
+    const name = `ot_e2e_${process.pid}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
+    execFileSync("psql", [admin, "-q", "-c", `CREATE DATABASE ${name}`], { stdio: ["ignore", "ignore", "pipe"] });
+    const u = new URL(admin);
+    u.pathname = `/${name}`;
+    dbUrl = u.toString();
+    dropDb = () => {
+      try {
+        execFileSync("psql", [admin, "-q", "-c", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], { stdio: ["ignore", "ignore", "pipe"] });
+      } catch { /* a database left behind is only disk */ }
+    };
+  } else if (db !== "sqlite") {
+    throw new Error(`db must be "sqlite" or "postgres", got ${db}`);
+  }
   const child = spawn(bin, [
     "--profile", path.join(fixtures, "profile.json"), "--seed", path.join(fixtures, "seed.json"),
-    "--tokens", path.join(fixtures, "tokens.json"), "--db", `sqlite:${path.join(dir, "db.sqlite")}`,
+    "--tokens", path.join(fixtures, "tokens.json"), "--db", dbUrl,
     "--listen", "127.0.0.1:0", "--cors-origin", "*", "--test-faults",
   ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", RUST_LOG: process.env.RUST_LOG ?? "warn,offline_tables_server=info" } });
   let output = "";
@@ -98,10 +119,11 @@ export async function startReferenceServer({
   child.stderr.removeAllListeners("data").on("data", keep);
   child.removeAllListeners("exit");
   // A runner that exits abruptly (a signal, process.exit) takes its server along, and its folder.
-  const onExit = () => { child.kill("SIGKILL"); rmSync(dir, { recursive: true, force: true }); };
+  const onExit = () => { child.kill("SIGKILL"); rmSync(dir, { recursive: true, force: true }); dropDb(); };
   process.once("exit", onExit);
   return {
     url,
+    db,
     log: () => output,
     async close() {
       if (child.exitCode === null) {
@@ -111,6 +133,7 @@ export async function startReferenceServer({
       }
       process.removeListener("exit", onExit);
       rmSync(dir, { recursive: true, force: true });
+      dropDb();
     },
   };
 }
