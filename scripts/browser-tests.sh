@@ -13,6 +13,18 @@ mkdir -p "$LOGS"
 # Compile every test file first, so the time limits below cover running, not building.
 cargo build --tests --target wasm32-unknown-unknown -q >/dev/null 2>"$LOGS/build.log" || { cat "$LOGS/build.log" >&2; exit 1; }
 
+# Chrome under chromedriver keeps its profile in /tmp/org.chromium.Chromium.scoped_dir.* and leaves it behind
+# (~26 MB a test file: half a GB a run, tens of GB on a machine that runs the suite for weeks). Remove the ones
+# no running process names (Chrome gets its profile as --user-data-dir), so a browser running beside us keeps its own.
+sweep() {
+  local d
+  for d in /tmp/org.chromium.Chromium.scoped_dir.*; do
+    [ -d "$d" ] || continue
+    pgrep -f -- "$d" >/dev/null 2>&1 || rm -rf -- "$d"
+  done
+}
+trap sweep EXIT
+
 stop() { # the run's process group, and any chromedriver it left
   kill -- "-$1" 2>/dev/null || true
   pkill -f chromedriver 2>/dev/null || true
@@ -44,6 +56,7 @@ for file in tests/*.rs; do
       if kill -0 "$pid" 2>/dev/null; then stop "$pid"; rc=124; fi
     fi
     [ "$rc" -eq 0 ] && { wait "$pid" || rc=$?; }
+    sweep
     if [ "$rc" -eq 0 ]; then
       echo "ok: $name ($(grep -o 'test result: .*' "$log" | head -n 1))"
       continue 2
