@@ -410,3 +410,22 @@ async fn limited_filtered_scans_return_the_same_page_as_a_full_read() {
     }
     finish(store).await;
 }
+
+/// A condition whose value is `undefined` (an unset variable in the app) reads as null,
+/// as it did when queries crossed through serde-wasm-bindgen: it must not vanish and turn
+/// the query into "every row" (queries now cross as JSON text, which drops undefined).
+#[wasm_bindgen_test]
+async fn an_undefined_condition_reads_as_null_not_as_no_condition() {
+    let (store, t) = setup().await;
+    let query = js("{}");
+    js_sys::Reflect::set(&query, &"where".into(), &with_undefined(&js("{}"), "city")).unwrap();
+    let as_null = ids(t.query(q(r#"{"where":{"city":null}}"#))).await;
+    let all = ids(t.query(None)).await;
+    assert_ne!(as_null, all, "null must filter");
+    assert_eq!(ids(t.query(Some(query.clone()))).await, as_null);
+    assert_eq!(
+        count(&t, Some(query)).await,
+        count(&t, q(r#"{"where":{"city":null}}"#)).await
+    );
+    finish(store).await;
+}
