@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # browser-tests.sh: runs the wasm browser tests (tests/*.rs) one file at a time in headless Chromium. On these machines
-# chromedriver now and then never loads the test page: the runner then waits forever before the first test. A run that
-# has not started its tests ("running N tests") within a minute is stopped and started again (five tries); once tests
-# run, a failure or a hang (4 minutes) fails the whole step.
+# chromedriver now and then never loads the test page: the page's scripts load but the test .wasm never arrives (seen
+# with the DevTools protocol: "Loading scripts...", no wasm among the loaded resources; wasm-pack#783 reports the same),
+# and the runner waits forever before the first test. A run that has not started its tests ("running N tests") within
+# 30 s is stopped and started again (ten tries; a good start takes under 10 s even for the 35 MB debug builds); once
+# tests run, a failure or a hang (4 minutes) fails the whole step.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,20 +36,20 @@ stop() { # the run's process group, and any chromedriver it left
 for file in tests/*.rs; do
   name="$(basename "$file" .rs)"
   log="$LOGS/$name.log"
-  for attempt in 1 2 3 4 5; do
+  for attempt in $(seq 1 10); do
     set -m
     wasm-pack test --headless --chrome -- --test "$name" >"$log" 2>&1 &
     pid=$!
     set +m
     started=""
-    for _ in $(seq 1 60); do
+    for _ in $(seq 1 30); do
       if grep -q "^running [0-9]* test" "$log"; then started=1; break; fi
       kill -0 "$pid" 2>/dev/null || break
       sleep 1
     done
     if [ -z "$started" ] && kill -0 "$pid" 2>/dev/null; then
       stop "$pid"
-      echo "retry: $name: the browser did not start the tests within 60 s (attempt $attempt)"
+      echo "retry: $name: the browser did not start the tests within 30 s (attempt $attempt)"
       continue
     fi
     rc=0
@@ -66,6 +68,6 @@ for file in tests/*.rs; do
     exit 1
   done
   cat "$log" >&2
-  echo "FAILED: $name: the browser never started the tests in 5 tries" >&2
+  echo "FAILED: $name: the browser never started the tests in 10 tries" >&2
   exit 1
 done
