@@ -2,8 +2,7 @@
 //! server refused, with resolve, retry and discard, each in one transaction.
 
 use super::js::outbox_entry;
-use super::outbox::{base_key, key_js, parse_base, to_js};
-use super::sync::json_of;
+use super::outbox::{base_key, key_js, parse_base, to_js, to_json};
 use super::write::write_logged;
 use super::{wait, Db, Tx, BASE, CONFLICTS, ERRORS, OUTBOX};
 use crate::driver::events::Source;
@@ -50,7 +49,7 @@ impl Db {
                 format!("{ctx}: no {what} with id {}", Key::Num(id)),
             ));
         }
-        json_of(&entry, ctx).map(|v| v.unwrap_or(Value::Null))
+        to_json(&entry, ctx).map(|v| v.unwrap_or(Value::Null))
     }
 
     /// A write transaction over every store, with the entry `id` of `store` read in it.

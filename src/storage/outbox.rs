@@ -83,6 +83,8 @@ pub(crate) fn key_js(k: &Key) -> JsValue {
     }
 }
 
+/// A stored value (row, entry, key) as JSON; None when undefined. Through JSON.stringify,
+/// so undefined columns drop out exactly as they do on the wire.
 pub(crate) fn to_json(v: &JsValue, ctx: &str) -> Result<Option<Value>> {
     if v.is_undefined() {
         return Ok(None);

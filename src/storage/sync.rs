@@ -5,7 +5,9 @@
 //! made while it was in flight stay pending, against the new base. The conflict and
 //! error lists the app settles are in `lists.rs`.
 
-use super::outbox::{base_key, coalesced, drop_from_log, key_js, local_base, read_log, to_js};
+use super::outbox::{
+    base_key, coalesced, drop_from_log, key_js, local_base, read_log, to_js, to_json,
+};
 use super::{wait, Db, Tx, BASE, CONFLICTS, ERRORS, META, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::{Error, ErrorCode, Result};
@@ -54,20 +56,6 @@ pub struct Settled {
     pub kept: Vec<Value>,
     /// Changes newly refused by the server (as stored, without their id).
     pub refused: Vec<Value>,
-}
-
-pub(super) fn json_of(v: &JsValue, ctx: &str) -> Result<Option<Value>> {
-    if v.is_undefined() {
-        return Ok(None);
-    }
-    // JSON.stringify, not serde: it drops undefined columns exactly as the wire will.
-    let text = js_sys::JSON::stringify(v)
-        .map_err(|e| Error::from_js(&e, ctx))?
-        .as_string()
-        .unwrap_or_default();
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| Error::storage(format!("{ctx}: a stored row is not JSON: {e}")))
 }
 
 fn random_id() -> String {
@@ -138,7 +126,7 @@ impl Db {
                 table: m.table,
                 key: m.key,
                 op: m.op,
-                row: json_of(&p.row, ctx)?,
+                row: to_json(&p.row, ctx)?,
                 columns: None,
                 base_version: m.base_version,
             });
