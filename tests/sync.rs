@@ -1,7 +1,7 @@
 //! Background sync against the real reference server (started by the test command, URL
 //! in OT_TEST_SERVER at build time): first download, a local write pushed and visible
 //! through the REST API, a server write pulled with a `remote` change event, a 401 with
-//! and without a token refresh.
+//! and without a token refresh; numbers kept to the bit on the way.
 
 mod common;
 
@@ -82,6 +82,32 @@ async fn first_download_then_a_local_write_is_pushed_and_a_server_write_is_pulle
         "{seen:?}"
     );
     finish(store).await;
+}
+
+/// Numbers that JSON readers get wrong by an ulp, or turn into something else: each must
+/// come back from the server, into another store, to the bit (compared through
+/// JSON.stringify, which writes the shortest text that reads back as the same double).
+#[wasm_bindgen_test]
+async fn numbers_come_back_from_the_server_to_the_bit() {
+    const NUMS: &str = "[0.1,0.30000000000000004,5e-324,2.2250738585072014e-308,\
+        1.7976931348623157e308,123456789.12345679,1e21,1e-7,18446744073709552000,\
+        -9223372036854775808,9007199254740993,3.141592653589793,-2.5e-300,4.35]";
+    let key = format!("n-{}", (js_sys::Math::random() * 1e9) as u64);
+    let row = js(&format!(
+        r#"{{"id":"{key}","name":"Numbers","ownerId":"alice","nums":{NUMS}}}"#
+    ));
+    let written = json(&js_sys::Reflect::get(&row, &"nums".into()).unwrap());
+    let store = open_synced("dev-token-alice", None).await;
+    ok(store.table("accounts").unwrap().put(row)).await;
+    assert_eq!(sync(&store).await["pushed"], 1);
+    finish(store).await;
+
+    let other = open_synced("dev-token-alice", None).await;
+    assert_eq!(sync(&other).await["result"], "completed");
+    let got = ok(other.table("accounts").unwrap().get(key.clone().into())).await;
+    let read = json(&js_sys::Reflect::get(&got, &"nums".into()).unwrap());
+    assert_eq!(read, written);
+    finish(other).await;
 }
 
 #[wasm_bindgen_test]

@@ -372,12 +372,22 @@ extern "C" {
 /// a JS call per field on large reads. `nulls`: undefined reads as null (for app input such
 /// as queries), not as a missing field (stored rows, where JSON.stringify drops it).
 pub fn from_js<T: FromValue>(v: &JsValue, nulls: bool) -> std::result::Result<T, String> {
+    use_js_floats();
     let text = json_text(v, nulls).map_err(|e| {
         e.dyn_ref::<js_sys::Error>()
             .map(|e| String::from(e.message()))
             .unwrap_or_else(|| "not JSON".into())
     })?;
     wire::from_str(&text).map_err(|e| e.to_string())
+}
+
+/// Reads JSON numbers that are not 64-bit integers with JavaScript's `parseFloat`
+/// (correctly rounded, like Rust's, which would add 15 kB gzipped: see
+/// `offline_tables_core::json`). Every JSON read in the wasm follows a `from_js` or an
+/// opened database (`storage::factory`), and both call this first; calls after the
+/// first cost one check.
+pub fn use_js_floats() {
+    offline_tables_core::json::set_float_reader(js_sys::parse_float);
 }
 
 /// `v` as a JavaScript value, through its JSON text (`JSON.parse`).

@@ -5,6 +5,7 @@
 pub mod conflict;
 pub mod engine;
 pub mod error;
+pub mod json;
 pub mod outbox;
 pub mod profile;
 pub mod protocol;

@@ -187,7 +187,7 @@ pub fn parse_key_segment(seg: &str) -> RestResult<Key> {
     if let Some(inner) = seg.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
         return Ok(Key::Str(inner.replace("''", "'")));
     }
-    if let Ok(v @ Value::Number(_)) = serde_json::from_str::<Value>(seg) {
+    if let Ok(v @ Value::Number(_)) = crate::json::parse(seg) {
         return Key::from_json(&v, "key").map_err(RestError::from);
     }
     if seg.is_empty() {

@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
+use offline_tables_core::json;
 use offline_tables_core::rest::RestError;
 use serde::de::DeserializeOwned;
 
@@ -31,7 +32,11 @@ where
                 AppError::bad_request(format!("cannot read the request body: {e}"))
             }
         })?;
-        serde_json::from_str(RestError::body_text(&bytes)?)
+        // The body is read by the same JSON reader as the wasm's fetch interceptor, so
+        // both refuse a malformed body with the same words.
+        let value =
+            json::parse(RestError::body_text(&bytes)?).map_err(RestError::malformed_json)?;
+        serde_json::from_value(value)
             .map(JsonBody)
             .map_err(|e| RestError::malformed_json(e).into())
     }
