@@ -5,7 +5,6 @@
 
 use offline_tables_core::protocol::{Change, Estimate, PullResponse};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -24,7 +23,8 @@ pub struct TableProgress {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Progress {
     pub done: bool,
-    pub tables: BTreeMap<String, TableProgress>,
+    /// By table name, in order (a sorted list: a map type of its own would be more wasm).
+    pub tables: Vec<(String, TableProgress)>,
     /// The stored state and local counts were read in this session.
     pub loaded: bool,
     /// The server's estimate was asked for in this session (answered or not).
@@ -33,11 +33,31 @@ pub struct Progress {
 
 impl Progress {
     pub fn new<'a>(tables: impl Iterator<Item = &'a String>) -> Progress {
-        // `extend`, not `collect`: collecting into a BTreeMap links another copy of the sort.
         let mut p = Progress::default();
-        p.tables
-            .extend(tables.map(|t| (t.clone(), TableProgress::default())));
+        for t in tables {
+            p.table(t);
+        }
         p
+    }
+
+    /// The progress of `name`, added if it is not there yet.
+    pub fn table(&mut self, name: &str) -> &mut TableProgress {
+        let i = match self.tables.binary_search_by(|(t, _)| t.as_str().cmp(name)) {
+            Ok(i) => i,
+            Err(i) => {
+                self.tables
+                    .insert(i, (name.to_string(), TableProgress::default()));
+                i
+            }
+        };
+        &mut self.tables[i].1
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut TableProgress> {
+        self.tables
+            .iter_mut()
+            .find(|(t, _)| t == name)
+            .map(|(_, p)| p)
     }
 
     /// `{ done, tables: { name: { rows, total, done } } }` for the status.
@@ -58,7 +78,7 @@ impl Progress {
 
     pub fn set_estimate(&mut self, estimate: &Estimate) {
         for (name, t) in &mut self.tables {
-            t.total = estimate.tables.get(name).map(|e| e.rows);
+            t.total = estimate.table(name).map(|e| e.rows);
         }
     }
 
@@ -68,7 +88,7 @@ impl Progress {
         for c in &page.changes {
             match c {
                 Change::Upsert { table, .. } => {
-                    if let Some(t) = self.tables.get_mut(table) {
+                    if let Some(t) = self.get_mut(table) {
                         t.rows += 1;
                         if let Some(total) = t.total {
                             t.rows = t.rows.min(total);
@@ -76,7 +96,7 @@ impl Progress {
                     }
                 }
                 Change::Remove { table, .. } => {
-                    if let Some(t) = self.tables.get_mut(table) {
+                    if let Some(t) = self.get_mut(table) {
                         t.rows = t.rows.saturating_sub(1);
                     }
                 }

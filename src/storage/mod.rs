@@ -64,6 +64,31 @@ pub(crate) fn factory() -> Result<IdbFactory> {
         .ok_or_else(|| Error::storage("IndexedDB is not available in this context"))
 }
 
+/// The keys one transaction wrote, per table, for the change events sent once it
+/// commits. A list, not a map: a transaction touches a few tables, and each map type is
+/// another few kB of wasm.
+#[derive(Default)]
+pub(crate) struct Touched(Vec<(String, Array)>);
+
+impl Touched {
+    pub fn add(&mut self, table: &str, key: &JsValue) {
+        match self.0.iter().find(|(t, _)| t == table) {
+            Some((_, keys)) => {
+                keys.push(key);
+            }
+            None => self.0.push((table.to_string(), Array::of1(key))),
+        }
+    }
+
+    /// One event per table, in the order of table names.
+    pub fn emit(mut self, events: &Emitter, source: crate::driver::events::Source) {
+        offline_tables_core::sort::sort_by(&mut self.0, |a, b| a.0.cmp(&b.0));
+        for (table, keys) in &self.0 {
+            events.emit(table, keys, source);
+        }
+    }
+}
+
 /// Awaits a request's result.
 pub(crate) async fn wait(r: &IdbRequest, context: &str) -> Result<JsValue> {
     JsFuture::from(js::req(r))

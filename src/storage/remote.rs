@@ -14,7 +14,7 @@ use offline_tables_core::protocol::wire::{self, FromValue};
 use offline_tables_core::protocol::{Change, PullResponse};
 use offline_tables_core::Key;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// The `_meta` key set once a first download ran to its end.
 const INITIAL_SYNC: &str = "initialSyncDone";
@@ -29,8 +29,21 @@ impl FromValue for ConflictId {
     }
 }
 
+/// Rows named by `(table, key)`, borrowed: the one set type the storage layer uses (each
+/// BTreeSet element type is another few kB of wasm).
+pub(super) type RowSet<'a> = BTreeSet<(&'a str, &'a Key)>;
+
+/// The set of `ids`.
+pub(super) fn row_set<'a>(ids: impl IntoIterator<Item = &'a (String, Key)>) -> RowSet<'a> {
+    // `extend`, not `collect`: collecting into a BTreeSet links another copy of the sort (the
+    // wasm carries one, crate `offline_tables_core::sort`).
+    let mut set = RowSet::new();
+    set.extend(ids.into_iter().map(|(t, k)| (t.as_str(), k)));
+    set
+}
+
 /// The rows with a conflict kept for the app, as (table, key), read in `tx`.
-pub(super) async fn kept_conflicts(tx: &Tx, ctx: &str) -> Result<BTreeSet<(String, Key)>> {
+pub(super) async fn kept_conflicts(tx: &Tx, ctx: &str) -> Result<Vec<(String, Key)>> {
     let kept = wait(
         &tx.store(CONFLICTS)?.get_all().map_err(|e| tx.fail(e))?,
         ctx,
@@ -39,11 +52,7 @@ pub(super) async fn kept_conflicts(tx: &Tx, ctx: &str) -> Result<BTreeSet<(Strin
     let kept: Vec<ConflictId> = super::js::from_js(&kept, false).map_err(|e| {
         crate::error::Error::storage(format!("{ctx}: a kept conflict is malformed: {e}"))
     })?;
-    // `extend`, not `collect`: collecting into a BTreeSet links another copy of the sort (the
-    // wasm carries one, crate `offline_tables_core::sort`).
-    let mut set = BTreeSet::new();
-    set.extend(kept.into_iter().map(|c| (c.0, c.1)));
-    Ok(set)
+    Ok(kept.into_iter().map(|c| (c.0, c.1)).collect())
 }
 
 /// One change from the server: an upsert (`row` is Some) or a removal.
@@ -148,7 +157,7 @@ impl Db {
         let tx = self.tx(&stores, true, ctx)?;
         let outbox = tx.store(OUTBOX)?;
         let log = read_log(&outbox, ctx).await?;
-        let mut logged: BTreeSet<(&str, &Key)> = BTreeSet::new();
+        let mut logged = RowSet::new();
         logged.extend(
             log.iter()
                 .flat_map(|e| e.keys.iter().map(move |k| (e.table.as_str(), k))),
@@ -173,8 +182,8 @@ impl Db {
                 .map_err(|e| tx.fail(e))?;
             checks.push((c, row, base));
         }
-        let mut dirty: BTreeSet<(&str, &Key)> = BTreeSet::new();
-        let mut stale: BTreeSet<(&str, &Key)> = BTreeSet::new();
+        let mut dirty = RowSet::new();
+        let mut stale = RowSet::new();
         for (c, row, base) in checks {
             let row = wait(&row, ctx).await?;
             let base = parse_base(&wait(&base, ctx).await?, ctx)?;
@@ -188,12 +197,13 @@ impl Db {
         // A row with a conflict kept for the app stays as the user left it, like a
         // pending one: only its base moves.
         let kept = kept_conflicts(&tx, ctx).await?;
+        let kept = row_set(&kept);
         for c in changes {
-            if kept.contains(&(c.table.clone(), c.key.clone())) {
+            if kept.contains(&(c.table.as_str(), &c.key)) {
                 dirty.insert((c.table.as_str(), &c.key));
             }
         }
-        let mut touched: BTreeMap<String, Array> = BTreeMap::new();
+        let mut touched = super::Touched::default();
         let meta = tx.store(META)?;
         // The page's rows as JavaScript objects in one JSON.parse, not one conversion per row.
         let rows: Vec<Option<&Value>> = changes.iter().map(|c| c.row.as_ref()).collect();
@@ -239,7 +249,7 @@ impl Db {
                     }
                 }
                 if !local_on_top {
-                    touched.entry(c.table.clone()).or_default().push(&k);
+                    touched.add(&c.table, &k);
                 }
             }
             Ok(())
@@ -250,9 +260,7 @@ impl Db {
             return Err(err);
         }
         tx.commit().await?;
-        for (table, keys) in touched {
-            self.events.emit(&table, &keys, Source::Remote);
-        }
+        touched.emit(&self.events, Source::Remote);
         Ok(())
     }
 }
@@ -271,10 +279,10 @@ impl Db {
         let tx = self.tx(&stores, true, ctx)?;
         let log = read_log(&tx.store(OUTBOX)?, ctx).await?;
         let kept = kept_conflicts(&tx, ctx).await?;
-        let mut keep = kept;
+        let mut keep = row_set(&kept);
         keep.extend(
             log.iter()
-                .flat_map(|e| e.keys.iter().map(|k| (e.table.clone(), k.clone()))),
+                .flat_map(|e| e.keys.iter().map(|k| (e.table.as_str(), k))),
         );
         let mut reads = Vec::new();
         for t in &tables {
@@ -282,30 +290,32 @@ impl Db {
         }
         let base_store = tx.store(BASE)?;
         let bases = base_store.get_all_keys().map_err(|e| tx.fail(e))?;
-        let mut drop: BTreeSet<(String, Key)> = BTreeSet::new();
+        let mut rows: Vec<(String, Key)> = Vec::new();
         for (t, req) in tables.iter().zip(&reads) {
             let keys: Vec<Key> =
                 super::js::from_js(&wait(req, ctx).await?, false).map_err(|e| {
                     crate::error::Error::storage(format!("{ctx}: a key is malformed: {e}"))
                 })?;
-            drop.extend(keys.into_iter().map(|k| (t.to_string(), k)));
+            rows.extend(keys.into_iter().map(|k| (t.to_string(), k)));
         }
         let bases: Vec<(String, Key)> = super::js::from_js(&wait(&bases, ctx).await?, false)
             .map_err(|e| {
                 crate::error::Error::storage(format!("{ctx}: a base key is malformed: {e}"))
             })?;
+        let mut drop = row_set(&rows);
         drop.extend(
             bases
-                .into_iter()
-                .filter(|(t, _)| self.profile().tables.contains_key(t)),
+                .iter()
+                .filter(|(t, _)| profile.tables.contains_key(t))
+                .map(|(t, k)| (t.as_str(), k)),
         );
-        let mut dropped: BTreeMap<String, Array> = BTreeMap::new();
+        let mut dropped = super::Touched::default();
         let mut drop_all = || -> std::result::Result<(), wasm_bindgen::JsValue> {
-            for (table, key) in drop.iter().filter(|id| !keep.contains(*id)) {
+            for &(table, key) in drop.iter().filter(|id| !keep.contains(*id)) {
                 let k = key_js(key);
                 base_store.delete(&base_key(table, &k))?;
                 tx.tx.object_store(table)?.delete(&k)?;
-                dropped.entry(table.clone()).or_default().push(&k);
+                dropped.add(table, &k);
             }
             let meta = tx.store(META).map_err(|e| e.to_js())?;
             meta.delete(&"checkpoint".into())?;
@@ -314,9 +324,7 @@ impl Db {
         };
         let written = drop_all();
         Self::commit_or_abort(tx, written).await?;
-        for (table, keys) in dropped {
-            self.events.emit(&table, &keys, Source::Remote);
-        }
+        dropped.emit(&self.events, Source::Remote);
         Ok(())
     }
 }

@@ -11,14 +11,12 @@ use super::outbox::{
 use super::{wait, Db, Tx, BASE, CONFLICTS, ERRORS, META, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::{Error, ErrorCode, Result};
-use js_sys::Array;
 use offline_tables_core::conflict::{settle, Settlement};
 use offline_tables_core::protocol::wire::{self, FromValue};
 use offline_tables_core::protocol::{Outcome, PushMutation};
 use offline_tables_core::{Base, Key, LogEntry, Mutation, MutationOp};
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 
 /// A frozen push batch, as kept in `_meta` under "inflight".
@@ -99,12 +97,11 @@ impl Db {
         // A row with a kept conflict waits for the app: writes made on top of it stay
         // pending (their log entries untouched) and go out once the conflict is resolved.
         let kept = super::remote::kept_conflicts(&tx, ctx).await?;
+        let kept = super::remote::row_set(&kept);
         let log: Vec<LogEntry> = log
             .into_iter()
             .filter_map(|mut e| {
-                let table = e.table.clone();
-                e.keys
-                    .retain(|k| !kept.contains(&(table.clone(), k.clone())));
+                e.keys.retain(|k| !kept.contains(&(e.table.as_str(), k)));
                 (!e.keys.is_empty()).then_some(e)
             })
             .collect();
@@ -142,8 +139,10 @@ impl Db {
             None => random_id(),
         };
         let meta = tx.store(META)?;
-        let text =
-            serde_json::to_string(&batch).map_err(|e| Error::storage(format!("{ctx}: {e}")))?;
+        // Our own types always serialize; the message does not format serde_json's error
+        // (whose `Display` would link `std::io::Error`'s into the wasm).
+        let text = serde_json::to_string(&batch)
+            .map_err(|_| Error::storage(format!("{ctx}: the batch does not serialize")))?;
         let writes = meta
             .put_with_key(&text.into(), &"inflight".into())
             .and_then(|_| meta.put_with_key(&(next_id as f64).into(), &"nextMutationId".into()))
@@ -186,7 +185,7 @@ impl Db {
         };
         let log = read_log(&tx.store(OUTBOX)?, ctx).await?;
         let mut report = Settled::default();
-        let mut touched: BTreeMap<String, Array> = BTreeMap::new();
+        let mut touched = super::Touched::default();
         let mut trim: Vec<(String, Key)> = Vec::new();
         let base_store = tx.store(BASE)?;
         for (m, base_row) in batch.mutations.iter().zip(&batch.base_rows) {
@@ -254,7 +253,7 @@ impl Db {
                         set_base(&version, &row, later)?;
                         if !later {
                             set_row(&row)?;
-                            touched.entry(m.table.clone()).or_default().push(&k);
+                            touched.add(&m.table, &k);
                         }
                         trim.push((m.table.clone(), m.key.clone()));
                     }
@@ -267,7 +266,7 @@ impl Db {
                         set_base(&base_version, &base_row, true)?;
                         if !later && row.is_some() && row != m.row {
                             set_row(&row)?;
-                            touched.entry(m.table.clone()).or_default().push(&k);
+                            touched.add(&m.table, &k);
                         }
                         // Not trimmed: the row stays pending, now against the server's version.
                     }
@@ -300,7 +299,7 @@ impl Db {
                             // Back to the server's state (the base), or gone if it never had it.
                             set_base(&m.base_version, base_row, false)?;
                             set_row(&base_row.clone())?;
-                            touched.entry(m.table.clone()).or_default().push(&k);
+                            touched.add(&m.table, &k);
                         }
                         trim.push((m.table.clone(), m.key.clone()));
                     }
@@ -324,9 +323,7 @@ impl Db {
                 .map(|_| ())
         });
         Self::commit_or_abort(tx, trimmed).await?;
-        for (table, keys) in touched {
-            self.events.emit(&table, &keys, Source::Remote);
-        }
+        touched.emit(&self.events, Source::Remote);
         Ok(report)
     }
 

@@ -41,8 +41,8 @@ impl Server {
         path: &str,
         body: &B,
     ) -> Result<R, Failure> {
-        let text = serde_json::to_string(body).map_err(|e| Failure::Malformed {
-            message: format!("cannot encode the request: {e}"),
+        let text = serde_json::to_string(body).map_err(|_| Failure::Malformed {
+            message: "cannot encode the request".into(),
         })?;
         parse(&self.send(path, Some(text)).await?)
     }

@@ -10,13 +10,12 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use offline_tables_core::protocol::{Estimate, TableEstimate, PROTOCOL_VERSION};
-use std::collections::BTreeMap;
 
 pub async fn estimate(State(s): State<AppState>, User(user): User) -> AppResult<Json<Estimate>> {
     let profile = s.profile();
     let now = (s.clock)();
     let mut scoper = Scoper::new(Src::Pool(&s.db), &profile, &user, now);
-    let mut tables = BTreeMap::new();
+    let mut tables = Vec::new();
     for name in profile.tables.keys() {
         let mut t = TableEstimate::default();
         for (_, _, row) in db::load_table(&s.db, name).await? {
@@ -25,12 +24,12 @@ pub async fn estimate(State(s): State<AppState>, User(user): User) -> AppResult<
                 t.bytes += serde_json::to_string(&row).map_or(0, |j| j.len() as u64);
             }
         }
-        tables.insert(name.clone(), t);
+        tables.push((name.clone(), t));
     }
     Ok(Json(Estimate {
         protocol_version: PROTOCOL_VERSION,
-        rows: tables.values().map(|t| t.rows).sum(),
-        bytes: tables.values().map(|t| t.bytes).sum(),
+        rows: tables.iter().map(|(_, t)| t.rows).sum(),
+        bytes: tables.iter().map(|(_, t)| t.bytes).sum(),
         tables,
     }))
 }

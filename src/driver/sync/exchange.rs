@@ -207,7 +207,7 @@ impl Syncer {
             p.loaded = true;
             p.done = done;
             for (t, n) in counts {
-                p.tables.entry(t).or_default().rows = n;
+                p.table(&t).rows = n;
             }
         }
         Ok(())

@@ -258,7 +258,23 @@ pub struct Estimate {
     pub rows: u64,
     /// Their size as JSON text, in bytes.
     pub bytes: u64,
-    pub tables: std::collections::BTreeMap<String, TableEstimate>,
+    /// Per table, in the order of names; written as a JSON object. A list, not a map: the
+    /// wasm reads it once, and a map type of its own would be more wasm.
+    #[serde(serialize_with = "pairs_as_object")]
+    pub tables: Vec<(String, TableEstimate)>,
+}
+
+impl Estimate {
+    pub fn table(&self, name: &str) -> Option<&TableEstimate> {
+        self.tables.iter().find(|(t, _)| t == name).map(|(_, e)| e)
+    }
+}
+
+fn pairs_as_object<S: serde::Serializer, V: Serialize>(
+    pairs: &[(String, V)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(pairs.iter().map(|(k, v)| (k, v)))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -18,13 +18,32 @@ use super::{
 };
 use crate::outbox::{Base, MutationOp};
 use crate::value::Key;
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::fmt;
 
-/// The error of a message that does not read: serde_json's, so a caller sees one kind.
-pub type E = serde_json::Error;
+/// Why a message does not read, in serde's words ("missing field `x`", "invalid type:
+/// …"). Not `serde_json::Error`: its constructor searches every message for a position
+/// to lift out, and its `Display` brings `std::io::Error`'s, which the wasm never needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct E(pub String);
+
+impl E {
+    pub fn custom(message: impl fmt::Display) -> E {
+        E(message.to_string())
+    }
+    pub fn missing_field(name: &str) -> E {
+        E(format!("missing field `{name}`"))
+    }
+}
+
+impl fmt::Display for E {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for E {}
 
 /// `invalid type: <what v is>, expected <expected>`, in serde's words but without its
 /// `Unexpected` (see the module comment).
@@ -311,11 +330,11 @@ impl FromValue for PushResponse {
 impl FromValue for Estimate {
     fn from_value(v: Value) -> Result<Estimate, E> {
         let mut f = Fields::of(v, "an estimate object")?;
-        let mut tables = BTreeMap::new();
+        let mut tables = Vec::new();
         for (name, t) in Fields::of(f.take("tables")?, "a map of tables")?.0 {
             let mut t = Fields::of(t, "a table estimate object")?;
             let (rows, bytes) = (t.u64("rows")?, t.u64("bytes")?);
-            tables.insert(name, TableEstimate { rows, bytes });
+            tables.push((name, TableEstimate { rows, bytes }));
         }
         Ok(Estimate {
             protocol_version: f.u32("protocolVersion")?,
@@ -423,7 +442,7 @@ mod tests {
             protocol_version: 1,
             rows: 3,
             bytes: 90,
-            tables: BTreeMap::from([("t".to_string(), TableEstimate { rows: 3, bytes: 90 })]),
+            tables: vec![("t".to_string(), TableEstimate { rows: 3, bytes: 90 })],
         };
         let back: Estimate = serde_json::from_value(serde_json::to_value(&e).unwrap()).unwrap();
         assert_eq!(back, e);
