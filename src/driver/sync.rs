@@ -14,7 +14,6 @@ use offline_tables_core::engine::{
 };
 use offline_tables_core::ErrorCode;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -51,7 +50,8 @@ pub struct Syncer {
     db: Rc<Db>,
     server: Server,
     engine: RefCell<Engine>,
-    timers: RefCell<HashMap<&'static str, gloo_timers::callback::Timeout>>,
+    /// The pending timer of each kind, by `slot` (an array: a map type would be more wasm).
+    timers: RefCell<[Option<gloo_timers::callback::Timeout>; 3]>,
     waiters: RefCell<Vec<js_sys::Function>>,
     pub status_events: Emitter,
     pub conflict_events: Emitter,
@@ -93,11 +93,11 @@ struct Counts {
     errors: u32,
 }
 
-fn timer_name(t: Timer) -> &'static str {
+fn slot(t: Timer) -> usize {
     match t {
-        Timer::Debounce => "debounce",
-        Timer::Interval => "interval",
-        Timer::Backoff => "backoff",
+        Timer::Debounce => 0,
+        Timer::Interval => 1,
+        Timer::Backoff => 2,
     }
 }
 
@@ -269,7 +269,7 @@ impl Syncer {
         if let Some(c) = self.channel.borrow_mut().take() {
             c.close();
         }
-        self.timers.borrow_mut().clear();
+        *self.timers.borrow_mut() = Default::default();
         for (target, name, cb) in self.listeners.borrow_mut().drain(..) {
             let _ = target.remove_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
         }
@@ -455,17 +455,16 @@ impl Syncer {
                 let ms = at.saturating_sub(now_ms()).min(u32::MAX as u64) as u32;
                 let t = gloo_timers::callback::Timeout::new(ms, move || {
                     if let Some(me) = weak.upgrade() {
-                        me.timers
-                            .borrow_mut()
-                            .remove(timer_name(timer))
+                        me.timers.borrow_mut()[slot(timer)]
+                            .take()
                             .map(|t| t.forget());
                         me.feed(Event::TimerFired { timer });
                     }
                 });
-                self.timers.borrow_mut().insert(timer_name(timer), t);
+                self.timers.borrow_mut()[slot(timer)] = Some(t);
             }
             Instruction::ClearTimer { timer } => {
-                self.timers.borrow_mut().remove(timer_name(timer));
+                self.timers.borrow_mut()[slot(timer)] = None;
             }
             Instruction::RefreshToken => {
                 let me = self.clone();
