@@ -31,4 +31,8 @@ for t in "${targets[@]}"; do
   # `wasm-release` (Cargo.toml): the release profile tuned for size (opt-level "z", panic = "abort").
   echo "build: wasm-pack build --profile wasm-release --target $t --out-dir $out ($(wasm-opt --version))"
   wasm-pack --log-level warn build --profile wasm-release --target "$t" --out-dir "$out"
+  # The wasm's imports get short names, in the .wasm and the glue (why: scripts/short-imports.mjs).
+  glue=offline_tables_bg.js
+  [ "$t" = web ] && glue=offline_tables.js
+  node scripts/short-imports.mjs "$out" "$glue"
 done
