@@ -4,7 +4,8 @@
 //! storage.
 
 use offline_tables_core::protocol::{Change, Estimate, PullResponse};
-use serde_json::{json, Map, Value};
+use offline_tables_core::value::object;
+use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -69,11 +70,18 @@ impl Progress {
                 let done = self.done || t.total.is_some_and(|total| t.rows >= total);
                 (
                     name.clone(),
-                    json!({ "rows": t.rows, "total": t.total, "done": done }),
+                    object(vec![
+                        ("rows", t.rows.into()),
+                        ("total", t.total.into()),
+                        ("done", done.into()),
+                    ]),
                 )
             })
             .collect();
-        json!({ "done": self.done, "tables": tables })
+        object(vec![
+            ("done", self.done.into()),
+            ("tables", Value::Object(tables)),
+        ])
     }
 
     pub fn set_estimate(&mut self, estimate: &Estimate) {

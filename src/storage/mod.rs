@@ -65,24 +65,23 @@ pub(crate) fn factory() -> Result<IdbFactory> {
 }
 
 /// The keys one transaction wrote, per table, for the change events sent once it
-/// commits. A list, not a map: a transaction touches a few tables, and each map type is
-/// another few kB of wasm.
+/// commits. A list sorted by table name, not a map: a transaction touches a few tables,
+/// and each map type is another few kB of wasm.
 #[derive(Default)]
 pub(crate) struct Touched(Vec<(String, Array)>);
 
 impl Touched {
     pub fn add(&mut self, table: &str, key: &JsValue) {
-        match self.0.iter().find(|(t, _)| t == table) {
-            Some((_, keys)) => {
-                keys.push(key);
+        match self.0.binary_search_by(|(t, _)| t.as_str().cmp(table)) {
+            Ok(i) => {
+                self.0[i].1.push(key);
             }
-            None => self.0.push((table.to_string(), Array::of1(key))),
+            Err(i) => self.0.insert(i, (table.to_string(), Array::of1(key))),
         }
     }
 
     /// One event per table, in the order of table names.
-    pub fn emit(mut self, events: &Emitter, source: crate::driver::events::Source) {
-        offline_tables_core::sort::sort_by(&mut self.0, |a, b| a.0.cmp(&b.0));
+    pub fn emit(self, events: &Emitter, source: crate::driver::events::Source) {
         for (table, keys) in &self.0 {
             events.emit(table, keys, source);
         }

@@ -14,9 +14,10 @@ use crate::error::{Error, ErrorCode, Result};
 use offline_tables_core::conflict::{settle, Settlement};
 use offline_tables_core::protocol::wire::{self, FromValue};
 use offline_tables_core::protocol::{Outcome, PushMutation};
+use offline_tables_core::value::object;
 use offline_tables_core::{Base, Key, LogEntry, Mutation, MutationOp};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 /// A frozen push batch, as kept in `_meta` under "inflight".
@@ -275,10 +276,14 @@ impl Db {
                         server_version,
                     } => {
                         report.conflicts += 1;
-                        let entry = json!({
-                            "table": m.table, "key": m.key, "base": base_row, "local": m.row,
-                            "server": server_row, "serverVersion": server_version,
-                        });
+                        let entry = object(vec![
+                            ("table", m.table.as_str().into()),
+                            ("key", m.key.to_json()),
+                            ("base", base_row.clone().unwrap_or_default()),
+                            ("local", m.row.clone().unwrap_or_default()),
+                            ("server", server_row.unwrap_or_default()),
+                            ("serverVersion", server_version.into()),
+                        ]);
                         tx.store(CONFLICTS)
                             .map_err(|e| e.to_js())?
                             .add(&to_js(&entry))?;
@@ -287,10 +292,14 @@ impl Db {
                     }
                     Settlement::Reject { reason, message } => {
                         report.rejected += 1;
-                        let entry = json!({
-                            "table": m.table, "key": m.key, "op": m.op, "row": m.row,
-                            "reason": reason, "message": message,
-                        });
+                        let entry = object(vec![
+                            ("table", m.table.as_str().into()),
+                            ("key", m.key.to_json()),
+                            ("op", m.op.as_str().into()),
+                            ("row", m.row.clone().unwrap_or_default()),
+                            ("reason", reason.as_str().into()),
+                            ("message", message.into()),
+                        ]);
                         tx.store(ERRORS)
                             .map_err(|e| e.to_js())?
                             .add(&to_js(&entry))?;

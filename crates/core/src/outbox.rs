@@ -39,6 +39,17 @@ pub enum MutationOp {
     Delete,
 }
 
+impl MutationOp {
+    /// The name it is written with (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MutationOp::Insert => "insert",
+            MutationOp::Update => "update",
+            MutationOp::Delete => "delete",
+        }
+    }
+}
+
 /// A coalesced pending change of one row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

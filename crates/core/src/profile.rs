@@ -4,8 +4,8 @@
 
 use crate::error::{Error, Result};
 use crate::query::{is_column_name, parse_filter, Filter};
-use crate::value::type_name;
-use serde_json::{json, Map, Value};
+use crate::value::{object, type_name};
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 pub const DEFAULT_SYNC_INTERVAL_SECONDS: u32 = 300;
@@ -214,17 +214,21 @@ impl Profile {
             .tables
             .iter()
             .map(|(n, t)| {
-                let mut o = Map::new();
-                o.insert("key".into(), json!(t.key));
-                o.insert("indexes".into(), json!(t.indexes));
-                o.insert("conflict".into(), json!(t.conflict.as_str()));
-                o.insert("syncIntervalSeconds".into(), json!(t.sync_interval_seconds));
-                o.insert("readOnly".into(), json!(t.read_only));
-                o.insert("scope".into(), t.scope.to_json());
-                (n.clone(), Value::Object(o))
+                let o = object(vec![
+                    ("key", t.key.as_str().into()),
+                    ("indexes", t.indexes.clone().into()),
+                    ("conflict", t.conflict.as_str().into()),
+                    ("syncIntervalSeconds", t.sync_interval_seconds.into()),
+                    ("readOnly", t.read_only.into()),
+                    ("scope", t.scope.to_json()),
+                ]);
+                (n.clone(), o)
             })
             .collect();
-        json!({ "version": self.version, "tables": tables })
+        object(vec![
+            ("version", self.version.into()),
+            ("tables", Value::Object(tables)),
+        ])
     }
 }
 
@@ -406,7 +410,7 @@ fn parse_scope(v: &Value, path: &str) -> Result<Scope> {
 impl Scope {
     pub fn to_json(&self) -> Value {
         match self {
-            Scope::All => json!("all"),
+            Scope::All => "all".into(),
             Scope::Where {
                 owner,
                 related,
@@ -416,22 +420,28 @@ impl Scope {
             } => {
                 let mut o = Map::new();
                 if let Some(c) = owner {
-                    o.insert("owner".into(), json!(c));
+                    o.insert("owner".into(), c.as_str().into());
                 }
                 if let Some(r) = related {
                     o.insert(
                         "related".into(),
-                        json!({ "table": r.table, "column": r.column }),
+                        object(vec![
+                            ("table", r.table.as_str().into()),
+                            ("column", r.column.as_str().into()),
+                        ]),
                     );
                 }
                 if let Some(w) = modified_within_days {
                     o.insert(
                         "modifiedWithinDays".into(),
-                        json!({ "column": w.column, "days": w.days }),
+                        object(vec![
+                            ("column", w.column.as_str().into()),
+                            ("days", w.days.into()),
+                        ]),
                     );
                 }
                 if let Some((s, _)) = filter {
-                    o.insert("filter".into(), json!(s));
+                    o.insert("filter".into(), s.as_str().into());
                 }
                 if let Some(list) = any_of {
                     o.insert(

@@ -4,10 +4,10 @@
 //! answer the same request alike.
 
 use crate::error::{Error, ErrorCode};
-use crate::value::check_row;
+use crate::value::{check_row, object};
 use crate::{Key, Profile, Query, TableDef};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::fmt;
 
 /// A REST error: the HTTP status, the stable `code` of the JSON body, and the message.
@@ -75,7 +75,11 @@ impl RestError {
 
     /// The JSON body: `{ "error": { "code", "message" } }`.
     pub fn body(&self) -> Value {
-        json!({ "error": { "code": self.code, "message": self.message } })
+        let detail = object(vec![
+            ("code", self.code.into()),
+            ("message", self.message.as_str().into()),
+        ]);
+        object(vec![("error", detail)])
     }
 }
 
@@ -267,6 +271,7 @@ pub fn patched_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn route(method: &str, path: &str) -> Option<Route> {
         Route::parse(method, path).map(|r| r.unwrap())

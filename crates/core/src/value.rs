@@ -201,6 +201,18 @@ pub fn compare_values(a: &Value, b: &Value) -> Ordering {
     }
 }
 
+/// A JSON object of `fields`, in this order. Values are built by hand in code the wasm
+/// links rather than with `json!`: each of its interpolations compiles a `to_value` for
+/// its type, and an `unwrap` that links the `Debug` of serde_json's error (and with it
+/// the string escaper's Unicode tables).
+pub fn object(fields: Vec<(&str, Value)>) -> Value {
+    let mut m = Map::new();
+    for (k, v) in fields {
+        m.insert(k.to_string(), v);
+    }
+    Value::Object(m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -152,6 +152,18 @@ pub enum RejectReason {
     Other,
 }
 
+impl RejectReason {
+    /// The name it is written with (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::Validation => "validation",
+            RejectReason::Permission => "permission",
+            RejectReason::ReadOnly => "read_only",
+            RejectReason::Other => "other",
+        }
+    }
+}
+
 /// The outcome of one mutation, in the order of the request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(
@@ -195,6 +207,22 @@ pub struct ErrorDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_written_by_hand_are_the_ones_serde_writes() {
+        use crate::MutationOp;
+        for op in [MutationOp::Insert, MutationOp::Update, MutationOp::Delete] {
+            assert_eq!(serde_json::to_value(op).unwrap(), op.as_str());
+        }
+        for r in [
+            RejectReason::Validation,
+            RejectReason::Permission,
+            RejectReason::ReadOnly,
+            RejectReason::Other,
+        ] {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+    }
     use serde_json::json;
 
     #[test]
