@@ -41,9 +41,13 @@ impl Progress {
         p
     }
 
+    fn find(&self, name: &str) -> std::result::Result<usize, usize> {
+        self.tables.binary_search_by(|(t, _)| t.as_str().cmp(name))
+    }
+
     /// The progress of `name`, added if it is not there yet.
     pub fn table(&mut self, name: &str) -> &mut TableProgress {
-        let i = match self.tables.binary_search_by(|(t, _)| t.as_str().cmp(name)) {
+        let i = match self.find(name) {
             Ok(i) => i,
             Err(i) => {
                 self.tables
@@ -55,10 +59,8 @@ impl Progress {
     }
 
     fn get_mut(&mut self, name: &str) -> Option<&mut TableProgress> {
-        self.tables
-            .iter_mut()
-            .find(|(t, _)| t == name)
-            .map(|(_, p)| p)
+        let i = self.find(name).ok()?;
+        Some(&mut self.tables[i].1)
     }
 
     /// `{ done, tables: { name: { rows, total, done } } }` for the status.

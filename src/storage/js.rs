@@ -363,13 +363,13 @@ extern "C" {
     pub fn slim_bases(tx: &web_sys::IdbTransaction) -> Result<(), JsValue>;
 }
 
-/// `v` read as `T` through its JSON text: `JSON.stringify` in the page, then serde_json
-/// into a `Value` and `FromValue` (no typed serde reads in the wasm: see `protocol::wire`).
+/// `v` read as `T` through its JSON text: `JSON.stringify` in the page, then our JSON
+/// reader (`offline_tables_core::json`) into a `Value` and `FromValue` (no typed serde
+/// reads in the wasm: see `protocol::wire`).
 ///
 /// The one way values cross from JavaScript into Rust. serde-wasm-bindgen did this before;
-/// dropping it leaves one serde format in the wasm (serde_json, which the protocol needs
-/// anyway) instead of a second copy of every deserializer (~20 kB), and one stringify beats
-/// a JS call per field on large reads. `nulls`: undefined reads as null (for app input such
+/// dropping it left no second copy of every deserializer in the wasm (~20 kB), and one
+/// stringify beats a JS call per field on large reads. `nulls`: undefined reads as null (for app input such
 /// as queries), not as a missing field (stored rows, where JSON.stringify drops it).
 pub fn from_js<T: FromValue>(v: &JsValue, nulls: bool) -> std::result::Result<T, String> {
     use_js_floats();

@@ -290,19 +290,25 @@ impl Db {
         }
         let base_store = tx.store(BASE)?;
         let bases = base_store.get_all_keys().map_err(|e| tx.fail(e))?;
-        let mut rows: Vec<(String, Key)> = Vec::new();
-        for (t, req) in tables.iter().zip(&reads) {
-            let keys: Vec<Key> =
+        let mut keys: Vec<Vec<Key>> = Vec::new();
+        for req in &reads {
+            keys.push(
                 super::js::from_js(&wait(req, ctx).await?, false).map_err(|e| {
                     crate::error::Error::storage(format!("{ctx}: a key is malformed: {e}"))
-                })?;
-            rows.extend(keys.into_iter().map(|k| (t.to_string(), k)));
+                })?,
+            );
         }
         let bases: Vec<(String, Key)> = super::js::from_js(&wait(&bases, ctx).await?, false)
             .map_err(|e| {
                 crate::error::Error::storage(format!("{ctx}: a base key is malformed: {e}"))
             })?;
-        let mut drop = row_set(&rows);
+        let mut drop = RowSet::new();
+        drop.extend(
+            tables
+                .iter()
+                .zip(&keys)
+                .flat_map(|(t, ks)| ks.iter().map(move |k| (*t, k))),
+        );
         drop.extend(
             bases
                 .iter()

@@ -52,10 +52,9 @@ impl RestError {
     pub fn malformed_json(e: impl fmt::Display) -> Self {
         Self::bad_request(format!("malformed JSON body: {e}"))
     }
-    /// A request body's bytes as text, for `serde_json::from_str`: the server and the
-    /// fetch interceptor both read bodies through this, so they refuse the same bodies
-    /// with the same words (and the wasm links serde_json's text reader only, not also
-    /// its byte-slice reader: ~10 kB).
+    /// A request body's bytes as text, for `crate::json::parse`: the server and the
+    /// fetch interceptor both read bodies through this and that reader, so they refuse
+    /// the same bodies with the same words.
     pub fn body_text(bytes: &[u8]) -> Result<&str, RestError> {
         std::str::from_utf8(bytes).map_err(|e| {
             Self::malformed_json(format_args!(
