@@ -19,6 +19,18 @@ fi
 REGISTRY="${CARGO_HOME:-$HOME/.cargo}/registry/src"
 export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$REGISTRY=/crates.io --remap-path-prefix=$ROOT=/offline-tables"
 
+# The pinned nightly and its size flags (why, and how to build with stable: scripts/wasm-toolchain.sh).
+# shellcheck source=scripts/wasm-toolchain.sh
+source "$ROOT/scripts/wasm-toolchain.sh"
+cargo_args=()
+if [ "$WASM_TOOLCHAIN" != stable ]; then
+  export RUSTUP_TOOLCHAIN="$WASM_TOOLCHAIN"
+  cargo_args=(-Z build-std=std,panic_abort -Z build-std-features=optimize_for_size)
+  # Only the wasm target gets these (cargo applies RUSTFLAGS to build scripts and proc macros only
+  # without --target, and wasm-pack always passes --target).
+  RUSTFLAGS="$RUSTFLAGS -Z unstable-options -C panic=immediate-abort -Z location-detail=none"
+fi
+
 targets=("$@")
 [ "${#targets[@]}" -eq 0 ] && targets=(bundler)
 
@@ -29,8 +41,8 @@ for t in "${targets[@]}"; do
     *) echo "build.sh: unknown target '$t' (bundler|web)" >&2; exit 2 ;;
   esac
   # `wasm-release` (Cargo.toml): the release profile tuned for size (opt-level "z", panic = "abort").
-  echo "build: wasm-pack build --profile wasm-release --target $t --out-dir $out ($(wasm-opt --version))"
-  wasm-pack --log-level warn build --profile wasm-release --target "$t" --out-dir "$out"
+  echo "build: wasm-pack build --profile wasm-release --target $t --out-dir $out ($(rustc --version), $(wasm-opt --version))"
+  wasm-pack --log-level warn build --profile wasm-release --target "$t" --out-dir "$out" . -- "${cargo_args[@]}"
   # The wasm's imports get short names, in the .wasm and the glue (why: scripts/short-imports.mjs).
   glue=offline_tables_bg.js
   [ "$t" = web ] && glue=offline_tables.js
