@@ -193,7 +193,9 @@ impl Db {
             return Ok(js::gather(&rows, &all, &select));
         }
         let mut cols = q.columns();
-        cols.insert(def.key.clone());
+        if !cols.contains(&def.key) {
+            cols.push(def.key.clone());
+        }
         let cols_js: Array = cols.iter().map(|c| JsValue::from_str(c)).collect();
         let picked: Vec<Map<String, Value>> = wire::from_str(&js::pick_json(&rows, &cols_js))
             .map_err(|e| Error::storage(format!("{ctx}: reading stored rows: {e}")))?;
@@ -234,7 +236,9 @@ impl Db {
     ) -> Result<Array> {
         let def = self.table(table)?;
         let mut cols = q.columns();
-        cols.insert(def.key.clone());
+        if !cols.contains(&def.key) {
+            cols.push(def.key.clone());
+        }
         let cols_js: Array = cols.iter().map(|c| JsValue::from_str(c)).collect();
         let tx = self.tx(&[table], false, ctx)?;
         let store = tx.store(table)?;

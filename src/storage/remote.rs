@@ -14,7 +14,6 @@ use offline_tables_core::protocol::wire::{self, FromValue};
 use offline_tables_core::protocol::{Change, PullResponse};
 use offline_tables_core::Key;
 use serde_json::Value;
-use std::collections::BTreeSet;
 
 /// The `_meta` key set once a first download ran to its end.
 const INITIAL_SYNC: &str = "initialSyncDone";
@@ -29,17 +28,33 @@ impl FromValue for ConflictId {
     }
 }
 
-/// Rows named by `(table, key)`, borrowed: the one set type the storage layer uses (each
-/// BTreeSet element type is another few kB of wasm).
-pub(super) type RowSet<'a> = BTreeSet<(&'a str, &'a Key)>;
+/// Rows named by `(table, key)`, borrowed, sorted and searched by halves: the one set type
+/// the storage layer uses. Built whole, then only read: a sorted list does that with the
+/// one sort the wasm carries (`offline_tables_core::sort`), where each `BTreeSet` element
+/// type was another few kB of wasm.
+pub(super) struct RowSet<'a>(Vec<(&'a str, &'a Key)>);
+
+impl<'a> RowSet<'a> {
+    pub(super) fn of(ids: impl IntoIterator<Item = (&'a str, &'a Key)>) -> RowSet<'a> {
+        let mut v: Vec<(&'a str, &'a Key)> = ids.into_iter().collect();
+        offline_tables_core::sort::sort(&mut v);
+        v.dedup();
+        RowSet(v)
+    }
+
+    pub(super) fn contains(&self, id: &(&str, &Key)) -> bool {
+        self.0.binary_search_by(|p| p.cmp(id)).is_ok()
+    }
+
+    /// The rows in (table, key) order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &(&'a str, &'a Key)> {
+        self.0.iter()
+    }
+}
 
 /// The set of `ids`.
 pub(super) fn row_set<'a>(ids: impl IntoIterator<Item = &'a (String, Key)>) -> RowSet<'a> {
-    // `extend`, not `collect`: collecting into a BTreeSet links another copy of the sort (the
-    // wasm carries one, crate `offline_tables_core::sort`).
-    let mut set = RowSet::new();
-    set.extend(ids.into_iter().map(|(t, k)| (t.as_str(), k)));
-    set
+    RowSet::of(ids.into_iter().map(|(t, k)| (t.as_str(), k)))
 }
 
 /// The rows with a conflict kept for the app, as (table, key), read in `tx`.
@@ -157,8 +172,7 @@ impl Db {
         let tx = self.tx(&stores, true, ctx)?;
         let outbox = tx.store(OUTBOX)?;
         let log = read_log(&outbox, ctx).await?;
-        let mut logged = RowSet::new();
-        logged.extend(
+        let logged = RowSet::of(
             log.iter()
                 .flat_map(|e| e.keys.iter().map(move |k| (e.table.as_str(), k))),
         );
@@ -182,16 +196,16 @@ impl Db {
                 .map_err(|e| tx.fail(e))?;
             checks.push((c, row, base));
         }
-        let mut dirty = RowSet::new();
-        let mut stale = RowSet::new();
+        let mut dirty = Vec::new();
+        let mut stale = Vec::new();
         for (c, row, base) in checks {
             let row = wait(&row, ctx).await?;
             let base = parse_base(&wait(&base, ctx).await?, ctx)?;
             let id = (c.table.as_str(), &c.key);
             if coalesce_present(0, &c.table, &c.key, base.as_ref(), &row).is_some() {
-                dirty.insert(id);
+                dirty.push(id);
             } else {
-                stale.insert(id);
+                stale.push(id);
             }
         }
         // A row with a conflict kept for the app stays as the user left it, like a
@@ -200,9 +214,10 @@ impl Db {
         let kept = row_set(&kept);
         for c in changes {
             if kept.contains(&(c.table.as_str(), &c.key)) {
-                dirty.insert((c.table.as_str(), &c.key));
+                dirty.push((c.table.as_str(), &c.key));
             }
         }
+        let (dirty, stale) = (RowSet::of(dirty), RowSet::of(stale));
         let mut touched = super::Touched::default();
         let meta = tx.store(META)?;
         // The page's rows as JavaScript objects in one JSON.parse, not one conversion per row.
@@ -279,10 +294,11 @@ impl Db {
         let tx = self.tx(&stores, true, ctx)?;
         let log = read_log(&tx.store(OUTBOX)?, ctx).await?;
         let kept = kept_conflicts(&tx, ctx).await?;
-        let mut keep = row_set(&kept);
-        keep.extend(
-            log.iter()
-                .flat_map(|e| e.keys.iter().map(|k| (e.table.as_str(), k))),
+        let keep = RowSet::of(
+            kept.iter().map(|(t, k)| (t.as_str(), k)).chain(
+                log.iter()
+                    .flat_map(|e| e.keys.iter().map(|k| (e.table.as_str(), k))),
+            ),
         );
         let mut reads = Vec::new();
         for t in &tables {
@@ -302,22 +318,21 @@ impl Db {
             .map_err(|e| {
                 crate::error::Error::storage(format!("{ctx}: a base key is malformed: {e}"))
             })?;
-        let mut drop = RowSet::new();
-        drop.extend(
+        let drop = RowSet::of(
             tables
                 .iter()
                 .zip(&keys)
-                .flat_map(|(t, ks)| ks.iter().map(move |k| (*t, k))),
-        );
-        drop.extend(
-            bases
-                .iter()
-                .filter(|(t, _)| profile.tables.contains_key(t))
-                .map(|(t, k)| (t.as_str(), k)),
+                .flat_map(|(t, ks)| ks.iter().map(move |k| (*t, k)))
+                .chain(
+                    bases
+                        .iter()
+                        .filter(|(t, _)| profile.tables.contains_key(t))
+                        .map(|(t, k)| (t.as_str(), k)),
+                ),
         );
         let mut dropped = super::Touched::default();
         let mut drop_all = || -> std::result::Result<(), wasm_bindgen::JsValue> {
-            for &(table, key) in drop.iter().filter(|id| !keep.contains(*id)) {
+            for &(table, key) in drop.iter().filter(|id| !keep.contains(id)) {
                 let k = key_js(key);
                 base_store.delete(&base_key(table, &k))?;
                 tx.tx.object_store(table)?.delete(&k)?;

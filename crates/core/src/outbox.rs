@@ -9,7 +9,6 @@
 use crate::value::Key;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeSet;
 
 /// One local write as logged: the rows it touched, in write order (`seq` grows).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,16 +71,23 @@ pub struct Mutation {
 pub fn dirty_rows(log: &[LogEntry]) -> Vec<(u64, String, Key)> {
     let mut entries: Vec<&LogEntry> = log.iter().collect();
     crate::sort::sort_by(&mut entries, |a, b| a.seq.cmp(&b.seq)); // stable; a no-op for a log in key order
-    let mut seen: BTreeSet<(&str, &Key)> = BTreeSet::new();
-    let mut rows = Vec::new();
-    for e in entries {
-        for k in &e.keys {
-            if seen.insert((e.table.as_str(), k)) {
-                rows.push((e.seq, e.table.clone(), k.clone()));
-            }
-        }
+    let all: Vec<(&LogEntry, &Key)> = entries
+        .iter()
+        .flat_map(|e| e.keys.iter().map(move |k| (*e, k)))
+        .collect();
+    // Each row's first write: the head of its run in a stable sort by row (no BTreeSet, whose
+    // element type would be another few kB of wasm).
+    let id = |i: usize| (all[i].0.table.as_str(), all[i].1);
+    let by_row = crate::sort::order(all.len(), &|a, b| id(a).cmp(&id(b)));
+    let mut first = vec![false; all.len()];
+    for (n, &i) in by_row.iter().enumerate() {
+        first[i as usize] = n == 0 || id(by_row[n - 1] as usize) != id(i as usize);
     }
-    rows
+    all.iter()
+        .zip(first)
+        .filter(|(_, f)| *f)
+        .map(|((e, k), _)| (e.seq, e.table.clone(), (*k).clone()))
+        .collect()
 }
 
 /// The one mutation a dirty row coalesces to, from its base (the server's state) and

@@ -80,9 +80,7 @@ impl Scope {
             out.extend(related.iter().map(|r| r.column.clone()));
             out.extend(modified_within_days.iter().map(|w| w.column.clone()));
             if let Some((_, f)) = filter {
-                let mut set = std::collections::BTreeSet::new();
-                f.columns(&mut set);
-                out.extend(set);
+                f.columns(&mut out);
             }
             for s in any_of.iter().flatten() {
                 out.extend(s.columns());

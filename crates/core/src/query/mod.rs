@@ -12,7 +12,6 @@ pub use odata::{parse_filter, MAX_FILTER_NESTING};
 pub use plan::{Bound, KeyRange, Plan, Source};
 
 use serde_json::Value;
-use std::collections::BTreeSet;
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +64,7 @@ pub enum Filter {
 
 impl Filter {
     /// Every column the filter reads.
-    pub fn columns(&self, out: &mut BTreeSet<String>) {
+    pub fn columns(&self, out: &mut Vec<String>) {
         match self {
             Filter::And(fs) | Filter::Or(fs) => fs.iter().for_each(|f| f.columns(out)),
             Filter::Not(f) => f.columns(out),
@@ -73,7 +72,7 @@ impl Filter {
             | Filter::In { column, .. }
             | Filter::StartsWith { column, .. }
             | Filter::Contains { column, .. } => {
-                out.insert(column.clone());
+                out.push(column.clone());
             }
         }
     }
@@ -133,15 +132,15 @@ impl Query {
         odata::parse_params(params)
     }
 
-    /// The columns a row must carry for filtering and ordering.
-    pub fn columns(&self) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
+    /// The columns a row must carry for filtering and ordering, sorted, each once.
+    pub fn columns(&self) -> Vec<String> {
+        let mut out = Vec::new();
         if let Some(f) = &self.filter {
             f.columns(&mut out);
         }
-        for (c, _) in &self.order_by {
-            out.insert(c.clone());
-        }
+        out.extend(self.order_by.iter().map(|(c, _)| c.clone()));
+        crate::sort::sort(&mut out);
+        out.dedup();
         out
     }
 
