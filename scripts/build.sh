@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# build.sh: builds the wasm npm package: pkg/ (--target bundler, default) and/or pkg-web/ (--target web).
-# Usage: scripts/build.sh [bundler] [web]
+# build.sh: builds the wasm npm package's builds with wasm-pack. With every feature (the fetch interceptor too):
+# pkg/ (--target bundler, the default) and pkg-web/ (--target web), which the demo and the tests load and the package
+# ships as `offline-tables/full`; without the `intercept` feature: pkg-core/ and pkg-web-core/, the package's
+# default entry `offline-tables` (scripts/pack.mjs assembles the package).
+# Usage: scripts/build.sh [bundler] [web] [core-bundler] [core-web]   (`all` = the four)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,18 +36,22 @@ fi
 
 targets=("$@")
 [ "${#targets[@]}" -eq 0 ] && targets=(bundler)
+[ "${targets[*]}" = all ] && targets=(bundler web core-bundler core-web)
 
 for t in "${targets[@]}"; do
+  features=()
   case "$t" in
-    bundler) out=pkg ;;
-    web) out=pkg-web ;;
-    *) echo "build.sh: unknown target '$t' (bundler|web)" >&2; exit 2 ;;
+    bundler) target=bundler out=pkg ;;
+    web) target=web out=pkg-web ;;
+    core-bundler) target=bundler out=pkg-core features=(--no-default-features) ;;
+    core-web) target=web out=pkg-web-core features=(--no-default-features) ;;
+    *) echo "build.sh: unknown target '$t' (bundler|web|core-bundler|core-web|all)" >&2; exit 2 ;;
   esac
   # `wasm-release` (Cargo.toml): the release profile tuned for size (opt-level "z", panic = "abort").
-  echo "build: wasm-pack build --profile wasm-release --target $t --out-dir $out ($(rustc --version), $(wasm-opt --version))"
-  wasm-pack --log-level warn build --profile wasm-release --target "$t" --out-dir "$out" . -- "${cargo_args[@]}"
+  echo "build: wasm-pack build --profile wasm-release --target $target --out-dir $out ${features[*]} ($(rustc --version), $(wasm-opt --version))"
+  wasm-pack --log-level warn build --profile wasm-release --target "$target" --out-dir "$out" . -- "${features[@]}" "${cargo_args[@]}"
   # The wasm's imports get short names, in the .wasm and the glue (why: scripts/short-imports.mjs).
   glue=offline_tables_bg.js
-  [ "$t" = web ] && glue=offline_tables.js
+  [ "$target" = web ] && glue=offline_tables.js
   node scripts/short-imports.mjs "$out" "$glue"
 done

@@ -19,6 +19,24 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+#[wasm_bindgen(typescript_custom_section)]
+const INTERCEPT_TYPES: &str = r#"
+/**
+ * Which requests `interceptFetch` and `handleFetch` answer from the local store: the
+ * reference server's REST data API (`GET`/`POST {prefix}{table}`,
+ * `GET`/`PATCH`/`DELETE {prefix}{table}/{key}`) under `prefix`. Other requests,
+ * including other methods and paths under the prefix, go to the network untouched.
+ */
+export interface InterceptOptions {
+  /**
+   * Default "/api/data/". A path (starting with "/") matches requests to the page's (or
+   * worker's) own origin under it; an http(s) URL like "https://api.example.com/api/data/"
+   * matches requests under that origin and path. A missing trailing "/" is added.
+   */
+  prefix?: string;
+}
+"#;
+
 #[wasm_bindgen(inline_js = r#"
 // What fetch resolves relative URLs against: the document's base URL (a <base> element
 // counts), or the worker's location.

@@ -1,7 +1,9 @@
 //! The JS API (wasm-bindgen exports): converts values at the boundary and calls the
 //! storage layer. No logic lives here. The domain's TypeScript types are declared once
-//! in `types.d.ts` and named by the exported methods.
+//! in `types.d.ts` (the fetch interceptor's options beside it, in `intercept.rs`) and named by
+//! the exported methods.
 
+#[cfg(feature = "intercept")]
 mod intercept;
 mod store;
 mod table;

@@ -83,21 +83,6 @@ export interface OpenOptions {
   user?: string;
 }
 
-/**
- * Which requests `interceptFetch` and `handleFetch` answer from the local store: the
- * reference server's REST data API (`GET`/`POST {prefix}{table}`,
- * `GET`/`PATCH`/`DELETE {prefix}{table}/{key}`) under `prefix`. Other requests,
- * including other methods and paths under the prefix, go to the network untouched.
- */
-export interface InterceptOptions {
-  /**
-   * Default "/api/data/". A path (starting with "/") matches requests to the page's (or
-   * worker's) own origin under it; an http(s) URL like "https://api.example.com/api/data/"
-   * matches requests under that origin and path. A missing trailing "/" is added.
-   */
-  prefix?: string;
-}
-
 /** A conflict kept for the app (tables with `conflict: "manual"`). */
 export interface Conflict {
   id: number;
