@@ -131,7 +131,7 @@ impl Reply {
     }
 
     fn error(e: &RestError) -> Reply {
-        Reply::json(e.status, e.body().to_string())
+        Reply::json(e.status, offline_tables_core::value::to_text(&e.body()))
     }
 }
 

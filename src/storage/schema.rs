@@ -87,7 +87,7 @@ fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, profile: &Profile) -> Result<(
     tx.object_store(META)
         .map_err(fail)?
         .put_with_key(
-            &JsValue::from_str(&profile.to_json().to_string()),
+            &JsValue::from_str(&offline_tables_core::value::to_text(&profile.to_json())),
             &"profile".into(),
         )
         .map_err(fail)?;
@@ -221,7 +221,7 @@ pub(super) async fn reconcile(db: &IdbDatabase, profile: &Profile) -> Result<()>
         .object_store(META)
         .and_then(|s| {
             s.put_with_key(
-                &JsValue::from_str(&profile.to_json().to_string()),
+                &JsValue::from_str(&offline_tables_core::value::to_text(&profile.to_json())),
                 &"profile".into(),
             )
         })

@@ -104,7 +104,10 @@ fn int_in(v: &Value, path: &str, min: u32, max: u32) -> Result<u32> {
         Some(f) if f.fract() == 0.0 && f >= min as f64 && f <= max as f64 => Ok(f as u32),
         _ => Err(err(
             path,
-            format!("must be an integer from {min} to {max}, got {v}"),
+            format!(
+                "must be an integer from {min} to {max}, got {}",
+                crate::value::to_text(v)
+            ),
         )),
     }
 }
@@ -313,7 +316,10 @@ fn parse_table(v: &Value, path: &str) -> Result<TableDef> {
         Some(other) => {
             return Err(err(
                 &format!("{path}.readOnly"),
-                format!("must be true or false, got {other}"),
+                format!(
+                    "must be true or false, got {}",
+                    crate::value::to_text(other)
+                ),
             ))
         }
     };
@@ -338,7 +344,10 @@ fn parse_scope(v: &Value, path: &str) -> Result<Scope> {
         other => {
             return Err(err(
                 path,
-                format!("must be \"all\" or an object of conditions, got {other}"),
+                format!(
+                    "must be \"all\" or an object of conditions, got {}",
+                    crate::value::to_text(other)
+                ),
             ))
         }
     };

@@ -203,7 +203,7 @@ pub fn parse_key_segment(seg: &str) -> RestResult<Key> {
 pub fn key_segment(key: &Key) -> String {
     let text = match key {
         Key::Str(s) => format!("'{}'", s.replace('\'', "''")),
-        Key::Num(_) => key.to_json().to_string(),
+        Key::Num(_) => crate::value::to_text(&key.to_json()),
     };
     utf8_percent_encode(&text, NON_ALPHANUMERIC).to_string()
 }

@@ -23,7 +23,8 @@ impl Key {
             Value::Number(n) => match n.as_f64() {
                 Some(f) if f.is_finite() => Ok(Key::Num(f)),
                 _ => Err(Error::invalid_argument(format!(
-                    "{what}: key {n} is not a finite number"
+                    "{what}: key {} is not a finite number",
+                    to_text(value)
                 ))),
             },
             other => Err(Error::invalid_argument(format!(
@@ -98,7 +99,7 @@ impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Key::Str(s) => write!(f, "'{s}'"),
-            Key::Num(n) => write!(f, "{}", number_value(*n)),
+            Key::Num(n) => f.write_str(&to_text(&number_value(*n))),
         }
     }
 }
@@ -196,9 +197,16 @@ pub fn compare_values(a: &Value, b: &Value) -> Ordering {
             }
             x.len().cmp(&y.len())
         }
-        (Value::Object(_), Value::Object(_)) => a.to_string().cmp(&b.to_string()),
+        (Value::Object(_), Value::Object(_)) => to_text(a).cmp(&to_text(b)),
         _ => type_rank(a).cmp(&type_rank(b)),
     }
+}
+
+/// `v` as compact JSON text. Code the wasm links uses this, not `Value`'s `Display`
+/// (`to_string`, `{}`), which compiles serde_json's serializer twice more (for a
+/// formatter, compact and pretty) and its io error.
+pub fn to_text(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default() // a Value always serializes
 }
 
 /// A JSON object of `fields`, in this order. Values are built by hand in code the wasm

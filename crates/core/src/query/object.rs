@@ -43,7 +43,8 @@ pub(super) fn count_arg(v: &Value, what: &str) -> Result<u64> {
     match v.as_f64() {
         Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= 9_007_199_254_740_991.0 => Ok(f as u64),
         _ => Err(Error::invalid_argument(format!(
-            "{what} must be a non-negative integer, got {v}"
+            "{what} must be a non-negative integer, got {}",
+            crate::value::to_text(v)
         ))),
     }
 }
@@ -191,14 +192,15 @@ fn parse_order_by(v: &Value) -> Result<Vec<(String, Direction)>> {
                     _ => {
                         return Err(Error::invalid_argument(format!(
                             "{path}[1] must be \"asc\" or \"desc\", got {}",
-                            pair[1]
+                            crate::value::to_text(&pair[1])
                         )))
                     }
                 };
                 Ok((c.to_string(), dir))
             }
             other => Err(Error::invalid_argument(format!(
-                "{path} must be a column name or [column, \"asc\" | \"desc\"], got {other}"
+                "{path} must be a column name or [column, \"asc\" | \"desc\"], got {}",
+                crate::value::to_text(other)
             ))),
         }
     };

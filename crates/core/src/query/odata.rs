@@ -136,7 +136,7 @@ fn describe(t: Option<&(Tok, usize)>) -> String {
         None => "the end".into(),
         Some((Tok::Ident(s), _)) => format!("'{s}'"),
         Some((Tok::Str(s), _)) => format!("'{}'", s.replace('\'', "''")),
-        Some((Tok::Num(n), _)) => n.to_string(),
+        Some((Tok::Num(n), _)) => crate::value::to_text(n),
         Some((Tok::LParen, _)) => "'('".into(),
         Some((Tok::RParen, _)) => "')'".into(),
         Some((Tok::Comma, _)) => "','".into(),
@@ -350,8 +350,9 @@ impl Parser {
                 if !(matches!(op, CmpOp::Eq | CmpOp::Ne) || value.is_string() || value.is_number())
                 {
                     return Err(Error::invalid_argument(format!(
-                        "$filter: {} on '{name}' needs a string or a number, got {value}",
-                        op.name()
+                        "$filter: {} on '{name}' needs a string or a number, got {}",
+                        op.name(),
+                        crate::value::to_text(&value)
                     )));
                 }
                 Ok(Filter::Cmp {
