@@ -42,7 +42,7 @@ impl Error {
             Some(e) => (e.name(), e.message()),
             None => match value.dyn_ref::<js_sys::Error>() {
                 Some(e) => (String::from(e.name()), String::from(e.message())),
-                None => (String::new(), format!("{value:?}")),
+                None => (String::new(), crate::storage::js::describe(value)),
             },
         };
         let code = match name.as_str() {

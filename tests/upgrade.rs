@@ -219,8 +219,9 @@ async fn changing_a_key_column_is_invalid_profile_and_loses_nothing() {
     match try_open(&name, &v2_new_key).await {
         Ok(_) => unreachable!(),
         Err(e) => assert!(
-            e.message.contains("accounts"),
-            "names the table: {}",
+            e.message.contains("profile.tables.accounts.key")
+                && e.message.contains(r#"stored with key "id""#),
+            "names the table and its stored key: {}",
             e.message
         ),
     }

@@ -372,7 +372,8 @@ async fn read_body(request: &web_sys::Request) -> RestResult<(Value, JsValue)> {
     let text = RestError::body_text(&bytes)?;
     let value: Value = offline_tables_core::json::parse(text).map_err(RestError::malformed_json)?;
     // Our reader took it (it reads what serde_json reads), so JSON.parse takes it too.
-    let js = JSON::parse(text).map_err(|e| RestError::malformed_json(format!("{e:?}")))?;
+    let js = JSON::parse(text)
+        .map_err(|e| RestError::malformed_json(crate::storage::js::describe(&e)))?;
     Ok((value, js))
 }
 

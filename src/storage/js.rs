@@ -112,6 +112,13 @@ export function pick(rows, cols) {
   return out;
 }
 export function pickJson(rows, cols) { return JSON.stringify(pick(rows, cols)); }
+// Any JS value as text for a message: an Error as its name and message, else JSON where it has
+// some, else String(v). (JsValue's Debug would link wasm-bindgen's debugString, 1.5 kB of glue.)
+export function describe(v) {
+  if (v instanceof Error) return String(v);
+  try { const t = JSON.stringify(v); if (t !== undefined) return t; } catch (_) {}
+  try { return String(v); } catch (_) { return Object.prototype.toString.call(v); }
+}
 export function jsonText(v, nulls) {
   // With `nulls`, undefined reads as null, not as a missing field (a query's
   // \`{ city: undefined }\` must not silently become "every city").
@@ -327,6 +334,8 @@ extern "C" {
     #[wasm_bindgen(js_name = mergePatch)]
     pub fn merge_patch(current: &JsValue, patch: &JsValue) -> JsValue;
     /// The JSON text of copies of `rows` holding only `cols`.
+    /// `v` as text for a message (strings quoted, errors as "Name: message").
+    pub fn describe(v: &JsValue) -> String;
     #[wasm_bindgen(js_name = pickJson)]
     pub fn pick_json(rows: &js_sys::Array, cols: &js_sys::Array) -> String;
     #[wasm_bindgen(catch, js_name = jsonText)]

@@ -53,7 +53,8 @@ fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, profile: &Profile) -> Result<(
             let key_path = store.key_path().map_err(fail)?;
             if key_path.as_string().as_deref() != Some(def.key.as_str()) {
                 return Err(Error::invalid_profile(format!(
-                    "profile.tables.{table}.key: the table is stored with key {key_path:?}, which cannot change; use a new table name"
+                    "profile.tables.{table}.key: the table is stored with key {}, which cannot change; use a new table name",
+                    super::js::describe(&key_path)
                 )));
             }
             let existing = store.index_names();

@@ -223,6 +223,6 @@ pub fn describe_key(k: &JsValue) -> String {
         None => k
             .as_f64()
             .map(|n| offline_tables_core::Key::Num(n).to_string()) // not f64's Display: see Key's
-            .unwrap_or_else(|| format!("{k:?}")),
+            .unwrap_or_else(|| super::js::describe(k)),
     }
 }
