@@ -27,7 +27,7 @@ async fn open_manual(name: &str, token: &str) -> OfflineStore {
     ));
     js_sys::Reflect::set(&o, &"server".into(), &server).unwrap();
     js_sys::Reflect::set(&o, &"sync".into(), &js(r#"{"auto":false}"#)).unwrap();
-    OfflineStore::open(o).await.unwrap()
+    OfflineStore::open_async(o).await.unwrap()
 }
 
 /// Every row of every table and the pending changes, as JSON.

@@ -165,7 +165,7 @@ async fn open_user(token: &str) -> OfflineStore {
     let server = json!({ "url": server_url(), "token": token });
     Reflect::set(&o, &"server".into(), &js(&server.to_string())).unwrap();
     Reflect::set(&o, &"sync".into(), &js(r#"{"auto":false}"#)).unwrap();
-    OfflineStore::open(o)
+    OfflineStore::open_async(o)
         .await
         .unwrap_or_else(|e| panic!("open: {e}"))
 }

@@ -146,7 +146,7 @@ async fn sync_scenario(name: &str) {
     let server = js(&format!(r#"{{"url":"{}","token":"{IVAN}"}}"#, server_url()));
     js_sys::Reflect::set(&o, &"server".into(), &server).unwrap();
     js_sys::Reflect::set(&o, &"sync".into(), &js(r#"{"auto":false}"#)).unwrap();
-    let store = OfflineStore::open(o).await.unwrap();
+    let store = OfflineStore::open_async(o).await.unwrap();
     assert_eq!(sync(&store).await["result"], "completed");
     let checkpoint = store.db().checkpoint().await.unwrap();
     let notes = store.table("notes").unwrap();

@@ -131,7 +131,7 @@ async fn open_rejects_bad_options_and_bad_profiles() {
         "opts".into(),
         JsValue::from(1),
     ] {
-        match OfflineStore::open(bad).await {
+        match OfflineStore::open_async(bad).await {
             Ok(_) => panic!("open should reject non-object options"),
             Err(e) => assert_eq!(e.code.as_str(), "invalid_argument"),
         }
@@ -139,12 +139,12 @@ async fn open_rejects_bad_options_and_bad_profiles() {
     for bad in [r#"{"profile":{}}"#, r#"{"name":5}"#, r#"{"name":""}"#] {
         let opts = js(bad);
         Reflect::set(&opts, &"profile".into(), &js(PROFILE)).unwrap();
-        match OfflineStore::open(opts).await {
+        match OfflineStore::open_async(opts).await {
             Ok(_) => panic!("open({bad}) should reject"),
             Err(e) => assert_eq!(e.code.as_str(), "invalid_argument", "{bad}"),
         }
     }
-    match OfflineStore::open(js(&format!(r#"{{"name":"{name}"}}"#))).await {
+    match OfflineStore::open_async(js(&format!(r#"{{"name":"{name}"}}"#))).await {
         Ok(_) => panic!("open without a profile should reject"),
         Err(e) => assert_eq!(e.code.as_str(), "invalid_profile"),
     }

@@ -157,7 +157,7 @@ async fn without_a_profile_the_servers_is_fetched_kept_and_used_offline() {
         server_url()
     ));
     js_sys::Reflect::set(&o, &"server".into(), &server).unwrap();
-    let store = offline_tables::OfflineStore::open(o)
+    let store = offline_tables::OfflineStore::open_async(o)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let profile: Value = serde_json::from_str(&json(&store.profile())).unwrap();
@@ -172,7 +172,7 @@ async fn without_a_profile_the_servers_is_fetched_kept_and_used_offline() {
     let o = options(&name, PROFILE);
     js_sys::Reflect::delete_property(&o.clone().into(), &"profile".into()).unwrap();
     js_sys::Reflect::set(&o, &"server".into(), &js(r#"{"url":"http://127.0.0.1:9"}"#)).unwrap();
-    let store = offline_tables::OfflineStore::open(o)
+    let store = offline_tables::OfflineStore::open_async(o)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(ok_json(store.table("accounts").unwrap().get("a0".into()))
@@ -184,7 +184,7 @@ async fn without_a_profile_the_servers_is_fetched_kept_and_used_offline() {
     let o = options(&unique_name("nothing"), PROFILE);
     js_sys::Reflect::delete_property(&o.clone().into(), &"profile".into()).unwrap();
     js_sys::Reflect::set(&o, &"server".into(), &js(r#"{"url":"http://127.0.0.1:9"}"#)).unwrap();
-    match offline_tables::OfflineStore::open(o).await {
+    match offline_tables::OfflineStore::open_async(o).await {
         Ok(_) => panic!("opened without any profile"),
         Err(e) => assert_eq!(e.code.as_str(), "network", "{e}"),
     }

@@ -118,7 +118,7 @@ async fn open_store(
     }
     js_sys::Reflect::set(&o, &"server".into(), &server).unwrap();
     js_sys::Reflect::set(&o, &"sync".into(), &js(r#"{"auto":false}"#)).unwrap();
-    OfflineStore::open(o)
+    OfflineStore::open_async(o)
         .await
         .unwrap_or_else(|e| panic!("open: {e}"))
 }

@@ -588,7 +588,7 @@ async fn a_launch_that_cannot_sync_reports_the_first_download_as_stored() {
     let o = options(&name, FIXTURE_PROFILE);
     let unreachable = js(r#"{"url":"http://127.0.0.1:9","token":"x","timeoutMs":500}"#);
     js_sys::Reflect::set(&o, &"server".into(), &unreachable).unwrap();
-    let store = offline_tables::OfflineStore::open(o).await.unwrap();
+    let store = offline_tables::OfflineStore::open_async(o).await.unwrap();
     let mut last = Value::Null;
     for _ in 0..100 {
         last = parse(&json(&store.status()));

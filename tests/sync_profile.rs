@@ -22,7 +22,7 @@ async fn open_manual(name: &str) -> OfflineStore {
     let server = js(&format!(r#"{{"url":"{}","token":"{JUDY}"}}"#, server_url()));
     js_sys::Reflect::set(&o, &"server".into(), &server).unwrap();
     js_sys::Reflect::set(&o, &"sync".into(), &js(r#"{"auto":false}"#)).unwrap();
-    OfflineStore::open(o).await.unwrap()
+    OfflineStore::open_async(o).await.unwrap()
 }
 
 fn profile_of(store: &OfflineStore) -> Value {

@@ -33,7 +33,7 @@ async fn try_open_as(
     if let Some(u) = user {
         js_sys::Reflect::set(&o, &"user".into(), &u.into()).unwrap();
     }
-    OfflineStore::open(o).await
+    OfflineStore::open_async(o).await
 }
 
 async fn open_as(name: &str, token: &str, user: Option<&str>) -> OfflineStore {
@@ -63,7 +63,7 @@ async fn opening_another_users_store_is_refused_and_changes_nothing() {
     assert_eq!(e.code.as_str(), "user_mismatch", "{e}");
     assert!(e.message.contains("'quinn'"), "{e}");
     assert!(
-        OfflineStore::open(js(
+        OfflineStore::open_async(js(
             r#"{"name":"x","profile":{"version":1,"tables":{}},"user":7}"#
         ))
         .await

@@ -209,7 +209,7 @@ pub fn options(name: &str, profile: &str) -> JsValue {
 }
 
 pub async fn try_open(name: &str, profile: &str) -> Result<OfflineStore, Error> {
-    OfflineStore::open(options(name, profile)).await
+    OfflineStore::open_async(options(name, profile)).await
 }
 
 pub async fn open(name: &str, profile: &str) -> OfflineStore {
@@ -244,7 +244,7 @@ pub async fn finish(store: OfflineStore) {
 }
 
 pub async fn delete(name: &str) {
-    if let Err(e) = OfflineStore::delete_database(name.to_string()).await {
+    if let Err(e) = OfflineStore::delete_database_async(name).await {
         panic!("deleteDatabase({name}): {e}");
     }
 }

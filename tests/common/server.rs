@@ -29,7 +29,7 @@ pub async fn open_synced_named(name: &str, token: &str, get_token: Option<&str>)
         Reflect::set(&server, &"getToken".into(), &Function::new_no_args(body)).unwrap();
     }
     Reflect::set(&o, &"server".into(), &server).unwrap();
-    OfflineStore::open(o)
+    OfflineStore::open_async(o)
         .await
         .unwrap_or_else(|e| panic!("open: {e}"))
 }
@@ -113,7 +113,7 @@ pub async fn open_synced_with(name: &str, token: &str, profile: &str) -> Offline
         server_url()
     ));
     Reflect::set(&o, &"server".into(), &server).unwrap();
-    OfflineStore::open(o)
+    OfflineStore::open_async(o)
         .await
         .unwrap_or_else(|e| panic!("open {name}: {e}"))
 }
