@@ -127,12 +127,17 @@ impl Fields {
             other => Err(invalid(&other, what)),
         }
     }
+    /// The field `name`, left null in the object: each is read once, and taking it
+    /// rather than removing it spares the wasm the map's removal (1.5 kB).
+    fn field(&mut self, name: &str) -> Option<Value> {
+        self.0.get_mut(name).map(Value::take)
+    }
     pub fn take(&mut self, name: &'static str) -> Result<Value, E> {
-        self.0.remove(name).ok_or_else(|| E::missing_field(name))
+        self.field(name).ok_or_else(|| E::missing_field(name))
     }
     /// A field that may be missing or null.
     pub fn opt(&mut self, name: &'static str) -> Option<Value> {
-        self.0.remove(name).filter(|v| !v.is_null())
+        self.field(name).filter(|v| !v.is_null())
     }
     pub fn string(&mut self, name: &'static str) -> Result<String, E> {
         string(self.take(name)?)
@@ -155,7 +160,7 @@ impl Fields {
     }
     /// A boolean that defaults to false when missing.
     pub fn flag(&mut self, name: &'static str) -> Result<bool, E> {
-        match self.0.remove(name) {
+        match self.field(name) {
             None => Ok(false),
             Some(v) => v.as_bool().ok_or_else(|| invalid(&v, "a boolean")),
         }
