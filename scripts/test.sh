@@ -34,6 +34,8 @@ step scripts/browser-tests.sh
 step scripts/build.sh all
 # The published package (target/npm/*.tgz), which tests/e2e/package.test.mjs installs into a scratch project.
 step node scripts/pack.mjs
+# The size budget (150 kB gzipped for the default entry's wasm and glue): over it fails the run.
+step node scripts/size.mjs --check
 # The demo's e2e test (tests/e2e/demo.test.mjs) serves the built demo: www/ -> www/dist.
 step node_modules/.bin/webpack --config webpack.config.js --mode production
 step node_modules/.bin/tsc --noEmit -p tests/ts
