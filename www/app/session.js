@@ -1,5 +1,5 @@
 // session.js: the demo's sign-in (a development user and token kept in localStorage), the store it opens, and sign-out (which deletes the local database).
-import { OfflineStore } from "offline-tables";
+import { OfflineStore } from "offline-tables/full"; // the build with fetch interception
 
 const KEY = "field-service.session";
 /** The reference server's development users (demo/tokens.json). */
@@ -39,7 +39,7 @@ export async function openStore(session) {
   });
   // The app's data code is plain fetch('/api/data/…'): where the store can answer it locally,
   // let it, so the same code works offline. Without interception it goes to the server.
-  if (store.interceptFetch) store.interceptFetch({ prefix: "/api/data/" });
+  store.interceptFetch({ prefix: "/api/data/" });
   return store;
 }
 
