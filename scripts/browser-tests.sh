@@ -15,16 +15,12 @@ mkdir -p "$LOGS"
 # Compile every test file first, so the time limits below cover running, not building.
 cargo build --tests --target wasm32-unknown-unknown -q >/dev/null 2>"$LOGS/build.log" || { cat "$LOGS/build.log" >&2; exit 1; }
 
-# Chrome under chromedriver keeps its profile in /tmp/org.chromium.Chromium.scoped_dir.* and leaves it behind
-# (~26 MB a test file: half a GB a run, tens of GB on a machine that runs the suite for weeks). Remove the ones
-# no running process names (Chrome gets its profile as --user-data-dir), so a browser running beside us keeps its own.
-sweep() {
-  local d
-  for d in /tmp/org.chromium.Chromium.scoped_dir.*; do
-    [ -d "$d" ] || continue
-    pgrep -f -- "$d" >/dev/null 2>&1 || rm -rf -- "$d"
-  done
-}
+# Each run gets its own temporary directory, removed after it: Chrome under chromedriver leaves its profile
+# (org.chromium.Chromium.scoped_dir.*, ~26 MB a test file) and other empty directories behind, and a runner stopped
+# by the retry below leaves its copy of the test .wasm (.tmp*, ~24 MB). In /tmp that was half a GB a run, tens of GB
+# on a machine that runs the suite for weeks. All of them follow TMPDIR.
+RUN_TMP="$LOGS/tmp"
+sweep() { rm -rf -- "$RUN_TMP"; }
 trap sweep EXIT
 
 stop() { # the run's process group, and any chromedriver it left
@@ -37,8 +33,10 @@ for file in tests/*.rs; do
   name="$(basename "$file" .rs)"
   log="$LOGS/$name.log"
   for attempt in $(seq 1 10); do
+    sweep
+    mkdir -p "$RUN_TMP"
     set -m
-    wasm-pack test --headless --chrome -- --test "$name" >"$log" 2>&1 &
+    TMPDIR="$RUN_TMP" wasm-pack test --headless --chrome -- --test "$name" >"$log" 2>&1 &
     pid=$!
     set +m
     started=""
