@@ -18,7 +18,7 @@ else
 fi
 
 # 1b. the pinned nightly that builds the published .wasm (why: scripts/wasm-toolchain.sh), with the
-#     standard library's source (for -Z build-std) and the wasm32 target; ~10 s to download.
+#     standard library's source (for -Z build-std) and the wasm32 target; ~16 s to download and install.
 # shellcheck source=scripts/wasm-toolchain.sh
 source "$ROOT/scripts/wasm-toolchain.sh"
 if [ "$WASM_TOOLCHAIN" = stable ]; then
