@@ -55,109 +55,108 @@ const name = (s) => {
 };
 
 if (wasm.readUInt32LE(0) !== 0x6d736100) fail(`${wasmFile} is not a wasm module`);
+
+// A vector section (count, then entries) rebuilt entry by entry: `entry(q)` reads the entry at q and returns its new
+// bytes and where the next one starts.
+const vector = (body, end, what, entry) => {
+  let q = body;
+  const [count, cn] = leb(q);
+  q += cn;
+  const out = [uleb(count)];
+  for (let i = 0; i < count; i++) {
+    const [bytes, next] = entry(q);
+    out.push(bytes);
+    q = next;
+  }
+  if (q !== end) fail(`the ${what} section did not parse to its end`);
+  return Buffer.concat(out);
+};
+const plain = (field, what) => {
+  if (!/^[A-Za-z_][\w]*$/.test(field)) fail(`${what} ${field} is not a plain identifier`);
+};
+
 const renames = new Map();
 const exportRenames = new Map();
+// The import section: (module name, field name, kind, description)*.
+const importEntry = (q) => {
+  const [ml, a] = leb(q);
+  const module = wasm.subarray(q + a, q + a + ml).toString();
+  q += a + ml;
+  const [fl, b] = leb(q);
+  const field = wasm.subarray(q + b, q + b + fl).toString();
+  q += b + fl;
+  const descStart = q;
+  const kind = wasm[q++];
+  const limits = () => {
+    const flags = wasm[q++];
+    q += leb(q)[1];
+    if (flags & 1) q += leb(q)[1];
+  };
+  if (kind === 0) q += leb(q)[1]; // function: type index
+  else if (kind === 1) { q++; limits(); } // table: element type, limits
+  else if (kind === 2) limits(); // memory
+  else if (kind === 3) q += 2; // global: value type, mutability
+  else fail(`import ${module}.${field} has an unknown kind ${kind}`);
+  let short = field;
+  if (module === MODULE) {
+    plain(field, "import");
+    short = `$${renames.size.toString(36)}`;
+    renames.set(field, short);
+  }
+  return [Buffer.concat([name(module), name(short), wasm.subarray(descStart, q)]), q];
+};
+// The export section: (name, kind, index)*. `memory` keeps its name; so do exports no file names (wasm-bindgen's
+// `__abort_handler`, for one).
+const exportEntry = (q) => {
+  const [fl, a] = leb(q);
+  const field = wasm.subarray(q + a, q + a + fl).toString();
+  q += a + fl;
+  const descStart = q;
+  q += 1 + leb(q + 1)[1]; // kind, index
+  let short = field;
+  if (field !== "memory" && named(field)) {
+    plain(field, "export");
+    short = `$$${exportRenames.size.toString(36)}`;
+    exportRenames.set(field, short);
+  }
+  return [Buffer.concat([name(short), wasm.subarray(descStart, q)]), q];
+};
+
 const parts = [wasm.subarray(0, 8)];
 for (let p = 8; p < wasm.length; ) {
   const id = wasm[p];
   const [size, n] = leb(p + 1);
   const body = p + 1 + n;
   const end = body + size;
-  if (id === 7) {
-    // The export section: (name, kind, index)*.
-    let q = body;
-    const [count, cn] = leb(q);
-    q += cn;
-    const out = [uleb(count)];
-    for (let i = 0; i < count; i++) {
-      const [fl, a] = leb(q);
-      const field = wasm.subarray(q + a, q + a + fl).toString();
-      q += a + fl;
-      const descStart = q;
-      q += 1 + leb(q + 1)[1]; // kind, index
-      let short = field;
-      // `memory` keeps its name; so do exports no file names (wasm-bindgen's `__abort_handler`, for one).
-      if (field !== "memory" && named(field)) {
-        if (!/^[A-Za-z_][\w]*$/.test(field)) fail(`export ${field} is not a plain identifier`);
-        short = `$$${exportRenames.size.toString(36)}`;
-        exportRenames.set(field, short);
-      }
-      out.push(name(short), wasm.subarray(descStart, q));
-    }
-    if (q !== end) fail("the export section did not parse to its end");
-    const section = Buffer.concat(out);
-    parts.push(Buffer.from([7]), uleb(section.length), section);
-    p = end;
-    continue;
-  }
-  if (id !== 2) {
+  if (id === 2 || id === 7) {
+    const section = id === 2 ? vector(body, end, "import", importEntry) : vector(body, end, "export", exportEntry);
+    parts.push(Buffer.from([id]), uleb(section.length), section);
+  } else {
     parts.push(wasm.subarray(p, end));
-    p = end;
-    continue;
   }
-  // The import section: (module name, field name, kind, description)*.
-  let q = body;
-  const [count, cn] = leb(q);
-  q += cn;
-  const out = [uleb(count)];
-  for (let i = 0; i < count; i++) {
-    const [ml, a] = leb(q);
-    const module = wasm.subarray(q + a, q + a + ml).toString();
-    q += a + ml;
-    const [fl, b] = leb(q);
-    const field = wasm.subarray(q + b, q + b + fl).toString();
-    q += b + fl;
-    const descStart = q;
-    const kind = wasm[q++];
-    const limits = () => {
-      const flags = wasm[q++];
-      q += leb(q)[1];
-      if (flags & 1) q += leb(q)[1];
-    };
-    if (kind === 0) q += leb(q)[1]; // function: type index
-    else if (kind === 1) { q++; limits(); } // table: element type, limits
-    else if (kind === 2) limits(); // memory
-    else if (kind === 3) q += 2; // global: value type, mutability
-    else fail(`import ${module}.${field} has an unknown kind ${kind}`);
-    let short = field;
-    if (module === MODULE) {
-      if (!/^[A-Za-z_][\w]*$/.test(field)) fail(`import ${field} is not a plain identifier`);
-      short = `$${renames.size.toString(36)}`;
-      renames.set(field, short);
-    }
-    out.push(name(module), name(short), wasm.subarray(descStart, q));
-  }
-  if (q !== end) fail("the import section did not parse to its end");
-  const section = Buffer.concat(out);
-  parts.push(Buffer.from([2]), uleb(section.length), section);
   p = end;
 }
 if (renames.size === 0) fail(`no imports from ${MODULE}: already shortened, or wasm-bindgen changed its layout`);
 if (exportRenames.size === 0) fail("no exports to rename");
 
-// The glue: every whole-identifier occurrence of an old name becomes the new one. Each old name must be there (or the
-// import would not resolve), and no new name may be there already.
-let glue = readFileSync(glueFile, "utf8");
-for (const [from, to] of renames) {
-  if (token(to).test(glue)) fail(`${glueName} already uses the name ${to}`);
-  const n = glue.match(token(from))?.length ?? 0;
-  if (n === 0) fail(`${glueName} never names the import ${from}`);
-  glue = glue.replace(token(from), () => to);
-}
-writeFileSync(wasmFile, Buffer.concat(parts));
-writeFileSync(glueFile, glue);
-
-// The exports, in every file that names them (the glue is read again: its imports were renamed above). No new
-// name may be there already.
-texts.set(glueFile, glue);
-for (const [from, to] of exportRenames) {
-  let seen = 0;
-  for (const [f, text] of texts) {
-    if (token(to).test(text)) fail(`${path.basename(f)} already uses the name ${to}`);
-    seen += text.match(token(from))?.length ?? 0;
-    texts.set(f, text.replace(token(from), () => to));
+// Every whole-identifier occurrence of an old name in `files` becomes the new one. Each old name must be there (or it
+// would not resolve), and no new name may be there already. Imports are named by the glue only; exports by the glue,
+// the bundler build's entry and the declarations.
+const rename = (files, pairs, what) => {
+  for (const [from, to] of pairs) {
+    let seen = 0;
+    for (const f of files) {
+      const text = texts.get(f);
+      if (token(to).test(text)) fail(`${path.basename(f)} already uses the name ${to}`);
+      seen += text.match(token(from))?.length ?? 0;
+      texts.set(f, text.replace(token(from), () => to));
+    }
+    if (seen === 0) fail(`no file of ${dir} names the ${what} ${from}`);
   }
-  if (seen === 0) fail(`no file of ${dir} names the export ${from}`);
-}
+};
+rename([glueFile], renames, "import");
+rename([...texts.keys()], exportRenames, "export");
+// Written only once every check has passed: a failed run leaves the build as wasm-pack made it.
+writeFileSync(wasmFile, Buffer.concat(parts));
 for (const [f, text] of texts) writeFileSync(f, text);
 console.log(`short-imports: ${renames.size} imports and ${exportRenames.size} exports of ${dir} renamed`);
