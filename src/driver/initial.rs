@@ -3,6 +3,7 @@
 //! estimated size against `navigator.storage.estimate()`, and a request for persistent
 //! storage.
 
+use offline_tables_core::by_name::ByName;
 use offline_tables_core::protocol::{Change, Estimate, PullResponse};
 use offline_tables_core::value::object;
 use serde_json::{Map, Value};
@@ -24,8 +25,8 @@ pub struct TableProgress {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Progress {
     pub done: bool,
-    /// By table name, in order (a sorted list: a map type of its own would be more wasm).
-    pub tables: Vec<(String, TableProgress)>,
+    /// By table name, in order.
+    pub tables: ByName<TableProgress>,
     /// The stored state and local counts were read in this session.
     pub loaded: bool,
     /// The server's estimate was asked for in this session (answered or not).
@@ -41,26 +42,9 @@ impl Progress {
         p
     }
 
-    fn find(&self, name: &str) -> std::result::Result<usize, usize> {
-        self.tables.binary_search_by(|(t, _)| t.as_str().cmp(name))
-    }
-
     /// The progress of `name`, added if it is not there yet.
     pub fn table(&mut self, name: &str) -> &mut TableProgress {
-        let i = match self.find(name) {
-            Ok(i) => i,
-            Err(i) => {
-                self.tables
-                    .insert(i, (name.to_string(), TableProgress::default()));
-                i
-            }
-        };
-        &mut self.tables[i].1
-    }
-
-    fn get_mut(&mut self, name: &str) -> Option<&mut TableProgress> {
-        let i = self.find(name).ok()?;
-        Some(&mut self.tables[i].1)
+        self.tables.entry(name, TableProgress::default)
     }
 
     /// `{ done, tables: { name: { rows, total, done } } }` for the status.
@@ -87,7 +71,7 @@ impl Progress {
     }
 
     pub fn set_estimate(&mut self, estimate: &Estimate) {
-        for (name, t) in &mut self.tables {
+        for (name, t) in self.tables.iter_mut() {
             t.total = estimate.table(name).map(|e| e.rows);
         }
     }
@@ -98,7 +82,7 @@ impl Progress {
         for c in &page.changes {
             match c {
                 Change::Upsert { table, .. } => {
-                    if let Some(t) = self.get_mut(table) {
+                    if let Some(t) = self.tables.get_mut(table) {
                         t.rows += 1;
                         if let Some(total) = t.total {
                             t.rows = t.rows.min(total);
@@ -106,7 +90,7 @@ impl Progress {
                     }
                 }
                 Change::Remove { table, .. } => {
-                    if let Some(t) = self.get_mut(table) {
+                    if let Some(t) = self.tables.get_mut(table) {
                         t.rows = t.rows.saturating_sub(1);
                     }
                 }

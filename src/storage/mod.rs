@@ -65,24 +65,18 @@ pub(crate) fn factory() -> Result<IdbFactory> {
 }
 
 /// The keys one transaction wrote, per table, for the change events sent once it
-/// commits. A list sorted by table name, not a map: a transaction touches a few tables,
-/// and each map type is another few kB of wasm.
+/// commits.
 #[derive(Default)]
-pub(crate) struct Touched(Vec<(String, Array)>);
+pub(crate) struct Touched(offline_tables_core::by_name::ByName<Array>);
 
 impl Touched {
     pub fn add(&mut self, table: &str, key: &JsValue) {
-        match self.0.binary_search_by(|(t, _)| t.as_str().cmp(table)) {
-            Ok(i) => {
-                self.0[i].1.push(key);
-            }
-            Err(i) => self.0.insert(i, (table.to_string(), Array::of1(key))),
-        }
+        self.0.entry(table, Array::new).push(key);
     }
 
     /// One event per table, in the order of table names.
     pub fn emit(self, events: &Emitter, source: crate::driver::events::Source) {
-        for (table, keys) in &self.0 {
+        for (table, keys) in self.0.iter() {
             events.emit(table, keys, source);
         }
     }

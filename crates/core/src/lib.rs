@@ -2,6 +2,7 @@
 //! value ordering, and outbox coalescing. No wasm or browser dependency, so it is
 //! tested natively and shared by the wasm crate and the reference server.
 
+pub mod by_name;
 pub mod conflict;
 pub mod engine;
 pub mod error;

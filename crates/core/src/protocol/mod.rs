@@ -207,6 +207,7 @@ pub struct ErrorDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn names_written_by_hand_are_the_ones_serde_writes() {
@@ -223,7 +224,6 @@ mod tests {
             assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
         }
     }
-    use serde_json::json;
 
     #[test]
     fn unknown_change_kinds_and_fields_are_tolerated() {
