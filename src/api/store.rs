@@ -136,64 +136,6 @@ fn sync_config(sync: &JsValue, profile: &Profile) -> Result<Config, Error> {
     Ok(config)
 }
 
-/// `OfflineStore.open`'s work (see there; Rust callers: `OfflineStore::open_async`).
-async fn open_options(options: JsValue) -> Result<OfflineStore, Error> {
-    if !options.is_object() {
-        return Err(Error::invalid_argument(
-            "open: options must be { name, profile }",
-        ));
-    }
-    let name = field(&options, "name")
-        .as_string()
-        .ok_or_else(|| Error::invalid_argument("open: options.name must be a string"))?;
-    let profile = field(&options, "profile");
-    let user = field(&options, "user");
-    let user = match user.as_string() {
-        Some(u) if !u.is_empty() => Some(u),
-        None if user.is_undefined() || user.is_null() => None,
-        _ => {
-            return Err(Error::invalid_argument(
-                "open: options.user must be a non-empty string",
-            ))
-        }
-    };
-    let server = server_options(&field(&options, "server"))?;
-    let sync = field(&options, "sync");
-    let db = if profile.is_undefined() || profile.is_null() {
-        let Some(server) = &server else {
-            return Err(Error::invalid_profile(
-                "open: options.profile is required for a store without a server",
-            ));
-        };
-        open_with_server_profile(&name, server).await?
-    } else {
-        if !profile.is_object() {
-            return Err(Error::invalid_profile(
-                "open: options.profile must be an offline profile object",
-            ));
-        }
-        let profile: Value = crate::storage::js::from_js(&profile, true)
-            .map_err(|e| Error::invalid_profile(format!("profile: {e}")))?;
-        Db::open(&name, Profile::from_json(&profile)?).await?
-    };
-    if let Some(user) = &user {
-        // Another user's store is never served: refuse before any read can run.
-        if let Err(e) = db.bind_user(user).await {
-            db.close();
-            return Err(e);
-        }
-    }
-    let syncer = match server {
-        Some(server) => Some(Syncer::start(
-            db.clone(),
-            server,
-            sync_config(&sync, &db.profile())?,
-        )),
-        None => None,
-    };
-    Ok(OfflineStore { db, syncer })
-}
-
 #[wasm_bindgen]
 impl OfflineStore {
     /// Opens (creating or upgrading) the database `name` with one object store per table
@@ -203,14 +145,14 @@ impl OfflineStore {
     // it (7 kB of wasm); `super::promise` is the one every API call shares.
     #[wasm_bindgen(unchecked_return_type = "Promise<OfflineStore>")]
     pub fn open(#[wasm_bindgen(unchecked_param_type = "OpenOptions")] options: JsValue) -> Promise {
-        super::promise(async move { open_options(options).await.map(JsValue::from) })
+        super::promise(async move { Self::open_async(options).await.map(JsValue::from) })
     }
 
     /// Deletes the database `name` and everything in it, pending changes included.
     #[wasm_bindgen(js_name = deleteDatabase, unchecked_return_type = "Promise<void>")]
     pub fn delete_database(name: String) -> Promise {
         super::promise(async move {
-            Db::delete_database(&name).await?;
+            Self::delete_database_async(&name).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -408,7 +350,60 @@ impl OfflineStore {
 impl OfflineStore {
     /// `OfflineStore.open` for Rust callers (the crate's tests): the store, not a promise.
     pub async fn open_async(options: JsValue) -> Result<OfflineStore, Error> {
-        open_options(options).await
+        if !options.is_object() {
+            return Err(Error::invalid_argument(
+                "open: options must be { name, profile }",
+            ));
+        }
+        let name = field(&options, "name")
+            .as_string()
+            .ok_or_else(|| Error::invalid_argument("open: options.name must be a string"))?;
+        let profile = field(&options, "profile");
+        let user = field(&options, "user");
+        let user = match user.as_string() {
+            Some(u) if !u.is_empty() => Some(u),
+            None if user.is_undefined() || user.is_null() => None,
+            _ => {
+                return Err(Error::invalid_argument(
+                    "open: options.user must be a non-empty string",
+                ))
+            }
+        };
+        let server = server_options(&field(&options, "server"))?;
+        let sync = field(&options, "sync");
+        let db = if profile.is_undefined() || profile.is_null() {
+            let Some(server) = &server else {
+                return Err(Error::invalid_profile(
+                    "open: options.profile is required for a store without a server",
+                ));
+            };
+            open_with_server_profile(&name, server).await?
+        } else {
+            if !profile.is_object() {
+                return Err(Error::invalid_profile(
+                    "open: options.profile must be an offline profile object",
+                ));
+            }
+            let profile: Value = crate::storage::js::from_js(&profile, true)
+                .map_err(|e| Error::invalid_profile(format!("profile: {e}")))?;
+            Db::open(&name, Profile::from_json(&profile)?).await?
+        };
+        if let Some(user) = &user {
+            // Another user's store is never served: refuse before any read can run.
+            if let Err(e) = db.bind_user(user).await {
+                db.close();
+                return Err(e);
+            }
+        }
+        let syncer = match server {
+            Some(server) => Some(Syncer::start(
+                db.clone(),
+                server,
+                sync_config(&sync, &db.profile())?,
+            )),
+            None => None,
+        };
+        Ok(OfflineStore { db, syncer })
     }
 
     /// `OfflineStore.deleteDatabase` for Rust callers.
