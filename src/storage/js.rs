@@ -333,9 +333,9 @@ extern "C" {
     /// `current` with `patch` applied; an `undefined` in the patch removes the column.
     #[wasm_bindgen(js_name = mergePatch)]
     pub fn merge_patch(current: &JsValue, patch: &JsValue) -> JsValue;
-    /// The JSON text of copies of `rows` holding only `cols`.
     /// `v` as text for a message (strings quoted, errors as "Name: message").
     pub fn describe(v: &JsValue) -> String;
+    /// The JSON text of copies of `rows` holding only `cols`.
     #[wasm_bindgen(js_name = pickJson)]
     pub fn pick_json(rows: &js_sys::Array, cols: &js_sys::Array) -> String;
     #[wasm_bindgen(catch, js_name = jsonText)]
@@ -378,8 +378,9 @@ extern "C" {
 ///
 /// The one way values cross from JavaScript into Rust. serde-wasm-bindgen did this before;
 /// dropping it left no second copy of every deserializer in the wasm (~20 kB), and one
-/// stringify beats a JS call per field on large reads. `nulls`: undefined reads as null (for app input such
-/// as queries), not as a missing field (stored rows, where JSON.stringify drops it).
+/// stringify beats a JS call per field on large reads. `nulls`: undefined reads as null
+/// (for app input such as queries), not as a missing field (stored rows, where
+/// JSON.stringify drops it).
 pub fn from_js<T: FromValue>(v: &JsValue, nulls: bool) -> std::result::Result<T, String> {
     use_js_floats();
     let text = json_text(v, nulls).map_err(|e| {
