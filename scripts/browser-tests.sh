@@ -19,24 +19,24 @@ cargo build --tests --target wasm32-unknown-unknown -q >/dev/null 2>"$LOGS/build
 # (org.chromium.Chromium.scoped_dir.*, ~26 MB a test file) and other empty directories behind, and a runner stopped
 # by the retry below leaves its copy of the test .wasm (.tmp*, ~24 MB). In /tmp that was half a GB a run, tens of GB
 # on a machine that runs the suite for weeks. All of them follow TMPDIR.
-# A run the retry stops can leave its Chrome running for a moment, writing into that directory: those processes (they
-# name it in --user-data-dir) are stopped first, and the removal is retried. Cleaning up never fails the run.
+# A run the retry stops can leave its Chrome exiting for a moment, writing into that directory: the removal is
+# retried. Cleaning up never fails the run. Processes are only ever stopped through the process group this script
+# started (stop below), never by name: on a developer's machine a name matches other people's browsers too.
 RUN_TMP="$LOGS/tmp"
 sweep() {
-  pkill -f -- "$RUN_TMP/" 2>/dev/null || true
   local _
   for _ in 1 2 3 4 5; do
     rm -rf -- "$RUN_TMP" 2>/dev/null && return 0
     sleep 1
-    pkill -9 -f -- "$RUN_TMP/" 2>/dev/null || true
   done
   echo "warn: could not remove $RUN_TMP" >&2
 }
 trap sweep EXIT
 
-stop() { # the run's process group, and any chromedriver it left
+stop() { # the run's process group: wasm-pack, its test runner, chromedriver and the Chrome it started
   kill -- "-$1" 2>/dev/null || true
-  pkill -f chromedriver 2>/dev/null || true
+  sleep 1
+  kill -9 -- "-$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
 }
 
