@@ -370,8 +370,8 @@ async fn read_body(request: &web_sys::Request) -> RestResult<(Value, JsValue)> {
         .map_err(unreadable)?;
     let bytes = Uint8Array::new(&buffer).to_vec();
     let text = RestError::body_text(&bytes)?;
-    let value: Value = offline_tables_core::json::parse(text).map_err(RestError::malformed_json)?;
-    // Our reader took it (it reads what serde_json reads), so JSON.parse takes it too.
+    let value: Value = serde_json::from_str(text).map_err(RestError::malformed_json)?;
+    // serde_json took it, so JSON.parse takes it too.
     let js = JSON::parse(text)
         .map_err(|e| RestError::malformed_json(crate::storage::js::describe(&e)))?;
     Ok((value, js))

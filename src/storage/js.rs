@@ -372,8 +372,8 @@ extern "C" {
     pub fn slim_bases(tx: &web_sys::IdbTransaction) -> Result<(), JsValue>;
 }
 
-/// `v` read as `T` through its JSON text: `JSON.stringify` in the page, then our JSON
-/// reader (`offline_tables_core::json`) into a `Value` and `FromValue` (no typed serde
+/// `v` read as `T` through its JSON text: `JSON.stringify` in the page, then serde_json
+/// into a `Value` and `FromValue` (no typed serde
 /// reads in the wasm: see `protocol::wire`).
 ///
 /// The one way values cross from JavaScript into Rust. serde-wasm-bindgen did this before;
@@ -382,22 +382,12 @@ extern "C" {
 /// (for app input such as queries), not as a missing field (stored rows, where
 /// JSON.stringify drops it).
 pub fn from_js<T: FromValue>(v: &JsValue, nulls: bool) -> std::result::Result<T, String> {
-    use_js_floats();
     let text = json_text(v, nulls).map_err(|e| {
         e.dyn_ref::<js_sys::Error>()
             .map(|e| String::from(e.message()))
             .unwrap_or_else(|| "not JSON".into())
     })?;
     wire::from_str(&text).map_err(|e| e.to_string())
-}
-
-/// Reads JSON numbers that are not 64-bit integers with JavaScript's `parseFloat`
-/// (correctly rounded, like Rust's, which would add 15 kB gzipped: see
-/// `offline_tables_core::json`). Every JSON read in the wasm follows a `from_js` or an
-/// opened database (`storage::factory`), and both call this first; calls after the
-/// first cost one check.
-pub fn use_js_floats() {
-    offline_tables_core::json::set_float_reader(js_sys::parse_float);
 }
 
 /// `v` as a JavaScript value, through its JSON text (`JSON.parse`).

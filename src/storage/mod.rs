@@ -57,7 +57,6 @@ pub struct Db {
 }
 
 pub(crate) fn factory() -> Result<IdbFactory> {
-    js::use_js_floats();
     js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into())
         .ok()
         .and_then(|f| f.dyn_into::<IdbFactory>().ok())

@@ -6,7 +6,6 @@ pub mod by_name;
 pub mod conflict;
 pub mod engine;
 pub mod error;
-pub mod json;
 pub mod outbox;
 pub mod profile;
 pub mod protocol;

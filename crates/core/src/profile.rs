@@ -115,7 +115,7 @@ fn int_in(v: &Value, path: &str, min: u32, max: u32) -> Result<u32> {
 impl Profile {
     /// Parses and validates a profile from JSON text.
     pub fn from_json_str(s: &str) -> Result<Profile> {
-        let v: Value = crate::json::parse(s)
+        let v: Value = serde_json::from_str(s)
             .map_err(|e| Error::invalid_profile(format!("profile is not valid JSON: {e}")))?;
         Profile::from_json(&v)
     }

@@ -52,8 +52,8 @@ impl RestError {
     pub fn malformed_json(e: impl fmt::Display) -> Self {
         Self::bad_request(format!("malformed JSON body: {e}"))
     }
-    /// A request body's bytes as text, for `crate::json::parse`: the server and the
-    /// fetch interceptor both read bodies through this and that reader, so they refuse
+    /// A request body's bytes as text, for `serde_json::from_str`: the server and the
+    /// fetch interceptor both read bodies through this and serde_json, so they refuse
     /// the same bodies with the same words.
     pub fn body_text(bytes: &[u8]) -> Result<&str, RestError> {
         std::str::from_utf8(bytes).map_err(|e| {
@@ -190,7 +190,7 @@ pub fn parse_key_segment(seg: &str) -> RestResult<Key> {
     if let Some(inner) = seg.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
         return Ok(Key::Str(inner.replace("''", "'")));
     }
-    if let Ok(v @ Value::Number(_)) = crate::json::parse(seg) {
+    if let Ok(v @ Value::Number(_)) = serde_json::from_str(seg) {
         return Key::from_json(&v, "key").map_err(RestError::from);
     }
     if seg.is_empty() {

@@ -7,7 +7,6 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use offline_tables_core::json;
 use offline_tables_core::rest::RestError;
 use serde::de::DeserializeOwned;
 
@@ -32,10 +31,10 @@ where
                 AppError::bad_request(format!("cannot read the request body: {e}"))
             }
         })?;
-        // The body is read by the same JSON reader as the wasm's fetch interceptor, so
-        // both refuse a malformed body with the same words.
-        let value =
-            json::parse(RestError::body_text(&bytes)?).map_err(RestError::malformed_json)?;
+        // Read as the wasm's fetch interceptor reads a body (text, then serde_json into a
+        // `Value`, then the shape), so both refuse a malformed body with the same words.
+        let value: serde_json::Value = serde_json::from_str(RestError::body_text(&bytes)?)
+            .map_err(RestError::malformed_json)?;
         serde_json::from_value(value)
             .map(JsonBody)
             .map_err(|e| RestError::malformed_json(e).into())

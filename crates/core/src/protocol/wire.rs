@@ -64,9 +64,9 @@ pub trait FromValue: Sized {
     fn from_value(v: Value) -> Result<Self, E>;
 }
 
-/// `T` from JSON text: parsed into a `Value` (by `crate::json`), then converted.
+/// `T` from JSON text: parsed into a `Value` (by serde_json), then converted.
 pub fn from_str<T: FromValue>(text: &str) -> Result<T, E> {
-    T::from_value(crate::json::parse(text).map_err(E::custom)?)
+    T::from_value(serde_json::from_str(text).map_err(E::custom)?)
 }
 
 impl FromValue for Value {

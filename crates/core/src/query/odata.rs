@@ -192,7 +192,7 @@ fn tokenize(s: &str) -> Result<Vec<(Tok, usize)>> {
                     i += 1;
                 }
                 let text = &s[start..i];
-                let n: Value = crate::json::parse(text)
+                let n: Value = serde_json::from_str(text)
                     .ok()
                     .filter(Value::is_number)
                     .ok_or_else(|| {
