@@ -63,8 +63,8 @@ module.exports = (_env, argv) => ({
     clean: true,
   },
   resolve: {
-    // The demo calls store.interceptFetch: the package's full build, which pkg/ is (scripts/build.sh).
-    alias: { "offline-tables/full$": path.resolve(__dirname, "pkg") },
+    // The package's bundler entry, as built here (scripts/build.sh: pkg/).
+    alias: { "offline-tables$": path.resolve(__dirname, "pkg") },
   },
   experiments: { asyncWebAssembly: true },
   devtool: argv.mode === "development" ? "source-map" : false,

@@ -1,9 +1,8 @@
 // pack.mjs (npm run pack): assembles the published npm package from the wasm-pack outputs into target/npm/package/,
-// then `npm pack`s it to target/npm/offline-tables-<version>.tgz. The package's root (`offline-tables`,
-// `offline-tables/web`) is the build without the fetch interceptor (pkg-core/, pkg-web-core/); `full/`
-// (`offline-tables/full`, `offline-tables/full/web`) the build with every feature (pkg/, pkg-web/).
+// then `npm pack`s it to target/npm/offline-tables-<version>.tgz: one .wasm, with the bundler glue (pkg/,
+// `offline-tables`) and the web glue (pkg-web/, `offline-tables/web`) beside it.
 // The root package.json is the development project (private); this one is what npm users get.
-// Usage: node scripts/pack.mjs          (expects the four builds of `scripts/build.sh all`)
+// Usage: node scripts/pack.mjs          (expects the two builds of `scripts/build.sh all`)
 // Prints the tarball's path as its last line.
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -15,11 +14,8 @@ import { minify } from "terser";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = path.join(ROOT, "target", "npm");
 const PKG = path.join(OUT, "package");
-// [bundler build, web build, where in the package]
-const BUILDS = [
-  [path.join(ROOT, "pkg-core"), path.join(ROOT, "pkg-web-core"), "."],
-  [path.join(ROOT, "pkg"), path.join(ROOT, "pkg-web"), "full"],
-];
+const BUNDLER = path.join(ROOT, "pkg");
+const WEB = path.join(ROOT, "pkg-web");
 
 function fail(msg) {
   console.error(`pack: ${msg}`);
@@ -28,7 +24,7 @@ function fail(msg) {
 const read = (...p) => readFileSync(path.join(...p));
 const sha = (buf) => createHash("sha256").update(buf).digest("hex");
 
-for (const dir of BUILDS.flatMap(([b, w]) => [b, w])) {
+for (const dir of [BUNDLER, WEB]) {
   if (!existsSync(path.join(dir, "offline_tables_bg.wasm"))) {
     fail(`${path.relative(ROOT, dir)}/ is missing: run scripts/build.sh all first`);
   }
@@ -37,10 +33,10 @@ for (const dir of BUILDS.flatMap(([b, w]) => [b, w])) {
 // One version for the crate, the dev project and the package (semver; see CHANGELOG.md).
 const cargoVersion = /^\[package\][^[]*?^version = "([^"]+)"/m.exec(read(ROOT, "Cargo.toml").toString())?.[1];
 const devPackage = JSON.parse(read(ROOT, "package.json"));
-const built = JSON.parse(read(BUILDS[0][0], "package.json"));
+const built = JSON.parse(read(BUNDLER, "package.json"));
 if (!cargoVersion) fail("no [package] version in Cargo.toml");
 if (devPackage.version !== cargoVersion || built.version !== cargoVersion) {
-  fail(`versions disagree: Cargo.toml ${cargoVersion}, package.json ${devPackage.version}, pkg-core/ ${built.version} (rebuild?)`);
+  fail(`versions disagree: Cargo.toml ${cargoVersion}, package.json ${devPackage.version}, pkg/ ${built.version} (rebuild?)`);
 }
 const changelog = read(ROOT, "CHANGELOG.md").toString();
 if (!changelog.includes(`## ${cargoVersion}`)) fail(`CHANGELOG.md has no "## ${cargoVersion}" section`);
@@ -50,8 +46,8 @@ const protocolSrc = read(ROOT, "crates", "core", "src", "protocol", "mod.rs").to
 const protocolVersion = Number(/pub const PROTOCOL_VERSION: u32 = (\d+);/.exec(protocolSrc)?.[1]);
 if (!Number.isInteger(protocolVersion)) fail("PROTOCOL_VERSION not found in crates/core/src/protocol/mod.rs");
 
-// Both targets of a build come from one cargo build: the same .wasm and the same JS snippets. Ship them once, with the
-// two glue files beside them (the web glue fetches `offline_tables_bg.wasm` next to itself).
+// Both targets come from one cargo build: the same .wasm and the same JS snippets. Ship them once, with the two glue
+// files beside them (the web glue fetches `offline_tables_bg.wasm` next to itself).
 const snippetFiles = (dir) => {
   const base = path.join(dir, "snippets");
   if (!existsSync(base)) return [];
@@ -60,38 +56,28 @@ const snippetFiles = (dir) => {
     .map((e) => path.relative(base, path.join(e.parentPath ?? e.path, e.name)))
     .sort();
 };
-for (const [bundler, web] of BUILDS) {
-  const [b, w] = [path.relative(ROOT, bundler), path.relative(ROOT, web)];
-  if (sha(read(bundler, "offline_tables_bg.wasm")) !== sha(read(web, "offline_tables_bg.wasm"))) {
-    fail(`${b}/ and ${w}/ hold different .wasm files: build both in one run (scripts/build.sh all)`);
-  }
-  const snippets = snippetFiles(bundler);
-  if (JSON.stringify(snippets) !== JSON.stringify(snippetFiles(web))
-    || snippets.some((f) => sha(read(bundler, "snippets", f)) !== sha(read(web, "snippets", f)))) {
-    fail(`${b}/snippets and ${w}/snippets differ: build both in one run`);
-  }
+if (sha(read(BUNDLER, "offline_tables_bg.wasm")) !== sha(read(WEB, "offline_tables_bg.wasm"))) {
+  fail("pkg/ and pkg-web/ hold different .wasm files: build both in one run (scripts/build.sh all)");
 }
-if (sha(read(BUILDS[0][0], "offline_tables_bg.wasm")) === sha(read(BUILDS[1][0], "offline_tables_bg.wasm"))) {
-  fail("pkg-core/ and pkg/ hold the same .wasm: pkg-core/ must be built without the intercept feature (scripts/build.sh all)");
+const snippets = snippetFiles(BUNDLER);
+if (JSON.stringify(snippets) !== JSON.stringify(snippetFiles(WEB))
+  || snippets.some((f) => sha(read(BUNDLER, "snippets", f)) !== sha(read(WEB, "snippets", f)))) {
+  fail("pkg/snippets and pkg-web/snippets differ: build both in one run");
 }
 
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(PKG, { recursive: true });
 const copy = (from, to) => cpSync(from, path.join(PKG, to), { recursive: true });
-const shipped = [];
-for (const [bundler, web, at] of BUILDS) {
-  const to = (f) => path.join(at, f);
-  // Bundlers (webpack 5 with asyncWebAssembly, Vite with a wasm plugin, ...): `import … from "offline-tables"`.
-  for (const f of ["offline_tables.js", "offline_tables_bg.js", "offline_tables.d.ts", "offline_tables_bg.wasm", "offline_tables_bg.wasm.d.ts"]) {
-    copy(path.join(bundler, f), to(f));
-  }
-  if (existsSync(path.join(bundler, "snippets"))) copy(path.join(bundler, "snippets"), to("snippets"));
-  // Plain <script type="module"> pages and workers, no bundler: `import init, … from "offline-tables/web"`.
-  copy(path.join(web, "offline_tables.js"), to("web.js"));
-  copy(path.join(web, "offline_tables.d.ts"), to("web.d.ts"));
-  shipped.push(...["offline_tables.js", "offline_tables_bg.js", "web.js"].map(to),
-    ...snippetFiles(bundler).filter((f) => f.endsWith(".js")).map((f) => to(path.join("snippets", f))));
+// Bundlers (webpack 5 with asyncWebAssembly, Vite with a wasm plugin, ...): `import … from "offline-tables"`.
+for (const f of ["offline_tables.js", "offline_tables_bg.js", "offline_tables.d.ts", "offline_tables_bg.wasm", "offline_tables_bg.wasm.d.ts"]) {
+  copy(path.join(BUNDLER, f), f);
 }
+if (existsSync(path.join(BUNDLER, "snippets"))) copy(path.join(BUNDLER, "snippets"), "snippets");
+// Plain <script type="module"> pages and workers, no bundler: `import init, … from "offline-tables/web"`.
+copy(path.join(WEB, "offline_tables.js"), "web.js");
+copy(path.join(WEB, "offline_tables.d.ts"), "web.d.ts");
+const shipped = ["offline_tables.js", "offline_tables_bg.js", "web.js",
+  ...snippets.filter((f) => f.endsWith(".js")).map((f) => path.join("snippets", f))];
 for (const f of ["README.md", "LICENSE", "CHANGELOG.md"]) copy(path.join(ROOT, f), f);
 
 // The JS a page downloads ships minified (terser, as ES modules; export names, imports and class names kept):
@@ -112,7 +98,7 @@ for (const f of shipped) {
 
 const files = [
   "offline_tables.js", "offline_tables_bg.js", "offline_tables.d.ts", "offline_tables_bg.wasm",
-  "offline_tables_bg.wasm.d.ts", "web.js", "web.d.ts", "full/", "CHANGELOG.md",
+  "offline_tables_bg.wasm.d.ts", "web.js", "web.d.ts", "CHANGELOG.md",
 ];
 if (existsSync(path.join(PKG, "snippets"))) files.push("snippets/");
 const manifest = {
@@ -131,16 +117,13 @@ const manifest = {
   exports: {
     ".": { types: "./offline_tables.d.ts", default: "./offline_tables.js" },
     "./web": { types: "./web.d.ts", default: "./web.js" },
-    "./full": { types: "./full/offline_tables.d.ts", default: "./full/offline_tables.js" },
-    "./full/web": { types: "./full/web.d.ts", default: "./full/web.js" },
     "./offline_tables_bg.wasm": "./offline_tables_bg.wasm",
-    "./full/offline_tables_bg.wasm": "./full/offline_tables_bg.wasm",
     "./package.json": "./package.json",
   },
   files,
   // The bundler entry instantiates the module when imported; the snippets are imported for their exports only,
   // but wasm-bindgen marks them, and they are tiny.
-  sideEffects: ["./offline_tables.js", "./snippets/*", "./full/offline_tables.js", "./full/snippets/*"],
+  sideEffects: ["./offline_tables.js", "./snippets/*"],
   // The sync protocol (docs/protocol.md) this client speaks: a server must serve the same version.
   offlineTables: { protocolVersion },
 };

@@ -11,9 +11,9 @@ pub mod transport;
 pub use api::{OfflineStore, Table};
 pub use error::{Error, ErrorCode};
 
-/// The wasm's allocator: talc instead of Rust's default dlmalloc, 1.9 kB smaller gzipped with
-/// the same `npm run bench:sync` figures within noise (CHANGELOG has the runs). Single-threaded
-/// wasm only: the build has no atomics.
+/// The wasm's allocator: talc instead of Rust's default dlmalloc, for size (the README's *Size*
+/// gives what it buys), with the same `npm run bench:sync` figures within noise (README *Speed*).
+/// Single-threaded wasm only: the build has no atomics.
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -3,7 +3,6 @@
 //! in `types.d.ts` (the fetch interceptor's options beside it, in `intercept.rs`) and named by
 //! the exported methods.
 
-#[cfg(feature = "intercept")]
 mod intercept;
 mod store;
 mod table;

@@ -417,7 +417,6 @@ impl OfflineStore {
     }
 
     /// The sync server's base URL, for a store opened with one.
-    #[cfg(feature = "intercept")]
     pub(super) fn server_url(&self) -> Option<String> {
         self.syncer.as_ref().map(|s| s.server_url().to_string())
     }

@@ -2,8 +2,8 @@
 // scripts/pack.mjs) into a scratch project in a temp dir, checks its package.json and type declarations, then in
 // headless Chromium: a webpack build (`import … from "offline-tables"`) that opens a store syncing with the reference
 // server and starts a dedicated worker bundled with it, and a plain <script type="module"> page without a bundler
-// (the README's example, verbatim) whose module worker imports `offline-tables/web`; and the build with fetch
-// interception, `offline-tables/full` (webpack) and `offline-tables/full/web` (a plain module worker).
+// (the README's example, verbatim) whose module worker imports `offline-tables/web`; and fetch interception from
+// both entries (`interceptFetch` in the webpack page, `handleFetch` in a plain module worker).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -43,9 +43,7 @@ before(async () => {
   mkdirSync(path.join(scratch, "src"));
   writeFileSync(path.join(scratch, "src", "index.js"), `
 import { OfflineStore } from "offline-tables";
-import { OfflineStore as FullStore } from "offline-tables/full";
 window.OfflineStore = OfflineStore;
-window.FullStore = FullStore;
 window.fromWorker = (msg) => new Promise((resolve) => {
   const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
   // The bundled worker's module waits for the wasm before its code runs: it says when it listens.
@@ -103,14 +101,14 @@ self.onmessage = async ({ data: { name, url, token, key } }) => {
 };
 self.postMessage("ready");
 `);
-  // A plain module worker on the full web build: a Service Worker-style handler answering from the store.
-  writeFileSync(path.join(scratch, "full-worker.js"), `
-import init, { OfflineStore } from "/node_modules/offline-tables/full/web.js";
+  // A plain module worker on the web build: a Service Worker-style handler answering from the store.
+  writeFileSync(path.join(scratch, "fetch-worker.js"), `
+import init, { OfflineStore } from "/node_modules/offline-tables/web.js";
 await init();
 self.onmessage = async ({ data: { name } }) => {
   try {
     const store = await OfflineStore.open({ name, profile: { version: 1, tables: { notes: { key: "id" } } } });
-    await store.table("notes").put({ id: "n1", text: "answered by the full web build" });
+    await store.table("notes").put({ id: "n1", text: "answered by the web build" });
     const res = await store.handleFetch(new Request(new URL("/api/data/notes/n1", self.location.href)));
     const other = await store.handleFetch(new Request(new URL("/elsewhere", self.location.href)));
     const out = { status: res.status, local: res.headers.get("x-offline-tables"), body: await res.json(), other: other === undefined };
@@ -142,7 +140,7 @@ async function open(url) {
   return { page, errors };
 }
 
-test("the tarball holds the builds, types, README, LICENSE, CHANGELOG and a complete package.json", () => {
+test("the tarball holds the build, types, README, LICENSE, CHANGELOG and a complete package.json", () => {
   const pkg = JSON.parse(readFileSync(path.join(pkgDir, "package.json"), "utf8"));
   const dev = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8"));
   for (const field of ["name", "version", "description", "license", "repository", "type", "exports", "types", "files", "sideEffects", "keywords"]) {
@@ -158,14 +156,15 @@ test("the tarball holds the builds, types, README, LICENSE, CHANGELOG and a comp
   assert.equal(pkg.offlineTables?.protocolVersion, Number(/PROTOCOL_VERSION: u32 = (\d+)/.exec(protocol)[1]));
   assert.ok(readFileSync(path.join(pkgDir, "CHANGELOG.md"), "utf8").includes(`## ${pkg.version}`), "CHANGELOG has this version");
   const build = ["offline_tables_bg.wasm", "offline_tables.js", "offline_tables_bg.js", "offline_tables.d.ts", "web.js", "web.d.ts"];
-  for (const f of ["README.md", "LICENSE", ...build, ...build.map((f) => `full/${f}`)]) {
+  for (const f of ["README.md", "LICENSE", ...build]) {
     assert.ok(existsSync(path.join(pkgDir, f)), `${f} is in the tarball`);
   }
-  // The default entry is the build without fetch interception: a smaller .wasm, and no interceptFetch in its types.
-  const wasmSize = (f) => readFileSync(path.join(pkgDir, f)).length;
-  assert.ok(wasmSize("offline_tables_bg.wasm") < wasmSize("full/offline_tables_bg.wasm"), "the default .wasm is the smaller one");
-  assert.doesNotMatch(readFileSync(path.join(pkgDir, "offline_tables.d.ts"), "utf8"), /interceptFetch|handleFetch\(/);
-  assert.match(readFileSync(path.join(pkgDir, "full", "offline_tables.d.ts"), "utf8"), /interceptFetch\(/);
+  // One .wasm, fetch interception included, for both entries.
+  assert.deepEqual(readdirSync(pkgDir, { recursive: true }).filter((f) => f.endsWith(".wasm")), ["offline_tables_bg.wasm"]);
+  for (const types of ["offline_tables.d.ts", "web.d.ts"]) {
+    assert.match(readFileSync(path.join(pkgDir, types), "utf8"), /interceptFetch\(/, types);
+    assert.match(readFileSync(path.join(pkgDir, types), "utf8"), /handleFetch\(/, types);
+  }
   // Every path the manifest points at exists.
   const targets = [pkg.main, pkg.module, pkg.types, ...Object.values(pkg.exports).flatMap((e) => (typeof e === "string" ? [e] : Object.values(e)))];
   for (const t of targets) assert.ok(existsSync(path.join(pkgDir, t)), `${t} exists`);
@@ -176,8 +175,6 @@ test("the declarations type-check an app importing both entry points", () => {
   writeFileSync(path.join(scratch, "app.ts"), `
 import { OfflineStore, type OpenOptions, type SyncStatus, type OfflineTablesError, type Row } from "offline-tables";
 import init, { OfflineStore as WebStore } from "offline-tables/web";
-import { OfflineStore as FullStore } from "offline-tables/full";
-import initFull, { OfflineStore as FullWebStore } from "offline-tables/full/web";
 const options: OpenOptions = { name: "x", profile: { version: 1, tables: { t: { key: "id", conflict: "merge" } } } };
 export async function main(): Promise<void> {
   await init();
@@ -187,12 +184,10 @@ export async function main(): Promise<void> {
   const s: SyncStatus | null = store.status();
   store.on("status", (st) => st.state satisfies SyncStatus["state"]);
   try { await store.table("t").put({ id: 1 }); } catch (e) { (e as OfflineTablesError).code satisfies string; }
-  // @ts-expect-error fetch interception is in offline-tables/full only
-  store.interceptFetch();
-  await initFull();
-  const full: FullStore = await FullStore.open(options);
-  const uninstall: () => void = full.interceptFetch({ prefix: "/api/data/" });
-  const answered: Response | undefined = await (await FullWebStore.open(options)).handleFetch(new Request("/api/data/t/1"));
+  // @ts-expect-error the prefix is a string
+  store.interceptFetch({ prefix: 1 });
+  const uninstall: () => void = store.interceptFetch({ prefix: "/api/data/" });
+  const answered: Response | undefined = await web.handleFetch(new Request("/api/data/t/1"));
   void row; void s; void web; void uninstall; void answered;
 }
 `);
@@ -268,40 +263,36 @@ test("plain page: the web build in a module worker syncs with the reference serv
   await page.close();
 });
 
-test("webpack: offline-tables/full answers fetch from the store; the default entry has no interceptor", { timeout: 60_000 }, async () => {
+test("webpack: the bundler build answers fetch from the store", { timeout: 60_000 }, async () => {
   const { page, errors } = await open(`${base}/bundled.html`);
   await page.waitForFunction(() => window.ready === true, null, { timeout: 15_000 });
   const out = await page.evaluate(async (name) => {
-    const store = await window.FullStore.open({ name, profile: { version: 1, tables: { notes: { key: "id" } } } });
-    await store.table("notes").put({ id: "f1", text: "from the full build" });
+    const store = await window.OfflineStore.open({ name, profile: { version: 1, tables: { notes: { key: "id" } } } });
+    await store.table("notes").put({ id: "f1", text: "from the bundler build" });
     const uninstall = store.interceptFetch();
     const res = await fetch("/api/data/notes/f1");
     const got = { status: res.status, local: res.headers.get("x-offline-tables"), body: await res.json() };
     uninstall();
     store.close();
-    await window.FullStore.deleteDatabase(name);
-    return { got, core: typeof window.OfflineStore.prototype.interceptFetch, full: typeof window.FullStore.prototype.interceptFetch };
-  }, `package-full-${Date.now()}`);
-  assert.deepEqual(out, {
-    got: { status: 200, local: "local", body: { id: "f1", text: "from the full build" } },
-    core: "undefined",
-    full: "function",
-  }, `errors: ${errors.join("; ")}`);
+    await window.OfflineStore.deleteDatabase(name);
+    return got;
+  }, `package-intercept-${Date.now()}`);
+  assert.deepEqual(out, { status: 200, local: "local", body: { id: "f1", text: "from the bundler build" } }, `errors: ${errors.join("; ")}`);
   assert.deepEqual(errors, []);
   await page.close();
 });
 
-test("plain page: offline-tables/full/web in a module worker answers a Request with handleFetch", { timeout: 60_000 }, async () => {
+test("plain page: offline-tables/web in a module worker answers a Request with handleFetch", { timeout: 60_000 }, async () => {
   const { page, errors } = await open(`${base}/plain.html`);
   const out = await page.evaluate((name) => new Promise((resolve) => {
-    const worker = new Worker("/full-worker.js", { type: "module" });
+    const worker = new Worker("/fetch-worker.js", { type: "module" });
     worker.onerror = (e) => resolve({ error: e.message ?? String(e) });
     worker.onmessage = (e) => {
       if (e.data === "ready") worker.postMessage({ name });
       else { resolve(e.data); worker.terminate(); }
     };
-  }), `package-full-worker-${Date.now()}`);
-  assert.deepEqual(out, { status: 200, local: "local", body: { id: "n1", text: "answered by the full web build" }, other: true }, `errors: ${errors.join("; ")}`);
+  }), `package-fetch-worker-${Date.now()}`);
+  assert.deepEqual(out, { status: 200, local: "local", body: { id: "n1", text: "answered by the web build" }, other: true }, `errors: ${errors.join("; ")}`);
   assert.deepEqual(errors, []);
   await page.close();
 });

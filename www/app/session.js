@@ -1,5 +1,5 @@
 // session.js: the demo's sign-in (a development user and token kept in localStorage), the store it opens, and sign-out (which deletes the local database).
-import { OfflineStore } from "offline-tables/full"; // the build with fetch interception
+import { OfflineStore } from "offline-tables";
 
 const KEY = "field-service.session";
 /** The reference server's development users (demo/tokens.json). */
