@@ -114,7 +114,7 @@ const dexie = {
 async function loadOurs() {
   const mod = await import(OURS_URL);
   await mod.default(); // --target web: fetch and instantiate offline_tables_bg.wasm
-  const { OfflineStore } = mod;
+  const { OfflineStore, __BoundaryRows: BoundaryRows } = mod;
   const profile = { version: 1, tables: { rows: { key: "id", indexes: ["group"] } } };
   return {
     async open(name) {
@@ -128,6 +128,17 @@ async function loadOurs() {
       };
     },
     destroy: (name) => OfflineStore.deleteDatabase(name),
+    // Rows into Rust and back out, by one way (`how`): "json" or "serde" (src/api/convert.rs).
+    boundary(rows, how) {
+      let t0 = now();
+      const held = BoundaryRows.read(rows, how);
+      const inMs = now() - t0;
+      t0 = now();
+      const back = held.write(how);
+      const outMs = now() - t0;
+      held.free();
+      return { inMs, outMs, back };
+    },
   };
 }
 
@@ -148,6 +159,8 @@ window.runBench = async function runBench(config) {
   const order = names.filter((n) => impls[n]);
   const samples = { bulkPut: {}, get: {}, query: {}, load: {} };
   for (const w of Object.keys(samples)) for (const n of order) samples[w][n] = [];
+  // Rows across the JS boundary, ours only: each way, each direction.
+  const boundary = { json: { in: [], out: [] }, serde: { in: [], out: [] } };
   const created = new Set();
   const dbName = (what, impl, rep = "") => {
     const name = `bench-${runId}-${what}-${impl}${rep === "" ? "" : "-" + rep}`;
@@ -183,7 +196,22 @@ window.runBench = async function runBench(config) {
       }
     }
 
-    // 3: indexed equality query returning queryRows/GROUPS rows.
+    // 3: putRows rows into Rust and back out, as JSON text and through serde-wasm-bindgen (interleaved).
+    if (impls.ours) {
+      for (let rep = 0; rep < reps; rep++) {
+        for (const how of rotate(["json", "serde"], rep)) {
+          const { inMs, outMs, back } = impls.ours.boundary(putData, how);
+          check(back.length === putData.length && JSON.stringify(back[putData.length - 1]) === JSON.stringify(putData.at(-1)),
+            `${how}: the rows came back unchanged`);
+          boundary[how].in.push(inMs);
+          boundary[how].out.push(outMs);
+        }
+        log(`rep ${rep + 1}/${reps} rows across the boundary: ` +
+          ["json", "serde"].map((h) => `${h} in ${boundary[h].in.at(-1).toFixed(1)} ms, out ${boundary[h].out.at(-1).toFixed(1)} ms`).join("; "));
+      }
+    }
+
+    // 4: indexed equality query returning queryRows/GROUPS rows.
     const chunk = 10000;
     for (const impl of order) {
       const h = (handles[impl] = await impls[impl].open(dbName("query", impl)));
@@ -216,7 +244,7 @@ window.runBench = async function runBench(config) {
     }
   }
   const left = (await indexedDB.databases()).map((d) => d.name).filter((n) => n.startsWith(`bench-${runId}`));
-  return { samples, leftDatabases: left, userAgent: navigator.userAgent };
+  return { samples, boundary: impls.ours ? boundary : null, leftDatabases: left, userAgent: navigator.userAgent };
 };
 
 window.benchReady = true;

@@ -106,6 +106,25 @@ try {
     };
   });
   printTable(rows);
+  let boundary = null;
+  if (result.boundary) {
+    // The same rows both ways in one run: the faster is the one rows should cross by (src/api/convert.rs).
+    const b = result.boundary;
+    boundary = ["in", "out"].map((dir) => {
+      const [json, serde] = [median(b.json[dir]), median(b.serde[dir])];
+      return {
+        direction: dir === "in" ? "JS -> Rust" : "Rust -> JS",
+        json: round(json), serde: round(serde), serdeVsJson: round(serde / json, 2),
+        samples: { json: b.json[dir].map((x) => round(x)), serde: b.serde[dir].map((x) => round(x)) },
+      };
+    });
+    const fmt = (x, d) => x.toFixed(d).padStart(10);
+    console.log(`rows across the boundary (${config.putRows} rows of ~1 KB, median of ${config.reps}):`);
+    console.log(`  ${"direction".padEnd(12)}${"JSON text".padStart(10)}${"serde-wb".padStart(10)}${"serde/JSON".padStart(12)}`);
+    for (const r of boundary) console.log(`  ${r.direction.padEnd(12)}${fmt(r.json, 1)}${fmt(r.serde, 1)}${(r.serdeVsJson.toFixed(2) + "x").padStart(12)}`);
+    console.log("  (ms; JSON text: JSON.stringify/JSON.parse in the page and serde_json; serde-wb: serde-wasm-bindgen)");
+    console.log();
+  }
   const load = Object.fromEntries(Object.entries(result.samples.load).map(([i, xs]) => [i, round(xs[0], 0)]));
   console.log(`(untimed setup: loading ${config.queryRows} rows for the query took, in ms: ${JSON.stringify(load)})`);
 
@@ -116,6 +135,7 @@ try {
     node: process.version,
     config: { ...config, statistic: "median", unit: "ms" },
     results: rows,
+    rowsAcrossBoundary: boundary,
     queryLoadMs: load,
   };
   await writeFile(opts.out, JSON.stringify(out, null, 2) + "\n");

@@ -7,6 +7,7 @@
 //! `rest` module, which the server uses too. Reads go through the local query planner,
 //! writes through the storage layer's logged writes, so they sync like any other.
 
+use super::convert::{self, InterceptOptions, Js, ListBody};
 use super::OfflineStore;
 use crate::error::{Error, ErrorCode};
 use crate::storage::outbox::key_js;
@@ -163,14 +164,8 @@ struct Interceptor {
 }
 
 impl Interceptor {
-    fn new(db: Rc<Db>, prefix: &JsValue, what: &str) -> Result<Interceptor, Error> {
-        let text = if prefix.is_undefined() || prefix.is_null() {
-            DEFAULT_PREFIX.to_string()
-        } else {
-            prefix.as_string().ok_or_else(|| {
-                Error::invalid_argument(format!("{what}: prefix must be a string"))
-            })?
-        };
+    fn new(db: Rc<Db>, prefix: Option<String>, what: &str) -> Result<Interceptor, Error> {
+        let text = prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_string());
         let absolute = text.starts_with("http://") || text.starts_with("https://");
         let prefix = (absolute || text.starts_with('/'))
             .then(|| resolve_prefix(&text))
@@ -310,8 +305,7 @@ impl Interceptor {
 
     /// `{ value, count? }`: with `$count`, one read gives both the count and the page.
     async fn list(&self, table: &str, q: &Query) -> RestResult<Reply> {
-        let out = Object::new();
-        if q.count {
+        let out = if q.count {
             let all = Query {
                 limit: None,
                 offset: 0,
@@ -324,12 +318,17 @@ impl Interceptor {
                 .limit
                 .map_or(n as u64, |l| q.offset.saturating_add(l).min(n as u64))
                 as u32;
-            let _ = Reflect::set(&out, &"value".into(), &rows.slice(from, to.max(from)));
-            let _ = Reflect::set(&out, &"count".into(), &n.into());
+            convert::to_js(&ListBody {
+                value: Js(&rows.slice(from, to.max(from))),
+                count: Some(n),
+            })
         } else {
             let rows = self.db.query_rows(table, q).await.map_err(rest_error)?;
-            let _ = Reflect::set(&out, &"value".into(), &rows);
-        }
+            convert::to_js(&ListBody {
+                value: Js(&rows),
+                count: None,
+            })
+        };
         Ok(Reply::json(200, stringify(&out)))
     }
 
@@ -395,11 +394,10 @@ impl OfflineStore {
             JsValue,
         >,
     ) -> Result<JsValue, Error> {
-        let options = options.unwrap_or_default();
-        let prefix = field(&options, "prefix", "interceptFetch")?;
+        let options = options_of(options, "interceptFetch")?;
         let me = Rc::new(Interceptor::new(
             self.db().clone(),
-            &prefix,
+            options.prefix,
             "interceptFetch",
         )?);
         if let Some(sync) = self
@@ -442,8 +440,8 @@ impl OfflineStore {
             JsValue,
         >,
     ) -> Promise {
-        let prepared = field(&options.unwrap_or_default(), "prefix", "handleFetch")
-            .and_then(|p| Interceptor::new(self.db().clone(), &p, "handleFetch"));
+        let prepared = options_of(options, "handleFetch")
+            .and_then(|o| Interceptor::new(self.db().clone(), o.prefix, "handleFetch"));
         if !request.is_instance_of::<web_sys::Request>() {
             return Promise::reject(
                 &Error::invalid_argument("handleFetch: request must be a Request").to_js(),
@@ -456,15 +454,18 @@ impl OfflineStore {
     }
 }
 
-/// `options[name]` (undefined when absent); options must be an object or undefined.
-fn field(options: &JsValue, name: &str, what: &str) -> Result<JsValue, Error> {
+/// The options, which must be an object or nothing.
+fn options_of(options: Option<JsValue>, what: &str) -> Result<InterceptOptions, Error> {
+    let options = options.unwrap_or_default();
     if options.is_undefined() || options.is_null() {
-        return Ok(JsValue::UNDEFINED);
+        return Ok(InterceptOptions::default());
     }
     if !options.is_object() {
         return Err(Error::invalid_argument(format!(
             "{what}: options must be an object like {{ prefix: \"/api/data/\" }}"
         )));
     }
-    Ok(Reflect::get(options, &name.into()).unwrap_or_default())
+    // Its one field: any failure to read it is a prefix that is not a string.
+    convert::from_js(options)
+        .map_err(|_| Error::invalid_argument(format!("{what}: prefix must be a string")))
 }

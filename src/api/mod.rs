@@ -3,6 +3,7 @@
 //! in `types.d.ts` (the fetch interceptor's options beside it, in `intercept.rs`) and named by
 //! the exported methods.
 
+pub(crate) mod convert;
 mod intercept;
 mod store;
 mod table;

@@ -1,10 +1,10 @@
 //! `OfflineStore`: opens the local database for an offline profile and hands out tables.
 
+use super::convert::{self, OpenOptions, ServerOptions, SyncOptions};
 use super::{promise, Table};
 use crate::driver::sync::Syncer;
 use crate::error::Error;
 use crate::storage::lists::Resolution;
-use crate::storage::outbox::to_js;
 use crate::storage::Db;
 use crate::transport::Server;
 use js_sys::{Function, Promise};
@@ -24,13 +24,6 @@ use wasm_bindgen::prelude::*;
 pub struct OfflineStore {
     db: Rc<Db>,
     syncer: Option<Rc<Syncer>>,
-}
-
-fn field(options: &JsValue, name: &str) -> JsValue {
-    if !options.is_object() {
-        return JsValue::UNDEFINED;
-    }
-    js_sys::Reflect::get(options, &name.into()).unwrap_or_default()
 }
 
 /// Without a profile: the server's, fetched and kept (a newer one upgrades the schema);
@@ -59,26 +52,19 @@ async fn open_with_server_profile(name: &str, server: &Server) -> Result<Rc<Db>,
     }
 }
 
-/// `server: { url, token?, getToken? }`, checked.
-fn server_options(v: &JsValue) -> Result<Option<Server>, Error> {
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
+/// `server: { url, token?, getToken?, timeoutMs? }`, checked.
+fn server_options(v: ServerOptions) -> Result<Server, Error> {
+    let ServerOptions {
+        url,
+        token,
+        get_token,
+        timeout_ms,
+    } = v;
+    if !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with('/')) {
+        return Err(Error::invalid_argument(
+            "open: server.url must be an http(s) URL",
+        ));
     }
-    let url = field(v, "url")
-        .as_string()
-        .filter(|u| u.starts_with("http://") || u.starts_with("https://") || u.starts_with('/'))
-        .ok_or_else(|| Error::invalid_argument("open: server.url must be an http(s) URL"))?;
-    let token = field(v, "token");
-    let token = match token.as_string() {
-        Some(t) => Some(t),
-        None if token.is_undefined() || token.is_null() => None,
-        None => {
-            return Err(Error::invalid_argument(
-                "open: server.token must be a string",
-            ))
-        }
-    };
-    let get_token = field(v, "getToken");
     let get_token = match get_token.dyn_into::<Function>() {
         Ok(f) => Some(f),
         Err(v) if v.is_undefined() || v.is_null() => None,
@@ -89,46 +75,36 @@ fn server_options(v: &JsValue) -> Result<Option<Server>, Error> {
         }
     };
     let mut server = Server::new(&url, token, get_token);
-    let timeout = field(v, "timeoutMs");
-    if !timeout.is_undefined() {
-        server.timeout_ms = timeout
-            .as_f64()
-            .filter(|t| t.fract() == 0.0 && (1.0..=600_000.0).contains(t))
-            .ok_or_else(|| {
-                Error::invalid_argument(
-                    "open: server.timeoutMs must be a whole number of milliseconds from 1 to 600000",
-                )
-            })? as u32;
+    if let Some(t) = timeout_ms {
+        if !(t.fract() == 0.0 && (1.0..=600_000.0).contains(&t)) {
+            return Err(Error::invalid_argument(
+                "open: server.timeoutMs must be a whole number of milliseconds from 1 to 600000",
+            ));
+        }
+        server.timeout_ms = t as u32;
     }
-    Ok(Some(server))
+    Ok(server)
 }
 
 /// The engine's settings from `options.sync` and the profile.
-fn sync_config(sync: &JsValue, profile: &Profile) -> Result<Config, Error> {
+fn sync_config(sync: &SyncOptions, profile: &Profile) -> Result<Config, Error> {
     let mut config = Config::default();
-    if !(sync.is_undefined() || sync.is_null() || sync.is_object()) {
-        return Err(Error::invalid_argument("open: sync must be an object"));
+    if let Some(auto) = sync.auto {
+        config.auto = auto;
     }
-    let auto = field(sync, "auto");
-    if !auto.is_undefined() {
-        config.auto = auto
-            .as_bool()
-            .ok_or_else(|| Error::invalid_argument("open: sync.auto must be a boolean"))?;
-    }
-    let interval = field(sync, "intervalSeconds");
-    let seconds = if interval.is_undefined() {
+    let seconds = match sync.interval_seconds {
         // One pull serves every table, so the shortest interval is every table's.
-        profile
+        None => profile
             .tables
             .values()
             .map(|t| t.sync_interval_seconds as f64)
-            .reduce(f64::min)
-    } else {
-        Some(interval.as_f64().filter(|s| *s >= 1.0).ok_or_else(|| {
-            Error::invalid_argument(
+            .reduce(f64::min),
+        Some(s) if s >= 1.0 => Some(s),
+        Some(_) => {
+            return Err(Error::invalid_argument(
                 "open: sync.intervalSeconds must be a number of seconds, at least 1",
-            )
-        })?)
+            ))
+        }
     };
     if let Some(s) = seconds.filter(|s| *s >= 1.0) {
         config.interval_ms = (s * 1000.0) as u64;
@@ -296,7 +272,7 @@ impl OfflineStore {
     /// The installed offline profile (with defaults filled in).
     #[wasm_bindgen(getter, unchecked_return_type = "Profile")]
     pub fn profile(&self) -> JsValue {
-        to_js(&self.db.profile().to_json())
+        convert::to_js(&convert::Json(&self.db.profile().to_json()))
     }
 
     /// The pending local changes, coalesced to one per row, in the order they were made.
@@ -355,22 +331,23 @@ impl OfflineStore {
                 "open: options must be { name, profile }",
             ));
         }
-        let name = field(&options, "name")
-            .as_string()
-            .ok_or_else(|| Error::invalid_argument("open: options.name must be a string"))?;
-        let profile = field(&options, "profile");
-        let user = field(&options, "user");
-        let user = match user.as_string() {
-            Some(u) if !u.is_empty() => Some(u),
-            None if user.is_undefined() || user.is_null() => None,
-            _ => {
-                return Err(Error::invalid_argument(
-                    "open: options.user must be a non-empty string",
-                ))
-            }
-        };
-        let server = server_options(&field(&options, "server"))?;
-        let sync = field(&options, "sync");
+        let OpenOptions {
+            name,
+            profile,
+            user,
+            server,
+            sync,
+        } = convert::from_js(options).map_err(|e| {
+            Error::invalid_argument(format!(
+                "open: options must be {{ name: string, profile?, user?: string, server?: {{ url: string, token?: string, getToken?, timeoutMs?: number }}, sync?: {{ auto?: boolean, intervalSeconds?: number }} }}: {e}"
+            ))
+        })?;
+        if user.as_deref() == Some("") {
+            return Err(Error::invalid_argument(
+                "open: options.user must be a non-empty string",
+            ));
+        }
+        let server = server.map(server_options).transpose()?;
         let db = if profile.is_undefined() || profile.is_null() {
             let Some(server) = &server else {
                 return Err(Error::invalid_profile(
@@ -384,7 +361,7 @@ impl OfflineStore {
                     "open: options.profile must be an offline profile object",
                 ));
             }
-            let profile: Value = crate::storage::js::from_js(&profile, true)
+            let profile: Value = convert::from_js(profile)
                 .map_err(|e| Error::invalid_profile(format!("profile: {e}")))?;
             Db::open(&name, Profile::from_json(&profile)?).await?
         };
@@ -399,7 +376,7 @@ impl OfflineStore {
             Some(server) => Some(Syncer::start(
                 db.clone(),
                 server,
-                sync_config(&sync, &db.profile())?,
+                sync_config(&sync.unwrap_or_default(), &db.profile())?,
             )),
             None => None,
         };

@@ -2,7 +2,6 @@
 
 use super::promise;
 use crate::storage::outbox::to_js;
-use crate::storage::read::parse_query;
 use crate::storage::Db;
 use js_sys::{Array, Promise};
 use std::rc::Rc;
@@ -131,7 +130,7 @@ impl Table {
         let (db, t) = (self.db.clone(), self.name.clone());
         promise(async move {
             db.ready().await;
-            let q = parse_query(&q.unwrap_or_default())?;
+            let q = super::convert::query(q.unwrap_or_default())?;
             Ok(db.query_rows(&t, &q).await?.into())
         })
     }
@@ -145,7 +144,7 @@ impl Table {
         let (db, t) = (self.db.clone(), self.name.clone());
         promise(async move {
             db.ready().await;
-            let q = parse_query(&q.unwrap_or_default())?;
+            let q = super::convert::query(q.unwrap_or_default())?;
             Ok(JsValue::from(db.count_rows(&t, &q).await?))
         })
     }

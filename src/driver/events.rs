@@ -2,7 +2,8 @@
 //! committed write, and a BroadcastChannel per database so other tabs of the same
 //! origin hear about writes too (they see `source: "tab"`).
 
-use js_sys::{Array, Function, Object, Reflect};
+use crate::api::convert::{self, ChangeEvent, Js, TabChange, TabChangeOut};
+use js_sys::{Array, Function};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
@@ -38,12 +39,12 @@ struct Inner {
 #[derive(Clone, Default)]
 pub struct Emitter(Rc<Inner>);
 
-fn event(table: &JsValue, keys: &JsValue, source: Source) -> Object {
-    let e = Object::new();
-    let _ = Reflect::set(&e, &"table".into(), table);
-    let _ = Reflect::set(&e, &"keys".into(), keys);
-    let _ = Reflect::set(&e, &"source".into(), &source.as_str().into());
-    e
+fn event(table: &str, keys: &JsValue, source: Source) -> JsValue {
+    convert::to_js(&ChangeEvent {
+        table,
+        keys: Js(keys),
+        source: source.as_str(),
+    })
 }
 
 impl Inner {
@@ -70,11 +71,8 @@ impl Emitter {
             let weak: Weak<Inner> = Rc::downgrade(&emitter.0);
             let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
                 if let Some(inner) = weak.upgrade() {
-                    let data = m.data();
-                    let table = Reflect::get(&data, &"table".into()).unwrap_or_default();
-                    let keys = Reflect::get(&data, &"keys".into()).unwrap_or_default();
-                    if table.is_string() && Array::is_array(&keys) {
-                        inner.call(&event(&table, &keys, Source::Tab));
+                    if let Ok(m) = convert::from_js::<TabChange>(m.data()) {
+                        inner.call(&event(&m.table, &m.keys, Source::Tab));
                     }
                 }
             });
@@ -98,13 +96,13 @@ impl Emitter {
 
     /// Tells listeners here, and other tabs, that `keys` of `table` changed.
     pub fn emit(&self, table: &str, keys: &Array, source: Source) {
-        let table = JsValue::from_str(table);
-        self.0.call(&event(&table, keys, source));
+        self.0.call(&event(table, keys, source));
         if let Some(channel) = self.0.channel.borrow().as_ref() {
-            let msg = Object::new();
-            let _ = Reflect::set(&msg, &"table".into(), &table);
-            let _ = Reflect::set(&msg, &"keys".into(), keys);
-            let _ = channel.post_message(&msg);
+            let msg = TabChangeOut {
+                table,
+                keys: Js(keys),
+            };
+            let _ = channel.post_message(&convert::to_js(&msg));
         }
     }
 

@@ -5,8 +5,6 @@
 
 use offline_tables_core::by_name::ByName;
 use offline_tables_core::protocol::{Change, Estimate, PullResponse};
-use offline_tables_core::value::object;
-use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -47,27 +45,10 @@ impl Progress {
         self.tables.entry(name, TableProgress::default)
     }
 
-    /// `{ done, tables: { name: { rows, total, done } } }` for the status.
-    pub fn to_json(&self) -> Value {
-        let tables: Map<String, Value> = self
-            .tables
-            .iter()
-            .map(|(name, t)| {
-                let done = self.done || t.total.is_some_and(|total| t.rows >= total);
-                (
-                    name.clone(),
-                    object(vec![
-                        ("rows", t.rows.into()),
-                        ("total", t.total.into()),
-                        ("done", done.into()),
-                    ]),
-                )
-            })
-            .collect();
-        object(vec![
-            ("done", self.done.into()),
-            ("tables", Value::Object(tables)),
-        ])
+    /// Whether table `t`'s part of the download is over (the status's `tables.*.done`;
+    /// `api::convert::InitialSync` writes it out).
+    pub fn table_done(&self, t: &TableProgress) -> bool {
+        self.done || t.total.is_some_and(|total| t.rows >= total)
     }
 
     pub fn set_estimate(&mut self, estimate: &Estimate) {

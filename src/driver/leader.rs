@@ -3,7 +3,8 @@
 //! BroadcastChannel. When the leader closes (or its tab dies) the browser releases the
 //! lock and another tab takes over, resuming from the shared outbox and checkpoint.
 
-use js_sys::{Function, Object, Reflect};
+use crate::api::convert::{self, ChannelMessage, ChannelMessageOut, Js};
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
@@ -68,18 +69,16 @@ impl Channel {
     pub fn open(db_name: &str, mut on: impl FnMut(Message) + 'static) -> Option<Channel> {
         let channel = BroadcastChannel::new(&format!("offline-tables-sync:{db_name}")).ok()?;
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
-            let data = m.data();
-            let kind = Reflect::get(&data, &"type".into())
-                .ok()
-                .and_then(|t| t.as_string());
-            let body = Reflect::get(&data, &"body".into()).unwrap_or_default();
-            match kind.as_deref() {
-                Some("sync") => on(Message::SyncRequest),
-                Some("finished") => on(Message::Finished(body)),
-                Some("status") => on(Message::Status(body)),
-                Some("conflict") => on(Message::Conflict(body)),
-                Some("syncerror") => on(Message::SyncError(body)),
-                Some("lists") => on(Message::ListsChanged),
+            let Ok(ChannelMessage { kind, body }) = convert::from_js(m.data()) else {
+                return;
+            };
+            match kind.as_str() {
+                "sync" => on(Message::SyncRequest),
+                "finished" => on(Message::Finished(body)),
+                "status" => on(Message::Status(body)),
+                "conflict" => on(Message::Conflict(body)),
+                "syncerror" => on(Message::SyncError(body)),
+                "lists" => on(Message::ListsChanged),
                 _ => {}
             }
         });
@@ -91,10 +90,11 @@ impl Channel {
     }
 
     pub fn post(&self, kind: &str, body: &JsValue) {
-        let msg = Object::new();
-        let _ = Reflect::set(&msg, &"type".into(), &kind.into());
-        let _ = Reflect::set(&msg, &"body".into(), body);
-        let _ = self.channel.post_message(&msg);
+        let msg = ChannelMessageOut {
+            kind,
+            body: Js(body),
+        };
+        let _ = self.channel.post_message(&convert::to_js(&msg));
     }
 
     pub fn close(&self) {

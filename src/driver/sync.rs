@@ -4,6 +4,7 @@
 //! layers: freeze and push a batch, settle its outcomes, pull and apply pages (those
 //! exchanges are in `sync/exchange.rs`).
 
+use crate::api::convert;
 use crate::driver::events::Emitter;
 use crate::driver::initial::Progress;
 use crate::driver::leader::{acquire_lock, Channel, Message};
@@ -298,25 +299,19 @@ impl Syncer {
                 status.state = SyncState::Idle;
             }
         }
-        // Through JSON text and JS objects, not `serde_json::to_value` (another serializer
-        // in the wasm).
-        let v = crate::storage::outbox::to_js(&status);
         let c = self.counts.get();
-        for (name, n) in [
-            ("pending", c.pending),
-            ("conflicts", c.conflicts),
-            ("errors", c.errors),
-        ] {
-            let _ = js_sys::Reflect::set(&v, &name.into(), &(n as f64).into());
-        }
-        let initial = crate::storage::outbox::to_js(&self.initial.borrow().to_json());
-        let _ = js_sys::Reflect::set(&v, &"initialSync".into(), &initial);
-        v
+        convert::to_js(&convert::StatusOut {
+            status: &status,
+            pending: c.pending,
+            conflicts: c.conflicts,
+            errors: c.errors,
+            initial_sync: convert::InitialSync(&self.initial.borrow()),
+        })
     }
 
     /// Tells this tab's listeners and the followers about a kept conflict or a refusal.
     fn announce(&self, events: &Emitter, kind: &str, entry: &serde_json::Value) {
-        let v = crate::storage::outbox::to_js(entry);
+        let v = convert::to_js(&convert::Json(entry));
         events.emit_value(&v);
         if let Some(c) = self.channel.borrow().as_ref() {
             c.post(kind, &v);
@@ -500,23 +495,14 @@ impl Syncer {
 
     /// `sync()`'s answer: `{ result, status, pushed, pulled, conflicts, errors, durationMs }`.
     fn sync_result(&self, finish: Finish, r: Report) -> JsValue {
-        let result = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(
-            &result,
-            &"result".into(),
-            &crate::storage::outbox::to_js(&finish),
-        );
-        let _ = js_sys::Reflect::set(&result, &"status".into(), &self.status_js());
-        let duration = r.started_at.map_or(0, |t| now_ms().saturating_sub(t));
-        for (name, n) in [
-            ("pushed", r.pushed as u64),
-            ("pulled", r.pulled as u64),
-            ("conflicts", r.conflicts as u64),
-            ("errors", r.errors as u64),
-            ("durationMs", duration),
-        ] {
-            let _ = js_sys::Reflect::set(&result, &name.into(), &(n as f64).into());
-        }
-        result.into()
+        convert::to_js(&convert::SyncResult {
+            result: finish,
+            status: convert::Js(&self.status_js()),
+            pushed: r.pushed,
+            pulled: r.pulled,
+            conflicts: r.conflicts,
+            errors: r.errors,
+            duration_ms: r.started_at.map_or(0, |t| now_ms().saturating_sub(t)),
+        })
     }
 }
