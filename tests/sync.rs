@@ -256,3 +256,52 @@ async fn a_checkpoint_the_server_cannot_serve_leads_to_a_full_resync() {
     );
     finish(store).await;
 }
+
+/// Read-your-writes on the status: once a write's promise has resolved,
+/// `store.status().pending` counts it, without waiting for the background recount.
+#[wasm_bindgen_test]
+async fn a_resolved_write_is_in_the_status_pending_count_at_once() {
+    let o = options(&unique_name("ryw"), PROFILE);
+    let server = js(&format!(
+        r#"{{"url":"{}","token":"dev-token-alice"}}"#,
+        server_url()
+    ));
+    js_sys::Reflect::set(&o, &"server".into(), &server).unwrap();
+    js_sys::Reflect::set(&o, &"sync".into(), &js(r#"{"auto":false}"#)).unwrap();
+    let store = offline_tables::OfflineStore::open_async(o)
+        .await
+        .unwrap_or_else(|e| panic!("open: {e}"));
+    // Leading, downloaded and counted.
+    assert_eq!(sync(&store).await["result"], "completed");
+    status_field_becomes(&store, "pending", 0.into()).await;
+    let pending = |s: &offline_tables::OfflineStore| -> Value {
+        serde_json::from_str::<Value>(&json(&s.status())).unwrap()["pending"].clone()
+    };
+    let id = |n: u32| format!("ryw-{n}-{}", (js_sys::Math::random() * 1e9) as u64);
+    let (one, two, three) = (id(1), id(2), id(3));
+    let accounts = store.table("accounts").unwrap();
+    ok(accounts.put(js(&format!(r#"{{"id":"{one}","ownerId":"alice"}}"#)))).await;
+    assert_eq!(pending(&store), 1, "after put");
+    ok(accounts.bulk_put(js(&format!(
+        r#"[{{"id":"{two}","ownerId":"alice"}},{{"id":"{three}","ownerId":"alice"}}]"#
+    ))))
+    .await;
+    assert_eq!(pending(&store), 3, "after bulkPut");
+    // More writes to rows already pending: still one pending change per row.
+    ok(accounts.update(one.clone().into(), js(r#"{"name":"again"}"#))).await;
+    ok(accounts.put(js(&format!(
+        r#"{{"id":"{two}","ownerId":"alice","name":"b"}}"#
+    ))))
+    .await;
+    assert_eq!(pending(&store), 3, "after writes to pending rows");
+    // An update of a downloaded row (a0 is Alice's in the seed; nothing is pushed here).
+    ok(accounts.update("a0".into(), js(r#"{"city":"Lyon"}"#))).await;
+    assert_eq!(pending(&store), 4, "after update");
+    assert_eq!(pending_count(&store).await, 4);
+    // A delete of a row created here cancels its insert: the status catches up at the
+    // next recount (deletes are not counted at once, see `Syncer::rows_written`).
+    ok(accounts.delete(three.clone().into())).await;
+    status_field_becomes(&store, "pending", 3.into()).await;
+    assert_eq!(pending_count(&store).await, 3);
+    finish(store).await;
+}

@@ -122,6 +122,21 @@ pub struct TabChange {
     pub keys: Array,
 }
 
+/// A `"change"` event as the sync driver hears it (`ChangeEvent` below): its source.
+#[derive(Deserialize)]
+pub struct ChangeEventIn {
+    pub source: String,
+}
+
+/// Keys given from JS or handed back by storage, for the status's count of pending rows.
+pub fn keys(keys: &Array) -> Vec<offline_tables_core::Key> {
+    let values: Vec<Value> = from_js(keys.into()).unwrap_or_default();
+    values
+        .iter()
+        .filter_map(|k| offline_tables_core::Key::from_json(k, "key").ok())
+        .collect()
+}
+
 /// A message on the sync channel between tabs.
 #[derive(Deserialize)]
 pub struct ChannelMessage {

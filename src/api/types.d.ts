@@ -139,7 +139,8 @@ export interface SyncStatus {
   /** A stable code for lastError, to act on: "quota_exceeded" means the first download
    * would not fit (or a page did not), and nothing was half-written. */
   errorCode: SyncErrorCode | null;
-  /** Rows with local changes not yet pushed. */
+  /** Rows with local changes not yet pushed. Counts a put's, bulkPut's or update's rows
+   * once its promise has resolved; a delete shows at the next background recount. */
   pending: number;
   /** Conflicts kept for the app (see conflicts()). */
   conflicts: number;

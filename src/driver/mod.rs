@@ -3,4 +3,5 @@
 pub mod events;
 pub mod initial;
 pub mod leader;
+pub mod pending;
 pub mod sync;

@@ -8,6 +8,7 @@ use crate::api::convert;
 use crate::driver::events::Emitter;
 use crate::driver::initial::Progress;
 use crate::driver::leader::{acquire_lock, Channel, Message};
+use crate::driver::pending::PendingRows;
 use crate::storage::Db;
 use crate::transport::Server;
 use offline_tables_core::engine::{
@@ -72,6 +73,8 @@ pub struct Syncer {
     recounting: std::cell::Cell<bool>,
     recount_again: std::cell::Cell<bool>,
     report: std::cell::Cell<Report>,
+    /// The rows with pending changes, counted at once on a local write.
+    pending_rows: RefCell<PendingRows>,
     /// Where the first download stands.
     initial: RefCell<Progress>,
 }
@@ -133,6 +136,7 @@ impl Syncer {
             recounting: Default::default(),
             recount_again: Default::default(),
             report: Default::default(),
+            pending_rows: RefCell::default(),
             initial: RefCell::new(Progress::default()),
         });
         *me.initial.borrow_mut() = Progress::new(me.db.profile().tables.keys());
@@ -197,11 +201,11 @@ impl Syncer {
         // Local writes here and in other tabs: push soon.
         let weak = Rc::downgrade(self);
         let on_change = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
-            let source = js_sys::Reflect::get(&e, &"source".into())
-                .ok()
-                .and_then(|s| s.as_string());
+            let Ok(change) = convert::from_js::<convert::ChangeEventIn>(e) else {
+                return;
+            };
             if let Some(me) = weak.upgrade() {
-                if matches!(source.as_deref(), Some("local") | Some("tab")) {
+                if matches!(change.source.as_str(), "local" | "tab") {
                     me.feed(Event::LocalWrite);
                 }
                 me.refresh_counts();
@@ -369,16 +373,41 @@ impl Syncer {
         });
     }
 
+    /// A put or an update of `keys` committed here (its promise resolves next): those
+    /// rows have pending changes now, whatever they had before, so the status counts them
+    /// at once (read-your-writes) rather than at the next recount. Not a delete: deleting
+    /// a row created here and never pushed leaves nothing pending, so deletes wait for
+    /// the recount.
+    pub fn rows_written(&self, table: &str, keys: &js_sys::Array) {
+        if !self.leader.get() {
+            return;
+        }
+        let keys = convert::keys(keys);
+        let Some(pending) = self.pending_rows.borrow_mut().written(table, keys) else {
+            return;
+        };
+        let counts = self.counts.get();
+        if counts.pending != pending {
+            self.counts.set(Counts { pending, ..counts });
+            self.publish();
+        }
+    }
+
     async fn recount(&self) {
+        self.pending_rows.borrow_mut().recount_started();
         let (Ok(p), Ok(c), Ok(e)) = (
             self.db.pending().await,
             self.db.conflicts().await,
             self.db.sync_errors().await,
         ) else {
+            self.pending_rows.borrow_mut().recount_failed();
             return;
         };
+        let rows = p
+            .iter()
+            .map(|p| (p.mutation.table.clone(), p.mutation.key.clone()));
         let counts = Counts {
-            pending: p.len() as u32,
+            pending: self.pending_rows.borrow_mut().recounted(rows),
             conflicts: c.length(),
             errors: e.length(),
         };
