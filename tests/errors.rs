@@ -157,7 +157,10 @@ fn dom_exceptions_map_onto_stable_codes() {
             "{e}"
         );
     }
-    assert_eq!(mapped("SomeFutureError", "new").dom(), Some(DomError::Other));
+    assert_eq!(
+        mapped("SomeFutureError", "new").dom(),
+        Some(DomError::Other)
+    );
     assert_eq!(mapped("SomeFutureError", "new").code, ErrorCode::Storage);
     let js_error: JsValue = js_sys::TypeError::new("boom").into();
     assert_eq!(Error::from_js(&js_error, "x").dom(), None);

@@ -16,7 +16,9 @@
 //! Everything runs in the caller's transaction: the reads go out before the caller's
 //! writes (requests run in order, so they see the rows as they were), the bases after.
 
-use super::records::{self, base_key, key_js, key_of, version_max, BaseRecord, OutboxRecord, StoredEntry};
+use super::records::{
+    self, base_key, key_js, key_of, version_max, BaseRecord, OutboxRecord, StoredEntry,
+};
 use super::tx::{delete, get, meta_get, put_at, Req, Tx};
 use super::{BASE, META, OUTBOX};
 use crate::error::{Error, Result};
@@ -119,13 +121,23 @@ pub(super) async fn write_logged(
                 if let Some(row) = row {
                     if needs_capture(base.as_ref()) {
                         let version = base.and_then(|b| b.version);
-                        sorted.found.push(Found { key, bk, version, row });
+                        sorted.found.push(Found {
+                            key,
+                            bk,
+                            version,
+                            row,
+                        });
                     }
                 }
             }
             Read::Take(key, bk, version, row) => {
                 if let Some(row) = tx.wait(row).await? {
-                    sorted.found.push(Found { key, bk, version, row });
+                    sorted.found.push(Found {
+                        key,
+                        bk,
+                        version,
+                        row,
+                    });
                 }
             }
         }
@@ -192,7 +204,9 @@ async fn bulk_reads(
     let ctx = tx.context();
     let mut written: Vec<(Key, JsValue)> = Vec::with_capacity(keys.length() as usize);
     for k in keys.iter() {
-        let key = key_of(&k).ok_or_else(|| Error::invalid_argument(format!("{ctx}: a key is not a string or a number")))?;
+        let key = key_of(&k).ok_or_else(|| {
+            Error::invalid_argument(format!("{ctx}: a key is not a string or a number"))
+        })?;
         written.push((key, k));
     }
     let Some((lo, hi)) = bounds(&written) else {
@@ -219,11 +233,18 @@ async fn bulk_reads(
     for k in present.await.map_err(fail)? {
         have.extend(key_of(&k.map_err(fail)?));
     }
-    let base_keys: Vec<JsValue> = base_keys.await.map_err(fail)?.collect::<std::result::Result<_, _>>().map_err(fail)?;
+    let base_keys: Vec<JsValue> = base_keys
+        .await
+        .map_err(fail)?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(fail)?;
     let mut based: Vec<(Key, BaseRecord)> = Vec::with_capacity(base_keys.len());
     for (bk, v) in base_keys.iter().zip(base_values.await.map_err(fail)?) {
         let (_, key): (String, Key) = records::from_js(bk.clone(), "a base key", ctx)?;
-        based.push((key, records::from_js(v.map_err(fail)?, "a stored base", ctx)?));
+        based.push((
+            key,
+            records::from_js(v.map_err(fail)?, "a stored base", ctx)?,
+        ));
     }
     offline_tables_core::sort::sort(&mut have);
     offline_tables_core::sort::sort_by(&mut based, |a, b| a.0.cmp(&b.0));

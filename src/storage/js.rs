@@ -64,8 +64,10 @@ pub fn rows_to_js<T: serde::Serialize>(v: &T, ctx: &str) -> crate::error::Result
     js_sys::JSON::parse(&text).map_err(|e| crate::error::Error::from_js(&e, ctx))
 }
 
-/// `v` as a JavaScript value, for `src/api` and `src/driver` (through JSON text, as
-/// before). Storage's own values go through `records::to_js`, which returns a `Result`.
+/// `v` as a JavaScript value, for `src/api` and `src/driver` until their boundary module
+/// replaces it (through JSON text, as before; storage's own values go through
+/// `records::to_js`, which returns a `Result`). Our own types always serialize; if one
+/// ever did not, the caller would get the error object, never a silent null.
 pub fn to_js<T: serde::Serialize>(v: &T) -> JsValue {
-    rows_to_js(v, "converting a value").unwrap_or(JsValue::NULL)
+    rows_to_js(v, "converting a value").unwrap_or_else(|e| e.to_js())
 }

@@ -91,7 +91,9 @@ impl Db {
     pub async fn resolve_conflict(&self, id: f64, resolution: Resolution) -> Result<()> {
         let ctx = "resolveConflict";
         let conn = self.conn()?;
-        let (tx, entry) = self.open_entry(&conn, CONFLICTS, id, "conflict", ctx).await?;
+        let (tx, entry) = self
+            .open_entry(&conn, CONFLICTS, id, "conflict", ctx)
+            .await?;
         let table = entry["table"].as_str().unwrap_or_default().to_string();
         let def = self.table(&table)?;
         let key = Key::from_json(&entry["key"], "conflict key")?;
@@ -208,7 +210,9 @@ impl Db {
     pub async fn retry_sync_error(&self, id: f64) -> Result<()> {
         let ctx = "retrySyncError";
         let conn = self.conn()?;
-        let (tx, entry) = self.open_entry(&conn, ERRORS, id, "sync error", ctx).await?;
+        let (tx, entry) = self
+            .open_entry(&conn, ERRORS, id, "sync error", ctx)
+            .await?;
         let table = entry["table"].as_str().unwrap_or_default().to_string();
         self.table(&table)?;
         let key = Key::from_json(&entry["key"], "sync error key")?;

@@ -2,8 +2,8 @@
 //! core coalesce them into one mutation per row. Also the per-row sync metadata.
 
 pub(crate) use super::js::to_js;
-use super::records::{self, base_key, parse_base, version_max, OutboxRecord, StoredEntry};
 pub(crate) use super::records::key_js;
+use super::records::{self, base_key, parse_base, version_max, OutboxRecord, StoredEntry};
 use super::tx::{delete, get, meta_get, or_undefined, put, Tx};
 use super::{Db, BASE, META, OUTBOX};
 use crate::error::{Error, Result};
@@ -190,8 +190,10 @@ pub(crate) async fn read_log(tx: &Tx<'_>, store: &ObjectStore<'_>) -> Result<Vec
         .map_err(|e| tx.fail(e))?;
     let mut log = Vec::with_capacity(all.len());
     for e in all {
-        let e: StoredEntry = serde_wasm_bindgen::from_value(e.map_err(|e| tx.fail(e))?)
-            .map_err(|e| Error::storage(format!("{ctx}: the outbox holds a malformed entry: {e}")))?;
+        let e: StoredEntry =
+            serde_wasm_bindgen::from_value(e.map_err(|e| tx.fail(e))?).map_err(|e| {
+                Error::storage(format!("{ctx}: the outbox holds a malformed entry: {e}"))
+            })?;
         log.push(LogEntry {
             seq: e.seq,
             table: e.table,
@@ -239,7 +241,9 @@ impl Db {
         let row = or_undefined(tx.wait(row_req).await?);
         let base = parse_base(tx.wait(base_req).await?, &ctx)?;
         let checkpoint = tx.wait(checkpoint).await?.and_then(|v| v.as_string());
-        let k = records::key_of(key).ok_or_else(|| Error::invalid_argument("meta: key must be a string or a finite number"))?;
+        let k = records::key_of(key).ok_or_else(|| {
+            Error::invalid_argument("meta: key must be a string or a finite number")
+        })?;
         let dirty = log.iter().any(|e| e.table == table && e.keys.contains(&k));
         let pending = if dirty {
             coalesce_present(0, table, &k, base.as_ref(), &row)

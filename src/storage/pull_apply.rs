@@ -32,7 +32,8 @@ pub(super) async fn kept_conflicts(tx: &Tx<'_>) -> Result<Vec<(String, Key)>> {
         .map_err(|e| tx.fail(e))?;
     let mut out = Vec::new();
     for c in kept {
-        let c: ConflictId = records::from_js(c.map_err(|e| tx.fail(e))?, "a kept conflict", tx.context())?;
+        let c: ConflictId =
+            records::from_js(c.map_err(|e| tx.fail(e))?, "a kept conflict", tx.context())?;
         out.push((c.table, c.key));
     }
     Ok(out)
@@ -46,7 +47,11 @@ async fn all_keys<T: serde::de::DeserializeOwned>(
 ) -> Result<Vec<T>> {
     let mut out = Vec::new();
     for k in req.await.map_err(|e| tx.fail(e))? {
-        out.push(records::from_js(k.map_err(|e| tx.fail(e))?, what, tx.context())?);
+        out.push(records::from_js(
+            k.map_err(|e| tx.fail(e))?,
+            what,
+            tx.context(),
+        )?);
     }
     Ok(out)
 }
@@ -201,7 +206,9 @@ impl Db {
             if let Some(cp) = checkpoint {
                 put_at(&meta, &cp.into(), &"checkpoint".into()).map_err(fail)?;
             }
-            drop_from_log(&tx, &outbox, &log, |e, k| stale.contains(&(e.table.as_str(), k)))?;
+            drop_from_log(&tx, &outbox, &log, |e, k| {
+                stale.contains(&(e.table.as_str(), k))
+            })?;
             for (i, c) in changes.iter().enumerate() {
                 let k = key_js(&c.key);
                 let store = tx.store(&c.table)?;
@@ -219,8 +226,12 @@ impl Db {
                                 true => row_js.clone(),
                                 false => JsValue::UNDEFINED,
                             };
-                            put_at(&base_store, &records::server_base(&c.version, row, ctx)?, &bk)
-                                .map_err(fail)?;
+                            put_at(
+                                &base_store,
+                                &records::server_base(&c.version, row, ctx)?,
+                                &bk,
+                            )
+                            .map_err(fail)?;
                         }
                         if !local_on_top {
                             put(&store, &row_js).map_err(fail)?;
@@ -277,7 +288,11 @@ impl Db {
         let mut reads = Vec::new();
         for t in &tables {
             let s = tx.store(t)?;
-            reads.push(s.get_all_keys::<JsValue>().primitive().map_err(|e| tx.fail(e))?);
+            reads.push(
+                s.get_all_keys::<JsValue>()
+                    .primitive()
+                    .map_err(|e| tx.fail(e))?,
+            );
         }
         let base_store = tx.store(BASE)?;
         let bases = base_store

@@ -214,20 +214,24 @@ impl Db {
             };
             // The base keeps the server's row only while the row stays pending (see
             // `Base`); a settled row's table copy is the server's.
-            let set_base = |version: &Option<String>, row: &Option<Value>, pending: bool| -> Result<()> {
-                match (version, row) {
-                    (Some(v), Some(r)) => {
-                        let row = match pending {
-                            true => rows_to_js(r, ctx)?,
-                            false => JsValue::UNDEFINED,
-                        };
-                        put_at(&base_store, &records::server_base(v, row, ctx)?, &bk).map_err(fail)
+            let set_base =
+                |version: &Option<String>, row: &Option<Value>, pending: bool| -> Result<()> {
+                    match (version, row) {
+                        (Some(v), Some(r)) => {
+                            let row = match pending {
+                                true => rows_to_js(r, ctx)?,
+                                false => JsValue::UNDEFINED,
+                            };
+                            put_at(&base_store, &records::server_base(v, row, ctx)?, &bk)
+                                .map_err(fail)
+                        }
+                        // No server row, and written again since: the row is the app's.
+                        _ if pending => {
+                            put_at(&base_store, &records::local_base(ctx)?, &bk).map_err(fail)
+                        }
+                        _ => delete(&base_store, &bk).map_err(fail),
                     }
-                    // No server row, and written again since: the row is the app's.
-                    _ if pending => put_at(&base_store, &records::local_base(ctx)?, &bk).map_err(fail),
-                    _ => delete(&base_store, &bk).map_err(fail),
-                }
-            };
+                };
             let step: Result<()> = (|| {
                 match settle(policy, &core, outcome) {
                     Settlement::Applied { version } => {
@@ -331,9 +335,9 @@ impl Db {
             return Ok(id);
         }
         let id = random_id();
-        let written = tx
-            .store(META)
-            .and_then(|m| put_at(&m, &id.as_str().into(), &"clientId".into()).map_err(|e| tx.fail(e)));
+        let written = tx.store(META).and_then(|m| {
+            put_at(&m, &id.as_str().into(), &"clientId".into()).map_err(|e| tx.fail(e))
+        });
         tx.commit_or_abort(written).await?;
         Ok(id)
     }
@@ -398,5 +402,6 @@ fn add_to<T: Serialize>(tx: &Tx<'_>, store: &str, entry: &T) -> Result<()> {
 
 /// `entry` as the JSON value the sync report and events carry.
 fn as_value<T: Serialize>(entry: &T, ctx: &str) -> Result<Value> {
-    serde_json::to_value(entry).map_err(|_| Error::storage(format!("{ctx}: a list entry does not serialize")))
+    serde_json::to_value(entry)
+        .map_err(|_| Error::storage(format!("{ctx}: a list entry does not serialize")))
 }

@@ -84,13 +84,20 @@ macro_rules! get_all {
             (None, None) => all.primitive(),
             (None, Some(n)) => all.with_limit(n).primitive(),
             (Some(r), None) => all.with_query::<JsValue, _>(r.clone()).primitive(),
-            (Some(r), Some(n)) => all.with_query::<JsValue, _>(r.clone()).with_limit(n).primitive(),
+            (Some(r), Some(n)) => all
+                .with_query::<JsValue, _>(r.clone())
+                .with_limit(n)
+                .primitive(),
         }
     }};
 }
 
 impl Reader<'_> {
-    fn get_all(&self, range: &Option<Range<JsValue>>, limit: Option<u32>) -> indexed_db_futures::Result<Rows> {
+    fn get_all(
+        &self,
+        range: &Option<Range<JsValue>>,
+        limit: Option<u32>,
+    ) -> indexed_db_futures::Result<Rows> {
         match self {
             Reader::Store(s) => get_all!(s, range, limit),
             Reader::Index(i) => get_all!(i, range, limit),
@@ -103,9 +110,13 @@ impl Reader<'_> {
     ) -> indexed_db_futures::Result<indexed_db_futures::future::BasicRequest<u32>> {
         match (self, range) {
             (Reader::Store(s), None) => s.count().primitive(),
-            (Reader::Store(s), Some(r)) => s.count().with_query::<JsValue, _>(r.clone()).primitive(),
+            (Reader::Store(s), Some(r)) => {
+                s.count().with_query::<JsValue, _>(r.clone()).primitive()
+            }
             (Reader::Index(i), None) => i.count().primitive(),
-            (Reader::Index(i), Some(r)) => i.count().with_query::<JsValue, _>(r.clone()).primitive(),
+            (Reader::Index(i), Some(r)) => {
+                i.count().with_query::<JsValue, _>(r.clone()).primitive()
+            }
         }
     }
 }
@@ -155,7 +166,11 @@ impl Db {
     }
 
     /// The index a source reads, if it reads one.
-    fn index_of<'s>(tx: &Tx<'_>, store: &'s ObjectStore<'s>, source: &Source) -> Result<Option<Index<'s>>> {
+    fn index_of<'s>(
+        tx: &Tx<'_>,
+        store: &'s ObjectStore<'s>,
+        source: &Source,
+    ) -> Result<Option<Index<'s>>> {
         match source {
             Source::Index { column, .. } => Ok(Some(store.index(column).map_err(|e| tx.fail(e))?)),
             _ => Ok(None),

@@ -85,19 +85,22 @@ impl BaseRecord {
         let version = self
             .version
             .ok_or_else(|| Error::storage(format!("{ctx}: a stored base has no version")))?;
-        let row = match self.row.is_undefined() || self.row.is_null() {
-            true => None,
-            false => Some(
-                super::js::from_js::<Value>(&self.row, false)
-                    .map_err(|e| Error::storage(format!("{ctx}: a stored base is malformed: {e}")))?,
-            ),
-        };
+        let row =
+            match self.row.is_undefined() || self.row.is_null() {
+                true => None,
+                false => Some(super::js::from_js::<Value>(&self.row, false).map_err(|e| {
+                    Error::storage(format!("{ctx}: a stored base is malformed: {e}"))
+                })?),
+            };
         Ok(Some(offline_tables_core::Base { version, row }))
     }
 }
 
 /// A stored base (undefined: none) as the core's `Base`.
-pub(crate) fn parse_base(v: Option<JsValue>, ctx: &str) -> Result<Option<offline_tables_core::Base>> {
+pub(crate) fn parse_base(
+    v: Option<JsValue>,
+    ctx: &str,
+) -> Result<Option<offline_tables_core::Base>> {
     match v {
         None => Ok(None),
         Some(v) => from_js::<BaseRecord>(v, "a stored base", ctx)?.into_base(ctx),

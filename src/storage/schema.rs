@@ -30,14 +30,21 @@ async fn listed_version(factory: &DBFactory, name: &str) -> Option<Option<f64>> 
 /// Opens `name` through the crate, at `version` when given. None when that would need
 /// a version change (no such database, or an older one): the crate's upgrade callback
 /// refuses it, so nothing is created or changed (`upgrade.rs` does that).
-async fn connect(factory: &DBFactory, name: &str, version: Option<f64>) -> Result<Option<Database>> {
+async fn connect(
+    factory: &DBFactory,
+    name: &str,
+    version: Option<f64>,
+) -> Result<Option<Database>> {
     let ctx = format!("opening database '{name}'");
     let refused = Rc::new(Cell::new(false));
     let on_upgrade = {
         let refused = refused.clone();
         move |_: VersionChangeEvent, _: Database| {
             refused.set(true);
-            Err(JsValue::from_str("offline-tables upgrades its schema in its own open (storage/upgrade.rs)").into())
+            Err(JsValue::from_str(
+                "offline-tables upgrades its schema in its own open (storage/upgrade.rs)",
+            )
+            .into())
         }
     };
     let builder = factory.open_db(name).with_on_upgrade_needed(on_upgrade);

@@ -47,7 +47,12 @@ impl Db {
 
 impl<'c> Tx<'c> {
     /// Starts a transaction over `stores` on `conn`.
-    pub fn begin(conn: &'c Database, stores: &[&str], write: bool, context: &str) -> Result<Tx<'c>> {
+    pub fn begin(
+        conn: &'c Database,
+        stores: &[&str],
+        write: bool,
+        context: &str,
+    ) -> Result<Tx<'c>> {
         let mode = if write {
             TransactionMode::Readwrite
         } else {
@@ -111,12 +116,18 @@ impl<'c> Tx<'c> {
 }
 
 /// Issues a get of `key` (undefined once awaited when there is no such record).
-pub(crate) fn get(store: &ObjectStore<'_>, key: &JsValue) -> indexed_db_futures::Result<Req<Option<JsValue>>> {
+pub(crate) fn get(
+    store: &ObjectStore<'_>,
+    key: &JsValue,
+) -> indexed_db_futures::Result<Req<Option<JsValue>>> {
     store.get::<JsValue, _, _>(key).primitive()
 }
 
 /// Issues a get of the `_meta` value `key`.
-pub(crate) fn meta_get(meta: &ObjectStore<'_>, key: &str) -> indexed_db_futures::Result<Req<Option<JsValue>>> {
+pub(crate) fn meta_get(
+    meta: &ObjectStore<'_>,
+    key: &str,
+) -> indexed_db_futures::Result<Req<Option<JsValue>>> {
     get(meta, &JsValue::from_str(key))
 }
 
@@ -126,7 +137,12 @@ pub(crate) fn put_at(
     value: &JsValue,
     key: &JsValue,
 ) -> indexed_db_futures::Result<()> {
-    store.put(value).with_key(key).without_key_type().primitive().map(drop)
+    store
+        .put(value)
+        .with_key(key)
+        .without_key_type()
+        .primitive()
+        .map(drop)
 }
 
 /// Issues a put of `value` (for stores with a key path: the tables, `_outbox`).

@@ -176,7 +176,12 @@ async fn settle(req: &IdbRequest, ctx: &str) -> Result<JsValue> {
     match outcome {
         Ok(_) => req.result().map_err(|e| Error::from_js(&e, ctx)),
         Err(_) => {
-            let e = req.error().ok().flatten().map(JsValue::from).unwrap_or_default();
+            let e = req
+                .error()
+                .ok()
+                .flatten()
+                .map(JsValue::from)
+                .unwrap_or_default();
             Err(Error::from_js(&e, ctx))
         }
     }
@@ -206,7 +211,10 @@ fn slim_bases(
     for t in &tables {
         present.push(tx.object_store(t)?.get_all_keys()?);
     }
-    let last: IdbRequest = present.last().cloned().unwrap_or_else(|| base_values.clone());
+    let last: IdbRequest = present
+        .last()
+        .cloned()
+        .unwrap_or_else(|| base_values.clone());
     let run = {
         let (tx, failure) = (tx.clone(), failure.clone());
         let last2 = last.clone();
@@ -216,7 +224,8 @@ fn slim_bases(
                 let read = |r: &IdbRequest| r.result().map_err(|e| Error::from_js(&e, ctx));
                 let logged: Vec<StoredEntry> = records::from_js(read(&logged)?, "the outbox", ctx)?;
                 let kept: Vec<ConflictId> = records::from_js(read(&kept)?, "a kept conflict", ctx)?;
-                let keys: Vec<(String, Key)> = records::from_js(read(&base_keys)?, "a base key", ctx)?;
+                let keys: Vec<(String, Key)> =
+                    records::from_js(read(&base_keys)?, "a base key", ctx)?;
                 let values: js_sys::Array = read(&base_values)?.unchecked_into();
                 let mut rows: Vec<(&str, Key)> = Vec::new();
                 for (t, r) in tables.iter().zip(&present) {
