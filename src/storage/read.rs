@@ -133,7 +133,7 @@ async fn rows_of(tx: &Tx<'_>, req: Rows) -> Result<Array> {
 
 impl Db {
     pub async fn get_row(&self, table: &str, key: &JsValue) -> Result<JsValue> {
-        self.table(table)?;
+        self.profile().table(table)?; // checked, not cloned: a `get` is the hot path
         super::write::check_key(key, "get: key")?;
         let ctx = format!("get on '{table}'");
         let conn = self.conn()?;
@@ -143,7 +143,7 @@ impl Db {
     }
 
     pub async fn get_rows(&self, table: &str, keys: &JsValue) -> Result<Array> {
-        self.table(table)?;
+        self.profile().table(table)?;
         let keys: &Array = keys
             .dyn_ref()
             .ok_or_else(|| Error::invalid_argument("getMany: keys must be an array"))?;

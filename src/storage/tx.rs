@@ -58,7 +58,12 @@ impl<'c> Tx<'c> {
         } else {
             TransactionMode::Readonly
         };
-        match conn.transaction(stores).with_mode(mode).build() {
+        // One store by name, not as a list: no JS array per transaction (a `get` is one).
+        let built = match stores {
+            [one] => conn.transaction(*one).with_mode(mode).build(),
+            _ => conn.transaction(stores).with_mode(mode).build(),
+        };
+        match built {
             Ok(tx) => Ok(Tx {
                 tx,
                 ctx: context.to_string(),
