@@ -25,6 +25,8 @@ step scripts/postgres.sh target/postgres.env
 # shellcheck source=/dev/null
 source target/postgres.env
 step cargo test --workspace
+# The JavaScript modules the wasm imports (src/storage/rows.js), tested on their own.
+step node --test tests/js/
 step scripts/test-server.sh target/test-server.env
 source target/test-server.env
 trap 'kill "$OT_TEST_SERVER_PID" 2>/dev/null || true' EXIT

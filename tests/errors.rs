@@ -1,10 +1,12 @@
 //! The `storage` code from real IndexedDB failures (a foreign database under the same
-//! name, a malformed outbox record), and the one mapping of DOM exceptions onto codes
-//! (QuotaExceededError to quota_exceeded, and the rest) with its JS Error form.
+//! name, a malformed outbox record), the one mapping of DOM exceptions onto codes
+//! (QuotaExceededError to quota_exceeded, and the rest) by name, never by message, with
+//! its JS Error form, and `closed` for a transaction on a connection that is closing.
 
 mod common;
 
 use common::*;
+use offline_tables::error::DomError;
 use offline_tables::{Error, ErrorCode};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -113,16 +115,20 @@ fn dom_exceptions_map_onto_stable_codes() {
             ErrorCode::InvalidArgument,
         ),
         ("DataError", "not a valid key", ErrorCode::InvalidArgument),
+        // By name alone: the same name with either message is the same code (a closing
+        // connection is `closed` where a transaction starts: see the test below).
         (
             "InvalidStateError",
             "The database connection is closing.",
-            ErrorCode::Closed,
+            ErrorCode::Storage,
         ),
         (
             "InvalidStateError",
             "The request has not finished.",
             ErrorCode::Storage,
         ),
+        ("ConstraintError", "Key already exists", ErrorCode::Storage),
+        ("ReadOnlyError", "read-only", ErrorCode::Storage),
         ("UnknownError", "Internal error.", ErrorCode::Storage),
         (
             "AbortError",
@@ -144,12 +150,20 @@ fn dom_exceptions_map_onto_stable_codes() {
     for (name, message, code) in cases {
         let e = mapped(name, message);
         assert_eq!(e.code, code, "{name}: {message}");
+        assert_eq!(e.dom(), Some(DomError::from_name(name)));
+        assert_ne!(e.dom(), Some(DomError::Other), "{name} is a known name");
         assert!(
             e.message.contains(name) && e.message.contains(message),
             "{e}"
         );
     }
+    assert_eq!(
+        mapped("SomeFutureError", "new").dom(),
+        Some(DomError::Other)
+    );
+    assert_eq!(mapped("SomeFutureError", "new").code, ErrorCode::Storage);
     let js_error: JsValue = js_sys::TypeError::new("boom").into();
+    assert_eq!(Error::from_js(&js_error, "x").dom(), None);
     assert_eq!(Error::from_js(&js_error, "x").code, ErrorCode::Storage);
     assert_eq!(
         Error::from_js(&"a string".into(), "x").code,
@@ -181,4 +195,30 @@ fn errors_become_js_errors_with_their_code() {
         let got = js_sys::Reflect::get(&e, &"code".into()).unwrap();
         assert_eq!(got.as_string().as_deref(), Some(code.as_str()));
     }
+}
+
+#[wasm_bindgen_test]
+async fn a_transaction_on_a_closing_connection_is_closed() {
+    // A real InvalidStateError from IDBDatabase.transaction() on a closed connection,
+    // sorted into a code the way `Db::tx` does it.
+    let name = unique_name("closing");
+    create_foreign_db(&name, 1).await;
+    let conn = indexed_db_futures::database::Database::open(name.as_str())
+        .await
+        .unwrap();
+    conn.clone().close();
+    use indexed_db_futures::Build;
+    let e = match conn.transaction("foreign").build() {
+        Ok(_) => panic!("a transaction on a closed connection must fail"),
+        Err(e) => Error::indexed_db(e, "get on 'foreign'"),
+    };
+    assert_eq!(e.dom(), Some(DomError::InvalidState), "{e}");
+    assert_eq!(e.code, ErrorCode::Storage, "by name alone: {e}");
+    delete(&name).await;
+
+    // Through the store: a store closed under it answers `closed`.
+    let store = fresh().await;
+    let t = store.table("accounts").unwrap();
+    store.close();
+    assert_eq!(code_of(t.get("a".into())).await, "closed");
 }

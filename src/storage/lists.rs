@@ -1,22 +1,36 @@
 //! The lists the app settles: conflicts kept for it (`manual` policy) and changes the
 //! server refused, with resolve, retry and discard, each in one transaction.
 
-use super::js::outbox_entry;
-use super::outbox::{base_key, key_js, parse_base, to_js, to_json};
+use super::js::rows_to_js;
+use super::outbox::to_json;
+use super::records::{self, base_key, key_js, parse_base, OutboxRecord};
+use super::tx::{delete, get, or_undefined, put, put_at};
 use super::write::write_logged;
-use super::{wait, Db, Tx, BASE, CONFLICTS, ERRORS, OUTBOX};
+use super::{Db, Tx, BASE, CONFLICTS, ERRORS, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::{Error, Result};
+use indexed_db_futures::prelude::*;
 use js_sys::Array;
-use offline_tables_core::{Base, Key};
+use offline_tables_core::Key;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 impl Db {
     async fn list(&self, store: &str, ctx: &str) -> Result<Array> {
-        let tx = self.tx(&[store], false, ctx)?;
-        let req = tx.store(store)?.get_all().map_err(|e| tx.fail(e))?;
-        Ok(wait(&req, ctx).await?.into())
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[store], false, ctx)?;
+        let s = tx.store(store)?;
+        let all = s
+            .get_all::<JsValue>()
+            .primitive()
+            .map_err(|e| tx.fail(e))?
+            .await
+            .map_err(|e| tx.fail(e))?;
+        let out = Array::new();
+        for entry in all {
+            out.push(&entry.map_err(|e| tx.fail(e))?);
+        }
+        Ok(out)
     }
 
     /// Conflicts kept for the app: `{ id, table, key, base, local, server, serverVersion }`.
@@ -40,9 +54,9 @@ pub enum Resolution {
 }
 
 impl Db {
-    async fn take_entry(tx: &Tx, store: &str, id: f64, what: &str, ctx: &str) -> Result<Value> {
-        let req = tx.store(store)?.get(&id.into()).map_err(|e| tx.fail(e))?;
-        let entry = wait(&req, ctx).await?;
+    async fn take_entry(tx: &Tx<'_>, store: &str, id: f64, what: &str, ctx: &str) -> Result<Value> {
+        let req = get(&tx.store(store)?, &id.into()).map_err(|e| tx.fail(e))?;
+        let entry = or_undefined(tx.wait(req).await?);
         if entry.is_undefined() {
             return Err(Error::new(
                 offline_tables_core::ErrorCode::NotFound,
@@ -53,10 +67,17 @@ impl Db {
     }
 
     /// A write transaction over every store, with the entry `id` of `store` read in it.
-    async fn open_entry(&self, store: &str, id: f64, what: &str, ctx: &str) -> Result<(Tx, Value)> {
+    async fn open_entry<'c>(
+        &self,
+        conn: &'c indexed_db_futures::database::Database,
+        store: &str,
+        id: f64,
+        what: &str,
+        ctx: &str,
+    ) -> Result<(Tx<'c>, Value)> {
         let stores = self.all_stores()?;
         let refs: Vec<&str> = stores.iter().map(String::as_str).collect();
-        let tx = self.tx(&refs, true, ctx)?;
+        let tx = self.tx(conn, &refs, true, ctx)?;
         match Self::take_entry(&tx, store, id, what, ctx).await {
             Ok(e) => Ok((tx, e)),
             Err(e) => {
@@ -69,7 +90,10 @@ impl Db {
     /// Settles the kept conflict `id` as the app decided, in one transaction.
     pub async fn resolve_conflict(&self, id: f64, resolution: Resolution) -> Result<()> {
         let ctx = "resolveConflict";
-        let (tx, entry) = self.open_entry(CONFLICTS, id, "conflict", ctx).await?;
+        let conn = self.conn()?;
+        let (tx, entry) = self
+            .open_entry(&conn, CONFLICTS, id, "conflict", ctx)
+            .await?;
         let table = entry["table"].as_str().unwrap_or_default().to_string();
         let def = self.table(&table)?;
         let key = Key::from_json(&entry["key"], "conflict key")?;
@@ -77,12 +101,9 @@ impl Db {
         let mut server = entry.get("server").filter(|v| !v.is_null()).cloned();
         let mut version = entry["serverVersion"].as_str().map(str::to_string);
         // Pulls since the conflict may have brought a newer server row: settle on that.
-        let base_req = tx
-            .store(BASE)?
-            .get(&base_key(&table, &k))
-            .map_err(|e| tx.fail(e))?;
+        let base_req = get(&tx.store(BASE)?, &base_key(&table, &k)).map_err(|e| tx.fail(e))?;
         // (A kept conflict's row counts as edited, so pulls store the server's row in its base.)
-        if let Some(base) = parse_base(&wait(&base_req, ctx).await?, ctx)? {
+        if let Some(base) = parse_base(tx.wait(base_req).await?, ctx)? {
             let newer = |b: &str| {
                 version.as_deref().and_then(|v| v.parse::<u64>().ok()) < b.parse::<u64>().ok()
             };
@@ -93,11 +114,10 @@ impl Db {
             }
         }
         let new_row: Option<JsValue> = match &resolution {
-            Resolution::Server => server.as_ref().map(to_js),
+            Resolution::Server => server.as_ref().map(|r| rows_to_js(r, ctx)).transpose()?,
             Resolution::Local => {
-                let req = tx.store(&table)?.get(&k).map_err(|e| tx.fail(e))?;
-                let current = wait(&req, ctx).await?;
-                (!current.is_undefined()).then_some(current)
+                let req = get(&tx.store(&table)?, &k).map_err(|e| tx.fail(e))?;
+                tx.wait(req).await?
             }
             Resolution::Merged(row) => {
                 let keys = super::js::prepare_rows(&Array::of1(row).into(), &def.key, "row");
@@ -116,52 +136,53 @@ impl Db {
                 Some(row.clone())
             }
         };
-        let write = || -> std::result::Result<(), JsValue> {
+        let write = || -> Result<()> {
+            let fail = |e| tx.fail(e);
             let bk = base_key(&table, &k);
+            let bases = tx.store(BASE)?;
             match (&version, &server) {
                 (Some(v), Some(r)) => {
                     // Taking the server's row leaves nothing pending: the table holds
                     // it, the base only its version (see `Base`).
                     let keep = !matches!(resolution, Resolution::Server);
-                    tx.store(BASE).map_err(|e| e.to_js())?.put_with_key(
-                        &to_js(&Base {
-                            version: v.clone(),
-                            row: keep.then(|| r.clone()),
-                        }),
-                        &bk,
-                    )?;
+                    let row = match keep {
+                        true => rows_to_js(r, ctx)?,
+                        false => JsValue::UNDEFINED,
+                    };
+                    put_at(&bases, &records::server_base(v, row, ctx)?, &bk).map_err(fail)?;
                 }
                 // No server row: a row kept from here on is the app's.
                 _ if new_row.is_some() && !matches!(resolution, Resolution::Server) => {
-                    tx.store(BASE)
-                        .map_err(|e| e.to_js())?
-                        .put_with_key(&super::outbox::local_base(), &bk)?;
+                    put_at(&bases, &records::local_base(ctx)?, &bk).map_err(fail)?;
                 }
-                _ => {
-                    tx.store(BASE).map_err(|e| e.to_js())?.delete(&bk)?;
-                }
+                _ => delete(&bases, &bk).map_err(fail)?,
             }
-            let rows = tx.store(&table).map_err(|e| e.to_js())?;
+            let rows = tx.store(&table)?;
             match &new_row {
-                Some(r) => rows.put(r)?,
-                None => rows.delete(&k)?,
+                Some(r) => put(&rows, r).map_err(fail)?,
+                None => delete(&rows, &k).map_err(fail)?,
             };
             if !matches!(resolution, Resolution::Server) {
                 // Pending again, now against the server's version.
                 let op = if new_row.is_some() { "put" } else { "delete" };
-                tx.store(OUTBOX).map_err(|e| e.to_js())?.add(&outbox_entry(
-                    &table,
-                    &Array::of1(&k),
+                let entry = OutboxRecord {
+                    seq: None,
+                    t: &table,
+                    k: Array::of1(&k).into(),
                     op,
-                ))?;
+                };
+                let outbox = tx.store(OUTBOX)?;
+                outbox
+                    .add(records::to_js(&entry, ctx)?)
+                    .primitive()
+                    .map(drop)
+                    .map_err(fail)?;
             }
-            tx.store(CONFLICTS)
-                .map_err(|e| e.to_js())?
-                .delete(&id.into())?;
+            delete(&tx.store(CONFLICTS)?, &id.into()).map_err(fail)?;
             Ok(())
         };
         let written = write();
-        Self::commit_or_abort(tx, written).await?;
+        tx.commit_or_abort(written).await?;
         let source = if matches!(resolution, Resolution::Server) {
             Source::Remote
         } else {
@@ -174,23 +195,24 @@ impl Db {
     /// Drops the sync error `id` (the row already shows the server's state).
     pub async fn discard_sync_error(&self, id: f64) -> Result<()> {
         let ctx = "discardSyncError";
-        let tx = self.tx(&[ERRORS], true, ctx)?;
-        if let Err(e) = Self::take_entry(&tx, ERRORS, id, "sync error", ctx).await {
-            tx.abort().await;
-            return Err(e);
-        }
-        let req = tx
-            .store(ERRORS)?
-            .delete(&id.into())
-            .map_err(|e| tx.fail(e))?;
-        wait(&req, ctx).await?;
-        tx.commit().await
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[ERRORS], true, ctx)?;
+        let written = match Self::take_entry(&tx, ERRORS, id, "sync error", ctx).await {
+            Ok(_) => tx
+                .store(ERRORS)
+                .and_then(|s| delete(&s, &id.into()).map_err(|e| tx.fail(e))),
+            Err(e) => Err(e),
+        };
+        tx.commit_or_abort(written).await
     }
 
     /// Applies the refused change locally again, so it is pushed again; drops the error.
     pub async fn retry_sync_error(&self, id: f64) -> Result<()> {
         let ctx = "retrySyncError";
-        let (tx, entry) = self.open_entry(ERRORS, id, "sync error", ctx).await?;
+        let conn = self.conn()?;
+        let (tx, entry) = self
+            .open_entry(&conn, ERRORS, id, "sync error", ctx)
+            .await?;
         let table = entry["table"].as_str().unwrap_or_default().to_string();
         self.table(&table)?;
         let key = Key::from_json(&entry["key"], "sync error key")?;
@@ -204,16 +226,14 @@ impl Db {
         let keys = Array::of1(&k);
         let written = write_logged(&tx, &rows, &table, &keys, op, || {
             match &row {
-                Some(r) => rows.put(&to_js(r))?,
-                None => rows.delete(&k)?,
+                Some(r) => put(&rows, &rows_to_js(r, ctx)?).map_err(|e| tx.fail(e))?,
+                None => delete(&rows, &k).map_err(|e| tx.fail(e))?,
             };
-            tx.store(ERRORS)
-                .map_err(|e| e.to_js())?
-                .delete(&id.into())
-                .map(|_| ())
+            delete(&tx.store(ERRORS)?, &id.into()).map_err(|e| tx.fail(e))
         })
         .await;
-        Self::commit_or_abort(tx, written).await?;
+        drop(rows);
+        tx.commit_or_abort(written).await?;
         self.events.emit(&table, &Array::of1(&k), Source::Local);
         Ok(())
     }

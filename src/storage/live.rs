@@ -41,26 +41,19 @@ impl Db {
     /// Upgrades the open store to `profile` when it is newer than the installed one,
     /// keeping every row and pending change; true when it did. Another tab's store on
     /// the same database follows by itself.
-    pub async fn upgrade_to(&self, profile: Profile) -> Result<bool> {
+    pub async fn upgrade_to(self: &Rc<Self>, profile: Profile) -> Result<bool> {
         if profile.version <= self.profile().version || self.closed_by_app.get() {
             return Ok(false);
         }
         self.ready().await;
         self.while_reopening(async {
             // Transactions in flight finish before the connection really closes.
-            if let Some(old) = self.idb.borrow_mut().take() {
-                old.close();
-            }
-            let opened = schema::open(
-                &factory()?,
-                &self.name,
-                Some(idb_version(&profile)),
-                &profile,
-            )
-            .await;
+            self.disconnect();
+            let opened =
+                schema::open_at(&factory()?, &self.name, idb_version(&profile), &profile).await;
             match opened {
-                Ok(idb) => {
-                    self.attach(idb);
+                Ok(conn) => {
+                    self.attach(conn)?;
                     *self.profile.borrow_mut() = Rc::new(profile);
                     Ok(true)
                 }
@@ -76,9 +69,7 @@ impl Db {
 
     /// Another tab wants the database: an upgrade (`new_version`) or a deletion (None).
     pub(super) fn yield_to_other_tab(self: Rc<Self>, new_version: Option<f64>) {
-        if let Some(old) = self.idb.borrow_mut().take() {
-            old.close();
-        }
+        self.disconnect();
         if new_version.is_none() || self.closed_by_app.get() {
             self.events.close();
             return;
@@ -93,16 +84,16 @@ impl Db {
 
     /// Opens the database again at its current version, with the profile it holds
     /// (the open waits until another tab's upgrade is done).
-    async fn reopen_stored(&self) -> Result<()> {
-        let idb = schema::open_existing(&factory()?, &self.name)
+    async fn reopen_stored(self: &Rc<Self>) -> Result<()> {
+        let conn = schema::open_current(&factory()?, &self.name)
             .await?
             .ok_or_else(|| Error::closed(&self.name))?;
-        let profile = schema::stored_profile(&idb).await?;
+        let profile = schema::stored_profile(&conn).await?;
         if self.closed_by_app.get() {
-            idb.close();
+            conn.close();
             return Err(Error::closed(&self.name));
         }
-        self.attach(idb);
+        self.attach(conn)?;
         if let Some(p) = profile {
             *self.profile.borrow_mut() = Rc::new(p);
         }

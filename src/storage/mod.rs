@@ -1,28 +1,35 @@
-//! The local store on IndexedDB: one object store per profile table plus `_outbox` (the
-//! log of local writes), `_base` (the server's last known row and version of synced
-//! rows with local changes) and `_meta` (the installed profile, the checkpoint). Only this
-//! folder talks to IndexedDB.
+//! The local store on IndexedDB, through indexed_db_futures: one object store per profile
+//! table plus `_outbox` (the log of local writes), `_base` (the server's last known row
+//! and version of synced rows with local changes), `_meta` (the installed profile, the
+//! checkpoint), `_conflicts` and `_errors`. Only this folder talks to IndexedDB, and only
+//! `upgrade.rs` does so without the crate (it says why).
 
+mod capture;
 pub(crate) mod js;
 pub mod lists;
 mod live;
 pub mod outbox;
+pub mod pull_apply;
+pub mod push_settle;
 pub mod read;
-pub mod remote;
+mod records;
 mod schema;
-pub mod sync;
+mod tx;
+mod upgrade;
 pub mod write;
 
+pub(crate) use tx::Tx;
+
 use crate::driver::events::Emitter;
-use crate::error::{Error, Result};
+use crate::error::{DomError, Error, Result};
+use indexed_db_futures::database::{Database, VersionChangeListener};
+use indexed_db_futures::factory::DBFactory;
 use js_sys::{Array, Promise};
 use offline_tables_core::Profile;
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use std::task::Poll;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbFactory, IdbRequest, IdbTransaction, IdbTransactionMode};
 
 pub(crate) const OUTBOX: &str = "_outbox";
 pub(crate) const BASE: &str = "_base";
@@ -39,28 +46,28 @@ fn idb_version(profile: &Profile) -> f64 {
     profile.version as f64 * 10.0 + INTERNAL_SCHEMA
 }
 
-type Listener = Closure<dyn FnMut(JsValue)>;
-
 /// An open local store.
 pub struct Db {
     pub name: String,
     /// The installed profile; replaced when the schema is upgraded while open (`live.rs`).
     profile: RefCell<Rc<Profile>>,
-    idb: Rc<RefCell<Option<IdbDatabase>>>,
+    conn: RefCell<Option<Database>>,
+    /// Other tabs' `versionchange` events on `conn`, polled by a task `attach` starts;
+    /// dropped with the connection, which ends the task.
+    version_changes: RefCell<Option<VersionChangeListener>>,
+    /// Which `attach` the listener is from, so a task of an older connection never
+    /// polls a newer one's.
+    attached: Cell<u32>,
     pub events: Emitter,
-    on_version_change: RefCell<Option<Listener>>,
     /// Set while the connection is replaced (a schema upgrade here or in another tab);
     /// settles when it is usable again (`ready()`).
     reopening: RefCell<Option<Promise>>,
     /// `close()` was called: stay closed whatever happens.
-    closed_by_app: std::cell::Cell<bool>,
+    closed_by_app: Cell<bool>,
 }
 
-pub(crate) fn factory() -> Result<IdbFactory> {
-    js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<IdbFactory>().ok())
-        .ok_or_else(|| Error::storage("IndexedDB is not available in this context"))
+pub(crate) fn factory() -> Result<DBFactory> {
+    DBFactory::new().map_err(|e| Error::opening(e, "opening IndexedDB"))
 }
 
 /// The keys one transaction wrote, per table, for the change events sent once it
@@ -81,71 +88,40 @@ impl Touched {
     }
 }
 
-/// Awaits a request's result.
-pub(crate) async fn wait(r: &IdbRequest, context: &str) -> Result<JsValue> {
-    JsFuture::from(js::req(r))
-        .await
-        .map_err(|e| Error::from_js(&e, context))
-}
-
-/// A transaction in progress: its completion promise is watched from the start, so a
-/// failure anywhere (including a quota error at commit) is reported, never lost.
-pub(crate) struct Tx {
-    pub tx: IdbTransaction,
-    /// Watched for write transactions only; reads report failures through requests.
-    done: Option<Promise>,
-    context: String,
-}
-
-impl Tx {
-    pub fn store(&self, name: &str) -> Result<web_sys::IdbObjectStore> {
-        self.tx
-            .object_store(name)
-            .map_err(|e| Error::from_js(&e, &self.context))
-    }
-
-    pub fn fail(&self, e: JsValue) -> Error {
-        Error::from_js(&e, &self.context)
-    }
-
-    /// Commits and waits until the data is stored.
-    pub async fn commit(self) -> Result<()> {
-        js::tx_commit(&self.tx);
-        match self.done {
-            Some(done) => JsFuture::from(done)
-                .await
-                .map(|_| ())
-                .map_err(|e| Error::from_js(&e, &self.context)),
-            None => Ok(()),
-        }
-    }
-
-    /// Rolls back everything this transaction wrote.
-    pub async fn abort(self) {
-        let _ = self.tx.abort();
-        if let Some(done) = self.done {
-            let _ = JsFuture::from(done).await;
-        }
-    }
+/// What another tab's `versionchange` (or the browser) did to the connection.
+enum Change {
+    /// Another tab upgrades to this version, or deletes the database (None).
+    Wanted(Option<f64>),
+    /// The browser closed the connection (storage cleared, bucket deleted…).
+    Closed,
+    /// The connection was replaced or closed here: nothing to do.
+    Gone,
 }
 
 impl Db {
-    pub fn idb(&self) -> Result<IdbDatabase> {
-        self.idb
+    /// The connection, or `closed`.
+    pub fn conn(&self) -> Result<Database> {
+        self.conn
             .borrow()
             .clone()
             .ok_or_else(|| Error::closed(&self.name))
     }
 
     pub fn is_closed(&self) -> bool {
-        self.idb.borrow().is_none()
+        self.conn.borrow().is_none()
+    }
+
+    /// Drops the connection (and what watches it).
+    fn disconnect(&self) {
+        self.version_changes.borrow_mut().take();
+        if let Some(conn) = self.conn.borrow_mut().take() {
+            conn.close();
+        }
     }
 
     pub fn close(&self) {
         self.closed_by_app.set(true);
-        if let Some(db) = self.idb.borrow_mut().take() {
-            db.close();
-        }
+        self.disconnect();
         self.events.close();
     }
 
@@ -154,40 +130,14 @@ impl Db {
         self.profile.borrow().clone()
     }
 
-    /// Starts a transaction over `stores`.
-    pub(crate) fn tx(&self, stores: &[&str], write: bool, context: &str) -> Result<Tx> {
-        let db = self.idb()?;
-        let mode = if write {
-            IdbTransactionMode::Readwrite
-        } else {
-            IdbTransactionMode::Readonly
-        };
-        let tx = match stores {
-            [one] => db.transaction_with_str_and_mode(one, mode),
-            _ => {
-                let names: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
-                db.transaction_with_str_sequence_and_mode(&names, mode)
-            }
-        }
-        .map_err(|e| {
-            let err = Error::from_js(&e, context);
-            if self.is_closed() {
-                Error::closed(&self.name)
-            } else {
-                err
-            }
-        })?;
-        let done = write.then(|| js::tx_done(&tx));
-        Ok(Tx {
-            tx,
-            done,
-            context: context.to_string(),
-        })
-    }
-
     /// The table's definition, or `unknown_table`.
     pub fn table(&self, name: &str) -> Result<offline_tables_core::TableDef> {
         Ok(self.profile().table(name)?.clone())
+    }
+
+    /// The names of the object stores the database holds.
+    pub(crate) fn all_stores(&self) -> Result<Vec<String>> {
+        Ok(self.conn()?.object_store_names().collect())
     }
 
     /// Opens (creating or upgrading) the database `name` for `profile`. A database that
@@ -197,85 +147,123 @@ impl Db {
             return Err(Error::invalid_argument("name must be a non-empty string"));
         }
         let factory = factory()?;
-        let (idb, profile) =
-            match schema::open(&factory, name, Some(idb_version(&profile)), &profile).await {
-                Ok(db) => (db, profile),
-                Err(e) if e.message.contains("VersionError") => {
+        let (conn, profile) =
+            match schema::open_at(&factory, name, idb_version(&profile), &profile).await {
+                Ok(conn) => (conn, profile),
+                Err(e) if e.dom() == Some(DomError::Version) => {
                     // The database is newer than this profile: use what it holds.
-                    let db = schema::open(&factory, name, None, &profile).await?;
-                    match schema::stored_profile(&db).await? {
-                        Some(stored) if stored.version >= profile.version => (db, stored),
+                    let Some(conn) = schema::open_current(&factory, name).await? else {
+                        return Err(e);
+                    };
+                    match schema::stored_profile(&conn).await? {
+                        Some(stored) if stored.version >= profile.version => (conn, stored),
                         _ => {
-                            db.close();
+                            conn.close();
                             return Err(e);
                         }
                     }
                 }
                 Err(e) => return Err(e),
             };
-        if let Err(e) = schema::reconcile(&idb, &profile).await {
-            idb.close();
+        if let Err(e) = schema::reconcile(&conn, &profile).await {
+            conn.close();
             return Err(e);
         }
-        Ok(Self::wrap(name, idb, profile))
+        Self::wrap(name, conn, profile)
     }
 
     /// Opens `name` with the profile it already holds, without creating anything: None
     /// when there is no such database (a first launch).
     pub async fn open_stored(name: &str) -> Result<Option<Rc<Db>>> {
-        let Some(idb) = schema::open_existing(&factory()?, name).await? else {
+        let Some(conn) = schema::open_current(&factory()?, name).await? else {
             return Ok(None);
         };
-        match schema::stored_profile(&idb).await? {
-            Some(profile) => Ok(Some(Self::wrap(name, idb, profile))),
+        match schema::stored_profile(&conn).await? {
+            Some(profile) => Ok(Some(Self::wrap(name, conn, profile)?)),
             None => {
-                idb.close();
+                conn.close();
                 Ok(None)
             }
         }
     }
 
-    fn wrap(name: &str, idb: IdbDatabase, profile: Profile) -> Rc<Db> {
-        let db = Rc::new_cyclic(|weak: &std::rc::Weak<Db>| {
-            let weak = weak.clone();
-            let on_version_change = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
-                // Another tab upgrades the schema (or deletes the database): let it.
-                let new_version = js_sys::Reflect::get(&e, &"newVersion".into())
-                    .ok()
-                    .and_then(|v| v.as_f64());
-                if let Some(db) = weak.upgrade() {
-                    db.yield_to_other_tab(new_version);
-                }
-            });
-            Db {
-                name: name.to_string(),
-                profile: RefCell::new(Rc::new(profile)),
-                idb: Rc::new(RefCell::new(None)),
-                events: Emitter::new(name),
-                on_version_change: RefCell::new(Some(on_version_change)),
-                reopening: RefCell::default(),
-                closed_by_app: Default::default(),
-            }
+    fn wrap(name: &str, conn: Database, profile: Profile) -> Result<Rc<Db>> {
+        let db = Rc::new(Db {
+            name: name.to_string(),
+            profile: RefCell::new(Rc::new(profile)),
+            conn: RefCell::default(),
+            version_changes: RefCell::default(),
+            attached: Cell::new(0),
+            events: Emitter::new(name),
+            reopening: RefCell::default(),
+            closed_by_app: Default::default(),
         });
-        db.attach(idb);
-        db
+        db.attach(conn)?;
+        Ok(db)
     }
 
-    /// Makes `idb` this store's connection, listening for other tabs' upgrades.
-    fn attach(&self, idb: IdbDatabase) {
-        if let Some(cb) = self.on_version_change.borrow().as_ref() {
-            idb.set_onversionchange(Some(cb.as_ref().unchecked_ref()));
-        }
-        *self.idb.borrow_mut() = Some(idb);
+    /// Makes `conn` this store's connection, and starts watching it for other tabs'
+    /// upgrades (and deletions) and for the browser closing it.
+    fn attach(self: &Rc<Self>, conn: Database) -> Result<()> {
+        let listener = match conn.version_changes() {
+            Ok(l) => l,
+            Err(e) => {
+                conn.close();
+                return Err(Error::indexed_db(e, "watching for other tabs' upgrades"));
+            }
+        };
+        let generation = self.attached.get().wrapping_add(1);
+        self.attached.set(generation);
+        *self.version_changes.borrow_mut() = Some(listener);
+        *self.conn.borrow_mut() = Some(conn);
+        let weak = Rc::downgrade(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let change = next_change(&weak, generation).await;
+            if let Some(db) = weak.upgrade() {
+                match change {
+                    Change::Wanted(version) => db.yield_to_other_tab(version),
+                    Change::Closed => {
+                        db.disconnect();
+                        db.events.close();
+                    }
+                    Change::Gone => {}
+                }
+            }
+        });
+        Ok(())
     }
 
     pub async fn delete_database(name: &str) -> Result<()> {
-        let req = factory()?
-            .delete_database(name)
-            .map_err(|e| Error::from_js(&e, "deleteDatabase"))?;
-        wait(&req, &format!("deleteDatabase('{name}')")).await?;
-        Ok(())
+        let ctx = format!("deleteDatabase('{name}')");
+        factory()?
+            .delete_db(name)
+            .map_err(|e| Error::indexed_db(e, &ctx))?
+            .await
+            .map_err(|e| Error::indexed_db(e, &ctx))
     }
+}
+
+/// The next change to the connection of `attach` number `generation`. The listener
+/// stays with the `Db` (so dropping it, with its connection, ends this wait: the task
+/// is never woken again and goes).
+async fn next_change(db: &Weak<Db>, generation: u32) -> Change {
+    std::future::poll_fn(|cx| {
+        let Some(db) = db.upgrade() else {
+            return Poll::Ready(Change::Gone);
+        };
+        if db.attached.get() != generation {
+            return Poll::Ready(Change::Gone);
+        }
+        let mut listener = db.version_changes.borrow_mut();
+        let Some(listener) = listener.as_mut() else {
+            return Poll::Ready(Change::Gone);
+        };
+        listener.poll_recv(cx).map(|event| match event {
+            Some(e) => Change::Wanted(e.new_version()),
+            None => Change::Closed,
+        })
+    })
+    .await
 }
 
 impl Drop for Db {

@@ -1,33 +1,20 @@
 //! Pending changes: reads the outbox log, the bases and the current rows, and lets the
 //! core coalesce them into one mutation per row. Also the per-row sync metadata.
 
-use super::{wait, Db, Tx, BASE, META, OUTBOX};
+pub(crate) use super::js::to_js;
+pub(crate) use super::records::key_js;
+use super::records::{self, base_key, parse_base, version_max, OutboxRecord, StoredEntry};
+use super::tx::{delete, get, meta_get, or_undefined, put, Tx};
+use super::{Db, BASE, META, OUTBOX};
 use crate::error::{Error, Result};
+use indexed_db_futures::object_store::ObjectStore;
+use indexed_db_futures::prelude::*;
 use js_sys::Array;
 use offline_tables_core::outbox::dirty_rows;
-use offline_tables_core::protocol::wire::{self, FromValue};
 use offline_tables_core::{coalesce, Base, Key, LogEntry, Mutation, MutationOp};
 use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
-
-/// An outbox record as stored: `{ seq, t: table, k: [keys], op }`, read as a log entry.
-struct StoredEntry(LogEntry);
-
-impl FromValue for StoredEntry {
-    fn from_value(v: Value) -> std::result::Result<Self, wire::E> {
-        let mut f = wire::Fields::of(v, "an outbox entry")?;
-        let seq = f.take("seq")?;
-        Ok(StoredEntry(LogEntry {
-            seq: seq
-                .as_f64()
-                .filter(|n| *n >= 0.0)
-                .ok_or_else(|| wire::invalid(&seq, "a sequence number"))? as u64,
-            table: f.string("t")?,
-            keys: f.list("k", wire::key)?,
-        }))
-    }
-}
 
 /// A pending change: the coalesced mutation (its `row` left empty) and the stored row.
 pub struct Pending {
@@ -35,17 +22,47 @@ pub struct Pending {
     pub row: JsValue,
 }
 
+/// A pending change as the app sees it (`PendingChange` in types.d.ts): the row is the
+/// stored JS object itself.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PendingChange<'a> {
+    table: &'a str,
+    key: &'a Key,
+    op: MutationOp,
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    row: JsValue,
+    base_version: &'a Option<String>,
+    base_row: &'a Option<Value>,
+}
+
 impl Pending {
-    /// `{ table, key, op, row, baseVersion, baseRow }` for JS.
+    /// `{ table, key, op, row, baseVersion, baseRow }` for JS, for callers that cannot
+    /// take a `Result` yet (`src/api/store.rs` maps `to_js` over the list; the boundary
+    /// rework of that file switches to `try_to_js`). It cannot fail (strings, keys, the
+    /// stored row as it is); if it ever did, the list would hold the error, not a null.
     pub fn to_js(&self) -> JsValue {
-        let obj = to_js(&self.mutation);
-        let row = if self.row.is_undefined() {
-            JsValue::NULL
-        } else {
-            self.row.clone()
+        self.try_to_js().unwrap_or_else(|e| e.to_js())
+    }
+
+    /// `{ table, key, op, row, baseVersion, baseRow }` for JS.
+    pub fn try_to_js(&self) -> Result<JsValue> {
+        let m = &self.mutation;
+        let row = match self.row.is_undefined() {
+            true => JsValue::NULL,
+            false => self.row.clone(),
         };
-        let _ = js_sys::Reflect::set(&obj, &"row".into(), &row);
-        obj
+        records::to_js(
+            &PendingChange {
+                table: &m.table,
+                key: &m.key,
+                op: m.op,
+                row,
+                base_version: &m.base_version,
+                base_row: &m.base_row,
+            },
+            "reading pending changes",
+        )
     }
 }
 
@@ -72,19 +89,8 @@ pub struct RowMeta {
     pub deleted: bool,
 }
 
-pub(crate) fn base_key(table: &str, key: &JsValue) -> JsValue {
-    Array::of2(&JsValue::from_str(table), key).into()
-}
-
-pub(crate) fn key_js(k: &Key) -> JsValue {
-    match k {
-        Key::Num(n) => JsValue::from_f64(*n),
-        Key::Str(s) => JsValue::from_str(s),
-    }
-}
-
-/// A stored value (row, entry, key) as JSON; None when undefined. Through JSON.stringify,
-/// so undefined columns drop out exactly as they do on the wire.
+/// A stored row as JSON; None when undefined. Through JSON.stringify, so undefined
+/// columns drop out exactly as they do on the wire.
 pub(crate) fn to_json(v: &JsValue, ctx: &str) -> Result<Option<Value>> {
     if v.is_undefined() {
         return Ok(None);
@@ -94,47 +100,18 @@ pub(crate) fn to_json(v: &JsValue, ctx: &str) -> Result<Option<Value>> {
         .map_err(|e| Error::storage(format!("{ctx}: reading a stored value: {e}")))
 }
 
-pub(crate) use super::js::to_js;
-
-/// The base of a row created here and not on the server yet, `{ local: true }` (see
-/// `js::capture`): it reads as no base, and tells later writes the row is not the server's.
-pub(crate) fn local_base() -> JsValue {
-    let o = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&o, &"local".into(), &true.into());
-    o.into()
-}
-
-pub(crate) fn parse_base(v: &JsValue, ctx: &str) -> Result<Option<Base>> {
-    if v.is_undefined() {
-        return Ok(None);
-    }
-    // A row created here and not on the server yet (`LOCAL`, see `js::capture`).
-    if js_sys::Reflect::get(v, &"local".into())
-        .ok()
-        .and_then(|l| l.as_bool())
-        == Some(true)
-    {
-        return Ok(None);
-    }
-    // Straight from the JSON text, not through a `Value` and `serde_json::from_value`
-    // (whose `Value` deserializer would be one more copy of serde's machinery in the wasm).
-    super::js::from_js::<Base>(v, false)
-        .map(Some)
-        .map_err(|e| Error::storage(format!("{ctx}: a stored base is malformed: {e}")))
-}
-
 /// The coalesced pending changes of the rows `log` touched, in order of first write,
 /// for tables `include` accepts (rows of tables without a store read as deleted). Reads
 /// rows and bases a chunk at a time, all requests of a chunk issued before awaiting, and
 /// stops once `limit` changes are found.
 pub(crate) async fn coalesced(
-    tx: &Tx,
+    tx: &Tx<'_>,
     log: &[LogEntry],
     stores: &[String],
     include: &dyn Fn(&str) -> bool,
     limit: usize,
-    ctx: &str,
 ) -> Result<Vec<Pending>> {
+    let ctx = tx.context();
     let dirty: Vec<(u64, String, Key)> = dirty_rows(log)
         .into_iter()
         .filter(|(_, t, _)| include(t))
@@ -146,20 +123,18 @@ pub(crate) async fn coalesced(
         for (_, table, key) in chunk {
             let k = key_js(key);
             let row = match stores.contains(table) {
-                true => Some(tx.store(table)?.get(&k).map_err(|e| tx.fail(e))?),
+                true => Some(get(&tx.store(table)?, &k).map_err(|e| tx.fail(e))?),
                 false => None,
             };
-            let base = base_store
-                .get(&base_key(table, &k))
-                .map_err(|e| tx.fail(e))?;
+            let base = get(&base_store, &base_key(table, &k)).map_err(|e| tx.fail(e))?;
             reqs.push((row, base));
         }
         for ((seq, table, key), (row, base)) in chunk.iter().zip(reqs) {
             let row = match row {
-                Some(r) => wait(&r, ctx).await?,
+                Some(r) => or_undefined(tx.wait(r).await?),
                 None => JsValue::UNDEFINED,
             };
-            let base = parse_base(&wait(&base, ctx).await?, ctx)?;
+            let base = parse_base(tx.wait(base).await?, ctx)?;
             if let Some(mutation) = coalesce_present(*seq, table, key, base.as_ref(), &row) {
                 out.push(Pending { mutation, row });
             }
@@ -175,10 +150,11 @@ pub(crate) async fn coalesced(
 /// Drops from the logged writes every key `settled` accepts; an entry left with no key
 /// goes. Writes not covered stay pending.
 pub(crate) fn drop_from_log(
-    outbox: &web_sys::IdbObjectStore,
+    tx: &Tx<'_>,
+    outbox: &ObjectStore<'_>,
     log: &[LogEntry],
     settled: impl Fn(&LogEntry, &Key) -> bool,
-) -> std::result::Result<(), JsValue> {
+) -> Result<()> {
     for e in log {
         if !e.keys.iter().any(|k| settled(e, k)) {
             continue;
@@ -190,21 +166,41 @@ pub(crate) fn drop_from_log(
             .map(key_js)
             .collect();
         if keep.length() == 0 {
-            outbox.delete(&(e.seq as f64).into())?;
+            delete(outbox, &(e.seq as f64).into()).map_err(|e| tx.fail(e))?;
         } else {
-            let entry = super::js::outbox_entry(&e.table, &keep, "put");
-            js_sys::Reflect::set(&entry, &"seq".into(), &(e.seq as f64).into())?;
-            outbox.put(&entry)?;
+            let entry = OutboxRecord {
+                seq: Some(e.seq),
+                t: &e.table,
+                k: keep.into(),
+                op: "put",
+            };
+            put(outbox, &records::to_js(&entry, tx.context())?).map_err(|e| tx.fail(e))?;
         }
     }
     Ok(())
 }
 
-pub(crate) async fn read_log(store: &web_sys::IdbObjectStore, ctx: &str) -> Result<Vec<LogEntry>> {
-    let all = wait(&store.get_all().map_err(|e| Error::from_js(&e, ctx))?, ctx).await?;
-    let entries: Vec<StoredEntry> = super::js::from_js(&all, false)
-        .map_err(|e| Error::storage(format!("{ctx}: the outbox holds a malformed entry: {e}")))?;
-    Ok(entries.into_iter().map(|e| e.0).collect())
+pub(crate) async fn read_log(tx: &Tx<'_>, store: &ObjectStore<'_>) -> Result<Vec<LogEntry>> {
+    let ctx = tx.context();
+    let all = store
+        .get_all::<JsValue>()
+        .primitive()
+        .map_err(|e| tx.fail(e))?
+        .await
+        .map_err(|e| tx.fail(e))?;
+    let mut log = Vec::with_capacity(all.len());
+    for e in all {
+        let e: StoredEntry =
+            serde_wasm_bindgen::from_value(e.map_err(|e| tx.fail(e))?).map_err(|e| {
+                Error::storage(format!("{ctx}: the outbox holds a malformed entry: {e}"))
+            })?;
+        log.push(LogEntry {
+            seq: e.seq,
+            table: e.table,
+            keys: e.keys,
+        });
+    }
+    Ok(log)
 }
 
 impl Db {
@@ -213,13 +209,12 @@ impl Db {
     /// exactly what the app wrote.
     pub async fn pending(&self) -> Result<Vec<Pending>> {
         let ctx = "reading pending changes";
-        let idb = self.idb()?;
-        let names = idb.object_store_names();
-        let stores: Vec<String> = (0..names.length()).filter_map(|i| names.get(i)).collect();
+        let stores = self.all_stores()?;
         let refs: Vec<&str> = stores.iter().map(String::as_str).collect();
-        let tx = self.tx(&refs, false, ctx)?;
-        let log = read_log(&tx.store(OUTBOX)?, ctx).await?;
-        coalesced(&tx, &log, &stores, &|_| true, usize::MAX, ctx).await
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &refs, false, ctx)?;
+        let log = read_log(&tx, &tx.store(OUTBOX)?).await?;
+        coalesced(&tx, &log, &stores, &|_| true, usize::MAX).await
     }
 
     /// Sync state of one row; None when the row is unknown here.
@@ -236,21 +231,19 @@ impl Db {
         self.table(table)?;
         super::write::check_key(key, "meta: key")?;
         let ctx = format!("meta on '{table}'");
-        let tx = self.tx(&[table, OUTBOX, BASE, META], false, &ctx)?;
-        let row_req = tx.store(table)?.get(key).map_err(|e| tx.fail(e))?;
-        let base_req = tx
-            .store(BASE)?
-            .get(&base_key(table, key))
-            .map_err(|e| tx.fail(e))?;
-        let checkpoint = tx
-            .store(META)?
-            .get(&"checkpoint".into())
-            .map_err(|e| tx.fail(e))?;
-        let log = read_log(&tx.store(OUTBOX)?, &ctx).await?;
-        let row = wait(&row_req, &ctx).await?;
-        let base = parse_base(&wait(&base_req, &ctx).await?, &ctx)?;
-        let checkpoint = wait(&checkpoint, &ctx).await?.as_string();
-        let k = Key::from_json(&to_json(key, &ctx)?.unwrap_or(Value::Null), "meta: key")?;
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[table, OUTBOX, BASE, META], false, &ctx)?;
+        let fail = |e| tx.fail(e);
+        let row_req = get(&tx.store(table)?, key).map_err(fail)?;
+        let base_req = get(&tx.store(BASE)?, &base_key(table, key)).map_err(fail)?;
+        let checkpoint = meta_get(&tx.store(META)?, "checkpoint").map_err(fail)?;
+        let log = read_log(&tx, &tx.store(OUTBOX)?).await?;
+        let row = or_undefined(tx.wait(row_req).await?);
+        let base = parse_base(tx.wait(base_req).await?, &ctx)?;
+        let checkpoint = tx.wait(checkpoint).await?.and_then(|v| v.as_string());
+        let k = records::key_of(key).ok_or_else(|| {
+            Error::invalid_argument("meta: key must be a string or a finite number")
+        })?;
         let dirty = log.iter().any(|e| e.table == table && e.keys.contains(&k));
         let pending = if dirty {
             coalesce_present(0, table, &k, base.as_ref(), &row)
@@ -273,16 +266,5 @@ impl Db {
             pending: pending.is_some(),
         };
         Ok((row, Some(meta)))
-    }
-}
-
-/// The later of two versions (decimal strings of unsigned integers).
-fn version_max(a: Option<String>, b: Option<String>) -> Option<String> {
-    match (a, b) {
-        (Some(a), Some(b)) => {
-            let later = (a.len(), a.as_str()) >= (b.len(), b.as_str());
-            Some(if later { a } else { b })
-        }
-        (a, b) => a.or(b),
     }
 }

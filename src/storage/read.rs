@@ -2,15 +2,20 @@
 //! primary key or an index; rows the plan reads come back as the stored JS objects,
 //! and only the columns a filter or sort needs are converted for evaluation.
 
-use super::{js, wait, Db};
+use super::tx::{get, or_undefined, Tx};
+use super::{js, Db};
 use crate::error::{Error, Result};
+use indexed_db_futures::future::GetAllPrimitiveRequest;
+use indexed_db_futures::index::Index;
+use indexed_db_futures::object_store::ObjectStore;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::KeyRange as Range;
 use js_sys::{Array, Uint32Array};
 use offline_tables_core::protocol::wire;
 use offline_tables_core::query::{compare_rows, Bound, KeyRange, Plan, Source};
 use offline_tables_core::Query;
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
-use web_sys::{IdbKeyRange, IdbObjectStore};
 
 fn bound_js(b: &Bound) -> JsValue {
     match b {
@@ -20,30 +25,26 @@ fn bound_js(b: &Bound) -> JsValue {
     }
 }
 
-/// The IndexedDB range. The core never plans an empty range, so a failure here is a
-/// bug worth reporting rather than a silently shorter answer.
-fn range_js(r: &KeyRange) -> Result<JsValue> {
-    let range = if r.is_only() {
-        IdbKeyRange::only(&bound_js(&r.lower.0))
+/// The IndexedDB range of a planned one.
+fn range_of(r: &KeyRange) -> Range<JsValue> {
+    if r.is_only() {
+        Range::Only(bound_js(&r.lower.0))
     } else {
-        IdbKeyRange::bound_with_lower_open_and_upper_open(
-            &bound_js(&r.lower.0),
-            &bound_js(&r.upper.0),
+        Range::Bound(
+            bound_js(&r.lower.0),
             r.lower.1,
+            bound_js(&r.upper.0),
             r.upper.1,
         )
-    };
-    range
-        .map(JsValue::from)
-        .map_err(|e| Error::from_js(&e, "building a key range"))
+    }
 }
 
-/// The key ranges a source reads (`undefined`: everything).
-fn source_ranges(source: &Source) -> Result<Vec<JsValue>> {
+/// The key ranges a source reads (None: everything).
+fn source_ranges(source: &Source) -> Vec<Option<Range<JsValue>>> {
     match source {
-        Source::Scan => Ok(vec![JsValue::UNDEFINED]),
+        Source::Scan => vec![None],
         Source::PrimaryKey(rs) | Source::Index { ranges: rs, .. } => {
-            rs.iter().map(range_js).collect()
+            rs.iter().map(|r| Some(range_of(r))).collect()
         }
     }
 }
@@ -66,40 +67,83 @@ fn key_ordered_bounds(source: &Source) -> Option<(End, End)> {
     }
 }
 
-enum Reader {
-    Store(IdbObjectStore),
-    Index(web_sys::IdbIndex),
+/// What a query reads from: the table or one of its indexes.
+enum Reader<'r> {
+    Store(&'r ObjectStore<'r>),
+    Index(&'r Index<'r>),
 }
 
-impl Reader {
-    fn get_all(&self, range: &JsValue, limit: Option<u32>) -> Result<web_sys::IdbRequest, JsValue> {
-        match (self, limit) {
-            (Reader::Store(s), None) => s.get_all_with_key(range),
-            (Reader::Store(s), Some(n)) => s.get_all_with_key_and_limit(range, n),
-            (Reader::Index(i), None) => i.get_all_with_key(range),
-            (Reader::Index(i), Some(n)) => i.get_all_with_key_and_limit(range, n),
+type Rows = GetAllPrimitiveRequest<JsValue>;
+
+/// Issues a getAll on `$src` over `$range` (everything when None), of at most `$limit`
+/// rows (the crate types each combination apart).
+macro_rules! get_all {
+    ($src:expr, $range:expr, $limit:expr) => {{
+        let all = $src.get_all::<JsValue>();
+        match ($range, $limit) {
+            (None, None) => all.primitive(),
+            (None, Some(n)) => all.with_limit(n).primitive(),
+            (Some(r), None) => all.with_query::<JsValue, _>(r.clone()).primitive(),
+            (Some(r), Some(n)) => all
+                .with_query::<JsValue, _>(r.clone())
+                .with_limit(n)
+                .primitive(),
         }
-    }
-    fn count(&self, range: &JsValue) -> Result<web_sys::IdbRequest, JsValue> {
+    }};
+}
+
+impl Reader<'_> {
+    fn get_all(
+        &self,
+        range: &Option<Range<JsValue>>,
+        limit: Option<u32>,
+    ) -> indexed_db_futures::Result<Rows> {
         match self {
-            Reader::Store(s) => s.count_with_key(range),
-            Reader::Index(i) => i.count_with_key(range),
+            Reader::Store(s) => get_all!(s, range, limit),
+            Reader::Index(i) => get_all!(i, range, limit),
         }
     }
+
+    fn count(
+        &self,
+        range: &Option<Range<JsValue>>,
+    ) -> indexed_db_futures::Result<indexed_db_futures::future::BasicRequest<u32>> {
+        match (self, range) {
+            (Reader::Store(s), None) => s.count().primitive(),
+            (Reader::Store(s), Some(r)) => {
+                s.count().with_query::<JsValue, _>(r.clone()).primitive()
+            }
+            (Reader::Index(i), None) => i.count().primitive(),
+            (Reader::Index(i), Some(r)) => {
+                i.count().with_query::<JsValue, _>(r.clone()).primitive()
+            }
+        }
+    }
+}
+
+/// Awaits a getAll: its rows as one array.
+async fn rows_of(tx: &Tx<'_>, req: Rows) -> Result<Array> {
+    let rows = req.await.map_err(|e| tx.fail(e))?;
+    let out = Array::new_with_length(rows.len() as u32);
+    for (i, row) in rows.enumerate() {
+        out.set(i as u32, row.map_err(|e| tx.fail(e))?);
+    }
+    Ok(out)
 }
 
 impl Db {
     pub async fn get_row(&self, table: &str, key: &JsValue) -> Result<JsValue> {
-        self.table(table)?;
+        self.profile().table(table)?; // checked, not cloned: a `get` is the hot path
         super::write::check_key(key, "get: key")?;
         let ctx = format!("get on '{table}'");
-        let tx = self.tx(&[table], false, &ctx)?;
-        let req = tx.store(table)?.get(key).map_err(|e| tx.fail(e))?;
-        wait(&req, &ctx).await
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[table], false, &ctx)?;
+        let req = get(&tx.store(table)?, key).map_err(|e| tx.fail(e))?;
+        Ok(or_undefined(tx.wait(req).await?))
     }
 
     pub async fn get_rows(&self, table: &str, keys: &JsValue) -> Result<Array> {
-        self.table(table)?;
+        self.profile().table(table)?;
         let keys: &Array = keys
             .dyn_ref()
             .ok_or_else(|| Error::invalid_argument("getMany: keys must be an array"))?;
@@ -107,39 +151,50 @@ impl Db {
             super::write::check_key(&k, &format!("getMany: keys[{i}]"))?;
         }
         let ctx = format!("getMany on '{table}'");
-        let tx = self.tx(&[table], false, &ctx)?;
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[table], false, &ctx)?;
         let store = tx.store(table)?;
-        let reqs = issue(keys.length() as usize, &mut |i| {
-            store.get(&keys.get(i as u32))
-        })
-        .map_err(|e| tx.fail(e))?;
+        let mut reqs = Vec::with_capacity(keys.length() as usize);
+        for k in keys.iter() {
+            reqs.push(get(&store, &k).map_err(|e| tx.fail(e))?);
+        }
         let out = Array::new_with_length(reqs.len() as u32);
-        for (i, r) in reqs.iter().enumerate() {
-            out.set(i as u32, wait(r, &ctx).await?);
+        for (i, r) in reqs.into_iter().enumerate() {
+            out.set(i as u32, or_undefined(tx.wait(r).await?));
         }
         Ok(out)
     }
 
-    fn reader(&self, store: IdbObjectStore, source: &Source, ctx: &str) -> Result<Reader> {
-        Ok(match source {
-            Source::Index { column, .. } => {
-                Reader::Index(store.index(column).map_err(|e| Error::from_js(&e, ctx))?)
-            }
-            _ => Reader::Store(store),
-        })
+    /// The index a source reads, if it reads one.
+    fn index_of<'s>(
+        tx: &Tx<'_>,
+        store: &'s ObjectStore<'s>,
+        source: &Source,
+    ) -> Result<Option<Index<'s>>> {
+        match source {
+            Source::Index { column, .. } => Ok(Some(store.index(column).map_err(|e| tx.fail(e))?)),
+            _ => Ok(None),
+        }
     }
 
     /// Reads the rows the plan's source covers, in source order.
     async fn read_source(&self, table: &str, plan: &Plan, ctx: &str) -> Result<Array> {
-        let tx = self.tx(&[table], false, ctx)?;
-        let reader = self.reader(tx.store(table)?, &plan.source, ctx)?;
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[table], false, ctx)?;
+        let store = tx.store(table)?;
+        let index = Self::index_of(&tx, &store, &plan.source)?;
+        let reader = match &index {
+            Some(i) => Reader::Index(i),
+            None => Reader::Store(&store),
+        };
         let limit = plan.read_limit.map(|n| n.min(u32::MAX as u64) as u32);
-        let ranges = source_ranges(&plan.source)?;
-        let reqs = issue(ranges.len(), &mut |i| reader.get_all(&ranges[i], limit))
-            .map_err(|e| tx.fail(e))?;
+        let mut reqs = Vec::new();
+        for range in &source_ranges(&plan.source) {
+            reqs.push(reader.get_all(range, limit).map_err(|e| tx.fail(e))?);
+        }
         let mut out: Option<Array> = None;
-        for r in &reqs {
-            let rows: Array = wait(r, ctx).await?.into();
+        for r in reqs {
+            let rows = rows_of(&tx, r).await?;
             out = Some(match out {
                 None => rows,
                 Some(acc) => acc.concat(&rows),
@@ -240,29 +295,23 @@ impl Db {
             cols.push(def.key.clone());
         }
         let cols_js: Array = cols.iter().map(|c| JsValue::from_str(c)).collect();
-        let tx = self.tx(&[table], false, ctx)?;
-        let store = tx.store(table)?;
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[table], false, ctx)?;
+        let table_store = tx.store(table)?;
+        let store = Reader::Store(&table_store);
         let matched = Array::new();
         let mut chunk = 128u32;
         loop {
-            let range: JsValue = match (&lower, &upper) {
-                (None, None) => Ok(JsValue::UNDEFINED),
-                (Some((l, lo)), None) => {
-                    IdbKeyRange::lower_bound_with_open(l, *lo).map(JsValue::from)
-                }
-                (None, Some((u, uo))) => {
-                    IdbKeyRange::upper_bound_with_open(u, *uo).map(JsValue::from)
-                }
+            let range = match (&lower, &upper) {
+                (None, None) => None,
+                (Some((l, lo)), None) => Some(Range::LowerBound(l.clone(), *lo)),
+                (None, Some((u, uo))) => Some(Range::UpperBound(u.clone(), *uo)),
                 (Some((l, lo)), Some((u, uo))) => {
-                    IdbKeyRange::bound_with_lower_open_and_upper_open(l, u, *lo, *uo)
-                        .map(JsValue::from)
+                    Some(Range::Bound(l.clone(), *lo, u.clone(), *uo))
                 }
-            }
-            .map_err(|e| tx.fail(e))?;
-            let req = store
-                .get_all_with_key_and_limit(&range, chunk)
-                .map_err(|e| tx.fail(e))?;
-            let rows: Array = wait(&req, ctx).await?.into();
+            };
+            let req = store.get_all(&range, Some(chunk)).map_err(|e| tx.fail(e))?;
+            let rows = rows_of(&tx, req).await?;
             let picked: Vec<Map<String, Value>> =
                 wire::from_str(&js::pick_json(&rows, &cols_js))
                     .map_err(|e| Error::storage(format!("{ctx}: reading stored rows: {e}")))?;
@@ -277,7 +326,7 @@ impl Db {
             let last = rows.get(rows.length() - 1);
             lower = Some((
                 js_sys::Reflect::get(&last, &JsValue::from_str(&def.key))
-                    .map_err(|e| tx.fail(e))?,
+                    .map_err(|e| Error::from_js(&e, ctx))?,
                 true,
             ));
             chunk = (chunk * 2).min(4096);
@@ -316,14 +365,21 @@ impl Db {
                 .length());
         }
         let ctx = format!("count on '{table}'");
-        let tx = self.tx(&[table], false, &ctx)?;
-        let reader = self.reader(tx.store(table)?, &plan.source, &ctx)?;
-        let ranges = source_ranges(&plan.source)?;
-        let reqs =
-            issue(ranges.len(), &mut |i| reader.count(&ranges[i])).map_err(|e| tx.fail(e))?;
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[table], false, &ctx)?;
+        let store = tx.store(table)?;
+        let index = Self::index_of(&tx, &store, &plan.source)?;
+        let reader = match &index {
+            Some(i) => Reader::Index(i),
+            None => Reader::Store(&store),
+        };
+        let mut reqs = Vec::new();
+        for range in &source_ranges(&plan.source) {
+            reqs.push(reader.count(range).map_err(|e| tx.fail(e))?);
+        }
         let mut total = 0u32;
-        for r in &reqs {
-            total += wait(r, &ctx).await?.as_f64().unwrap_or(0.0) as u32;
+        for r in reqs {
+            total += tx.wait(r).await?;
         }
         Ok(total)
     }
@@ -345,17 +401,4 @@ pub fn parse_query(q: &JsValue) -> Result<Query> {
     let v: Value =
         js::from_js(q, true).map_err(|e| Error::invalid_argument(format!("query: {e}")))?;
     Ok(Query::from_object(&v)?)
-}
-
-/// Issues `n` requests (`make(i)`), all before any is awaited. One function behind `dyn`
-/// rather than a `collect::<Result<Vec<_>, _>>()` per call site (each a copy in the wasm).
-fn issue(
-    n: usize,
-    make: &mut dyn FnMut(usize) -> std::result::Result<web_sys::IdbRequest, JsValue>,
-) -> std::result::Result<Vec<web_sys::IdbRequest>, JsValue> {
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        out.push(make(i)?);
-    }
-    Ok(out)
 }

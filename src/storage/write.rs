@@ -4,9 +4,12 @@
 //! extra small record however many rows it holds. A synced row's first local write also
 //! copies the server's row into its base (see `Base`).
 
-use super::{js, wait, Db, Tx, BASE, META, OUTBOX};
+pub(super) use super::capture::write_logged;
+use super::tx::{delete, get, or_undefined, put};
+use super::{js, Db, Tx, BASE, META, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::{Error, Result};
+use indexed_db_futures::object_store::ObjectStore;
 use js_sys::Array;
 use offline_tables_core::ErrorCode;
 use wasm_bindgen::prelude::*;
@@ -41,13 +44,17 @@ impl Db {
             return Ok(keys);
         }
         let ctx = format!("{what} on '{table}'");
-        let tx = self.tx(&[table, OUTBOX, BASE, META], true, &ctx)?;
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[table, OUTBOX, BASE, META], true, &ctx)?;
         let store = tx.store(table)?;
         let written = write_logged(&tx, &store, table, &keys, "put", || {
-            rows.iter().try_for_each(|row| store.put(&row).map(|_| ()))
+            rows.iter()
+                .try_for_each(|row| put(&store, &row))
+                .map_err(|e| tx.fail(e))
         })
         .await;
-        Self::commit_or_abort(tx, written).await?;
+        drop(store);
+        tx.commit_or_abort(written).await?;
         self.events.emit(table, &keys, Source::Local);
         Ok(keys)
     }
@@ -59,14 +66,21 @@ impl Db {
         let keys = self.keys_of(&Array::of1(row).into(), &def.key, "row")?;
         let key = keys.get(0);
         let ctx = format!("insert on '{table}'");
-        let tx = self.tx(&[table, OUTBOX, BASE, META], true, &ctx)?;
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[table, OUTBOX, BASE, META], true, &ctx)?;
         let store = tx.store(table)?;
-        let (tx, _) = read_checked(tx, &store, &key, &ctx, Expect::Missing).await?;
-        let written = write_logged(&tx, &store, table, &keys, "put", || {
-            store.put(row).map(|_| ())
-        })
-        .await;
-        Self::commit_or_abort(tx, written).await?;
+        let checked = read_checked(&tx, &store, &key, &ctx, Expect::Missing).await;
+        let written = match checked {
+            Ok(_) => {
+                write_logged(&tx, &store, table, &keys, "put", || {
+                    put(&store, row).map_err(|e| tx.fail(e))
+                })
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        drop(store);
+        tx.commit_or_abort(written).await?;
         self.events.emit(table, &keys, Source::Local);
         Ok(key)
     }
@@ -88,16 +102,23 @@ impl Db {
             )));
         }
         let ctx = format!("update on '{table}'");
-        let tx = self.tx(&[table, OUTBOX, BASE, META], true, &ctx)?;
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[table, OUTBOX, BASE, META], true, &ctx)?;
         let store = tx.store(table)?;
-        let (tx, current) = read_checked(tx, &store, key, &ctx, Expect::Present).await?;
-        let row = js::merge_patch(&current, patch);
         let keys = Array::of1(key);
-        let written = write_logged(&tx, &store, table, &keys, "update", || {
-            store.put(&row).map(|_| ())
-        })
-        .await;
-        Self::commit_or_abort(tx, written).await?;
+        let mut row = JsValue::UNDEFINED;
+        let written = match read_checked(&tx, &store, key, &ctx, Expect::Present).await {
+            Ok(current) => {
+                row = js::merge_patch(&current, patch);
+                write_logged(&tx, &store, table, &keys, "update", || {
+                    put(&store, &row).map_err(|e| tx.fail(e))
+                })
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        drop(store);
+        tx.commit_or_abort(written).await?;
         self.events.emit(table, &keys, Source::Local);
         Ok(row)
     }
@@ -108,15 +129,21 @@ impl Db {
         self.writable(table, "delete")?;
         check_key(key, "delete: key")?;
         let ctx = format!("delete on '{table}'");
-        let tx = self.tx(&[table, OUTBOX, BASE, META], true, &ctx)?;
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[table, OUTBOX, BASE, META], true, &ctx)?;
         let store = tx.store(table)?;
-        let (tx, _) = read_checked(tx, &store, key, &ctx, Expect::Present).await?;
         let keys = Array::of1(key);
-        let written = write_logged(&tx, &store, table, &keys, "delete", || {
-            store.delete(key).map(|_| ())
-        })
-        .await;
-        Self::commit_or_abort(tx, written).await?;
+        let written = match read_checked(&tx, &store, key, &ctx, Expect::Present).await {
+            Ok(_) => {
+                write_logged(&tx, &store, table, &keys, "delete", || {
+                    delete(&store, key).map_err(|e| tx.fail(e))
+                })
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        drop(store);
+        tx.commit_or_abort(written).await?;
         self.events.emit(table, &keys, Source::Local);
         Ok(())
     }
@@ -144,35 +171,20 @@ impl Db {
             return Ok(());
         }
         let ctx = format!("{what} on '{table}'");
-        let tx = self.tx(&[table, OUTBOX, BASE, META], true, &ctx)?;
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[table, OUTBOX, BASE, META], true, &ctx)?;
         let store = tx.store(table)?;
         let written = write_logged(&tx, &store, table, &keys, "delete", || {
-            keys.iter().try_for_each(|k| store.delete(&k).map(|_| ()))
+            keys.iter()
+                .try_for_each(|k| delete(&store, &k))
+                .map_err(|e| tx.fail(e))
         })
         .await;
-        Self::commit_or_abort(tx, written).await?;
+        drop(store);
+        tx.commit_or_abort(written).await?;
         self.events.emit(table, &keys, Source::Local);
         Ok(())
     }
-}
-
-/// Issues a local write on `keys` (`write`) and its outbox entry, capturing the bases
-/// of synced rows it overwrites first (see `js::capture`); resolves once all is issued.
-pub(super) async fn write_logged(
-    tx: &Tx,
-    store: &web_sys::IdbObjectStore,
-    table: &str,
-    keys: &Array,
-    op: &str,
-    write: impl FnOnce() -> std::result::Result<(), JsValue>,
-) -> std::result::Result<(), JsValue> {
-    let s = |name| tx.store(name).map_err(|e| e.to_js());
-    let capture = js::capture(store, &s(BASE)?, &s(META)?, &s(OUTBOX)?, table, keys)?;
-    wasm_bindgen_futures::JsFuture::from(capture.ready()).await?;
-    write()?;
-    let logged = capture.log(&js::outbox_entry(table, keys, op))?;
-    wasm_bindgen_futures::JsFuture::from(logged).await?;
-    Ok(())
 }
 
 /// What a write that checks first expects of the row it writes.
@@ -184,16 +196,16 @@ enum Expect {
     Present,
 }
 
-/// Reads the row `key` in `tx`; when it is not as `expect` says, aborts `tx` and fails
-/// with `conflict` or `not_found`. Hands `tx` back with the row (undefined when missing).
+/// Reads the row `key` in `tx`: the row (undefined when missing) when it is as `expect`
+/// says, else `conflict` or `not_found` (the caller rolls `tx` back).
 async fn read_checked(
-    tx: Tx,
-    store: &web_sys::IdbObjectStore,
+    tx: &Tx<'_>,
+    store: &ObjectStore<'_>,
     key: &JsValue,
     ctx: &str,
     expect: Expect,
-) -> Result<(Tx, JsValue)> {
-    let current = wait(&store.get(key).map_err(|e| tx.fail(e))?, ctx).await?;
+) -> Result<JsValue> {
+    let current = or_undefined(tx.wait(get(store, key).map_err(|e| tx.fail(e))?).await?);
     let k = describe_key(key);
     let problem = match (expect, current.is_undefined()) {
         (Expect::Missing, false) => {
@@ -202,11 +214,10 @@ async fn read_checked(
         (Expect::Present, true) => Some((ErrorCode::NotFound, format!("no row with key {k}"))),
         _ => None,
     };
-    if let Some((code, what)) = problem {
-        tx.abort().await;
-        return Err(Error::new(code, format!("{ctx}: {what}")));
+    match problem {
+        Some((code, what)) => Err(Error::new(code, format!("{ctx}: {what}"))),
+        None => Ok(current),
     }
-    Ok((tx, current))
 }
 
 /// Checks that `k` is a string or a finite number.

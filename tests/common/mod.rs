@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
-use offline_tables::storage::remote::RemoteChange;
+use offline_tables::storage::pull_apply::RemoteChange;
 use offline_tables::{Error, OfflineStore};
 use offline_tables_core::Key;
 use std::cell::RefCell;

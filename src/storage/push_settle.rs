@@ -1,21 +1,22 @@
-//! Storage for pushing: the frozen batch and its settlement. A batch is frozen once (its
+//! Push settlement: storage for pushing, the frozen batch and its settlement. A batch is frozen once (its
 //! mutations get ids and are kept in `_meta`) and resent as is until the server answers,
 //! so a lost answer never changes what a mutation id means. Settling applies each
 //! outcome by the table's policy and trims exactly the writes the batch covered: writes
 //! made while it was in flight stay pending, against the new base. The conflict and
 //! error lists the app settles are in `lists.rs`.
 
-use super::outbox::{
-    base_key, coalesced, drop_from_log, key_js, local_base, read_log, to_js, to_json,
-};
-use super::{wait, Db, Tx, BASE, CONFLICTS, ERRORS, META, OUTBOX};
+use super::js::rows_to_js;
+use super::outbox::{coalesced, drop_from_log, read_log, to_json};
+use super::records::{self, base_key, key_js, KeptConflict, RefusedChange};
+use super::tx::{delete, meta_get, put, put_at};
+use super::{Db, Tx, BASE, CONFLICTS, ERRORS, META, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::{Error, ErrorCode, Result};
+use indexed_db_futures::prelude::*;
 use offline_tables_core::conflict::{settle, Settlement};
 use offline_tables_core::protocol::wire::{self, FromValue};
 use offline_tables_core::protocol::{Outcome, PushMutation};
-use offline_tables_core::value::object;
-use offline_tables_core::{Base, Key, LogEntry, Mutation, MutationOp};
+use offline_tables_core::{Key, LogEntry, Mutation, MutationOp};
 use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -69,14 +70,10 @@ fn random_id() -> String {
 }
 
 impl Db {
-    pub(super) fn all_stores(&self) -> Result<Vec<String>> {
-        let names = self.idb()?.object_store_names();
-        Ok((0..names.length()).filter_map(|i| names.get(i)).collect())
-    }
-
-    pub(super) async fn meta_get(tx: &Tx, key: &str, ctx: &str) -> Result<JsValue> {
-        let req = tx.store(META)?.get(&key.into()).map_err(|e| tx.fail(e))?;
-        wait(&req, ctx).await
+    /// The `_meta` value `key` (undefined when there is none).
+    pub(super) async fn meta_get(tx: &Tx<'_>, key: &str) -> Result<JsValue> {
+        let req = meta_get(&tx.store(META)?, key).map_err(|e| tx.fail(e))?;
+        Ok(super::tx::or_undefined(tx.wait(req).await?))
     }
 
     /// The batch to push: the one in flight if any (sent again, unchanged), else the
@@ -85,20 +82,21 @@ impl Db {
         let ctx = "preparing a push";
         let stores = self.all_stores()?;
         let refs: Vec<&str> = stores.iter().map(String::as_str).collect();
-        let tx = self.tx(&refs, true, ctx)?;
-        if let Some(text) = Self::meta_get(&tx, "inflight", ctx).await?.as_string() {
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &refs, true, ctx)?;
+        if let Some(text) = Self::meta_get(&tx, "inflight").await?.as_string() {
             let batch: Batch = wire::from_str(&text).map_err(|e| {
                 Error::storage(format!("{ctx}: the batch in flight is malformed: {e}"))
             })?;
             tx.abort().await;
             return Ok(Some(batch));
         }
-        let log = read_log(&tx.store(OUTBOX)?, ctx).await?;
+        let log = read_log(&tx, &tx.store(OUTBOX)?).await?;
         let upto_seq = log.iter().map(|e| e.seq).max().unwrap_or(0);
         // A row with a kept conflict waits for the app: writes made on top of it stay
         // pending (their log entries untouched) and go out once the conflict is resolved.
-        let kept = super::remote::kept_conflicts(&tx, ctx).await?;
-        let kept = super::remote::row_set(&kept);
+        let kept = super::pull_apply::kept_conflicts(&tx).await?;
+        let kept = records::row_set(&kept);
         let log: Vec<LogEntry> = log
             .into_iter()
             .filter_map(|mut e| {
@@ -112,12 +110,12 @@ impl Db {
             mutations: Vec::new(),
             base_rows: Vec::new(),
         };
-        let mut next_id = Self::meta_get(&tx, "nextMutationId", ctx)
+        let mut next_id = Self::meta_get(&tx, "nextMutationId")
             .await?
             .as_f64()
             .unwrap_or(1.0) as u64;
         let include = |t: &str| self.profile().tables.contains_key(t);
-        for p in coalesced(&tx, &log, &stores, &include, max, ctx).await? {
+        for p in coalesced(&tx, &log, &stores, &include, max).await? {
             let m = p.mutation;
             batch.mutations.push(PushMutation {
                 id: next_id,
@@ -135,7 +133,7 @@ impl Db {
             tx.abort().await;
             return Ok(None);
         }
-        batch.client_id = match Self::meta_get(&tx, "clientId", ctx).await?.as_string() {
+        batch.client_id = match Self::meta_get(&tx, "clientId").await?.as_string() {
             Some(id) => id,
             None => random_id(),
         };
@@ -144,16 +142,12 @@ impl Db {
         // (whose `Display` would link `std::io::Error`'s into the wasm).
         let text = serde_json::to_string(&batch)
             .map_err(|_| Error::storage(format!("{ctx}: the batch does not serialize")))?;
-        let writes = meta
-            .put_with_key(&text.into(), &"inflight".into())
-            .and_then(|_| meta.put_with_key(&(next_id as f64).into(), &"nextMutationId".into()))
-            .and_then(|_| meta.put_with_key(&batch.client_id.clone().into(), &"clientId".into()));
-        if let Err(e) = writes {
-            let err = tx.fail(e);
-            tx.abort().await;
-            return Err(err);
-        }
-        tx.commit().await?;
+        let writes = put_at(&meta, &text.into(), &"inflight".into())
+            .and_then(|_| put_at(&meta, &(next_id as f64).into(), &"nextMutationId".into()))
+            .and_then(|_| put_at(&meta, &batch.client_id.as_str().into(), &"clientId".into()))
+            .map_err(|e| tx.fail(e));
+        drop(meta);
+        tx.commit_or_abort(writes).await?;
         Ok(Some(batch))
     }
 
@@ -163,8 +157,9 @@ impl Db {
         let ctx = "settling a push";
         let stores = self.all_stores()?;
         let refs: Vec<&str> = stores.iter().map(String::as_str).collect();
-        let tx = self.tx(&refs, true, ctx)?;
-        let Some(text) = Self::meta_get(&tx, "inflight", ctx).await?.as_string() else {
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &refs, true, ctx)?;
+        let Some(text) = Self::meta_get(&tx, "inflight").await?.as_string() else {
             tx.abort().await;
             return Ok(Settled::default());
         };
@@ -184,7 +179,7 @@ impl Db {
                 })
                 .unwrap_or(&Outcome::Unknown)
         };
-        let log = read_log(&tx.store(OUTBOX)?, ctx).await?;
+        let log = read_log(&tx, &tx.store(OUTBOX)?).await?;
         let mut report = Settled::default();
         let mut touched = super::Touched::default();
         let mut trim: Vec<(String, Key)> = Vec::new();
@@ -210,34 +205,34 @@ impl Db {
             let bk = base_key(&m.table, &k);
             let later = later_writes(&log, batch.upto_seq, &m.table, &m.key);
             let table = tx.store(&m.table)?;
-            let set_row = |row: &Option<Value>| -> std::result::Result<(), JsValue> {
+            let fail = |e| tx.fail(e);
+            let set_row = |row: &Option<Value>| -> Result<()> {
                 match row {
-                    Some(r) => table.put(&to_js(r)).map(|_| ()),
-                    None => table.delete(&k).map(|_| ()),
+                    Some(r) => put(&table, &rows_to_js(r, ctx)?).map_err(fail),
+                    None => delete(&table, &k).map_err(fail),
                 }
             };
             // The base keeps the server's row only while the row stays pending (see
             // `Base`); a settled row's table copy is the server's.
-            let set_base = |version: &Option<String>,
-                            row: &Option<Value>,
-                            pending: bool|
-             -> std::result::Result<(), JsValue> {
-                match (version, row) {
-                    (Some(v), Some(r)) => base_store
-                        .put_with_key(
-                            &to_js(&Base {
-                                version: v.clone(),
-                                row: pending.then(|| r.clone()),
-                            }),
-                            &bk,
-                        )
-                        .map(|_| ()),
-                    // No server row, and written again since: the row is the app's.
-                    _ if pending => base_store.put_with_key(&local_base(), &bk).map(|_| ()),
-                    _ => base_store.delete(&bk).map(|_| ()),
-                }
-            };
-            let step: std::result::Result<(), JsValue> = (|| {
+            let set_base =
+                |version: &Option<String>, row: &Option<Value>, pending: bool| -> Result<()> {
+                    match (version, row) {
+                        (Some(v), Some(r)) => {
+                            let row = match pending {
+                                true => rows_to_js(r, ctx)?,
+                                false => JsValue::UNDEFINED,
+                            };
+                            put_at(&base_store, &records::server_base(v, row, ctx)?, &bk)
+                                .map_err(fail)
+                        }
+                        // No server row, and written again since: the row is the app's.
+                        _ if pending => {
+                            put_at(&base_store, &records::local_base(ctx)?, &bk).map_err(fail)
+                        }
+                        _ => delete(&base_store, &bk).map_err(fail),
+                    }
+                };
+            let step: Result<()> = (|| {
                 match settle(policy, &core, outcome) {
                     Settlement::Applied { version } => {
                         report.applied += 1;
@@ -276,34 +271,30 @@ impl Db {
                         server_version,
                     } => {
                         report.conflicts += 1;
-                        let entry = object(vec![
-                            ("table", m.table.as_str().into()),
-                            ("key", m.key.to_json()),
-                            ("base", base_row.clone().unwrap_or_default()),
-                            ("local", m.row.clone().unwrap_or_default()),
-                            ("server", server_row.unwrap_or_default()),
-                            ("serverVersion", server_version.into()),
-                        ]);
-                        tx.store(CONFLICTS)
-                            .map_err(|e| e.to_js())?
-                            .add(&to_js(&entry))?;
-                        report.kept.push(entry);
+                        let entry = KeptConflict {
+                            table: m.table.clone(),
+                            key: m.key.clone(),
+                            base: base_row.clone(),
+                            local: m.row.clone(),
+                            server: server_row,
+                            server_version,
+                        };
+                        add_to(&tx, CONFLICTS, &entry)?;
+                        report.kept.push(as_value(&entry, ctx)?);
                         trim.push((m.table.clone(), m.key.clone()));
                     }
                     Settlement::Reject { reason, message } => {
                         report.rejected += 1;
-                        let entry = object(vec![
-                            ("table", m.table.as_str().into()),
-                            ("key", m.key.to_json()),
-                            ("op", m.op.as_str().into()),
-                            ("row", m.row.clone().unwrap_or_default()),
-                            ("reason", reason.as_str().into()),
-                            ("message", message.into()),
-                        ]);
-                        tx.store(ERRORS)
-                            .map_err(|e| e.to_js())?
-                            .add(&to_js(&entry))?;
-                        report.refused.push(entry);
+                        let entry = RefusedChange {
+                            table: m.table.clone(),
+                            key: m.key.clone(),
+                            op: m.op,
+                            row: m.row.clone(),
+                            reason: reason.as_str().to_string(),
+                            message,
+                        };
+                        add_to(&tx, ERRORS, &entry)?;
+                        report.refused.push(as_value(&entry, ctx)?);
                         if !later {
                             // Back to the server's state (the base), or gone if it never had it.
                             set_base(&m.base_version, base_row, false)?;
@@ -316,37 +307,20 @@ impl Db {
                 Ok(())
             })();
             if let Err(e) = step {
-                let err = tx.fail(e);
+                drop((table, base_store));
                 tx.abort().await;
-                return Err(err);
+                return Err(e);
             }
         }
         let outbox = tx.store(OUTBOX)?;
-        let trimmed = drop_from_log(&outbox, &log, |e, k| {
+        let trimmed = drop_from_log(&tx, &outbox, &log, |e, k| {
             e.seq <= batch.upto_seq && trim.iter().any(|(t, tk)| *t == e.table && tk == k)
         })
-        .and_then(|_| {
-            tx.store(META)
-                .map_err(|e| e.to_js())?
-                .delete(&"inflight".into())
-                .map(|_| ())
-        });
-        Self::commit_or_abort(tx, trimmed).await?;
+        .and_then(|_| delete(&tx.store(META)?, &"inflight".into()).map_err(|e| tx.fail(e)));
+        drop((outbox, base_store));
+        tx.commit_or_abort(trimmed).await?;
         touched.emit(&self.events, Source::Remote);
         Ok(report)
-    }
-
-    /// Commits when every write was issued, else rolls all of them back.
-    pub(super) async fn commit_or_abort(
-        tx: Tx,
-        written: std::result::Result<(), JsValue>,
-    ) -> Result<()> {
-        if let Err(e) = written {
-            let err = tx.fail(e);
-            tx.abort().await;
-            return Err(err);
-        }
-        tx.commit().await
     }
 }
 
@@ -354,18 +328,17 @@ impl Db {
     /// This store's client id for the sync protocol, created on first use.
     pub async fn client_id(&self) -> Result<String> {
         let ctx = "reading the client id";
-        let tx = self.tx(&[META], true, ctx)?;
-        if let Some(id) = Self::meta_get(&tx, "clientId", ctx).await?.as_string() {
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[META], true, ctx)?;
+        if let Some(id) = Self::meta_get(&tx, "clientId").await?.as_string() {
             tx.abort().await;
             return Ok(id);
         }
         let id = random_id();
-        let req = tx
-            .store(META)?
-            .put_with_key(&id.clone().into(), &"clientId".into())
-            .map_err(|e| tx.fail(e))?;
-        wait(&req, ctx).await?;
-        tx.commit().await?;
+        let written = tx.store(META).and_then(|m| {
+            put_at(&m, &id.as_str().into(), &"clientId".into()).map_err(|e| tx.fail(e))
+        });
+        tx.commit_or_abort(written).await?;
         Ok(id)
     }
 }
@@ -375,16 +348,18 @@ impl Db {
     /// pull, which says whose token it was).
     pub async fn user(&self) -> Result<Option<String>> {
         let ctx = "reading the store's user";
-        let tx = self.tx(&[META], false, ctx)?;
-        Ok(Self::meta_get(&tx, "user", ctx).await?.as_string())
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[META], false, ctx)?;
+        Ok(Self::meta_get(&tx, "user").await?.as_string())
     }
 
     /// Binds the store to `user` if it is not bound yet; `user_mismatch` if it belongs to
     /// another user (nothing changes then).
     pub async fn bind_user(&self, user: &str) -> Result<()> {
         let ctx = "binding the store to its user";
-        let tx = self.tx(&[META], true, ctx)?;
-        match Self::meta_get(&tx, "user", ctx).await?.as_string() {
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[META], true, ctx)?;
+        match Self::meta_get(&tx, "user").await?.as_string() {
             Some(u) if u == user => {
                 tx.abort().await;
                 Ok(())
@@ -400,12 +375,10 @@ impl Db {
                 ))
             }
             None => {
-                let req = tx
-                    .store(META)?
-                    .put_with_key(&user.into(), &"user".into())
-                    .map_err(|e| tx.fail(e))?;
-                wait(&req, ctx).await?;
-                tx.commit().await
+                let written = tx
+                    .store(META)
+                    .and_then(|m| put_at(&m, &user.into(), &"user".into()).map_err(|e| tx.fail(e)));
+                tx.commit_or_abort(written).await
             }
         }
     }
@@ -415,4 +388,20 @@ impl Db {
 fn later_writes(log: &[LogEntry], upto: u64, table: &str, key: &Key) -> bool {
     log.iter()
         .any(|e| e.seq > upto && e.table == table && e.keys.contains(key))
+}
+
+/// Adds `entry` to the list store `store` (`_conflicts`, `_errors`), which gives its id.
+fn add_to<T: Serialize>(tx: &Tx<'_>, store: &str, entry: &T) -> Result<()> {
+    let value = records::to_js(entry, tx.context())?;
+    tx.store(store)?
+        .add(value)
+        .primitive()
+        .map(drop)
+        .map_err(|e| tx.fail(e))
+}
+
+/// `entry` as the JSON value the sync report and events carry.
+fn as_value<T: Serialize>(entry: &T, ctx: &str) -> Result<Value> {
+    serde_json::to_value(entry)
+        .map_err(|_| Error::storage(format!("{ctx}: a list entry does not serialize")))
 }

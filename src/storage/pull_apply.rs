@@ -1,73 +1,59 @@
-//! Applies the server's changes to the local store in one transaction: rows, the bases
-//! of rows with local changes (server row and version) and, for a pulled page, the new checkpoint, so the
-//! checkpoint never runs ahead of the data it covers. A row with pending local changes
-//! keeps its local state on top; only its base moves (the change is rebased).
+//! Pull apply: the server's changes written to the local store in one transaction: rows,
+//! the bases of rows with local changes (server row and version) and, for a pulled
+//! page, the new checkpoint, so the checkpoint never runs ahead of the data it covers. A
+//! row with pending local changes keeps its local state on top; only its base moves (the
+//! change is rebased).
 
-use super::outbox::{
-    base_key, coalesce_present, drop_from_log, key_js, parse_base, read_log, to_js,
-};
-use super::{wait, Db, Tx, BASE, CONFLICTS, META, OUTBOX};
+use super::js::rows_to_js;
+use super::outbox::{coalesce_present, drop_from_log, read_log};
+use super::records::{self, base_key, key_js, parse_base, row_set, ConflictId, RowSet};
+use super::tx::{delete, get, meta_get, or_undefined, put, put_at};
+use super::{Db, Tx, BASE, CONFLICTS, META, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::Result;
+use indexed_db_futures::prelude::*;
 use js_sys::Array;
-use offline_tables_core::protocol::wire::{self, FromValue};
 use offline_tables_core::protocol::{Change, PullResponse};
 use offline_tables_core::Key;
 use serde_json::Value;
+use wasm_bindgen::prelude::*;
 
 /// The `_meta` key set once a first download ran to its end.
 const INITIAL_SYNC: &str = "initialSyncDone";
 
-/// A kept conflict's row, `(table, key)`, read from the stored conflict.
-struct ConflictId(String, Key);
-
-impl FromValue for ConflictId {
-    fn from_value(v: Value) -> std::result::Result<Self, wire::E> {
-        let mut f = wire::Fields::of(v, "a kept conflict")?;
-        Ok(ConflictId(f.string("table")?, f.key("key")?))
-    }
-}
-
-/// Rows named by `(table, key)`, borrowed, sorted and searched by halves: the one set type
-/// the storage layer uses. Built whole, then only read: a sorted list does that with the
-/// one sort the wasm carries (`offline_tables_core::sort`), where each `BTreeSet` element
-/// type was another few kB of wasm.
-pub(super) struct RowSet<'a>(Vec<(&'a str, &'a Key)>);
-
-impl<'a> RowSet<'a> {
-    pub(super) fn of(ids: impl IntoIterator<Item = (&'a str, &'a Key)>) -> RowSet<'a> {
-        let mut v: Vec<(&'a str, &'a Key)> = ids.into_iter().collect();
-        offline_tables_core::sort::sort(&mut v);
-        v.dedup();
-        RowSet(v)
-    }
-
-    pub(super) fn contains(&self, id: &(&str, &Key)) -> bool {
-        self.0.binary_search_by(|p| p.cmp(id)).is_ok()
-    }
-
-    /// The rows in (table, key) order.
-    pub(super) fn iter(&self) -> impl Iterator<Item = &(&'a str, &'a Key)> {
-        self.0.iter()
-    }
-}
-
-/// The set of `ids`.
-pub(super) fn row_set<'a>(ids: impl IntoIterator<Item = &'a (String, Key)>) -> RowSet<'a> {
-    RowSet::of(ids.into_iter().map(|(t, k)| (t.as_str(), k)))
-}
-
 /// The rows with a conflict kept for the app, as (table, key), read in `tx`.
-pub(super) async fn kept_conflicts(tx: &Tx, ctx: &str) -> Result<Vec<(String, Key)>> {
-    let kept = wait(
-        &tx.store(CONFLICTS)?.get_all().map_err(|e| tx.fail(e))?,
-        ctx,
-    )
-    .await?;
-    let kept: Vec<ConflictId> = super::js::from_js(&kept, false).map_err(|e| {
-        crate::error::Error::storage(format!("{ctx}: a kept conflict is malformed: {e}"))
-    })?;
-    Ok(kept.into_iter().map(|c| (c.0, c.1)).collect())
+pub(super) async fn kept_conflicts(tx: &Tx<'_>) -> Result<Vec<(String, Key)>> {
+    let kept = tx
+        .store(CONFLICTS)?
+        .get_all::<JsValue>()
+        .primitive()
+        .map_err(|e| tx.fail(e))?
+        .await
+        .map_err(|e| tx.fail(e))?;
+    let mut out = Vec::new();
+    for c in kept {
+        let c: ConflictId =
+            records::from_js(c.map_err(|e| tx.fail(e))?, "a kept conflict", tx.context())?;
+        out.push((c.table, c.key));
+    }
+    Ok(out)
+}
+
+/// The keys a getAllKeys read, as `T`.
+async fn all_keys<T: serde::de::DeserializeOwned>(
+    tx: &Tx<'_>,
+    req: indexed_db_futures::future::GetAllPrimitiveRequest<JsValue>,
+    what: &str,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for k in req.await.map_err(|e| tx.fail(e))? {
+        out.push(records::from_js(
+            k.map_err(|e| tx.fail(e))?,
+            what,
+            tx.context(),
+        )?);
+    }
+    Ok(out)
 }
 
 /// One change from the server: an upsert (`row` is Some) or a removal.
@@ -125,34 +111,30 @@ impl Db {
     /// True once a first download ran to its end (cleared by a full resync).
     pub async fn initial_sync_done(&self) -> Result<bool> {
         let ctx = "reading the first download's state";
-        let tx = self.tx(&[META], false, ctx)?;
-        let req = tx
-            .store(META)?
-            .get(&INITIAL_SYNC.into())
-            .map_err(|e| tx.fail(e))?;
-        Ok(wait(&req, ctx).await?.as_bool() == Some(true))
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[META], false, ctx)?;
+        let req = meta_get(&tx.store(META)?, INITIAL_SYNC).map_err(|e| tx.fail(e))?;
+        Ok(tx.wait(req).await?.and_then(|v| v.as_bool()) == Some(true))
     }
 
     /// Records that the first download reached its end.
     pub async fn mark_initial_sync_done(&self) -> Result<()> {
         let ctx = "recording the end of the first download";
-        let tx = self.tx(&[META], true, ctx)?;
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[META], true, ctx)?;
         let written = tx
-            .store(META)?
-            .put_with_key(&true.into(), &INITIAL_SYNC.into())
-            .map(|_| ());
-        Self::commit_or_abort(tx, written).await
+            .store(META)
+            .and_then(|m| put_at(&m, &JsValue::TRUE, &INITIAL_SYNC.into()).map_err(|e| tx.fail(e)));
+        tx.commit_or_abort(written).await
     }
 
     /// The checkpoint of the last page applied, if any.
     pub async fn checkpoint(&self) -> Result<Option<String>> {
         let ctx = "reading the checkpoint";
-        let tx = self.tx(&[META], false, ctx)?;
-        let req = tx
-            .store(META)?
-            .get(&"checkpoint".into())
-            .map_err(|e| tx.fail(e))?;
-        Ok(wait(&req, ctx).await?.as_string())
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[META], false, ctx)?;
+        let req = meta_get(&tx.store(META)?, "checkpoint").map_err(|e| tx.fail(e))?;
+        Ok(tx.wait(req).await?.and_then(|v| v.as_string()))
     }
 
     async fn apply_changes(
@@ -169,9 +151,14 @@ impl Db {
         }
         let mut stores = tables.clone();
         stores.extend([OUTBOX, BASE, META, CONFLICTS]);
-        let tx = self.tx(&stores, true, ctx)?;
+        // The page's rows as JavaScript objects in one JSON.parse, not one conversion per
+        // row; made before the transaction opens (nothing but IndexedDB is awaited in it).
+        let rows: Vec<Option<&Value>> = changes.iter().map(|c| c.row.as_ref()).collect();
+        let rows_js: Array = rows_to_js(&rows, ctx)?.unchecked_into();
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &stores, true, ctx)?;
         let outbox = tx.store(OUTBOX)?;
-        let log = read_log(&outbox, ctx).await?;
+        let log = read_log(&tx, &outbox).await?;
         let logged = RowSet::of(
             log.iter()
                 .flat_map(|e| e.keys.iter().map(move |k| (e.table.as_str(), k))),
@@ -186,21 +173,15 @@ impl Db {
             .filter(|c| logged.contains(&(c.table.as_str(), &c.key)))
         {
             let k = key_js(&c.key);
-            let row = tx
-                .tx
-                .object_store(&c.table)
-                .and_then(|s| s.get(&k))
-                .map_err(|e| tx.fail(e))?;
-            let base = base_store
-                .get(&base_key(&c.table, &k))
-                .map_err(|e| tx.fail(e))?;
+            let row = get(&tx.store(&c.table)?, &k).map_err(|e| tx.fail(e))?;
+            let base = get(&base_store, &base_key(&c.table, &k)).map_err(|e| tx.fail(e))?;
             checks.push((c, row, base));
         }
         let mut dirty = Vec::new();
         let mut stale = Vec::new();
         for (c, row, base) in checks {
-            let row = wait(&row, ctx).await?;
-            let base = parse_base(&wait(&base, ctx).await?, ctx)?;
+            let row = or_undefined(tx.wait(row).await?);
+            let base = parse_base(tx.wait(base).await?, ctx)?;
             let id = (c.table.as_str(), &c.key);
             if coalesce_present(0, &c.table, &c.key, base.as_ref(), &row).is_some() {
                 dirty.push(id);
@@ -210,7 +191,7 @@ impl Db {
         }
         // A row with a conflict kept for the app stays as the user left it, like a
         // pending one: only its base moves.
-        let kept = kept_conflicts(&tx, ctx).await?;
+        let kept = kept_conflicts(&tx).await?;
         let kept = row_set(&kept);
         for c in changes {
             if kept.contains(&(c.table.as_str(), &c.key)) {
@@ -220,17 +201,18 @@ impl Db {
         let (dirty, stale) = (RowSet::of(dirty), RowSet::of(stale));
         let mut touched = super::Touched::default();
         let meta = tx.store(META)?;
-        // The page's rows as JavaScript objects in one JSON.parse, not one conversion per row.
-        let rows: Vec<Option<&Value>> = changes.iter().map(|c| c.row.as_ref()).collect();
-        let rows_js: Array = wasm_bindgen::JsCast::unchecked_into(to_js(&rows));
-        let mut apply = || -> Result<(), wasm_bindgen::JsValue> {
+        let mut apply = || -> Result<()> {
+            let fail = |e| tx.fail(e);
             if let Some(cp) = checkpoint {
-                meta.put_with_key(&cp.into(), &"checkpoint".into())?;
+                put_at(&meta, &cp.into(), &"checkpoint".into()).map_err(fail)?;
             }
-            drop_from_log(&outbox, &log, |e, k| stale.contains(&(e.table.as_str(), k)))?;
+            drop_from_log(&tx, &outbox, &log, |e, k| {
+                stale.contains(&(e.table.as_str(), k))
+            })?;
             for (i, c) in changes.iter().enumerate() {
                 let k = key_js(&c.key);
-                let store = tx.tx.object_store(&c.table)?;
+                let store = tx.store(&c.table)?;
+                let bk = base_key(&c.table, &k);
                 let local_on_top = dirty.contains(&(c.table.as_str(), &c.key));
                 match &c.row {
                     Some(_) => {
@@ -240,14 +222,19 @@ impl Db {
                         // written, so a download writes each row once (see `Base`).
                         let row_js = rows_js.get(i as u32);
                         if local_on_top || checkpoint.is_none() {
-                            let row = local_on_top.then_some(&row_js);
-                            base_store.put_with_key(
-                                &base_of(&c.version, row)?,
-                                &base_key(&c.table, &k),
-                            )?;
+                            let row = match local_on_top {
+                                true => row_js.clone(),
+                                false => JsValue::UNDEFINED,
+                            };
+                            put_at(
+                                &base_store,
+                                &records::server_base(&c.version, row, ctx)?,
+                                &bk,
+                            )
+                            .map_err(fail)?;
                         }
                         if !local_on_top {
-                            store.put(&row_js)?;
+                            put(&store, &row_js).map_err(fail)?;
                         }
                     }
                     None if local_on_top => {
@@ -255,12 +242,12 @@ impl Db {
                         // row is gone (`row: null`, protocol §4 rule 4), so the change
                         // is pushed against that version, not as an insert that would
                         // re-create the row, and a kept conflict settles on it.
-                        let gone = base_of(&c.version, Some(&wasm_bindgen::JsValue::NULL))?;
-                        base_store.put_with_key(&gone, &base_key(&c.table, &k))?;
+                        let gone = records::server_base(&c.version, JsValue::NULL, ctx)?;
+                        put_at(&base_store, &gone, &bk).map_err(fail)?;
                     }
                     None => {
-                        base_store.delete(&base_key(&c.table, &k))?;
-                        store.delete(&k)?;
+                        delete(&base_store, &bk).map_err(fail)?;
+                        delete(&store, &k).map_err(fail)?;
                     }
                 }
                 if !local_on_top {
@@ -269,12 +256,9 @@ impl Db {
             }
             Ok(())
         };
-        if let Err(e) = apply() {
-            let err = tx.fail(e);
-            tx.abort().await;
-            return Err(err);
-        }
-        tx.commit().await?;
+        let written = apply();
+        drop((outbox, base_store, meta));
+        tx.commit_or_abort(written).await?;
         touched.emit(&self.events, Source::Remote);
         Ok(())
     }
@@ -291,9 +275,10 @@ impl Db {
         let tables: Vec<&str> = profile.tables.keys().map(String::as_str).collect();
         let mut stores = tables.clone();
         stores.extend([OUTBOX, BASE, META, CONFLICTS]);
-        let tx = self.tx(&stores, true, ctx)?;
-        let log = read_log(&tx.store(OUTBOX)?, ctx).await?;
-        let kept = kept_conflicts(&tx, ctx).await?;
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &stores, true, ctx)?;
+        let log = read_log(&tx, &tx.store(OUTBOX)?).await?;
+        let kept = kept_conflicts(&tx).await?;
         let keep = RowSet::of(
             kept.iter().map(|(t, k)| (t.as_str(), k)).chain(
                 log.iter()
@@ -302,22 +287,23 @@ impl Db {
         );
         let mut reads = Vec::new();
         for t in &tables {
-            reads.push(tx.store(t)?.get_all_keys().map_err(|e| tx.fail(e))?);
-        }
-        let base_store = tx.store(BASE)?;
-        let bases = base_store.get_all_keys().map_err(|e| tx.fail(e))?;
-        let mut keys: Vec<Vec<Key>> = Vec::new();
-        for req in &reads {
-            keys.push(
-                super::js::from_js(&wait(req, ctx).await?, false).map_err(|e| {
-                    crate::error::Error::storage(format!("{ctx}: a key is malformed: {e}"))
-                })?,
+            let s = tx.store(t)?;
+            reads.push(
+                s.get_all_keys::<JsValue>()
+                    .primitive()
+                    .map_err(|e| tx.fail(e))?,
             );
         }
-        let bases: Vec<(String, Key)> = super::js::from_js(&wait(&bases, ctx).await?, false)
-            .map_err(|e| {
-                crate::error::Error::storage(format!("{ctx}: a base key is malformed: {e}"))
-            })?;
+        let base_store = tx.store(BASE)?;
+        let bases = base_store
+            .get_all_keys::<JsValue>()
+            .primitive()
+            .map_err(|e| tx.fail(e))?;
+        let mut keys: Vec<Vec<Key>> = Vec::new();
+        for req in reads {
+            keys.push(all_keys(&tx, req, "a key").await?);
+        }
+        let bases: Vec<(String, Key)> = all_keys(&tx, bases, "a base key").await?;
         let drop = RowSet::of(
             tables
                 .iter()
@@ -331,34 +317,23 @@ impl Db {
                 ),
         );
         let mut dropped = super::Touched::default();
-        let mut drop_all = || -> std::result::Result<(), wasm_bindgen::JsValue> {
+        let mut drop_all = || -> Result<()> {
+            let fail = |e| tx.fail(e);
             for &(table, key) in drop.iter().filter(|id| !keep.contains(id)) {
                 let k = key_js(key);
-                base_store.delete(&base_key(table, &k))?;
-                tx.tx.object_store(table)?.delete(&k)?;
+                delete(&base_store, &base_key(table, &k)).map_err(fail)?;
+                delete(&tx.store(table)?, &k).map_err(fail)?;
                 dropped.add(table, &k);
             }
-            let meta = tx.store(META).map_err(|e| e.to_js())?;
-            meta.delete(&"checkpoint".into())?;
-            meta.delete(&INITIAL_SYNC.into())?;
+            let meta = tx.store(META)?;
+            delete(&meta, &"checkpoint".into()).map_err(fail)?;
+            delete(&meta, &INITIAL_SYNC.into()).map_err(fail)?;
             Ok(())
         };
         let written = drop_all();
-        Self::commit_or_abort(tx, written).await?;
+        std::mem::drop(base_store);
+        tx.commit_or_abort(written).await?;
         dropped.emit(&self.events, Source::Remote);
         Ok(())
     }
-}
-
-/// A base `{ version, row? }` built in JS (the pulled row is already a JS value).
-fn base_of(
-    version: &str,
-    row: Option<&wasm_bindgen::JsValue>,
-) -> std::result::Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue> {
-    let base = js_sys::Object::new();
-    js_sys::Reflect::set(&base, &"version".into(), &version.into())?;
-    if let Some(r) = row {
-        js_sys::Reflect::set(&base, &"row".into(), r)?;
-    }
-    Ok(base.into())
 }
