@@ -73,6 +73,8 @@ pub struct Syncer {
     report: std::cell::Cell<Report>,
     /// Where the first download stands.
     initial: RefCell<Progress>,
+    /// The next page of a download, fetched while the current one was written.
+    ahead: RefCell<Option<exchange::Ahead>>,
 }
 
 /// What the sync cycles since the last `sync()` answer did.
@@ -133,6 +135,7 @@ impl Syncer {
             recount_again: Default::default(),
             report: Default::default(),
             initial: RefCell::new(Progress::default()),
+            ahead: RefCell::new(None),
         });
         *me.initial.borrow_mut() = Progress::new(me.db.profile().tables.keys());
         let weak = Rc::downgrade(&me);
