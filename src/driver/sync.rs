@@ -77,6 +77,8 @@ pub struct Syncer {
     pending_rows: RefCell<PendingRows>,
     /// Where the first download stands.
     initial: RefCell<Progress>,
+    /// The next page of a download, fetched while the current one was written.
+    ahead: RefCell<Option<exchange::Ahead>>,
 }
 
 /// What the sync cycles since the last `sync()` answer did.
@@ -138,6 +140,7 @@ impl Syncer {
             report: Default::default(),
             pending_rows: RefCell::default(),
             initial: RefCell::new(Progress::default()),
+            ahead: RefCell::new(None),
         });
         *me.initial.borrow_mut() = Progress::new(me.db.profile().tables.keys());
         let weak = Rc::downgrade(&me);

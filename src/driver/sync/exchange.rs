@@ -11,6 +11,19 @@ use offline_tables_core::protocol::{
 };
 use offline_tables_core::Profile;
 
+/// The answer to a pull request sent ahead of time (see `Syncer::apply_and_fetch_ahead`).
+pub(super) struct Ahead {
+    request: PullRequest,
+    answer: Result<PullResponse, Failure>,
+}
+
+impl Ahead {
+    /// The answer, when it was fetched for exactly `request`.
+    fn answer(self, request: &PullRequest) -> Option<Result<PullResponse, Failure>> {
+        (self.request == *request).then_some(self.answer)
+    }
+}
+
 impl Syncer {
     pub(super) async fn push(&self, request: u64) -> Event {
         let batch = match self.db.freeze_batch(PUSH_BATCH).await {
@@ -112,7 +125,13 @@ impl Syncer {
             limit: Some(PULL_LIMIT),
             user,
         };
-        let page: PullResponse = match self.server.post("/sync/pull", &body).await {
+        // A page fetched while the one before it was written, if it answers this very request.
+        let ahead = self.ahead.borrow_mut().take().and_then(|a| a.answer(&body));
+        let fetched = match ahead {
+            Some(answer) => answer,
+            None => self.server.post("/sync/pull", &body).await,
+        };
+        let page: PullResponse = match fetched {
             Ok(p) => p,
             Err(failure) => return Event::Failed { request, failure },
         };
@@ -156,7 +175,7 @@ impl Syncer {
             .iter()
             .filter(|c| !matches!(c, offline_tables_core::protocol::Change::Unknown))
             .count() as u32;
-        match self.db.apply_page(&page).await {
+        match self.apply_and_fetch_ahead(&body, &page).await {
             Ok(()) => {
                 let mut r = self.report.get();
                 r.pulled += pulled;
@@ -184,6 +203,37 @@ impl Syncer {
                 failure: storage_failure(e),
             },
         }
+    }
+
+    /// Writes `page` and, when more pages follow, fetches the next one at the same time, so a
+    /// download costs per page the longer of the two, not their sum. The page and its checkpoint
+    /// still commit together (`apply_page` is one transaction, which never awaits the fetch); the
+    /// page fetched ahead is kept only once this one is written, and only for the request the next
+    /// pull makes (same client, user, limit and this page's checkpoint). A failed write drops it.
+    async fn apply_and_fetch_ahead(
+        &self,
+        body: &PullRequest,
+        page: &PullResponse,
+    ) -> crate::error::Result<()> {
+        if !page.has_more || page.resync {
+            return self.db.apply_page(page).await;
+        }
+        let next = PullRequest {
+            checkpoint: Some(page.checkpoint.clone()),
+            ..body.clone()
+        };
+        let (applied, answer) = futures_util::future::join(
+            self.db.apply_page(page),
+            self.server.post::<_, PullResponse>("/sync/pull", &next),
+        )
+        .await;
+        if applied.is_ok() {
+            *self.ahead.borrow_mut() = Some(Ahead {
+                request: next,
+                answer,
+            });
+        }
+        applied
     }
 
     /// Reads, once per session, whether the first download is done and how many rows
