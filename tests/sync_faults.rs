@@ -959,3 +959,61 @@ async fn the_sync_report_counts_the_changes_left_pending() {
     faults.assert_used_up().await;
     finish(store).await;
 }
+
+#[wasm_bindgen_test]
+async fn a_page_fetched_ahead_that_failed_is_fetched_again_from_the_last_page_written() {
+    // A download writes one page while it fetches the next (driver/sync/exchange.rs). The
+    // page fetched ahead answers only the pull that follows a written page; when that fetch
+    // failed, the sync fails with its error, the checkpoint is the last written page's, and
+    // the next sync asks again from there: every row once, nothing fetched twice.
+    const OMAR: &str = "dev-token-omar";
+    let faults = Faults::begin("omar").await;
+    let writer = open_store(OMAR, None, TIMEOUT_MS).await;
+    synced(&writer).await;
+    let prefix = unique("ahead");
+    let rows: Vec<Value> = (0..1_200)
+        .map(|i| note(&format!("{prefix}-{i:04}"), "omar", &format!("row {i}")))
+        .collect();
+    ok(writer
+        .table("notes")
+        .unwrap()
+        .bulk_put(js(&Value::from(rows.clone()).to_string())))
+    .await;
+    synced(&writer).await;
+    finish(writer).await;
+
+    // A second device downloads: page one (1,000 changes) is written while page two is
+    // fetched, and that fetch is refused. The refusal is that pull's answer, never a page:
+    // the engine retries from the checkpoint of page one, within this sync or the next.
+    let store = open_store(OMAR, None, TIMEOUT_MS).await;
+    faults
+        .add(
+            json!([{ "path": "/sync/pull", "method": "POST", "skip": 1, "times": 1,
+                      "fault": { "kind": "status", "status": 500 } }]),
+        )
+        .await;
+    let r = sync(&store).await;
+    let mut pulled = r["pulled"].as_u64().unwrap_or(0);
+    if r["result"] != "completed" {
+        let last = r["status"]["lastError"].as_str().unwrap_or_default();
+        assert!(last.contains("500"), "the refused fetch's status: {r}");
+        pulled += synced(&store).await["pulled"].as_u64().unwrap_or(0);
+    }
+    assert_eq!(faults.fired().await, ["status POST /sync/pull"]);
+    // 1,200 notes and the 3 products everyone sees, each pulled once: no page applied
+    // twice, none skipped.
+    assert_eq!(pulled, 1_203, "{r}");
+    for row in [&rows[0], &rows[999], &rows[1_000], &rows[1_199]] {
+        assert_eq!(
+            &local(&store, "notes", row["id"].as_str().unwrap()).await,
+            row
+        );
+    }
+    let n = ok(store.table("notes").unwrap().count(Some(js(
+        &json!({ "where": { "id": { "startsWith": prefix } } }).to_string(),
+    ))))
+    .await;
+    assert_eq!(n.as_f64(), Some(1_200.0), "every row once");
+    faults.assert_used_up().await;
+    finish(store).await;
+}
