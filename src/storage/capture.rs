@@ -71,7 +71,8 @@ pub(super) async fn write_logged(
     table: &str,
     keys: &Array,
     op: &str,
-    write: impl FnOnce() -> Result<()>,
+    // `dyn`, not generic: one copy of this (large) future in the wasm, not one per caller.
+    write: &mut dyn FnMut() -> Result<()>,
 ) -> Result<()> {
     let fail = |e| tx.fail(e);
     let (bases, meta, outbox) = (tx.store(BASE)?, tx.store(META)?, tx.store(OUTBOX)?);

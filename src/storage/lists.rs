@@ -224,7 +224,7 @@ impl Db {
         let rows = tx.store(&table)?;
         let op = if row.is_some() { "put" } else { "delete" };
         let keys = Array::of1(&k);
-        let written = write_logged(&tx, &rows, &table, &keys, op, || {
+        let written = write_logged(&tx, &rows, &table, &keys, op, &mut || {
             match &row {
                 Some(r) => put(&rows, &rows_to_js(r, ctx)?).map_err(|e| tx.fail(e))?,
                 None => delete(&rows, &k).map_err(|e| tx.fail(e))?,

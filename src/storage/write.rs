@@ -47,7 +47,7 @@ impl Db {
         let conn = self.conn()?;
         let tx = self.tx(&conn, &[table, OUTBOX, BASE, META], true, &ctx)?;
         let store = tx.store(table)?;
-        let written = write_logged(&tx, &store, table, &keys, "put", || {
+        let written = write_logged(&tx, &store, table, &keys, "put", &mut || {
             rows.iter()
                 .try_for_each(|row| put(&store, &row))
                 .map_err(|e| tx.fail(e))
@@ -72,7 +72,7 @@ impl Db {
         let checked = read_checked(&tx, &store, &key, &ctx, Expect::Missing).await;
         let written = match checked {
             Ok(_) => {
-                write_logged(&tx, &store, table, &keys, "put", || {
+                write_logged(&tx, &store, table, &keys, "put", &mut || {
                     put(&store, row).map_err(|e| tx.fail(e))
                 })
                 .await
@@ -110,7 +110,7 @@ impl Db {
         let written = match read_checked(&tx, &store, key, &ctx, Expect::Present).await {
             Ok(current) => {
                 row = js::merge_patch(&current, patch);
-                write_logged(&tx, &store, table, &keys, "update", || {
+                write_logged(&tx, &store, table, &keys, "update", &mut || {
                     put(&store, &row).map_err(|e| tx.fail(e))
                 })
                 .await
@@ -135,7 +135,7 @@ impl Db {
         let keys = Array::of1(key);
         let written = match read_checked(&tx, &store, key, &ctx, Expect::Present).await {
             Ok(_) => {
-                write_logged(&tx, &store, table, &keys, "delete", || {
+                write_logged(&tx, &store, table, &keys, "delete", &mut || {
                     delete(&store, key).map_err(|e| tx.fail(e))
                 })
                 .await
@@ -174,7 +174,7 @@ impl Db {
         let conn = self.conn()?;
         let tx = self.tx(&conn, &[table, OUTBOX, BASE, META], true, &ctx)?;
         let store = tx.store(table)?;
-        let written = write_logged(&tx, &store, table, &keys, "delete", || {
+        let written = write_logged(&tx, &store, table, &keys, "delete", &mut || {
             keys.iter()
                 .try_for_each(|k| delete(&store, &k))
                 .map_err(|e| tx.fail(e))
