@@ -11,6 +11,7 @@ pub mod error;
 pub mod estimate;
 pub mod faults;
 mod json;
+pub mod list;
 pub mod members;
 pub mod pull;
 pub mod push;

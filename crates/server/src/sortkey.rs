@@ -58,7 +58,8 @@ pub fn key(k: &Key) -> String {
     }
 }
 
-fn bound(b: &Bound) -> String {
+/// A planner bound's encoding.
+pub fn bound(b: &Bound) -> String {
     match b {
         Bound::Num(n) => num(*n),
         Bound::Str(s) => text(s),
