@@ -12,25 +12,25 @@ use serde_json::{Map, Value};
 use sqlx::Row;
 use std::collections::HashMap;
 
-/// One bound value of a multi-row insert.
-enum Arg {
+/// One bound value of a multi-row insert; `B` borrows from the rows being loaded.
+enum Arg<'a> {
     I(i64),
     S(String),
-    N(Option<String>),
+    B(&'a str),
 }
 
 /// Rows for one table of the schema, flushed a chunk at a time.
-struct Inserts {
+struct Inserts<'a> {
     head: &'static str,
     cols: usize,
     rows_per_stmt: usize,
-    args: Vec<Arg>,
+    args: Vec<Arg<'a>>,
 }
 
-impl Inserts {
-    fn new(head: &'static str, cols: usize) -> Inserts {
+impl<'a> Inserts<'a> {
+    fn new(head: &'static str, cols: usize) -> Inserts<'a> {
         // Well under SQLite's 32,766 and PostgreSQL's 65,535 bound values.
-        let rows_per_stmt = 8_000 / cols;
+        let rows_per_stmt = 30_000 / cols;
         Inserts {
             head,
             cols,
@@ -39,8 +39,8 @@ impl Inserts {
         }
     }
 
-    async fn push(&mut self, tx: &mut Tx, row: Vec<Arg>) -> AppResult<()> {
-        debug_assert_eq!(row.len(), self.cols);
+    async fn push<const N: usize>(&mut self, tx: &mut Tx, row: [Arg<'a>; N]) -> AppResult<()> {
+        debug_assert_eq!(N, self.cols);
         self.args.extend(row);
         if self.args.len() >= self.rows_per_stmt * self.cols {
             self.flush(tx).await?;
@@ -53,6 +53,9 @@ impl Inserts {
             return Ok(());
         }
         let n = self.args.len() / self.cols;
+        // SQLite looks `$n` names up one by one in a list (quadratic in the values of a
+        // statement); its anonymous `?` takes them by position.
+        let numbered = tx.backend_name() != "SQLite";
         let mut sql = String::with_capacity(self.head.len() + n * self.cols * 6);
         sql.push_str(self.head);
         sql.push_str(" VALUES ");
@@ -65,8 +68,12 @@ impl Inserts {
                 if c > 0 {
                     sql.push(',');
                 }
-                sql.push('$');
-                sql.push_str(&(r * self.cols + c + 1).to_string());
+                if numbered {
+                    sql.push('$');
+                    sql.push_str(&(r * self.cols + c + 1).to_string());
+                } else {
+                    sql.push('?');
+                }
             }
             sql.push(')');
         }
@@ -75,7 +82,7 @@ impl Inserts {
             q = match a {
                 Arg::I(i) => q.bind(i),
                 Arg::S(s) => q.bind(s),
-                Arg::N(s) => q.bind(s),
+                Arg::B(s) => q.bind(s),
             };
         }
         q.execute(&mut **tx).await?;
@@ -84,15 +91,15 @@ impl Inserts {
 }
 
 /// The writers of a bulk pass: rows, references, members, index entries.
-struct Writers {
-    rows: Inserts,
-    refs: Inserts,
-    members: Inserts,
-    index: Inserts,
+struct Writers<'a> {
+    rows: Inserts<'a>,
+    refs: Inserts<'a>,
+    members: Inserts<'a>,
+    index: Inserts<'a>,
 }
 
-impl Writers {
-    fn new() -> Writers {
+impl<'a> Writers<'a> {
+    fn new() -> Writers<'a> {
         Writers {
             rows: Inserts::new(
                 "INSERT INTO ot_rows (tbl, key, version, deleted, changed_at, data)",
@@ -112,18 +119,18 @@ impl Writers {
     async fn derived(
         &mut self,
         tx: &mut Tx,
-        profile: &Profile,
-        table: &str,
-        key: &str,
+        profile: &'a Profile,
+        table: &'a str,
+        key: &'a str,
         version: i64,
         row: &Map<String, Value>,
         buckets: &Buckets,
     ) -> AppResult<()> {
         for col in db::ref_column_names(profile, table) {
             if let Some(val) = row.get(&col).and_then(|v| Key::from_json(v, "").ok()) {
-                let r = vec![
-                    Arg::S(table.into()),
-                    Arg::S(key.into()),
+                let r = [
+                    Arg::B(table),
+                    Arg::B(key),
                     Arg::S(col),
                     Arg::S(key_text(&val)),
                 ];
@@ -132,22 +139,22 @@ impl Writers {
         }
         let entries = members::index_entries(profile, table, key, row);
         for b in buckets.names() {
-            let m = vec![
-                Arg::S(table.into()),
-                Arg::S(key.into()),
+            let m = [
+                Arg::B(table),
+                Arg::B(key),
                 Arg::S(b.clone()),
                 Arg::I(version),
                 Arg::I(1),
             ];
             self.members.push(tx, m).await?;
-            for (col, v, ks) in &entries {
-                let e = vec![
+            for (col, v, ks) in entries.iter().cloned() {
+                let e = [
                     Arg::S(b.clone()),
-                    Arg::S(table.into()),
-                    Arg::S((*col).into()),
-                    Arg::S(v.clone()),
-                    Arg::S(ks.clone()),
-                    Arg::S(key.into()),
+                    Arg::B(table),
+                    Arg::B(col),
+                    Arg::S(v),
+                    Arg::S(ks),
+                    Arg::B(key),
                 ];
                 self.index.push(tx, e).await?;
             }
@@ -205,7 +212,9 @@ pub async fn load(
         for (i, row) in rows.iter().enumerate() {
             let key = row
                 .get(&def.key)
-                .ok_or_else(|| AppError::bad_request(format!("{table}[{i}] has no {}", def.key)))
+                .ok_or_else(|| {
+                    AppError::bad_request(format!("seed.{table}[{i}] has no {}", def.key))
+                })
                 .and_then(|k| {
                     Key::from_json(k, &def.key).map_err(|e| AppError::bad_request(e.message))
                 })?;
@@ -215,6 +224,14 @@ pub async fn load(
     }
     let mut tx = db.begin().await?;
     lock_writes(&mut tx).await?;
+    if !db.postgres {
+        // A large load's pages stay in memory until commit instead of spilling to the
+        // WAL and being read back (set back below; a failed load drops the connection's
+        // cache with it).
+        sqlx::query("PRAGMA cache_size = -1048576")
+            .execute(&mut *tx)
+            .await?;
+    }
     let mut fast = true;
     for (table, _) in &keyed {
         let children = profile
@@ -282,25 +299,44 @@ pub async fn load(
         let Some(rows) = by_table.get(table) else {
             continue;
         };
+        // Only a parent's buckets are looked up later.
+        let is_parent = profile
+            .tables
+            .values()
+            .any(|d| d.scope.parents().contains(&table));
         for (key, version, row) in rows {
             let b = buckets_of(&mut tx, profile, table, row, &mut known).await?;
-            let data = Value::Object((*row).clone()).to_string();
-            let r = vec![
-                Arg::S(table.into()),
-                Arg::S(key.clone()),
+            let data = serde_json::to_string(*row).map_err(AppError::internal)?;
+            let r = [
+                Arg::B(table),
+                Arg::B(key),
                 Arg::I(*version),
                 Arg::I(0),
                 Arg::I(now_ms),
-                Arg::N(Some(data)),
+                Arg::S(data),
             ];
             w.rows.push(&mut tx, r).await?;
             w.derived(&mut tx, profile, table, key, *version, row, &b)
                 .await?;
-            known.insert((table.to_string(), key.clone()), b);
+            if is_parent {
+                known.insert((table.to_string(), key.clone()), b);
+            }
         }
     }
     w.flush(&mut tx).await?;
+    if !db.postgres {
+        sqlx::query("PRAGMA cache_size = -32768")
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
+    if db.postgres {
+        // Fresh statistics: without them PostgreSQL plans the first pulls over a table
+        // it believes empty (nested scans instead of the bucket index).
+        sqlx::query("ANALYZE ot_rows, ot_members, ot_index, ot_refs")
+            .execute(&db.pool)
+            .await?;
+    }
     Ok(total)
 }
 
@@ -363,24 +399,29 @@ async fn rebuild(tx: &mut Tx, profile: &Profile) -> AppResult<()> {
     )
     .execute(&mut **tx)
     .await?;
-    let mut w = Writers::new();
-    let mut known: HashMap<(String, String), Buckets> = HashMap::new();
+    let mut all: Vec<(&str, Vec<(String, i64, Map<String, Value>)>)> = Vec::new();
     for table in members::parents_first(profile) {
         let rows =
             sqlx::query("SELECT key, version, data FROM ot_rows WHERE tbl = $1 AND deleted = 0")
                 .bind(table)
                 .fetch_all(&mut **tx)
                 .await?;
+        let mut list = Vec::with_capacity(rows.len());
         for r in rows {
-            let key: String = r.try_get(0)?;
-            let version: i64 = r.try_get(1)?;
-            let Some(row) = db::parse_data(r.try_get(2)?)? else {
-                continue;
-            };
-            let b = buckets_of(tx, profile, table, &row, &mut known).await?;
-            w.derived(tx, profile, table, &key, version, &row, &b)
+            if let Some(row) = db::parse_data(r.try_get(2)?)? {
+                list.push((r.try_get(0)?, r.try_get(1)?, row));
+            }
+        }
+        all.push((table, list));
+    }
+    let mut w = Writers::new();
+    let mut known: HashMap<(String, String), Buckets> = HashMap::new();
+    for (table, rows) in &all {
+        for (key, version, row) in rows {
+            let b = buckets_of(tx, profile, table, row, &mut known).await?;
+            w.derived(tx, profile, table, key, *version, row, &b)
                 .await?;
-            known.insert((table.to_string(), key), b);
+            known.insert((table.to_string(), key.clone()), b);
         }
     }
     w.flush(tx).await

@@ -23,7 +23,10 @@ const MIGRATIONS: &[&str] = &[
     "INSERT INTO ot_counter (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
     "CREATE TABLE IF NOT EXISTS ot_rows (tbl TEXT NOT NULL, key TEXT NOT NULL, version BIGINT NOT NULL, \
      deleted BIGINT NOT NULL, changed_at BIGINT NOT NULL, data TEXT, PRIMARY KEY (tbl, key))",
-    "CREATE INDEX IF NOT EXISTS ot_rows_version ON ot_rows (version)",
+    // Pulls read buckets (ot_members), not ot_rows by version: only the purge of
+    // tombstones reads by version, so only tombstones are indexed by it.
+    "DROP INDEX IF EXISTS ot_rows_version",
+    "CREATE INDEX IF NOT EXISTS ot_rows_tombstones ON ot_rows (version) WHERE deleted = 1",
     "CREATE TABLE IF NOT EXISTS ot_refs (tbl TEXT NOT NULL, key TEXT NOT NULL, col TEXT NOT NULL, \
      val TEXT NOT NULL, PRIMARY KEY (tbl, key, col))",
     "CREATE INDEX IF NOT EXISTS ot_refs_val ON ot_refs (tbl, col, val)",
@@ -40,7 +43,6 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS ot_members (tbl TEXT NOT NULL, key TEXT NOT NULL, bucket TEXT NOT NULL, \
      version BIGINT NOT NULL, live BIGINT NOT NULL, PRIMARY KEY (tbl, key, bucket))",
     "CREATE INDEX IF NOT EXISTS ot_members_bucket ON ot_members (bucket, version)",
-    "CREATE INDEX IF NOT EXISTS ot_index_row ON ot_index (tbl, key)",
     "CREATE INDEX IF NOT EXISTS ot_views_removed ON ot_views (client_id, removed_at)",
 ];
 
@@ -104,6 +106,11 @@ impl Db {
                             .execute(&mut *conn)
                             .await?;
                         sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        // 32 MB of page cache (the default is 2 MB): bulk loads and the
+                        // bucket indexes of large databases stay in memory.
+                        sqlx::query("PRAGMA cache_size = -32768")
                             .execute(&mut *conn)
                             .await?;
                     }
@@ -394,8 +401,8 @@ pub async fn store(
         }
     }
     let buckets = members::compute(tx, profile, table, new).await?;
-    members::set(tx, profile, table, key, new, &buckets, version).await?;
     let old_data = old.and_then(|o| o.data.as_ref());
+    members::set(tx, profile, table, key, old_data, new, &buckets, version).await?;
     if scope_values(profile, table, old_data) != scope_values(profile, table, new) {
         touch_children(tx, profile, table, key, now_ms).await?;
     }
@@ -438,7 +445,7 @@ fn touch_children<'a>(
                         .await?;
                     let row = load(&mut **tx, child, &k).await?.and_then(|s| s.data);
                     let b = members::compute(tx, profile, child, row.as_ref()).await?;
-                    members::set(tx, profile, child, &k, row.as_ref(), &b, v).await?;
+                    members::set(tx, profile, child, &k, row.as_ref(), row.as_ref(), &b, v).await?;
                     touch_children(tx, profile, child, &k, now_ms).await?;
                 }
             }

@@ -204,14 +204,15 @@ pub fn index_entries<'p>(
 }
 
 /// Makes `new` the live buckets of (table, key) at `version`; buckets it leaves keep a
-/// member at `version` that is no longer live (the move-out marker). Rewrites the row's
-/// index entries.
+/// member at `version` that is no longer live (the move-out marker). Moves the row's
+/// index entries from `old_row` (the stored row, as indexed) to `row`.
 #[allow(clippy::too_many_arguments)]
 pub async fn set(
     tx: &mut Tx,
     profile: &Profile,
     table: &str,
     key: &str,
+    old_row: Option<&Map<String, Value>>,
     row: Option<&Map<String, Value>>,
     new: &Buckets,
     version: i64,
@@ -244,26 +245,45 @@ pub async fn set(
         .execute(&mut **tx)
         .await?;
     }
-    sqlx::query("DELETE FROM ot_index WHERE tbl = $1 AND key = $2")
+    // Index entries: those of the row as it was in its old buckets, against those of
+    // the row as it is in its new ones; only the difference is written.
+    let entries = |r: Option<&Map<String, Value>>, names: &[String]| {
+        let mut out = Vec::new();
+        if let Some(r) = r {
+            for (col, v, ks) in index_entries(profile, table, key, r) {
+                for b in names {
+                    out.push((b.clone(), col, v.clone(), ks.clone()));
+                }
+            }
+        }
+        out
+    };
+    let before = entries(old_row, &old.names());
+    let after = entries(row, &new_names);
+    for (b, col, v, ks) in before.iter().filter(|e| !after.contains(e)) {
+        sqlx::query(
+            "DELETE FROM ot_index WHERE bucket = $1 AND tbl = $2 AND col = $3 AND v = $4 AND ks = $5",
+        )
+        .bind(b.as_str())
         .bind(table)
+        .bind(*col)
+        .bind(v.as_str())
+        .bind(ks.as_str())
+        .execute(&mut **tx)
+        .await?;
+    }
+    for (b, col, v, ks) in after.iter().filter(|e| !before.contains(e)) {
+        sqlx::query(
+            "INSERT INTO ot_index (bucket, tbl, col, v, ks, key) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(b.as_str())
+        .bind(table)
+        .bind(*col)
+        .bind(v.as_str())
+        .bind(ks.as_str())
         .bind(key)
         .execute(&mut **tx)
         .await?;
-    if let Some(row) = row {
-        let entries = index_entries(profile, table, key, row);
-        for b in &new_names {
-            for (col, v, ks) in &entries {
-                sqlx::query("INSERT INTO ot_index (bucket, tbl, col, v, ks, key) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(b.as_str())
-                    .bind(table)
-                    .bind(*col)
-                    .bind(v.as_str())
-                    .bind(ks.as_str())
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-        }
     }
     Ok(())
 }
