@@ -12,6 +12,13 @@ use serde_json::{Map, Value};
 use sqlx::Row;
 use std::collections::HashMap;
 
+/// Rows of one table with their key texts.
+type Keyed<'r> = Vec<(String, &'r Map<String, Value>)>;
+/// Rows of one table with their key texts and versions.
+type Versioned<'r> = Vec<(String, i64, &'r Map<String, Value>)>;
+/// Stored rows of one table: key text, version, row.
+type Stored = Vec<(String, i64, Map<String, Value>)>;
+
 /// One bound value of a multi-row insert; `B` borrows from the rows being loaded.
 enum Arg<'a> {
     I(i64),
@@ -184,9 +191,10 @@ async fn buckets_of(
     let mut need = Vec::new();
     members::parents_needed(&def.scope, row, &mut need);
     for id in need {
-        if !known.contains_key(&id) {
-            let b = members::live_buckets(tx, &id.0, &id.1).await?;
-            known.insert(id, b);
+        if let std::collections::hash_map::Entry::Vacant(slot) = known.entry(id) {
+            let (t, k) = slot.key();
+            let b = members::live_buckets(tx, t, k).await?;
+            slot.insert(b);
         }
     }
     Ok(members::buckets(&def.scope, row, known))
@@ -199,11 +207,11 @@ async fn buckets_of(
 pub async fn load(
     db: &Db,
     profile: &Profile,
-    tables: &[(String, Vec<Map<String, Value>>)],
+    tables: &[crate::seed::TableRows],
     now_ms: i64,
 ) -> AppResult<usize> {
     ensure(db, profile).await?;
-    let mut keyed: Vec<(&str, Vec<(String, &Map<String, Value>)>)> = Vec::new();
+    let mut keyed: Vec<(&str, Keyed)> = Vec::new();
     for (table, rows) in tables {
         let def = profile
             .table(table)
@@ -278,7 +286,7 @@ pub async fn load(
             .await?
             .try_get(0)?;
     let mut next = end - total as i64;
-    let mut by_table: HashMap<&str, Vec<(String, i64, &Map<String, Value>)>> = HashMap::new();
+    let mut by_table: HashMap<&str, Versioned> = HashMap::new();
     for (table, list) in &keyed {
         let mut last: HashMap<&str, usize> = HashMap::new();
         let out = by_table.entry(table).or_default();
@@ -399,7 +407,7 @@ async fn rebuild(tx: &mut Tx, profile: &Profile) -> AppResult<()> {
     )
     .execute(&mut **tx)
     .await?;
-    let mut all: Vec<(&str, Vec<(String, i64, Map<String, Value>)>)> = Vec::new();
+    let mut all: Vec<(&str, Stored)> = Vec::new();
     for table in members::parents_first(profile) {
         let rows =
             sqlx::query("SELECT key, version, data FROM ot_rows WHERE tbl = $1 AND deleted = 0")

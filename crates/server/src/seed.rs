@@ -88,8 +88,11 @@ pub fn shift_timestamp(text: &str, delta_ms: i64) -> Option<String> {
     Some(out)
 }
 
+/// A table's name and its rows, in the order they are loaded.
+pub type TableRows = (String, Vec<Map<String, Value>>);
+
 /// The seed's tables as (table, rows) in file order, for `bulk::load`.
-pub fn row_lists(tables: Map<String, Value>) -> AppResult<Vec<(String, Vec<Map<String, Value>>)>> {
+pub fn row_lists(tables: Map<String, Value>) -> AppResult<Vec<TableRows>> {
     tables
         .into_iter()
         .map(|(table, rows)| {
