@@ -5,16 +5,20 @@
 //! the test-only fault layer of `faults.rs`.
 
 pub mod auth;
+pub mod bulk;
 pub mod db;
 pub mod error;
 pub mod estimate;
 pub mod faults;
 mod json;
+pub mod list;
+pub mod members;
 pub mod pull;
 pub mod push;
 pub mod rest;
 pub mod scope;
 pub mod seed;
+pub mod sortkey;
 pub mod sync;
 
 use arc_swap::ArcSwap;
