@@ -10,6 +10,7 @@ pub mod error;
 pub mod estimate;
 pub mod faults;
 mod json;
+pub mod jwks;
 pub mod pull;
 pub mod push;
 pub mod rest;
