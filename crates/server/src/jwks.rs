@@ -7,7 +7,6 @@ use arc_swap::ArcSwap;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -122,9 +121,9 @@ pub struct RemoteJwks {
     client: reqwest::Client,
     policy: RefreshPolicy,
     keys: ArcSwap<Cached>,
-    /// Held by the one request that fetches; others wait, then use what it got.
-    fetching: tokio::sync::Mutex<Option<Instant>>,
-    fetches: AtomicU64,
+    /// When the last fetch began; held by the one request that fetches, so others wait and
+    /// then use what it got.
+    fetching: tokio::sync::Mutex<Instant>,
 }
 
 struct Cached {
@@ -148,14 +147,8 @@ impl RemoteJwks {
                 keys: Arc::new(keys),
                 at: Instant::now(),
             }),
-            fetching: tokio::sync::Mutex::new(Some(Instant::now())),
-            fetches: AtomicU64::new(1),
+            fetching: tokio::sync::Mutex::new(Instant::now()),
         })
-    }
-
-    /// How many times the URL was fetched (for logs and tests).
-    pub fn fetches(&self) -> u64 {
-        self.fetches.load(Ordering::Relaxed)
     }
 
     /// The keys to try for a token naming `kid`, fetched anew first if the cache lacks that
@@ -168,13 +161,10 @@ impl RemoteJwks {
         let mut last = self.fetching.lock().await;
         // Another request may have fetched while this one waited.
         let cached = self.keys.load_full();
-        if !self.wants_fetch(&cached, kid)
-            || last.is_some_and(|t| t.elapsed() < self.policy.min_refresh)
-        {
+        if !self.wants_fetch(&cached, kid) || last.elapsed() < self.policy.min_refresh {
             return cached.keys.clone();
         }
-        *last = Some(Instant::now());
-        self.fetches.fetch_add(1, Ordering::Relaxed);
+        *last = Instant::now();
         match fetch(&self.client, &self.url).await {
             Ok(keys) => {
                 let keys = Arc::new(keys);
