@@ -10,6 +10,7 @@ use goose::prelude::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
 
 /// Rows per pull page, as the wasm client asks.
 pub const LIMIT: u64 = 1000;
@@ -239,6 +240,13 @@ pub fn apply_changes(rows: &mut Replica, page: &Value) -> Result<(bool, String, 
 
 pub static CLIENTS: OnceLock<Vec<Mutex<Client>>> = OnceLock::new();
 pub static SERVERS: OnceLock<Vec<String>> = OnceLock::new();
+/// When the attack ends: a client stops between two pages past it, so goose's stop waits for
+/// one request at most, not for a long download (the checker then settles every client).
+pub static STOP_AT: OnceLock<Instant> = OnceLock::new();
+
+fn stopping() -> bool {
+    STOP_AT.get().is_some_and(|t| Instant::now() >= *t)
+}
 
 /// Runs `f` on goose user `user`'s client, under its lock (never held across an await).
 fn with<T>(user: &GooseUser, f: impl FnOnce(&mut Client) -> T) -> T {
@@ -319,6 +327,9 @@ pub async fn download(user: &mut GooseUser) -> TransactionResult {
                 if !more {
                     break;
                 }
+                if stopping() {
+                    return Ok(());
+                }
             }
             Err(e) => return Err(fail(user, &e, &mut metric)),
         }
@@ -382,6 +393,9 @@ pub async fn pull(user: &mut GooseUser) -> TransactionResult {
             }
             return Ok(());
         }
+        if stopping() {
+            return Ok(());
+        }
     }
 }
 
@@ -435,5 +449,104 @@ async fn send(
     match taken {
         Ok(()) => Ok(answer),
         Err(e) => Err(fail(user, &e, &mut metric)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture;
+
+    fn client() -> Client {
+        let fx = fixture::build(2, now_ms());
+        let mut c = Client::new(&fx.users[0], 0, 2);
+        // As after a first download: every seeded row at version 7.
+        for (id, row) in &c.expected.0 {
+            c.replica.insert(id.clone(), ("7".into(), row.clone()));
+        }
+        c
+    }
+
+    fn applied(p: &Pending, first_version: u64) -> Value {
+        let outcomes: Vec<Value> = p.body["mutations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, m)| json!({ "status": "applied", "id": m["id"], "version": (first_version + i as u64).to_string() }))
+            .collect();
+        json!({ "protocolVersion": 1, "outcomes": outcomes })
+    }
+
+    #[test]
+    fn pushes_plan_increasing_ids_against_the_last_version_seen_and_the_outcomes_update_the_expectation(
+    ) {
+        let mut c = client();
+        let p1 = c.plan_push();
+        let m = p1.body["mutations"].as_array().unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(
+            (m[0]["id"].clone(), m[1]["id"].clone()),
+            (json!(1), json!(2))
+        );
+        assert_eq!(m[1]["baseVersion"], "7");
+        c.take_outcomes(&p1, &applied(&p1, 100)).unwrap();
+        assert_eq!(c.applied, 2);
+        // The account's next update is against the version its push got, not the pulled one.
+        for _ in 0..2 {
+            let p = c.plan_push();
+            c.take_outcomes(&p, &applied(&p, 200)).unwrap();
+        }
+        let p4 = c.plan_push();
+        let m = p4.body["mutations"].as_array().unwrap();
+        assert_eq!(m[0]["id"], 7);
+        assert_eq!(m[1]["baseVersion"], "101", "acc 0 was last applied at 101");
+        // Every fourth push deletes the first work order this client inserted.
+        assert_eq!(
+            (m[2]["op"].clone(), m[2]["key"].clone()),
+            (json!("delete"), json!("wo-u0000-n0"))
+        );
+        c.take_outcomes(&p4, &applied(&p4, 300)).unwrap();
+        let id = ("workorders".to_string(), "wo-u0000-n0".to_string());
+        assert!(!c.expected.0.contains_key(&id));
+        assert_eq!(c.last_applied[&id], (Op::Delete, "302".to_string()));
+        let acc = &c.expected.0[&("accounts".to_string(), "acc-u0000-0".to_string())];
+        assert_eq!(acc["visits"], 4);
+    }
+
+    #[test]
+    fn an_outcome_other_than_applied_is_an_error_and_counted() {
+        let mut c = client();
+        let p = c.plan_push();
+        let mut answer = applied(&p, 10);
+        answer["outcomes"][1] =
+            json!({ "status": "conflict", "id": 2, "serverRow": null, "serverVersion": null });
+        assert!(c.take_outcomes(&p, &answer).is_err());
+        assert_eq!(c.not_applied, 1);
+        let short = json!({ "protocolVersion": 1, "outcomes": [] });
+        assert!(c.take_outcomes(&p, &short).is_err());
+    }
+
+    #[test]
+    fn pull_pages_upsert_and_remove_and_malformed_pages_are_refused() {
+        let mut rows = Replica::new();
+        let page = json!({ "protocolVersion": 1, "checkpoint": "9", "hasMore": true, "changes": [
+            { "kind": "upsert", "table": "accounts", "key": "a", "version": "8", "row": { "id": "a" } },
+            { "kind": "upsert", "table": "accounts", "key": "b", "version": "9", "row": { "id": "b" } },
+            { "kind": "remove", "table": "accounts", "key": "a", "version": "9", "reason": "deleted" } ] });
+        assert_eq!(
+            apply_changes(&mut rows, &page).unwrap(),
+            (true, "9".to_string(), 3)
+        );
+        assert_eq!(rows.len(), 1);
+        assert!(rows.contains_key(&("accounts".to_string(), "b".to_string())));
+        for bad in [
+            json!({ "protocolVersion": 1, "checkpoint": "1", "hasMore": false, "changes": [], "resync": true }),
+            json!({ "protocolVersion": 2, "checkpoint": "1", "hasMore": false, "changes": [] }),
+            json!({ "protocolVersion": 1, "hasMore": false, "changes": [] }),
+            json!({ "protocolVersion": 1, "checkpoint": "1", "hasMore": false, "changes": [{ "kind": "upsert", "table": "t", "key": 1 }] }),
+        ] {
+            assert!(apply_changes(&mut rows, &bad).is_err(), "{bad}");
+        }
     }
 }

@@ -135,3 +135,46 @@ pub fn now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_users_scope_is_their_accounts_their_recent_work_orders_and_every_product() {
+        let now = 1_800_000_000_000;
+        let fx = build(4, now);
+        let u1 = &fx.users[1];
+        let scope = u1.seeded.scope_of(&u1.id, now);
+        let count = |t: &str| scope.0.keys().filter(|(table, _)| table == t).count();
+        assert_eq!(count("accounts"), ACCOUNTS_PER_USER);
+        // Two recent work orders per account; the 60-day-old one is out.
+        assert_eq!(count("workorders"), 2 * ACCOUNTS_PER_USER);
+        assert!(!scope
+            .0
+            .contains_key(&("workorders".into(), "wo-u0001-0-2".into())));
+        assert_eq!(count("products"), PRODUCTS);
+        // Another user's rows are never in it, even when present.
+        let mut mixed = u1.seeded.clone();
+        mixed.0.extend(fx.users[2].seeded.0.clone());
+        assert_eq!(mixed.scope_of(&u1.id, now), scope);
+        // A work order leaves the window as time passes.
+        assert_eq!(
+            u1.seeded
+                .scope_of(&u1.id, now + 40 * DAY_MS)
+                .0
+                .keys()
+                .filter(|(t, _)| t == "workorders")
+                .count(),
+            0
+        );
+        // Seed and tokens: every row once, static tokens for even users only.
+        assert_eq!(
+            fx.seed["accounts"].as_array().unwrap().len(),
+            4 * ACCOUNTS_PER_USER
+        );
+        assert_eq!(fx.tokens.as_object().unwrap().len(), 2);
+        assert_eq!(fx.tokens["tok-u0000"], "u0000");
+        assert!(fx.users[1].token.starts_with("ey"), "odd users hold a JWT");
+    }
+}

@@ -56,6 +56,12 @@ struct Args {
     /// Server processes (default: 1 on SQLite, 2 on PostgreSQL).
     #[arg(long)]
     servers: Option<usize>,
+    /// Seconds a request may take before it counts as an error.
+    #[arg(long, default_value_t = 15)]
+    timeout: u64,
+    /// Seconds the after-run check may take; clients not checked by then count as errors.
+    #[arg(long, default_value_t = 180)]
+    check_time: u64,
     /// Write the summary as JSON here.
     #[arg(long)]
     summary: Option<PathBuf>,
@@ -177,7 +183,17 @@ async fn attack_and_check(
         &format!("{}s", args.run_time),
         // The first downloads happen while clients start: keep them in the figures.
         "--no-reset-metrics",
+        // A request that takes longer is an error, and bounds how long goose's stop waits.
+        "--timeout",
+        &args.timeout.to_string(),
+        // No telnet or WebSocket controller: they would listen on ports of their own.
+        "--no-telnet",
+        "--no-websocket",
+        "--quiet",
     ])?;
+    let start_secs = args.clients.div_ceil(args.start_rate.max(1)) as u64;
+    let _ = client::STOP_AT
+        .set(std::time::Instant::now() + Duration::from_secs(start_secs + args.run_time));
     let started = std::time::Instant::now();
     // Random: each client draws its next transaction by weight, so pushes, pulls with their
     // changes, idle pulls and downloads interleave (round robin would fix one order).
@@ -206,7 +222,7 @@ async fn attack_and_check(
         .await?;
     let attack_secs = started.elapsed().as_secs_f64();
     eprintln!("checking every client through the servers…");
-    let check = verify::run(urls.clone(), 16).await;
+    let check = verify::run(urls.clone(), 16, Duration::from_secs(args.check_time)).await;
     let summary = report::Summary::new(
         &metrics,
         attack_secs,

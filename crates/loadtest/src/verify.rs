@@ -243,7 +243,8 @@ fn diff(user: &str, what: &str, got: &Rows, want: &Rows) -> String {
 }
 
 /// Settles and checks every client, `parallel` at a time.
-pub async fn run(servers: Vec<String>, parallel: usize) -> Check {
+pub async fn run(servers: Vec<String>, parallel: usize, within: std::time::Duration) -> Check {
+    let deadline = tokio::time::Instant::now() + within;
     let http = reqwest::Client::new();
     let servers = Arc::new(servers);
     let n = CLIENTS.get().map_or(0, Vec::len);
@@ -252,8 +253,17 @@ pub async fn run(servers: Vec<String>, parallel: usize) -> Check {
     for i in 0..n {
         let (http, servers, limit) = (http.clone(), servers.clone(), limit.clone());
         tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await.expect("semaphore");
-            one(http, servers, i).await
+            let checked = tokio::time::timeout_at(deadline, async {
+                let _permit = limit.acquire_owned().await.expect("semaphore");
+                one(http, servers, i).await
+            })
+            .await;
+            checked.unwrap_or_else(|_| Check {
+                clients: 1,
+                errors: 1,
+                first_problems: vec![format!("client {i}: not checked within {within:?}")],
+                ..Check::default()
+            })
         });
     }
     let mut total = Check::default();
