@@ -9,6 +9,7 @@
 //! later with a smaller number.
 
 use crate::error::AppResult;
+use crate::members;
 use offline_tables_core::{Key, Profile};
 use serde_json::{Map, Value};
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
@@ -22,7 +23,10 @@ const MIGRATIONS: &[&str] = &[
     "INSERT INTO ot_counter (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
     "CREATE TABLE IF NOT EXISTS ot_rows (tbl TEXT NOT NULL, key TEXT NOT NULL, version BIGINT NOT NULL, \
      deleted BIGINT NOT NULL, changed_at BIGINT NOT NULL, data TEXT, PRIMARY KEY (tbl, key))",
-    "CREATE INDEX IF NOT EXISTS ot_rows_version ON ot_rows (version)",
+    // Pulls read buckets (ot_members), not ot_rows by version: only the purge of
+    // tombstones reads by version, so only tombstones are indexed by it.
+    "DROP INDEX IF EXISTS ot_rows_version",
+    "CREATE INDEX IF NOT EXISTS ot_rows_tombstones ON ot_rows (version) WHERE deleted = 1",
     "CREATE TABLE IF NOT EXISTS ot_refs (tbl TEXT NOT NULL, key TEXT NOT NULL, col TEXT NOT NULL, \
      val TEXT NOT NULL, PRIMARY KEY (tbl, key, col))",
     "CREATE INDEX IF NOT EXISTS ot_refs_val ON ot_refs (tbl, col, val)",
@@ -34,7 +38,21 @@ const MIGRATIONS: &[&str] = &[
      removed_at BIGINT, PRIMARY KEY (client_id, tbl, key))",
     "CREATE TABLE IF NOT EXISTS ot_settings (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
     "INSERT INTO ot_settings (name, value) VALUES ('horizon', 0) ON CONFLICT (name) DO NOTHING",
+    // Buckets and their index entries (members.rs); built for the profile whose
+    // fingerprint is in ot_settings 'members' (bulk.rs).
+    "CREATE TABLE IF NOT EXISTS ot_members (tbl TEXT NOT NULL, key TEXT NOT NULL, bucket TEXT NOT NULL, \
+     version BIGINT NOT NULL, live BIGINT NOT NULL, PRIMARY KEY (tbl, key, bucket))",
+    "CREATE INDEX IF NOT EXISTS ot_members_bucket ON ot_members (bucket, version)",
+    "CREATE INDEX IF NOT EXISTS ot_views_removed ON ot_views (client_id, removed_at)",
 ];
+
+/// `ot_index` compares its encodings byte by byte (sortkey.rs): SQLite's default
+/// collation does, PostgreSQL needs `COLLATE "C"`. Created before `MIGRATIONS`.
+const INDEX_TABLE_SQLITE: &str = "CREATE TABLE IF NOT EXISTS ot_index (bucket TEXT NOT NULL, tbl TEXT NOT NULL, \
+     col TEXT NOT NULL, v TEXT NOT NULL, ks TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (bucket, tbl, col, v, ks))";
+const INDEX_TABLE_POSTGRES: &str = "CREATE TABLE IF NOT EXISTS ot_index (bucket TEXT NOT NULL, tbl TEXT NOT NULL, \
+     col TEXT NOT NULL, v TEXT COLLATE \"C\" NOT NULL, ks TEXT COLLATE \"C\" NOT NULL, key TEXT NOT NULL, \
+     PRIMARY KEY (bucket, tbl, col, v, ks))";
 
 #[derive(Clone)]
 pub struct Db {
@@ -90,6 +108,11 @@ impl Db {
                         sqlx::query("PRAGMA synchronous = NORMAL")
                             .execute(&mut *conn)
                             .await?;
+                        // 32 MB of page cache (the default is 2 MB): bulk loads and the
+                        // bucket indexes of large databases stay in memory.
+                        sqlx::query("PRAGMA cache_size = -32768")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
@@ -109,6 +132,12 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
         }
+        let index_table = if self.postgres {
+            INDEX_TABLE_POSTGRES
+        } else {
+            INDEX_TABLE_SQLITE
+        };
+        sqlx::query(index_table).execute(&mut *tx).await?;
         for m in MIGRATIONS {
             sqlx::query(m).execute(&mut *tx).await?;
         }
@@ -151,6 +180,12 @@ impl Db {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        // Removal markers at or below the new horizon: every checkpoint that could
+        // need them now gets a resync.
+        sqlx::query("DELETE FROM ot_members WHERE live = 0 AND version <= $1")
+            .bind(max)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("UPDATE ot_settings SET value = $1 WHERE name = 'horizon' AND value < $2")
             .bind(max)
             .bind(max)
@@ -179,7 +214,7 @@ pub async fn next_version(tx: &mut Tx) -> AppResult<i64> {
     Ok(row.try_get::<i64, _>(0)?)
 }
 
-fn parse_data(data: Option<String>) -> AppResult<Option<Map<String, Value>>> {
+pub(crate) fn parse_data(data: Option<String>) -> AppResult<Option<Map<String, Value>>> {
     match data {
         None => Ok(None),
         Some(text) => match serde_json::from_str(&text) {
@@ -225,19 +260,32 @@ pub async fn load_table(db: &Db, table: &str) -> AppResult<Vec<(String, i64, Map
         .collect()
 }
 
-/// A change-log entry: a row at a version (data None: deleted).
+/// A change in a bucket: a row's member at a version (data None: deleted). `version`
+/// is the member's (a removal marker keeps the version of the write that moved the row
+/// out), `row_version` the row's own.
 pub struct Logged {
     pub table: String,
     pub key: String,
     pub version: i64,
+    pub row_version: i64,
     pub data: Option<Map<String, Value>>,
 }
 
-/// Rows changed in (after, upto], in version order, at most `limit`.
-pub async fn changes(db: &Db, after: i64, upto: i64, limit: i64) -> AppResult<Vec<Logged>> {
+/// The members of `bucket` changed in (after, upto], in version order, at most `limit`:
+/// a range of the (bucket, version) index, whatever other buckets hold.
+pub async fn changes(
+    db: &Db,
+    bucket: &str,
+    after: i64,
+    upto: i64,
+    limit: i64,
+) -> AppResult<Vec<Logged>> {
     let rows = sqlx::query(
-        "SELECT tbl, key, version, data FROM ot_rows WHERE version > $1 AND version <= $2 ORDER BY version LIMIT $3",
+        "SELECT m.tbl, m.key, m.version, r.version, r.data FROM ot_members m \
+         JOIN ot_rows r ON r.tbl = m.tbl AND r.key = m.key \
+         WHERE m.bucket = $1 AND m.version > $2 AND m.version <= $3 ORDER BY m.version LIMIT $4",
     )
+    .bind(bucket)
     .bind(after)
     .bind(upto)
     .bind(limit)
@@ -249,7 +297,8 @@ pub async fn changes(db: &Db, after: i64, upto: i64, limit: i64) -> AppResult<Ve
                 table: r.try_get(0)?,
                 key: r.try_get(1)?,
                 version: r.try_get(2)?,
-                data: parse_data(r.try_get(3)?)?,
+                row_version: r.try_get(3)?,
+                data: parse_data(r.try_get(4)?)?,
             })
         })
         .collect()
@@ -277,6 +326,17 @@ fn ref_columns(profile: &Profile, table: &str) -> Vec<(String, String)> {
     out
 }
 
+/// The distinct columns of `table` kept in `ot_refs`.
+pub(crate) fn ref_column_names(profile: &Profile, table: &str) -> Vec<String> {
+    let mut cols: Vec<String> = ref_columns(profile, table)
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    cols.sort();
+    cols.dedup();
+    cols
+}
+
 fn scope_values(
     profile: &Profile,
     table: &str,
@@ -302,6 +362,8 @@ pub async fn store(
     new: Option<&Map<String, Value>>,
     now_ms: i64,
 ) -> AppResult<i64> {
+    // Buckets built for another profile are rebuilt first (bulk.rs).
+    crate::bulk::ensure_in(tx, profile).await?;
     let version = next_version(tx).await?;
     let data = new.map(|r| Value::Object(r.clone()).to_string());
     sqlx::query(
@@ -325,14 +387,12 @@ pub async fn store(
             .execute(&mut **tx)
             .await?;
         if let Some(row) = new {
-            let mut cols: Vec<&String> = refs.iter().map(|(_, c)| c).collect();
-            cols.dedup();
-            for col in cols {
-                if let Some(val) = row.get(col).and_then(|v| Key::from_json(v, "").ok()) {
+            for col in ref_column_names(profile, table) {
+                if let Some(val) = row.get(&col).and_then(|v| Key::from_json(v, "").ok()) {
                     sqlx::query("INSERT INTO ot_refs (tbl, key, col, val) VALUES ($1, $2, $3, $4) ON CONFLICT (tbl, key, col) DO NOTHING")
                         .bind(table)
                         .bind(key)
-                        .bind(col.as_str())
+                        .bind(col)
                         .bind(key_text(&val))
                         .execute(&mut **tx)
                         .await?;
@@ -340,7 +400,9 @@ pub async fn store(
             }
         }
     }
+    let buckets = members::compute(tx, profile, table, new).await?;
     let old_data = old.and_then(|o| o.data.as_ref());
+    members::set(tx, profile, table, key, old_data, new, &buckets, version).await?;
     if scope_values(profile, table, old_data) != scope_values(profile, table, new) {
         touch_children(tx, profile, table, key, now_ms).await?;
     }
@@ -381,6 +443,9 @@ fn touch_children<'a>(
                         .bind(k.as_str())
                         .execute(&mut **tx)
                         .await?;
+                    let row = load(&mut **tx, child, &k).await?.and_then(|s| s.data);
+                    let b = members::compute(tx, profile, child, row.as_ref()).await?;
+                    members::set(tx, profile, child, &k, row.as_ref(), row.as_ref(), &b, v).await?;
                     touch_children(tx, profile, child, &k, now_ms).await?;
                 }
             }

@@ -3,26 +3,26 @@
 //! total and check its storage quota before filling the disk halfway.
 
 use crate::auth::User;
-use crate::db;
 use crate::error::AppResult;
 use crate::scope::{Scoper, Src};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use offline_tables_core::protocol::{Estimate, TableEstimate, PROTOCOL_VERSION};
+use offline_tables_core::Query;
 
 pub async fn estimate(State(s): State<AppState>, User(user): User) -> AppResult<Json<Estimate>> {
     let profile = s.profile();
+    crate::bulk::ensure(&s.db, &profile).await?;
     let now = (s.clock)();
     let mut scoper = Scoper::new(Src::Pool(&s.db), &profile, &user, now);
     let mut tables = Vec::new();
-    for name in profile.tables.keys() {
+    for (name, def) in &profile.tables {
         let mut t = TableEstimate::default();
-        for (_, _, row) in db::load_table(&s.db, name).await? {
-            if scoper.row_in_scope(name, &row).await? {
-                t.rows += 1;
-                t.bytes += serde_json::to_string(&row).map_or(0, |j| j.len() as u64);
-            }
+        // The caller's buckets only, through the list path (list.rs).
+        for row in crate::list::rows(&s.db, &mut scoper, name, def, &Query::default()).await? {
+            t.rows += 1;
+            t.bytes += serde_json::to_string(&row).map_or(0, |j| j.len() as u64);
         }
         tables.push((name.clone(), t));
     }

@@ -5,17 +5,21 @@
 //! the test-only fault layer of `faults.rs`.
 
 pub mod auth;
+pub mod bulk;
 pub mod db;
 pub mod error;
 pub mod estimate;
 pub mod faults;
 mod json;
 pub mod jwks;
+pub mod list;
+pub mod members;
 pub mod pull;
 pub mod push;
 pub mod rest;
 pub mod scope;
 pub mod seed;
+pub mod sortkey;
 pub mod sync;
 
 use arc_swap::ArcSwap;

@@ -3,12 +3,12 @@
 //! a static folder such as the demo PWA. `SIGHUP` re-reads the profile file.
 
 use clap::Parser;
-use offline_tables_core::{Key, Profile};
+use offline_tables_core::Profile;
 use offline_tables_server::auth::Auth;
-use offline_tables_server::db::{self, key_text, Db};
+use offline_tables_server::db::Db;
 use offline_tables_server::jwks::{parse_jwks, RefreshPolicy, RemoteJwks, VerifyingKey};
-use offline_tables_server::{build, system_clock, AppState, Config};
-use serde_json::{Map, Value};
+use offline_tables_server::{build, bulk, seed, system_clock, AppState, Config};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,6 +24,10 @@ struct Args {
     /// "$anchor": an RFC 3339 timestamp; its rows' timestamps then move by now − anchor.
     #[arg(long)]
     seed: Option<PathBuf>,
+    /// Rows to import in bulk, in the seed's format, into a database with or without
+    /// rows (an existing key is replaced as a write would); then exit, printing rows/s.
+    #[arg(long)]
+    import: Option<PathBuf>,
     /// Development tokens: { "token": "userId" }.
     #[arg(long)]
     tokens: Option<PathBuf>,
@@ -153,49 +157,38 @@ async fn read_auth(args: &Args) -> Result<Auth, BoxError> {
     Ok(auth)
 }
 
-async fn seed(db: &Db, profile: &Profile, rows: &Value, now: i64) -> Result<usize, BoxError> {
-    let count: i64 = sqlx::Row::try_get(
-        &sqlx::query("SELECT COUNT(*) FROM ot_rows")
-            .fetch_one(&db.pool)
-            .await?,
-        0,
-    )?;
-    if count > 0 {
-        return Ok(0);
-    }
-    // Dates written for the seed's `$anchor` move to the same distance from now.
-    let tables = offline_tables_server::seed::tables_at(rows, now).map_err(|e| e.message)?;
-    let mut tx = db.begin().await.map_err(|e| e.message)?;
-    let mut n = 0;
-    for (table, list) in &tables {
-        let def = profile.table(table).map_err(|e| format!("seed: {e}"))?;
-        let list = list
-            .as_array()
-            .ok_or_else(|| format!("seed.{table} must be an array of rows"))?;
-        for (i, row) in list.iter().enumerate() {
-            let key = row
-                .get(&def.key)
-                .ok_or_else(|| format!("seed.{table}[{i}] has no {}", def.key))
-                .and_then(|k| Key::from_json(k, &def.key).map_err(|e| e.message))?;
-            let map: Map<String, Value> = row
-                .as_object()
-                .cloned()
-                .ok_or_else(|| format!("seed.{table}[{i}] is not an object"))?;
-            db::store(
-                &mut tx,
-                profile,
-                table,
-                &key_text(&key),
-                None,
-                Some(&map),
-                now,
-            )
-            .await
-            .map_err(|e| e.message)?;
-            n += 1;
+/// Loads `rows` through the bulk path (bulk.rs) and logs the rate; `only_if_empty`
+/// leaves a database that has rows alone (`--seed`).
+async fn load(
+    db: &Db,
+    profile: &Profile,
+    rows: &Value,
+    now: i64,
+    only_if_empty: bool,
+) -> Result<usize, BoxError> {
+    if only_if_empty {
+        let count: i64 = sqlx::Row::try_get(
+            &sqlx::query("SELECT COUNT(*) FROM ot_rows")
+                .fetch_one(&db.pool)
+                .await?,
+            0,
+        )?;
+        if count > 0 {
+            return Ok(0);
         }
     }
-    tx.commit().await?;
+    let start = std::time::Instant::now();
+    // Dates written for the seed's `$anchor` move to the same distance from now.
+    let tables = seed::tables_at(rows, now).map_err(|e| e.message)?;
+    let tables = seed::row_lists(tables).map_err(|e| e.message)?;
+    let n = bulk::load(db, profile, &tables, now)
+        .await
+        .map_err(|e| e.message)?;
+    let secs = start.elapsed().as_secs_f64();
+    tracing::info!(
+        "loaded {n} rows in {secs:.2} s ({:.0} rows/s)",
+        n as f64 / secs.max(1e-9)
+    );
     Ok(n)
 }
 
@@ -209,14 +202,17 @@ async fn main() -> Result<(), BoxError> {
         .init();
     let args = Args::parse();
     let profile = read_profile(&args.profile)?;
+    if let Some(path) = &args.import {
+        let db = Db::connect(&args.db).await?;
+        let now = system_clock()();
+        load(&db, &profile, &read_json(path, "import")?, now, false).await?;
+        return Ok(());
+    }
     let auth = read_auth(&args).await?;
     let db = Db::connect(&args.db).await?;
     let clock = system_clock();
     if let Some(path) = &args.seed {
-        let n = seed(&db, &profile, &read_json(path, "seed")?, clock()).await?;
-        if n > 0 {
-            tracing::info!("seeded {n} rows");
-        }
+        load(&db, &profile, &read_json(path, "seed")?, clock(), true).await?;
     }
     {
         // Tombstones older than the retention go, hourly; older checkpoints resync.

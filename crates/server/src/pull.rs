@@ -11,6 +11,7 @@ use crate::sync::{
     MAX_PULL_LIMIT,
 };
 use crate::AppState;
+use crate::{bulk, members};
 use axum::extract::State;
 use axum::Json;
 use offline_tables_core::protocol::{
@@ -40,6 +41,7 @@ pub async fn pull(
     let now = (s.clock)();
     // One profile for the whole page, even if it is replaced meanwhile.
     let profile = s.profile();
+    bulk::ensure(&s.db, &profile).await?;
     let client = req.client_id.as_str();
     {
         let mut tx = s.db.begin().await?;
@@ -76,7 +78,12 @@ pub async fn pull(
 
     // Read the counter first: every version up to it is committed (see db.rs).
     let upto = s.db.counter().await?;
-    let logged = db::changes(&s.db, after, upto, limit + 1).await?;
+    // The caller's two buckets (members.rs), each read by version up to the page size,
+    // merged below; a row can be in both only as a removal marker in one of them.
+    let mut logged = Vec::new();
+    for bucket in members::buckets_of_user(&user) {
+        logged.extend(db::changes(&s.db, &bucket, after, upto, limit + 1).await?);
+    }
     let removals = sqlx::query(
         "SELECT tbl, key, removed_at FROM ot_views WHERE client_id = $1 AND removed_at > $2 AND removed_at <= $3 ORDER BY removed_at LIMIT $4",
     )
@@ -100,6 +107,13 @@ pub async fn pull(
         events.push((v, Ev::Gone(r.try_get(0)?, r.try_get(1)?, v)));
     }
     events.sort_by_key(|(v, _)| *v);
+    // The same write seen through both buckets (a row moving between `*` and a user's
+    // bucket) is one event.
+    let mut seen: std::collections::HashSet<(String, String, i64)> = Default::default();
+    events.retain(|(v, e)| match e {
+        Ev::Row(l) => seen.insert((l.table.clone(), l.key.clone(), *v)),
+        Ev::Gone(..) => true,
+    });
     let has_more = events.len() as i64 > limit;
     events.truncate(limit as usize);
     let checkpoint = if has_more {
@@ -144,10 +158,12 @@ pub async fn pull(
                     RemoveReason::Scope
                 };
                 if visible {
+                    // The row's own version: a marker older than the row's last write
+                    // still sends the row as it is now, at the version it is at.
                     steps.push(Step::Send(Change::Upsert {
                         table: l.table.clone(),
                         key: parse_key(&l.key)?,
-                        version: version.to_string(),
+                        version: l.row_version.to_string(),
                         row: Value::Object(l.data.unwrap_or_default()),
                     }));
                     if !everyone {

@@ -12,7 +12,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use offline_tables_core::query::{compare_rows, project};
+use offline_tables_core::query::project;
 use offline_tables_core::rest::{
     key_segment, new_row, parse_key_segment, parse_query, patch_columns, patched_row, table,
     writable, RestError,
@@ -37,15 +37,10 @@ pub async fn list(
     let profile = s.profile();
     let def = table(&profile, &name)?;
     let q = parse_query(raw.as_deref())?;
+    crate::bulk::ensure(&s.db, &profile).await?;
     let now = (s.clock)();
     let mut scoper = Scoper::new(Src::Pool(&s.db), &profile, &user, now);
-    let mut rows: Vec<Map<String, Value>> = Vec::new();
-    for (_, _, row) in db::load_table(&s.db, &name).await? {
-        if q.matches(&row) && scoper.row_in_scope(&name, &row).await? {
-            rows.push(row);
-        }
-    }
-    rows.sort_by(|a, b| compare_rows(a, b, &q.order_by, &def.key));
+    let rows = crate::list::rows(&s.db, &mut scoper, &name, def, &q).await?;
     let count = rows.len();
     let page: Vec<Value> = rows
         .into_iter()

@@ -87,3 +87,31 @@ pub fn shift_timestamp(text: &str, delta_ms: i64) -> Option<String> {
     out.push_str(offset);
     Some(out)
 }
+
+/// A table's name and its rows, in the order they are loaded.
+pub type TableRows = (String, Vec<Map<String, Value>>);
+
+/// The seed's tables as (table, rows) in file order, for `bulk::load`.
+pub fn row_lists(tables: Map<String, Value>) -> AppResult<Vec<TableRows>> {
+    tables
+        .into_iter()
+        .map(|(table, rows)| {
+            let Value::Array(list) = rows else {
+                return Err(AppError::bad_request(format!(
+                    "seed.{table} must be an array of rows"
+                )));
+            };
+            let rows = list
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| match r {
+                    Value::Object(m) => Ok(m),
+                    _ => Err(AppError::bad_request(format!(
+                        "seed.{table}[{i}] is not an object"
+                    ))),
+                })
+                .collect::<AppResult<Vec<_>>>()?;
+            Ok((table, rows))
+        })
+        .collect()
+}
