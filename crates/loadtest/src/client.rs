@@ -115,12 +115,17 @@ impl Client {
                 .as_str()
                 .ok_or("push: applied without a version")?;
             let id = (p.table.clone(), p.key.clone());
+            // The client holds its own write, as the real one does from the moment it
+            // writes: the server sends no `remove` for a row this client deleted itself.
             match &p.after {
                 Some(row) => {
                     self.expected.0.insert(id.clone(), row.clone());
+                    self.replica
+                        .insert(id.clone(), (version.to_string(), row.clone()));
                 }
                 None => {
                     self.expected.0.remove(&id);
+                    self.replica.remove(&id);
                 }
             }
             if p.op == Op::Insert {
