@@ -1,44 +1,114 @@
 //! Authentication: `Authorization: Bearer <token>`, resolved to a user id through a
-//! development token map (`--tokens`) or an HS256 JWT whose `sub` is the user id
-//! (`--jwt-secret`, `exp` required and honoured, `nbf` honoured, HS256 only).
+//! development token map (`--tokens`) or a JWT: HS256 with a shared secret
+//! (`--jwt-secret`), or RS256 / ES256 verified against public keys (`--jwt-public-key`
+//! PEM files, `--jwks` files or an identity provider's JWKS URL, chosen by the token's
+//! `kid`). Every JWT needs `exp` (and honours `nbf`), with [`LEEWAY_SECS`] of clock skew;
+//! `iss` and `aud` are checked when the server is given them. The user id is the
+//! `sub` claim, or the claim named by `user_claim`.
 
 use crate::error::AppError;
+use crate::jwks::{RemoteJwks, VerifyingKey};
 use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
-use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
-use serde::Deserialize;
+use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Clock skew allowed on `exp` and `nbf`, in seconds.
+pub const LEEWAY_SECS: u64 = 30;
 
 #[derive(Default)]
 pub struct Auth {
     pub tokens: HashMap<String, String>,
+    /// The HS256 secret.
     pub jwt: Option<DecodingKey>,
-}
-
-#[derive(Deserialize)]
-struct Claims {
-    sub: String,
+    /// RS256 / ES256 keys known at start (PEM files, JWKS files).
+    pub keys: Vec<VerifyingKey>,
+    /// An identity provider's JWKS URL, cached.
+    pub jwks: Option<RemoteJwks>,
+    /// Accepted `iss` values; empty: `iss` is not checked.
+    pub issuers: Vec<String>,
+    /// Accepted `aud` values (a token must name one); empty: a token must carry no `aud`,
+    /// since one meant for another service is not meant for this one.
+    pub audiences: Vec<String>,
+    /// The claim holding the user id; `None` means `sub`.
+    pub user_claim: Option<String>,
 }
 
 impl Auth {
-    pub fn user_of(&self, token: &str) -> Option<String> {
+    /// Whether any way to authenticate is configured.
+    pub fn is_configured(&self) -> bool {
+        !self.tokens.is_empty()
+            || self.jwt.is_some()
+            || !self.keys.is_empty()
+            || self.jwks.is_some()
+    }
+
+    /// The user of a token, or `None` for a token that is unknown, forged, expired, not
+    /// yet valid, or meant for another issuer or audience.
+    pub async fn user_of(&self, token: &str) -> Option<String> {
         if let Some(user) = self.tokens.get(token) {
             return Some(user.clone());
         }
-        let key = self.jwt.as_ref()?;
-        let mut v = Validation::new(Algorithm::HS256);
-        v.required_spec_claims = ["exp", "sub"].iter().map(|s| s.to_string()).collect();
+        let header = decode_header(token).ok()?;
+        let validation = self.validation(header.alg);
+        let claims = |key: &DecodingKey| decode::<Map<String, Value>>(token, key, &validation).ok();
+        // The token's `alg` only picks among keys made for that algorithm: never an RSA
+        // or EC key as an HMAC secret, never `none`.
+        let token_data = match header.alg {
+            Algorithm::HS256 => claims(self.jwt.as_ref()?),
+            Algorithm::RS256 | Algorithm::ES256 => {
+                let remote = match &self.jwks {
+                    Some(r) => r.keys(header.kid.as_deref()).await,
+                    None => Arc::default(),
+                };
+                self.keys
+                    .iter()
+                    .chain(remote.iter())
+                    .filter(|k| k.alg == header.alg)
+                    // A token naming a `kid` is tried with that key only (and keys without
+                    // one, such as a PEM file's); a token naming none, with every key of
+                    // its algorithm.
+                    .filter(|k| match (&header.kid, &k.kid) {
+                        (Some(want), Some(have)) => want == have,
+                        _ => true,
+                    })
+                    .find_map(|k| claims(&k.key))
+            }
+            _ => None,
+        }?;
+        let claim = self.user_claim.as_deref().unwrap_or("sub");
+        token_data.claims.get(claim)?.as_str().map(str::to_string)
+    }
+
+    fn validation(&self, alg: Algorithm) -> Validation {
+        let mut v = Validation::new(alg);
+        v.leeway = LEEWAY_SECS;
+        let mut required = vec!["exp"];
+        if self.user_claim.is_none() {
+            required.push("sub");
+        }
+        if !self.issuers.is_empty() {
+            v.set_issuer(&self.issuers);
+            required.push("iss");
+        }
+        if !self.audiences.is_empty() {
+            v.set_audience(&self.audiences);
+            required.push("aud");
+        }
+        v.set_required_spec_claims(&required);
         // A token that is not valid yet (`nbf` in the future, beyond the leeway) is
         // refused like an expired one; jsonwebtoken only checks `nbf` when asked.
         v.validate_nbf = true;
-        decode::<Claims>(token, key, &v).ok().map(|d| d.claims.sub)
+        v
     }
 
     /// The user of a request's `Authorization: Bearer <token>` header, or the
     /// `unauthorized` error that says what is wrong with it.
-    pub fn user_of_headers(&self, headers: &HeaderMap) -> Result<String, AppError> {
+    pub async fn user_of_headers(&self, headers: &HeaderMap) -> Result<String, AppError> {
         let header = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|h| h.to_str().ok())
@@ -55,6 +125,7 @@ impl Auth {
                 AppError::unauthorized("the Authorization header must be 'Bearer <token>'")
             })?;
         self.user_of(token)
+            .await
             .ok_or_else(|| AppError::unauthorized(INVALID_TOKEN))
     }
 }
@@ -72,6 +143,6 @@ impl FromRequestParts<AppState> for User {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        state.auth.user_of_headers(&parts.headers).map(User)
+        state.auth.user_of_headers(&parts.headers).await.map(User)
     }
 }

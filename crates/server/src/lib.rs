@@ -11,6 +11,7 @@ pub mod error;
 pub mod estimate;
 pub mod faults;
 mod json;
+pub mod jwks;
 pub mod list;
 pub mod members;
 pub mod pull;

@@ -6,6 +6,7 @@ use clap::Parser;
 use offline_tables_core::Profile;
 use offline_tables_server::auth::Auth;
 use offline_tables_server::db::Db;
+use offline_tables_server::jwks::{parse_jwks, RefreshPolicy, RemoteJwks, VerifyingKey};
 use offline_tables_server::{build, bulk, seed, system_clock, AppState, Config};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -33,6 +34,23 @@ struct Args {
     /// HS256 secret for JWTs (`sub` = user id, `exp` required).
     #[arg(long, env = "OT_JWT_SECRET")]
     jwt_secret: Option<String>,
+    /// A PEM public key (RSA: RS256, EC P-256: ES256) for JWTs (repeatable).
+    #[arg(long)]
+    jwt_public_key: Vec<PathBuf>,
+    /// A JWKS document for RS256 / ES256 JWTs, chosen by `kid`: a file, or an identity
+    /// provider's https:// URL (fetched at start, cached, fetched again for an unknown
+    /// `kid` at most every 30 s, and hourly). Repeatable for files; one URL.
+    #[arg(long, env = "OT_JWKS")]
+    jwks: Vec<String>,
+    /// Accepted JWT issuer (`iss`), repeatable; without it `iss` is not checked.
+    #[arg(long, env = "OT_JWT_ISSUER")]
+    jwt_issuer: Vec<String>,
+    /// Accepted JWT audience (`aud`), repeatable; without it tokens with an `aud` are refused.
+    #[arg(long, env = "OT_JWT_AUDIENCE")]
+    jwt_audience: Vec<String>,
+    /// The JWT claim that holds the user id (e.g. `oid` for Entra ID).
+    #[arg(long, default_value = "sub")]
+    jwt_user_claim: String,
     /// sqlite:PATH (created if missing) or postgres://...
     #[arg(long, default_value = "sqlite:./data/offline.db")]
     db: String,
@@ -88,6 +106,57 @@ fn read_json(path: &PathBuf, what: &str) -> Result<Value, BoxError> {
         .map_err(|e| format!("{what} {} is not valid JSON: {e}", path.display()).into())
 }
 
+async fn read_auth(args: &Args) -> Result<Auth, BoxError> {
+    let mut auth = Auth::default();
+    if let Some(path) = &args.tokens {
+        let map: HashMap<String, String> = serde_json::from_value(read_json(path, "tokens")?)
+            .map_err(|e| format!("tokens must map token strings to user ids: {e}"))?;
+        auth.tokens = map;
+    }
+    if let Some(secret) = &args.jwt_secret {
+        auth.jwt = Some(jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()));
+    }
+    for path in &args.jwt_public_key {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read --jwt-public-key {}: {e}", path.display()))?;
+        auth.keys.push(
+            VerifyingKey::from_pem(&pem)
+                .map_err(|e| format!("--jwt-public-key {}: {e}", path.display()))?,
+        );
+    }
+    for source in &args.jwks {
+        if source.starts_with("https://") || source.starts_with("http://") {
+            if auth.jwks.is_some() {
+                return Err("--jwks: give at most one URL".into());
+            }
+            if source.starts_with("http://") {
+                tracing::warn!("--jwks {source}: plain http, keys can be forged in transit");
+            }
+            let remote = RemoteJwks::fetch_at_start(source, RefreshPolicy::default())
+                .await
+                .map_err(|e| format!("--jwks: {e}"))?;
+            auth.jwks = Some(remote);
+        } else {
+            let bytes =
+                std::fs::read(source).map_err(|e| format!("cannot read --jwks {source}: {e}"))?;
+            auth.keys
+                .extend(parse_jwks(&bytes).map_err(|e| format!("--jwks {source}: {e}"))?);
+        }
+    }
+    auth.issuers = args.jwt_issuer.clone();
+    auth.audiences = args.jwt_audience.clone();
+    if args.jwt_user_claim != "sub" {
+        auth.user_claim = Some(args.jwt_user_claim.clone());
+    }
+    if !auth.is_configured() {
+        return Err(
+            "no way to authenticate: give --tokens, --jwt-secret, --jwt-public-key and/or --jwks"
+                .into(),
+        );
+    }
+    Ok(auth)
+}
+
 /// Loads `rows` through the bulk path (bulk.rs) and logs the rate; `only_if_empty`
 /// leaves a database that has rows alone (`--seed`).
 async fn load(
@@ -139,18 +208,7 @@ async fn main() -> Result<(), BoxError> {
         load(&db, &profile, &read_json(path, "import")?, now, false).await?;
         return Ok(());
     }
-    let mut auth = Auth::default();
-    if let Some(path) = &args.tokens {
-        let map: HashMap<String, String> = serde_json::from_value(read_json(path, "tokens")?)
-            .map_err(|e| format!("tokens must map token strings to user ids: {e}"))?;
-        auth.tokens = map;
-    }
-    if let Some(secret) = &args.jwt_secret {
-        auth.jwt = Some(jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()));
-    }
-    if auth.tokens.is_empty() && auth.jwt.is_none() {
-        return Err("no way to authenticate: give --tokens and/or --jwt-secret".into());
-    }
+    let auth = read_auth(&args).await?;
     let db = Db::connect(&args.db).await?;
     let clock = system_clock();
     if let Some(path) = &args.seed {

@@ -409,3 +409,69 @@ fn with_test_faults_the_binary_drops_a_connection_on_request() {
     drop(server);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+fn key_fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// An RS256 token signed with fixtures/rsa-private.pem, key id `rsa-1`.
+fn rs256(claims: Value) -> String {
+    let pem = std::fs::read(key_fixture("rsa-private.pem")).unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("rsa-1".into());
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).unwrap();
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+#[test]
+fn the_binary_verifies_rs256_against_a_jwks_file_with_its_issuer_and_audience() {
+    let root = temp_root("jwks");
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let (iss, aud) = ("https://idp.example.test/", "api://ot");
+    let jwks = key_fixture("jwks.json");
+    let server = start_with(
+        &root.join("db/offline.db"),
+        &demo("profile.json"),
+        &["--jwks", &jwks, "--jwt-issuer", iss, "--jwt-audience", aud],
+    );
+    let good = rs256(json!({ "sub": "alice", "iss": iss, "aud": aud, "exp": exp }));
+    let (status, body) = http(&server.addr, "GET", "/api/data/accounts", &good, None);
+    assert_eq!(status, 200, "{body}");
+    assert!(!body["value"].as_array().unwrap().is_empty());
+    for bad in [
+        json!({ "sub": "alice", "iss": "https://other/", "aud": aud, "exp": exp }),
+        json!({ "sub": "alice", "iss": iss, "aud": "api://other", "exp": exp }),
+    ] {
+        let (status, body) = http(&server.addr, "GET", "/sync/profile", &rs256(bad), None);
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["error"]["code"], "unauthorized");
+    }
+    // The dev tokens still work beside it.
+    let (status, _) = http(
+        &server.addr,
+        "GET",
+        "/sync/profile",
+        "dev-token-alice",
+        None,
+    );
+    assert_eq!(status, 200);
+    drop(server);
+
+    // A key file that is no key stops the server at start, saying which flag.
+    let out = Command::new(env!("CARGO_BIN_EXE_offline-tables-server"))
+        .args(["--profile", &demo("profile.json")])
+        .args(["--jwks", &demo("profile.json")])
+        .arg("--db")
+        .arg(format!("sqlite:{}", root.join("db2/offline.db").display()))
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .expect("run the server binary");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--jwks") && err.contains("array"), "{err}");
+    let _ = std::fs::remove_dir_all(&root);
+}

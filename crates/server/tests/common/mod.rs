@@ -260,6 +260,7 @@ impl Ctx {
                 jwt: Some(jsonwebtoken::DecodingKey::from_secret(
                     JWT_SECRET.as_bytes(),
                 )),
+                ..Auth::default()
             },
             clock: Arc::new(move || clock_now.load(Ordering::SeqCst)),
             cors_origins: vec!["*".into()],
