@@ -25,6 +25,10 @@ step scripts/postgres.sh target/postgres.env
 # shellcheck source=/dev/null
 source target/postgres.env
 step cargo test --workspace
+# The load tool's smoke run (crates/loadtest: 20 clients, 5 s, debug build): every push applied exactly once and each
+# client's rows equal to its scope, on SQLite and on two server processes over one PostgreSQL database.
+step scripts/load.sh sqlite --smoke --port 8795
+step scripts/load.sh postgres --smoke --port 8795
 # The JavaScript modules the wasm imports (src/storage/rows.js), tested on their own.
 step node --test tests/js/
 step scripts/test-server.sh target/test-server.env
