@@ -7,7 +7,8 @@ use super::{storage_failure, Syncer, PULL_LIMIT, PUSH_BATCH};
 use crate::driver::initial::{self, Progress};
 use offline_tables_core::engine::{Event, Failure};
 use offline_tables_core::protocol::{
-    answers, Estimate, PullRequest, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
+    answers, Change, Estimate, PullRequest, PullResponse, PushRequest, PushResponse,
+    PROTOCOL_VERSION,
 };
 use offline_tables_core::Profile;
 
@@ -26,6 +27,8 @@ impl Ahead {
 
 impl Syncer {
     pub(super) async fn push(&self, request: u64) -> Event {
+        // A page fetched ahead predates what this push settles: never apply it after.
+        self.ahead.borrow_mut().take();
         let batch = match self.db.freeze_batch(PUSH_BATCH).await {
             Ok(b) => b,
             Err(e) => {
@@ -215,7 +218,16 @@ impl Syncer {
         body: &PullRequest,
         page: &PullResponse,
     ) -> crate::error::Result<()> {
-        if !page.has_more || page.resync {
+        // A pull acknowledges every removal up to its checkpoint: the server then forgets
+        // them (`ot_views`). Sent ahead from a page that carries removals, it would
+        // acknowledge removals not yet written, and a failed write would lose them (the
+        // pull again from the old checkpoint no longer brings them). So a page with a
+        // removal is written first, as before; first downloads seldom carry any.
+        let removes = page
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::Remove { .. }));
+        if !page.has_more || page.resync || removes {
             return self.db.apply_page(page).await;
         }
         let next = PullRequest {
