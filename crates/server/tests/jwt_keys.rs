@@ -498,16 +498,3 @@ async fn the_user_id_can_come_from_another_claim() {
     let no_oid = sign(Algorithm::RS256, "rsa", None, claims("alice"));
     refused(&ctx, &no_oid, "no oid claim").await;
 }
-
-/// Base64url without padding.
-fn b64url(bytes: &[u8]) -> String {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | *b as u32) << (8 * (3 - chunk.len()));
-        for i in 0..=chunk.len() {
-            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
