@@ -211,6 +211,9 @@ for (const [step, arm] of Object.entries(PUSH_STEPS)) {
   }
 }
 
+/** Lets the first pull through and delays the next one (the page fetched ahead, or the recovery's second page). */
+const HOLD_SECOND_PAGE = { path: "/sync/pull", skip: 1, fault: { kind: "delay", ms: 3000 } };
+
 // A first download of several pages, killed while a request is out, while a page is being applied (at several
 // moments after its answer arrived), and between pages.
 const PULL_STEPS = [
@@ -218,8 +221,15 @@ const PULL_STEPS = [
     await faults("POST", [{ path: "/sync/pull", fault: { kind: "delay", ms: 3000 } }]);
     return { killed: killAt(page, how, "request", "/sync/pull") };
   }],
-  ["page arrived, applying", async (page, how) => ({ killed: killAt(page, how, "response", "/sync/pull", 0) })],
-  ["page arrived, 40 ms in", async (page, how) => ({ killed: killAt(page, how, "response", "/sync/pull", 40) })],
+  // The next page is fetched while the first is written: it is held back, so the download cannot end before the kill.
+  ["page arrived, applying", async (page, how) => {
+    await faults("POST", [HOLD_SECOND_PAGE]);
+    return { killed: killAt(page, how, "response", "/sync/pull", 0) };
+  }],
+  ["page arrived, 40 ms in", async (page, how) => {
+    await faults("POST", [HOLD_SECOND_PAGE]);
+    return { killed: killAt(page, how, "response", "/sync/pull", 40) };
+  }],
   ["second page requested", async (page, how) => {
     let n = 0;
     return { killed: new Promise((resolve, reject) => {
@@ -244,12 +254,14 @@ for (const [step, arm] of PULL_STEPS) {
       const live = await killed;
       await openStore(live, name);
       const before = await live.evaluate(() => window.store.table("accounts").count());
-      assert.ok(before < BULK, `${how} at ${step}: the download had ended before the page died (${before} rows)`);
+      const total = (await rest("GET", "/api/data/accounts?$count=true&$top=0")).body.count;
+      assert.ok(before < total, `${how} at ${step}: the download had ended before the page died (${before} of ${total} rows)`);
       const recovery = await syncUntilQuiet(live);
       await assertNothingLost(live, `${how} at ${step}`, {}, recovery);
       assert.equal((await live.evaluate(() => window.store.status())).initialSync.done, true);
       await live.evaluate((n) => { window.store.close(); return window.ot.OfflineStore.deleteDatabase(n); }, name);
       await live.close();
+      assert.deepEqual((await faults("GET")).rules.filter((r) => r.user === USER), [], "a fault rule was not used");
     });
   }
 }
