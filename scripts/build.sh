@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build.sh: builds the wasm npm package with wasm-pack, on stable Rust: pkg/ (--target bundler) and pkg-web/
+# build.sh: builds the wasm npm package with wasm-pack, with the pinned nightly of scripts/wasm-toolchain.sh: pkg/ (--target bundler) and pkg-web/
 # (--target web). Both come from one cargo build, so they hold the same .wasm; scripts/pack.mjs ships it once with
 # both glues. The demo, the tests and the benchmarks load these two directories.
 # Usage: scripts/build.sh [bundler] [web]   (no argument: bundler; `all`: both)
@@ -21,6 +21,18 @@ fi
 REGISTRY="${CARGO_HOME:-$HOME/.cargo}/registry/src"
 export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$REGISTRY=/crates.io --remap-path-prefix=$ROOT=/offline-tables"
 
+# The pinned nightly and its size flags (why, and how to build with stable: scripts/wasm-toolchain.sh).
+# shellcheck source=scripts/wasm-toolchain.sh
+source "$ROOT/scripts/wasm-toolchain.sh"
+cargo_args=()
+if [ "$WASM_TOOLCHAIN" != stable ]; then
+  export RUSTUP_TOOLCHAIN="$WASM_TOOLCHAIN"
+  cargo_args=(-- -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size)
+  # Only the wasm target gets these (cargo applies RUSTFLAGS to build scripts and proc macros only
+  # without --target, and wasm-pack always passes --target).
+  RUSTFLAGS="$RUSTFLAGS -Z unstable-options -C panic=immediate-abort -Z location-detail=none"
+fi
+
 targets=("$@")
 [ "${#targets[@]}" -eq 0 ] && targets=(bundler)
 [ "${targets[*]}" = all ] && targets=(bundler web)
@@ -33,5 +45,5 @@ for t in "${targets[@]}"; do
   esac
   # `wasm-release` (Cargo.toml): the release profile tuned for size (opt-level "z", panic = "abort").
   echo "build: wasm-pack build --profile wasm-release --target $target --out-dir $out ($(rustc --version), $(wasm-opt --version))"
-  wasm-pack --log-level warn build --profile wasm-release --target "$target" --out-dir "$out" .
+  wasm-pack --log-level warn build --profile wasm-release --target "$target" --out-dir "$out" . "${cargo_args[@]}"
 done

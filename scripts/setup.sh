@@ -17,6 +17,21 @@ else
   rustup target add wasm32-unknown-unknown
 fi
 
+# 1b. the pinned nightly that builds the published .wasm (why: scripts/wasm-toolchain.sh), with the
+#     standard library's source (for -Z build-std) and the wasm32 target.
+# shellcheck source=scripts/wasm-toolchain.sh
+source "$ROOT/scripts/wasm-toolchain.sh"
+if [ "$WASM_TOOLCHAIN" = stable ]; then
+  say "ok: WASM_TOOLCHAIN=stable: the package builds with stable Rust"
+elif rustup run "$WASM_TOOLCHAIN" rustc --version >/dev/null 2>&1 \
+  && rustup component list --installed --toolchain "$WASM_TOOLCHAIN" | grep -q '^rust-src' \
+  && rustup target list --installed --toolchain "$WASM_TOOLCHAIN" | grep -qx wasm32-unknown-unknown; then
+  say "ok: rust $WASM_TOOLCHAIN with rust-src and wasm32-unknown-unknown present"
+else
+  say "install: rust $WASM_TOOLCHAIN with rust-src and wasm32-unknown-unknown (for the package build)"
+  rustup toolchain install "$WASM_TOOLCHAIN" --profile minimal --component rust-src --target wasm32-unknown-unknown
+fi
+
 # 2. wasm-pack
 if command -v wasm-pack >/dev/null 2>&1; then
   say "ok: $(wasm-pack --version) present"
