@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# build.sh: builds the wasm npm package with wasm-pack, with the pinned nightly of scripts/wasm-toolchain.sh: pkg/ (--target bundler) and pkg-web/
-# (--target web). Both come from one cargo build, so they hold the same .wasm; scripts/pack.mjs ships it once with
-# both glues. The demo, the tests and the benchmarks load these two directories.
+# build.sh: builds the wasm npm package with wasm-pack and the pinned nightly of scripts/wasm-toolchain.sh: pkg/
+# (--target bundler) and pkg-web/ (--target web). Both come from one cargo build, so they hold the same .wasm;
+# scripts/pack.mjs ships it once with both glues. The demo, the tests and the benchmarks load these two directories.
 # Usage: scripts/build.sh [bundler] [web]   (no argument: bundler; `all`: both)
 set -euo pipefail
 

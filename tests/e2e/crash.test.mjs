@@ -98,6 +98,11 @@ function killAt(page, how, event, path, delay = 0) {
   });
 }
 
+/** Every fault rule the test posted for the user fired. */
+async function assertRulesUsed() {
+  assert.deepEqual((await faults("GET")).rules.filter((r) => r.user === USER), [], "a fault rule was not used");
+}
+
 /** The user's rows on the server and in the store, table by table, sorted by key. */
 async function serverRows() {
   const out = {};
@@ -206,13 +211,21 @@ for (const [step, arm] of Object.entries(PUSH_STEPS)) {
       await assertNothingLost(live, `${how} at ${step}`, written, recovery);
       await live.evaluate((n) => { window.store.close(); return window.ot.OfflineStore.deleteDatabase(n); }, name);
       await live.close();
-      assert.deepEqual((await faults("GET")).rules.filter((r) => r.user === USER), [], "a fault rule was not used");
+      await assertRulesUsed();
     });
   }
 }
 
-/** Lets the first pull through and delays the next one (the page fetched ahead, or the recovery's second page). */
-const HOLD_SECOND_PAGE = { path: "/sync/pull", skip: 1, fault: { kind: "delay", ms: 3000 } };
+/**
+ * Kills the page `delay` ms after the first page's answer arrived. The next page is fetched while the first is
+ * written: a rule lets the first pull through and delays the next, so the download cannot end before the kill.
+ */
+function pageArrived(delay) {
+  return async (page, how) => {
+    await faults("POST", [{ path: "/sync/pull", skip: 1, fault: { kind: "delay", ms: 3000 } }]);
+    return { killed: killAt(page, how, "response", "/sync/pull", delay) };
+  };
+}
 
 // A first download of several pages, killed while a request is out, while a page is being applied (at several
 // moments after its answer arrived), and between pages.
@@ -221,15 +234,8 @@ const PULL_STEPS = [
     await faults("POST", [{ path: "/sync/pull", fault: { kind: "delay", ms: 3000 } }]);
     return { killed: killAt(page, how, "request", "/sync/pull") };
   }],
-  // The next page is fetched while the first is written: it is held back, so the download cannot end before the kill.
-  ["page arrived, applying", async (page, how) => {
-    await faults("POST", [HOLD_SECOND_PAGE]);
-    return { killed: killAt(page, how, "response", "/sync/pull", 0) };
-  }],
-  ["page arrived, 40 ms in", async (page, how) => {
-    await faults("POST", [HOLD_SECOND_PAGE]);
-    return { killed: killAt(page, how, "response", "/sync/pull", 40) };
-  }],
+  ["page arrived, applying", pageArrived(0)],
+  ["page arrived, 40 ms in", pageArrived(40)],
   ["second page requested", async (page, how) => {
     let n = 0;
     return { killed: new Promise((resolve, reject) => {
@@ -261,7 +267,7 @@ for (const [step, arm] of PULL_STEPS) {
       assert.equal((await live.evaluate(() => window.store.status())).initialSync.done, true);
       await live.evaluate((n) => { window.store.close(); return window.ot.OfflineStore.deleteDatabase(n); }, name);
       await live.close();
-      assert.deepEqual((await faults("GET")).rules.filter((r) => r.user === USER), [], "a fault rule was not used");
+      await assertRulesUsed();
     });
   }
 }
