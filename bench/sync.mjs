@@ -47,13 +47,13 @@ try {
   await page.goto(`http://127.0.0.1:${port}/`);
   await page.waitForFunction(() => window.benchReady === true);
   const base = [], ourMs = [], heaps = [];
-  let wasmBytes = 0;
+  let wasmBytes = 0, txs = null;
   for (let rep = 0; rep < REPS; rep++) {
     const b = await page.evaluate(([s, n]) => window.bench.baseline(s, "bench-token", n), [SERVER, `base-${rep}`]);
     const o = await page.evaluate(([s, n]) => window.bench.ours(s, "bench-token", n), [SERVER, `ours-${rep}`]);
     if (b.rows !== ROWS || o.rows !== ROWS) throw new Error(`row counts: baseline ${b.rows}, ours ${o.rows}, expected ${ROWS}`);
     base.push(b.ms); ourMs.push(o.ms);
-    heaps.push(o.heap); wasmBytes = o.wasmBytes;
+    heaps.push(o.heap); wasmBytes = o.wasmBytes; txs = { baseline: b.tx, basePages: b.pages, ours: o.tx };
     console.log(`[bench] rep ${rep + 1}: baseline ${b.ms.toFixed(0)} ms, ours ${o.ms.toFixed(0)} ms`);
     if (rep < REPS - 1) await page.evaluate(async (n) => { window.lastStore.close(); await window.bench.ot.OfflineStore.deleteDatabase(n); }, `ours-${rep}`);
   }
@@ -79,12 +79,17 @@ try {
   const h = heaps[heaps.length - 1];
   const quarter = peak(h, ROWS / 4), whole = peak(h, ROWS);
   console.log(`peak JS heap during the download (last rep, ${h.length} samples): first quarter of the rows ${mb(quarter)} MB, all rows ${mb(whole)} MB (x${(whole / quarter).toFixed(2)}); wasm memory ${mb(wasmBytes)} MB`);
+  const perPage = (c, pages) => Object.entries(c).sort(([, x], [, y]) => y - x).map(([w, n]) => `${(n / pages).toFixed(2)} ${w}`).join("; ");
+  const total = (c) => Object.values(c).reduce((a, n) => a + n, 0);
+  console.log(`IndexedDB transactions per page (last rep, ${txs.basePages} pages): baseline ${(total(txs.baseline) / txs.basePages).toFixed(2)}, ours ${(total(txs.ours) / txs.basePages).toFixed(2)}`);
+  console.log(`  ours: ${perPage(txs.ours, txs.basePages)}`);
   console.log(`a sync with nothing to do: ${noop} request(s)`);
   console.log(`pushing 10,000 pending writes: ${pushes} push request(s), ${all} requests in all`);
   writeFileSync(path.join(ROOT, "bench", "sync-results.json"), JSON.stringify({
     date: new Date().toISOString(), chromium: browser.version(), rows: ROWS, reps: REPS,
     baselineMs: base, oursMs: ourMs, ratio: o / b, noopRequests: noop, pushRequestsFor10k: pushes, requestsFor10k: all,
     peakHeapFirstQuarterBytes: quarter, peakHeapAllBytes: whole, wasmMemoryBytes: wasmBytes,
+    transactionsPerPage: { baseline: total(txs.baseline) / txs.basePages, ours: total(txs.ours) / txs.basePages },
   }, null, 2) + "\n");
 } finally {
   await browser.close();

@@ -5,15 +5,10 @@
 mod common;
 
 use common::*;
-use offline_tables_core::protocol::PullResponse;
 use serde_json::{json, Value};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn page(v: serde_json::Value) -> PullResponse {
-    serde_json::from_value(v).expect("a valid page")
-}
 
 #[wasm_bindgen_test]
 async fn a_page_and_its_checkpoint_are_applied_together() {
@@ -21,7 +16,7 @@ async fn a_page_and_its_checkpoint_are_applied_together() {
     let db = store.db();
     assert_eq!(db.checkpoint().await.unwrap(), None);
     let events = Recorder::new(&store);
-    db.apply_page(&page(json!({
+    apply_pulled(db, json!({
         "protocolVersion": 1, "checkpoint": "17", "hasMore": true,
         "changes": [
             { "kind": "upsert", "table": "accounts", "key": "a1", "version": "3", "row": { "id": "a1", "ownerId": "u1" } },
@@ -30,7 +25,7 @@ async fn a_page_and_its_checkpoint_are_applied_together() {
             { "kind": "upsert", "table": "invoices", "key": "i1", "version": "5", "row": { "id": "i1" } },
             { "kind": "upsert", "table": "products", "key": 7, "version": "6", "row": { "id": 7, "name": "Bolt" } }
         ]
-    })))
+    }))
     .await
     .unwrap();
     assert_eq!(db.checkpoint().await.unwrap().as_deref(), Some("17"));
@@ -58,10 +53,10 @@ async fn a_page_and_its_checkpoint_are_applied_together() {
     );
 
     // The next page removes one row (deleted on the server) and moves the checkpoint.
-    db.apply_page(&page(json!({
+    apply_pulled(db, json!({
         "protocolVersion": 1, "checkpoint": "20", "hasMore": false,
         "changes": [ { "kind": "remove", "table": "accounts", "key": "a1", "version": "19", "reason": "deleted" } ]
-    })))
+    }))
     .await
     .unwrap();
     assert_eq!(ok_json(a.get("a1".into())).await, "undefined");
@@ -74,23 +69,22 @@ async fn a_page_and_its_checkpoint_are_applied_together() {
 async fn a_page_that_cannot_be_stored_changes_nothing() {
     let store = fresh().await;
     let db = store.db();
-    db.apply_page(&page(json!({
+    apply_pulled(db, json!({
         "protocolVersion": 1, "checkpoint": "5", "hasMore": true,
         "changes": [ { "kind": "upsert", "table": "accounts", "key": "a1", "version": "5", "row": { "id": "a1", "name": "Old" } } ]
-    })))
+    }))
     .await
     .unwrap();
     let before = snapshot(&store).await;
     // The second row has no key column, so IndexedDB refuses it: the whole page and its
     // checkpoint must roll back, including the first row's change.
-    let err = db
-        .apply_page(&page(json!({
+    let err = apply_pulled(db, json!({
             "protocolVersion": 1, "checkpoint": "9", "hasMore": false,
             "changes": [
                 { "kind": "upsert", "table": "accounts", "key": "a1", "version": "8", "row": { "id": "a1", "name": "New" } },
                 { "kind": "upsert", "table": "accounts", "key": "a2", "version": "9", "row": { "name": "no key" } }
             ]
-        })))
+        }))
         .await
         .unwrap_err();
     assert_eq!(err.code.as_str(), "invalid_argument", "{}", err.message);
@@ -104,17 +98,17 @@ async fn a_pending_local_change_stays_on_top_and_is_rebased() {
     let store = fresh().await;
     let db = store.db();
     let a = store.table("accounts").unwrap();
-    db.apply_page(&page(json!({
+    apply_pulled(db, json!({
         "protocolVersion": 1, "checkpoint": "3", "hasMore": false,
         "changes": [ { "kind": "upsert", "table": "accounts", "key": "a1", "version": "3", "row": { "id": "a1", "name": "A", "city": "Paris" } } ]
-    })))
+    }))
     .await
     .unwrap();
     ok(a.update("a1".into(), js(r#"{"city":"Lyon"}"#))).await;
-    db.apply_page(&page(json!({
+    apply_pulled(db, json!({
         "protocolVersion": 1, "checkpoint": "8", "hasMore": false,
         "changes": [ { "kind": "upsert", "table": "accounts", "key": "a1", "version": "8", "row": { "id": "a1", "name": "B", "city": "Paris" } } ]
-    })))
+    }))
     .await
     .unwrap();
     // The user's row is untouched; the pending update now stands against version 8.
@@ -140,14 +134,14 @@ async fn a_downloaded_rows_first_local_write_captures_its_base() {
     let store = fresh().await;
     let db = store.db();
     let a = store.table("accounts").unwrap();
-    db.apply_page(&page(json!({
+    apply_pulled(db, json!({
         "protocolVersion": 1, "checkpoint": "12", "hasMore": false,
         "changes": [
             { "kind": "upsert", "table": "accounts", "key": "a1", "version": "3", "row": { "id": "a1", "name": "A" } },
             { "kind": "upsert", "table": "accounts", "key": "a2", "version": "4", "row": { "id": "a2", "name": "B" } },
             { "kind": "upsert", "table": "accounts", "key": "a3", "version": "5", "row": { "id": "a3", "name": "C" } }
         ]
-    })))
+    }))
     .await
     .unwrap();
     // A version known row by row and later than the checkpoint wins over it.
@@ -201,9 +195,10 @@ async fn a_bulk_write_over_downloaded_rows_captures_each_base() {
     let changes: Vec<Value> = (0..30)
         .map(|i| json!({ "kind": "upsert", "table": "accounts", "key": format!("k{i:02}"), "version": "2", "row": { "id": format!("k{i:02}"), "n": i } }))
         .collect();
-    db.apply_page(&page(
+    apply_pulled(
+        db,
         json!({ "protocolVersion": 1, "checkpoint": "9", "hasMore": false, "changes": changes }),
-    ))
+    )
     .await
     .unwrap();
     ok(a.put(js(r#"{"id":"k25x","n":-1}"#))).await; // a local insert inside the range

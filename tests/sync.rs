@@ -211,13 +211,12 @@ async fn a_checkpoint_the_server_cannot_serve_leads_to_a_full_resync() {
     assert_eq!(sync(&store).await["result"], "completed");
     // As after restoring an old backup on the server: our checkpoint is ahead of it, and
     // we hold a row it never had.
-    let page: offline_tables_core::protocol::PullResponse = serde_json::from_value(serde_json::json!({
+    let page = serde_json::json!({
         "protocolVersion": 1, "checkpoint": "999999999", "hasMore": false,
         "changes": [ { "kind": "upsert", "table": "accounts", "key": "ghost", "version": "999999998",
                        "row": { "id": "ghost", "ownerId": "alice" } } ]
-    }))
-    .unwrap();
-    store.db().apply_page(&page).await.unwrap();
+    });
+    apply_pulled(store.db(), page).await.unwrap();
     let accounts = store.table("accounts").unwrap();
     let key = format!("keep-{}", (js_sys::Math::random() * 1e12) as u64);
     ok(accounts.put(js(&format!(r#"{{"id":"{key}","ownerId":"alice"}}"#)))).await;

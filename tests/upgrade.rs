@@ -279,13 +279,10 @@ async fn a_table_dropped_from_the_profile_keeps_its_rows_and_pending_changes() {
 async fn rows_created_here_are_marked_and_stay_inserts_across_an_upgrade() {
     let name = unique_name("local-mark");
     let store = open(&name, PROFILE).await;
-    let page: offline_tables_core::protocol::PullResponse = serde_json::from_str(
-        r#"{ "protocolVersion": 1, "checkpoint": "17", "hasMore": false, "changes": [
+    let page = r#"{ "protocolVersion": 1, "checkpoint": "17", "hasMore": false, "changes": [
         { "kind": "upsert", "table": "accounts", "key": "d1", "version": "9",
-          "row": { "id": "d1", "ownerId": "u1" } } ] }"#,
-    )
-    .unwrap();
-    store.db().apply_page(&page).await.unwrap();
+          "row": { "id": "d1", "ownerId": "u1" } } ] }"#;
+    apply_pulled(store.db(), page).await.unwrap();
     let t = store.table("accounts").unwrap();
     let base = |key: &str| {
         let k = js(&format!(r#"["accounts","{key}"]"#));

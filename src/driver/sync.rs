@@ -208,10 +208,14 @@ impl Syncer {
                 return;
             };
             if let Some(me) = weak.upgrade() {
+                // Writes here and in other tabs change what is pending. Remote changes
+                // (pulled pages, settled pushes) recount where they can change the counts
+                // (`Syncer::push`, `Syncer::pull`): a download of a hundred pages would
+                // otherwise recount after each.
                 if matches!(change.source.as_str(), "local" | "tab") {
                     me.feed(Event::LocalWrite);
+                    me.refresh_counts();
                 }
-                me.refresh_counts();
             }
         });
         let id = self.db.events.subscribe(
@@ -352,7 +356,7 @@ impl Syncer {
     /// time; asks meanwhile make one more, after a pause of twice the last recount's
     /// length (at least 100 ms), so recounts hold the database a third of the time at
     /// most and the status is never more than a recount or so behind.
-    fn refresh_counts(self: &Rc<Self>) {
+    pub(super) fn refresh_counts(self: &Rc<Self>) {
         if !self.leader.get() {
             return;
         }

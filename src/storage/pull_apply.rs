@@ -65,45 +65,77 @@ pub struct RemoteChange {
     pub row: Option<Value>,
 }
 
+/// See `Db::pull_state`.
+pub struct PullState {
+    pub client_id: Option<String>,
+    pub checkpoint: Option<String>,
+    pub user: Option<String>,
+}
+
+/// A change as the store applies it: an upsert's row is the JavaScript object written.
+struct Incoming<'a> {
+    table: &'a str,
+    key: &'a Key,
+    version: &'a str,
+    row: Option<JsValue>,
+}
+
 impl Db {
     /// Applies server changes without a checkpoint (for tests): with no checkpoint to
     /// bound their versions, every row's base keeps its version.
     pub async fn apply_remote(&self, changes: &[RemoteChange]) -> Result<()> {
-        self.apply_changes(changes, None).await
+        let rows: Vec<Option<&Value>> = changes.iter().map(|c| c.row.as_ref()).collect();
+        let rows_js: Array = rows_to_js(&rows, "applying server changes")?.unchecked_into();
+        let incoming: Vec<Incoming> = changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Incoming {
+                table: &c.table,
+                key: &c.key,
+                version: &c.version,
+                row: c.row.as_ref().map(|_| rows_js.get(i as u32)),
+            })
+            .collect();
+        self.apply_changes(&incoming, None).await.map(drop)
     }
 
-    /// Applies a pulled page and stores its checkpoint in the same transaction. Change
-    /// kinds this client does not know, and tables outside its profile, are skipped.
-    pub async fn apply_page(&self, page: &PullResponse) -> Result<()> {
-        let changes: Vec<RemoteChange> = page
+    /// Applies a pulled page, whose rows are `rows` (`rows[i]` is the row of
+    /// `page.changes[i]`, see `transport::Pulled`), and stores its checkpoint in the same
+    /// transaction. Change kinds this client does not know, and tables outside its
+    /// profile, are skipped. True when it took changes out of the outbox (local writes the
+    /// server's rows made moot): only then can the count of pending changes differ.
+    pub async fn apply_page(&self, page: &PullResponse, rows: &Array) -> Result<bool> {
+        let profile = self.profile();
+        let changes: Vec<Incoming> = page
             .changes
             .iter()
-            .filter_map(|c| match c {
+            .enumerate()
+            .filter_map(|(i, c)| match c {
                 Change::Upsert {
                     table,
                     key,
                     version,
-                    row,
-                } => Some(RemoteChange {
-                    table: table.clone(),
-                    key: key.clone(),
-                    version: version.clone(),
-                    row: Some(row.clone()),
+                    ..
+                } => Some(Incoming {
+                    table,
+                    key,
+                    version,
+                    row: Some(rows.get(i as u32)),
                 }),
                 Change::Remove {
                     table,
                     key,
                     version,
                     ..
-                } => Some(RemoteChange {
-                    table: table.clone(),
-                    key: key.clone(),
-                    version: version.clone(),
+                } => Some(Incoming {
+                    table,
+                    key,
+                    version,
                     row: None,
                 }),
                 Change::Unknown => None,
             })
-            .filter(|c| self.profile().tables.contains_key(&c.table))
+            .filter(|c| profile.tables.contains_key(c.table))
             .collect();
         self.apply_changes(&changes, Some(&page.checkpoint)).await
     }
@@ -128,6 +160,30 @@ impl Db {
         tx.commit_or_abort(written).await
     }
 
+    /// What a pull request needs, read in one transaction: the client id (None until the
+    /// first push or pull creates it, see `client_id`), the checkpoint and the user the
+    /// store is bound to.
+    pub async fn pull_state(&self) -> Result<PullState> {
+        let ctx = "reading the pull state";
+        let conn = self.conn()?;
+        let tx = self.tx(&conn, &[META], false, ctx)?;
+        let meta = tx.store(META)?;
+        let reqs = ["clientId", "checkpoint", "user"].map(|k| meta_get(&meta, k));
+        let mut out = [None, None, None];
+        for (slot, req) in out.iter_mut().zip(reqs) {
+            *slot = tx
+                .wait(req.map_err(|e| tx.fail(e))?)
+                .await?
+                .and_then(|v| v.as_string());
+        }
+        let [client_id, checkpoint, user] = out;
+        Ok(PullState {
+            client_id,
+            checkpoint,
+            user,
+        })
+    }
+
     /// The checkpoint of the last page applied, if any.
     pub async fn checkpoint(&self) -> Result<Option<String>> {
         let ctx = "reading the checkpoint";
@@ -139,11 +195,11 @@ impl Db {
 
     async fn apply_changes(
         &self,
-        changes: &[RemoteChange],
+        changes: &[Incoming<'_>],
         checkpoint: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let ctx = "applying server changes";
-        let mut tables: Vec<&str> = changes.iter().map(|c| c.table.as_str()).collect();
+        let mut tables: Vec<&str> = changes.iter().map(|c| c.table).collect();
         offline_tables_core::sort::sort(&mut tables);
         tables.dedup();
         for t in &tables {
@@ -151,10 +207,6 @@ impl Db {
         }
         let mut stores = tables.clone();
         stores.extend([OUTBOX, BASE, META, CONFLICTS]);
-        // The page's rows as JavaScript objects in one JSON.parse, not one conversion per
-        // row; made before the transaction opens (nothing but IndexedDB is awaited in it).
-        let rows: Vec<Option<&Value>> = changes.iter().map(|c| c.row.as_ref()).collect();
-        let rows_js: Array = rows_to_js(&rows, ctx)?.unchecked_into();
         let conn = self.conn()?;
         let tx = self.tx(&conn, &stores, true, ctx)?;
         let outbox = tx.store(OUTBOX)?;
@@ -170,11 +222,11 @@ impl Db {
         let mut checks = Vec::new();
         for c in changes
             .iter()
-            .filter(|c| logged.contains(&(c.table.as_str(), &c.key)))
+            .filter(|c| logged.contains(&(c.table, c.key)))
         {
-            let k = key_js(&c.key);
-            let row = get(&tx.store(&c.table)?, &k).map_err(|e| tx.fail(e))?;
-            let base = get(&base_store, &base_key(&c.table, &k)).map_err(|e| tx.fail(e))?;
+            let k = key_js(c.key);
+            let row = get(&tx.store(c.table)?, &k).map_err(|e| tx.fail(e))?;
+            let base = get(&base_store, &base_key(c.table, &k)).map_err(|e| tx.fail(e))?;
             checks.push((c, row, base));
         }
         let mut dirty = Vec::new();
@@ -182,8 +234,8 @@ impl Db {
         for (c, row, base) in checks {
             let row = or_undefined(tx.wait(row).await?);
             let base = parse_base(tx.wait(base).await?, ctx)?;
-            let id = (c.table.as_str(), &c.key);
-            if coalesce_present(0, &c.table, &c.key, base.as_ref(), &row).is_some() {
+            let id = (c.table, c.key);
+            if coalesce_present(0, c.table, c.key, base.as_ref(), &row).is_some() {
                 dirty.push(id);
             } else {
                 stale.push(id);
@@ -194,10 +246,11 @@ impl Db {
         let kept = kept_conflicts(&tx).await?;
         let kept = row_set(&kept);
         for c in changes {
-            if kept.contains(&(c.table.as_str(), &c.key)) {
-                dirty.push((c.table.as_str(), &c.key));
+            if kept.contains(&(c.table, c.key)) {
+                dirty.push((c.table, c.key));
             }
         }
+        let moot = !stale.is_empty();
         let (dirty, stale) = (RowSet::of(dirty), RowSet::of(stale));
         let mut touched = super::Touched::default();
         let meta = tx.store(META)?;
@@ -209,18 +262,17 @@ impl Db {
             drop_from_log(&tx, &outbox, &log, |e, k| {
                 stale.contains(&(e.table.as_str(), k))
             })?;
-            for (i, c) in changes.iter().enumerate() {
-                let k = key_js(&c.key);
-                let store = tx.store(&c.table)?;
-                let bk = base_key(&c.table, &k);
-                let local_on_top = dirty.contains(&(c.table.as_str(), &c.key));
+            for c in changes {
+                let k = key_js(c.key);
+                let store = tx.store(c.table)?;
+                let bk = base_key(c.table, &k);
+                let local_on_top = dirty.contains(&(c.table, c.key));
                 match &c.row {
-                    Some(_) => {
+                    Some(row_js) => {
                         // Under a local change the base takes the server's row and version
                         // (the change is rebased on them). Otherwise the table takes the
                         // row, and a page's checkpoint bounds its version: no base is
                         // written, so a download writes each row once (see `Base`).
-                        let row_js = rows_js.get(i as u32);
                         if local_on_top || checkpoint.is_none() {
                             let row = match local_on_top {
                                 true => row_js.clone(),
@@ -228,13 +280,13 @@ impl Db {
                             };
                             put_at(
                                 &base_store,
-                                &records::server_base(&c.version, row, ctx)?,
+                                &records::server_base(c.version, row, ctx)?,
                                 &bk,
                             )
                             .map_err(fail)?;
                         }
                         if !local_on_top {
-                            put(&store, &row_js).map_err(fail)?;
+                            put(&store, row_js).map_err(fail)?;
                         }
                     }
                     None if local_on_top => {
@@ -242,7 +294,7 @@ impl Db {
                         // row is gone (`row: null`, protocol §4 rule 4), so the change
                         // is pushed against that version, not as an insert that would
                         // re-create the row, and a kept conflict settles on it.
-                        let gone = records::server_base(&c.version, JsValue::NULL, ctx)?;
+                        let gone = records::server_base(c.version, JsValue::NULL, ctx)?;
                         put_at(&base_store, &gone, &bk).map_err(fail)?;
                     }
                     None => {
@@ -251,7 +303,7 @@ impl Db {
                     }
                 }
                 if !local_on_top {
-                    touched.add(&c.table, &k);
+                    touched.add(c.table, &k);
                 }
             }
             Ok(())
@@ -260,7 +312,7 @@ impl Db {
         drop((outbox, base_store, meta));
         tx.commit_or_abort(written).await?;
         touched.emit(&self.events, Source::Remote);
-        Ok(())
+        Ok(moot)
     }
 }
 

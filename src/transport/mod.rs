@@ -5,11 +5,53 @@
 use gloo_net::http::Request;
 use offline_tables_core::engine::Failure;
 use offline_tables_core::protocol::wire::{self, FromValue};
-use offline_tables_core::protocol::{ErrorBody, USER_MISMATCH};
+use offline_tables_core::protocol::{ErrorBody, PullRequest, PullResponse, USER_MISMATCH};
+use offline_tables_core::Profile;
 use serde::Serialize;
 use std::cell::RefCell;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/transport/page.js")]
+extern "C" {
+    #[wasm_bindgen(catch, js_name = splitPage)]
+    fn split_page(
+        text: &str,
+        keys: &wasm_bindgen::JsValue,
+    ) -> Result<js_sys::Array, wasm_bindgen::JsValue>;
+}
+
+/// A pull answer: the page as Rust reads and checks it, with each upsert's row cut down
+/// to its key column, and the rows themselves as the JS objects the store writes
+/// (`rows[i]` is the row of `page.changes[i]`, undefined for a change without one).
+pub struct Pulled {
+    pub page: PullResponse,
+    pub rows: js_sys::Array,
+}
+
+impl Pulled {
+    /// A pull answer's text split by `page.js`, the key columns taken from `profile`.
+    pub fn split(text: &str, profile: &Profile) -> Result<Pulled, Failure> {
+        let keys: std::collections::BTreeMap<&str, &str> = profile
+            .tables
+            .iter()
+            .map(|(t, d)| (t.as_str(), d.key.as_str()))
+            .collect();
+        let split = split_page(text, &crate::api::convert::to_js(&keys)).map_err(|e| {
+            Failure::Malformed {
+                message: e
+                    .dyn_ref::<js_sys::Error>()
+                    .map(|e| String::from(e.message()))
+                    .unwrap_or_else(|| "not JSON".into()),
+            }
+        })?;
+        let envelope = split.get(0).as_string().unwrap_or_default();
+        Ok(Pulled {
+            page: parse(&envelope)?,
+            rows: split.get(1).unchecked_into(),
+        })
+    }
+}
 
 pub struct Server {
     /// Base URL without a trailing slash.
@@ -45,6 +87,16 @@ impl Server {
             message: "cannot encode the request".into(),
         })?;
         parse(&self.send(path, Some(text)).await?)
+    }
+
+    /// POSTs a pull request and splits the answer in the page (`page.js`): the rows stay
+    /// JavaScript objects, parsed once, and Rust reads only the small rest.
+    pub async fn pull(&self, body: &PullRequest, profile: &Profile) -> Result<Pulled, Failure> {
+        let text = serde_json::to_string(body).map_err(|_| Failure::Malformed {
+            message: "cannot encode the request".into(),
+        })?;
+        let text = self.send("/sync/pull", Some(text)).await?;
+        Pulled::split(&text, profile)
     }
 
     /// GETs `path` and parses the JSON answer.

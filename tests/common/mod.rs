@@ -343,6 +343,17 @@ pub async fn pending_json(store: &OfflineStore) -> String {
 }
 
 /// A change as if pulled from the server (`row` None: deleted on the server).
+/// Applies the pull answer `page` (its JSON) as a pull does: split by the transport, then
+/// written with its checkpoint. True when it took changes out of the outbox.
+pub async fn apply_pulled(
+    db: &offline_tables::storage::Db,
+    page: impl std::fmt::Display,
+) -> offline_tables::error::Result<bool> {
+    let p = offline_tables::transport::Pulled::split(&page.to_string(), &db.profile())
+        .expect("a valid page");
+    db.apply_page(&p.page, &p.rows).await
+}
+
 pub fn remote(table: &str, key: Key, version: &str, row: Option<&str>) -> RemoteChange {
     RemoteChange {
         table: table.into(),

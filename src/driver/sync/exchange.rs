@@ -5,28 +5,30 @@
 
 use super::{storage_failure, Syncer, PULL_LIMIT, PUSH_BATCH};
 use crate::driver::initial::{self, Progress};
+use crate::transport::Pulled;
 use offline_tables_core::engine::{Event, Failure};
 use offline_tables_core::protocol::{
     answers, Change, Estimate, PullRequest, PullResponse, PushRequest, PushResponse,
     PROTOCOL_VERSION,
 };
 use offline_tables_core::Profile;
+use std::rc::Rc;
 
 /// The answer to a pull request sent ahead of time (see `Syncer::apply_and_fetch_ahead`).
 pub(super) struct Ahead {
     request: PullRequest,
-    answer: Result<PullResponse, Failure>,
+    answer: Result<Pulled, Failure>,
 }
 
 impl Ahead {
     /// The answer, when it was fetched for exactly `request`.
-    fn answer(self, request: &PullRequest) -> Option<Result<PullResponse, Failure>> {
+    fn answer(self, request: &PullRequest) -> Option<Result<Pulled, Failure>> {
         (self.request == *request).then_some(self.answer)
     }
 }
 
 impl Syncer {
-    pub(super) async fn push(&self, request: u64) -> Event {
+    pub(super) async fn push(self: &Rc<Self>, request: u64) -> Event {
         // A page fetched ahead predates what this push settles: never apply it after.
         self.ahead.borrow_mut().take();
         let batch = match self.db.freeze_batch(PUSH_BATCH).await {
@@ -72,6 +74,9 @@ impl Syncer {
         }
         match self.db.settle_batch(&resp.outcomes).await {
             Ok(settled) => {
+                // The outbox and the kept conflicts changed (remote change events do not
+                // recount: most of them, a download's, change neither).
+                self.refresh_counts();
                 let mut r = self.report.get();
                 r.pushed += settled.applied as u32;
                 // Conflicts settled by policy (merge, client-wins: sent again) count too.
@@ -104,20 +109,31 @@ impl Syncer {
         }
     }
 
-    pub(super) async fn pull(&self, request: u64) -> Event {
-        let (client_id, checkpoint, user) = match (
-            self.db.client_id().await,
-            self.db.checkpoint().await,
-            self.db.user().await,
-        ) {
-            (Ok(c), Ok(cp), Ok(u)) => (c, cp, u),
-            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+    pub(super) async fn pull(self: &Rc<Self>, request: u64) -> Event {
+        // One read of the store's state per page, not one per value: a download makes a
+        // hundred pulls, and every transaction waits for the page written before it.
+        let state = match self.db.pull_state().await {
+            Ok(s) => s,
+            Err(e) => {
                 return Event::Failed {
                     request,
                     failure: storage_failure(e),
                 }
             }
         };
+        let client_id = match state.client_id {
+            Some(id) => id,
+            None => match self.db.client_id().await {
+                Ok(id) => id,
+                Err(e) => {
+                    return Event::Failed {
+                        request,
+                        failure: storage_failure(e),
+                    }
+                }
+            },
+        };
+        let (checkpoint, user) = (state.checkpoint, state.user);
         if let Err(failure) = self.prepare_download(checkpoint.is_none()).await {
             return Event::Failed { request, failure };
         }
@@ -132,9 +148,9 @@ impl Syncer {
         let ahead = self.ahead.borrow_mut().take().and_then(|a| a.answer(&body));
         let fetched = match ahead {
             Some(answer) => answer,
-            None => self.server.post("/sync/pull", &body).await,
+            None => self.server.pull(&body, &self.db.profile()).await,
         };
-        let page: PullResponse = match fetched {
+        let Pulled { page, rows } = match fetched {
             Ok(p) => p,
             Err(failure) => return Event::Failed { request, failure },
         };
@@ -148,7 +164,11 @@ impl Syncer {
         }
         // The answer says whose rows it holds: a store not yet bound takes that user; a
         // store of another user applies nothing (a server that ignored `user`).
-        if let Some(u) = &page.user {
+        if let Some(u) = page
+            .user
+            .as_ref()
+            .filter(|u| body.user.as_ref() != Some(*u))
+        {
             if let Err(e) = self.db.bind_user(u).await {
                 return Event::Failed {
                     request,
@@ -178,8 +198,11 @@ impl Syncer {
             .iter()
             .filter(|c| !matches!(c, offline_tables_core::protocol::Change::Unknown))
             .count() as u32;
-        match self.apply_and_fetch_ahead(&body, &page).await {
-            Ok(()) => {
+        match self.apply_and_fetch_ahead(&body, &page, &rows).await {
+            Ok(moot) => {
+                if moot {
+                    self.refresh_counts();
+                }
                 let mut r = self.report.get();
                 r.pulled += pulled;
                 self.report.set(r);
@@ -217,7 +240,8 @@ impl Syncer {
         &self,
         body: &PullRequest,
         page: &PullResponse,
-    ) -> crate::error::Result<()> {
+        rows: &js_sys::Array,
+    ) -> crate::error::Result<bool> {
         // A pull acknowledges every removal up to its checkpoint: the server then forgets
         // them (`ot_views`). Sent ahead from a page that carries removals, it would
         // acknowledge removals not yet written, and a failed write would lose them (the
@@ -228,15 +252,16 @@ impl Syncer {
             .iter()
             .any(|c| matches!(c, Change::Remove { .. }));
         if !page.has_more || page.resync || removes {
-            return self.db.apply_page(page).await;
+            return self.db.apply_page(page, rows).await;
         }
         let next = PullRequest {
             checkpoint: Some(page.checkpoint.clone()),
             ..body.clone()
         };
+        let profile = self.db.profile();
         let (applied, answer) = futures_util::future::join(
-            self.db.apply_page(page),
-            self.server.post::<_, PullResponse>("/sync/pull", &next),
+            self.db.apply_page(page, rows),
+            self.server.pull(&next, &profile),
         )
         .await;
         if applied.is_ok() {
