@@ -281,7 +281,12 @@ impl OfflineStore {
         let db = self.db.clone();
         promise(async move {
             db.ready().await;
-            let list: js_sys::Array = db.pending().await?.iter().map(|p| p.to_js()).collect();
+            let list = db
+                .pending()
+                .await?
+                .iter()
+                .map(|p| p.to_js())
+                .collect::<crate::error::Result<js_sys::Array>>()?;
             Ok(list.into())
         })
     }

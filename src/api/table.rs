@@ -2,7 +2,6 @@
 
 use super::promise;
 use crate::driver::sync::Syncer;
-use crate::storage::outbox::to_js;
 use crate::storage::Db;
 use js_sys::{Array, Promise};
 use std::rc::Rc;
@@ -173,7 +172,7 @@ impl Table {
         promise(async move {
             db.ready().await;
             Ok(match db.meta(&t, &key).await? {
-                Some(m) => to_js(&m),
+                Some(m) => super::convert::to_js(&m),
                 None => JsValue::UNDEFINED,
             })
         })

@@ -55,11 +55,3 @@ pub fn rows_to_js<T: serde::Serialize>(v: &T, ctx: &str) -> crate::error::Result
         .map_err(|_| crate::error::Error::storage(format!("{ctx}: a row does not serialize")))?;
     js_sys::JSON::parse(&text).map_err(|e| crate::error::Error::from_js(&e, ctx))
 }
-
-/// `v` as a JavaScript value, for `src/api` and `src/driver` until their boundary module
-/// replaces it (through JSON text, as before; storage's own values go through
-/// `records::to_js`, which returns a `Result`). Our own types always serialize; if one
-/// ever did not, the caller would get the error object, never a silent null.
-pub fn to_js<T: serde::Serialize>(v: &T) -> JsValue {
-    rows_to_js(v, "converting a value").unwrap_or_else(|e| e.to_js())
-}

@@ -1,7 +1,6 @@
 //! Pending changes: reads the outbox log, the bases and the current rows, and lets the
 //! core coalesce them into one mutation per row. Also the per-row sync metadata.
 
-pub(crate) use super::js::to_js;
 pub(crate) use super::records::key_js;
 use super::records::{self, base_key, parse_base, version_max, OutboxRecord, StoredEntry};
 use super::tx::{delete, get, meta_get, or_undefined, put, Tx};
@@ -37,16 +36,8 @@ struct PendingChange<'a> {
 }
 
 impl Pending {
-    /// `{ table, key, op, row, baseVersion, baseRow }` for JS, for callers that cannot
-    /// take a `Result` yet (`src/api/store.rs` maps `to_js` over the list; the boundary
-    /// rework of that file switches to `try_to_js`). It cannot fail (strings, keys, the
-    /// stored row as it is); if it ever did, the list would hold the error, not a null.
-    pub fn to_js(&self) -> JsValue {
-        self.try_to_js().unwrap_or_else(|e| e.to_js())
-    }
-
     /// `{ table, key, op, row, baseVersion, baseRow }` for JS.
-    pub fn try_to_js(&self) -> Result<JsValue> {
+    pub fn to_js(&self) -> Result<JsValue> {
         let m = &self.mutation;
         let row = match self.row.is_undefined() {
             true => JsValue::NULL,
