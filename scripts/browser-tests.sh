@@ -40,7 +40,11 @@ stop() { # the run's process group: wasm-pack, its test runner, chromedriver and
   wait "$1" 2>/dev/null || true
 }
 
-for file in tests/*.rs; do
+# With arguments, only those test files run (`scripts/browser-tests.sh sync pull_apply`), for iterating on one.
+files=(tests/*.rs)
+[ "$#" -gt 0 ] && files=("${@/#/tests/}") && files=("${files[@]/%/.rs}")
+for file in "${files[@]}"; do
+  [ -f "$file" ] || { echo "FAILED: no test file $file" >&2; exit 1; }
   name="$(basename "$file" .rs)"
   log="$LOGS/$name.log"
   for attempt in $(seq 1 10); do
