@@ -81,7 +81,8 @@ try {
   console.log(`peak JS heap during the download (last rep, ${h.length} samples): first quarter of the rows ${mb(quarter)} MB, all rows ${mb(whole)} MB (x${(whole / quarter).toFixed(2)}); wasm memory ${mb(wasmBytes)} MB`);
   const perPage = (c, pages) => Object.entries(c).sort(([, x], [, y]) => y - x).map(([w, n]) => `${(n / pages).toFixed(2)} ${w}`).join("; ");
   const total = (c) => Object.values(c).reduce((a, n) => a + n, 0);
-  console.log(`IndexedDB transactions per page (last rep, ${txs.basePages} pages): baseline ${(total(txs.baseline) / txs.basePages).toFixed(2)}, ours ${(total(txs.ours) / txs.basePages).toFixed(2)}`);
+  const txPerPage = { baseline: total(txs.baseline) / txs.basePages, ours: total(txs.ours) / txs.basePages };
+  console.log(`IndexedDB transactions per page (last rep, ${txs.basePages} pages): baseline ${txPerPage.baseline.toFixed(2)}, ours ${txPerPage.ours.toFixed(2)}`);
   console.log(`  ours: ${perPage(txs.ours, txs.basePages)}`);
   console.log(`a sync with nothing to do: ${noop} request(s)`);
   console.log(`pushing 10,000 pending writes: ${pushes} push request(s), ${all} requests in all`);
@@ -89,7 +90,7 @@ try {
     date: new Date().toISOString(), chromium: browser.version(), rows: ROWS, reps: REPS,
     baselineMs: base, oursMs: ourMs, ratio: o / b, noopRequests: noop, pushRequestsFor10k: pushes, requestsFor10k: all,
     peakHeapFirstQuarterBytes: quarter, peakHeapAllBytes: whole, wasmMemoryBytes: wasmBytes,
-    transactionsPerPage: { baseline: total(txs.baseline) / txs.basePages, ours: total(txs.ours) / txs.basePages },
+    transactionsPerPage: txPerPage,
   }, null, 2) + "\n");
 } finally {
   await browser.close();

@@ -40,12 +40,16 @@ extern "C" {
 /// large reads, and undefined columns drop out exactly as they do on the wire. `nulls`:
 /// undefined reads as null (for app input such as queries), not as a missing field.
 pub fn from_js<T: FromValue>(v: &JsValue, nulls: bool) -> std::result::Result<T, String> {
-    let text = json_text(v, nulls).map_err(|e| {
-        e.dyn_ref::<js_sys::Error>()
-            .map(|e| String::from(e.message()))
-            .unwrap_or_else(|| "not JSON".into())
-    })?;
+    let text = json_text(v, nulls).map_err(|e| json_error(&e))?;
     wire::from_str(&text).map_err(|e| e.to_string())
+}
+
+/// The message of what `JSON.parse` or `JSON.stringify` threw.
+pub fn json_error(thrown: &JsValue) -> String {
+    thrown
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .unwrap_or_else(|| "not JSON".into())
 }
 
 /// `v` (rows, pages of rows) as JavaScript values through its JSON text (`JSON.parse`):

@@ -39,10 +39,7 @@ impl Pulled {
             .collect();
         let split = split_page(text, &crate::api::convert::to_js(&keys)).map_err(|e| {
             Failure::Malformed {
-                message: e
-                    .dyn_ref::<js_sys::Error>()
-                    .map(|e| String::from(e.message()))
-                    .unwrap_or_else(|| "not JSON".into()),
+                message: crate::storage::js::json_error(&e),
             }
         })?;
         let envelope = split.get(0).as_string().unwrap_or_default();
@@ -59,6 +56,13 @@ pub struct Server {
     token: RefCell<Option<String>>,
     get_token: Option<js_sys::Function>,
     pub timeout_ms: u32,
+}
+
+/// `body` as the JSON text of a request.
+fn encode<B: Serialize>(body: &B) -> Result<String, Failure> {
+    serde_json::to_string(body).map_err(|_| Failure::Malformed {
+        message: "cannot encode the request".into(),
+    })
 }
 
 fn parse<R: FromValue>(text: &str) -> Result<R, Failure> {
@@ -83,19 +87,13 @@ impl Server {
         path: &str,
         body: &B,
     ) -> Result<R, Failure> {
-        let text = serde_json::to_string(body).map_err(|_| Failure::Malformed {
-            message: "cannot encode the request".into(),
-        })?;
-        parse(&self.send(path, Some(text)).await?)
+        parse(&self.send(path, Some(encode(body)?)).await?)
     }
 
     /// POSTs a pull request and splits the answer in the page (`page.js`): the rows stay
     /// JavaScript objects, parsed once, and Rust reads only the small rest.
     pub async fn pull(&self, body: &PullRequest, profile: &Profile) -> Result<Pulled, Failure> {
-        let text = serde_json::to_string(body).map_err(|_| Failure::Malformed {
-            message: "cannot encode the request".into(),
-        })?;
-        let text = self.send("/sync/pull", Some(text)).await?;
+        let text = self.send("/sync/pull", Some(encode(body)?)).await?;
         Pulled::split(&text, profile)
     }
 

@@ -342,7 +342,6 @@ pub async fn pending_json(store: &OfflineStore) -> String {
     ok_json(store.pending()).await
 }
 
-/// A change as if pulled from the server (`row` None: deleted on the server).
 /// Applies the pull answer `page` (its JSON) as a pull does: split by the transport, then
 /// written with its checkpoint. True when it took changes out of the outbox.
 pub async fn apply_pulled(
@@ -354,6 +353,7 @@ pub async fn apply_pulled(
     db.apply_page(&p.page, &p.rows).await
 }
 
+/// A change as if pulled from the server (`row` None: deleted on the server).
 pub fn remote(table: &str, key: Key, version: &str, row: Option<&str>) -> RemoteChange {
     RemoteChange {
         table: table.into(),
