@@ -230,3 +230,37 @@ async fn a_bulk_write_over_downloaded_rows_captures_each_base() {
     );
     finish(store).await;
 }
+
+#[wasm_bindgen_test]
+async fn a_page_pulled_from_a_checkpoint_the_store_has_left_writes_nothing() {
+    use offline_tables::storage::Applied;
+    let store = fresh().await;
+    let db = store.db();
+    apply_pulled(db, json!({
+        "protocolVersion": 1, "checkpoint": "10", "hasMore": true,
+        "changes": [ { "kind": "upsert", "table": "accounts", "key": "a1", "version": "3", "row": { "id": "a1", "ownerId": "u1" } } ]
+    }))
+    .await
+    .unwrap();
+    // A page fetched ahead from checkpoint 5 (another tab moved the store to 10 meanwhile),
+    // or from the start after the store was reset: neither may move the checkpoint back.
+    let page = offline_tables::transport::Pulled::split(
+        &json!({
+            "protocolVersion": 1, "checkpoint": "8", "hasMore": false,
+            "changes": [ { "kind": "upsert", "table": "accounts", "key": "a1", "version": "7", "row": { "id": "a1", "ownerId": "old" } } ]
+        })
+        .to_string(),
+        &db.profile(),
+    )
+    .expect("a valid page");
+    for asked in [Some("5"), None] {
+        let applied = db.apply_page(&page.page, &page.rows, asked).await.unwrap();
+        assert_eq!(applied, Applied::Stale, "asked from {asked:?}");
+    }
+    assert_eq!(db.checkpoint().await.unwrap().as_deref(), Some("10"));
+    let a = store.table("accounts").unwrap();
+    assert_eq!(
+        ok_json(a.get("a1".into())).await,
+        r#"{"id":"a1","ownerId":"u1"}"#
+    );
+}

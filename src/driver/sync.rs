@@ -509,6 +509,8 @@ impl Syncer {
                 self.refresh_counts();
             }
             Instruction::FinishSync { finish } => {
+                // A page fetched ahead serves the next pull of this cycle only.
+                self.ahead.borrow_mut().take();
                 // The callers of this cycle, now: a sync() made from here on waits for
                 // the next cycle. They get the status after a recount, so its pending
                 // count is the one at the end of the cycle.

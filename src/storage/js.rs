@@ -1,6 +1,7 @@
-//! The storage layer's bindings to its JavaScript module (`rows.js`: checking rows are
-//! plain JSON, picking and gathering columns, JSON text) and the JSON-text conversions
-//! rows take across the boundary, the fastest path for whole rows and pages of them.
+//! The storage layer's bindings to its JavaScript modules (`rows.js`: checking rows are
+//! plain JSON, picking and gathering columns, JSON text; `put_rows.js`: a download's loop
+//! of puts) and the JSON-text conversions rows take across the boundary, the fastest path
+//! for whole rows and pages of them.
 
 use offline_tables_core::protocol::wire::{self, FromValue};
 use wasm_bindgen::prelude::*;
@@ -32,6 +33,20 @@ extern "C" {
         order: &js_sys::Uint32Array,
         cols: &JsValue,
     ) -> js_sys::Array;
+}
+
+#[wasm_bindgen(module = "/src/storage/put_rows.js")]
+extern "C" {
+    /// Puts `rows[at[i]]` into `store` (an `IDBObjectStore` keyed by `key_col`), in order,
+    /// and gives their keys: the download's hot loop, in JS where the rows are (one call
+    /// per page, not one crossing per row). Throws what `put` throws.
+    #[wasm_bindgen(catch, js_name = putRows)]
+    pub fn put_rows(
+        store: &JsValue,
+        rows: &js_sys::Array,
+        at: &js_sys::Uint32Array,
+        key_col: &str,
+    ) -> Result<js_sys::Array, JsValue>;
 }
 
 /// `v` read as `T` through its JSON text: `JSON.stringify` in the page, then serde_json

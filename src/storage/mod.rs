@@ -10,6 +10,7 @@ pub mod lists;
 mod live;
 pub mod outbox;
 pub mod pull_apply;
+pub use pull_apply::Applied;
 pub mod push_settle;
 pub mod read;
 mod records;
@@ -78,6 +79,15 @@ pub(crate) struct Touched(offline_tables_core::by_name::ByName<Array>);
 impl Touched {
     pub fn add(&mut self, table: &str, key: &JsValue) {
         self.0.entry(table, Array::new).push(key);
+    }
+
+    /// Adds `keys`, in order, after the keys of `table` added so far.
+    pub fn add_all(&mut self, table: &str, keys: Array) {
+        let had = self.0.entry(table, Array::new);
+        *had = match had.length() {
+            0 => keys,
+            _ => had.concat(&keys),
+        };
     }
 
     /// One event per table, in the order of table names.

@@ -4,13 +4,14 @@
 //! row with pending local changes keeps its local state on top; only its base moves (the
 //! change is rebased).
 
-use super::js::rows_to_js;
+use super::js::{put_rows, rows_to_js};
 use super::outbox::{coalesce_present, drop_from_log, read_log};
 use super::records::{self, base_key, key_js, parse_base, row_set, ConflictId, RowSet};
 use super::tx::{delete, get, meta_get, or_undefined, put, put_at};
 use super::{Db, Tx, BASE, CONFLICTS, META, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::Result;
+use indexed_db_futures::internals::SystemRepr;
 use indexed_db_futures::prelude::*;
 use js_sys::Array;
 use offline_tables_core::protocol::{Change, PullResponse};
@@ -21,15 +22,23 @@ use wasm_bindgen::prelude::*;
 /// The `_meta` key set once a first download ran to its end.
 const INITIAL_SYNC: &str = "initialSyncDone";
 
+type AllReq = indexed_db_futures::future::GetAllPrimitiveRequest<JsValue>;
+
 /// The rows with a conflict kept for the app, as (table, key), read in `tx`.
 pub(super) async fn kept_conflicts(tx: &Tx<'_>) -> Result<Vec<(String, Key)>> {
-    let kept = tx
-        .store(CONFLICTS)?
+    kept_from(tx, kept_request(tx)?).await
+}
+
+/// Issues the read of `kept_conflicts`, to await with `kept_from` once other reads are out.
+fn kept_request(tx: &Tx<'_>) -> Result<AllReq> {
+    tx.store(CONFLICTS)?
         .get_all::<JsValue>()
         .primitive()
-        .map_err(|e| tx.fail(e))?
-        .await
-        .map_err(|e| tx.fail(e))?;
+        .map_err(|e| tx.fail(e))
+}
+
+async fn kept_from(tx: &Tx<'_>, req: AllReq) -> Result<Vec<(String, Key)>> {
+    let kept = req.await.map_err(|e| tx.fail(e))?;
     let mut out = Vec::new();
     for c in kept {
         let c: ConflictId =
@@ -65,6 +74,25 @@ pub struct RemoteChange {
     pub row: Option<Value>,
 }
 
+/// What `Db::apply_page` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Written with its checkpoint. `moot`: it took changes out of the outbox (local
+    /// writes the server's rows made moot); only then can the count of pending changes
+    /// differ.
+    Written { moot: bool },
+    /// Nothing written: the store's checkpoint is no longer the one the page was pulled
+    /// from (another tab or a resync moved it meanwhile). Pull again from the stored one.
+    Stale,
+}
+
+/// A page's checkpoint move: from the checkpoint it was pulled from to its own.
+#[derive(Clone, Copy)]
+struct Moves<'a> {
+    from: Option<&'a str>,
+    to: &'a str,
+}
+
 /// See `Db::pull_state`.
 pub struct PullState {
     pub client_id: Option<String>,
@@ -72,12 +100,21 @@ pub struct PullState {
     pub user: Option<String>,
 }
 
-/// A change as the store applies it: an upsert's row is the JavaScript object written.
+/// A change as the store applies it: an upsert's row is `rows[row]`, the JavaScript
+/// object written (indexes, not values, so a page's rows cross into wasm only where one
+/// is needed there).
 struct Incoming<'a> {
     table: &'a str,
     key: &'a Key,
     version: &'a str,
-    row: Option<JsValue>,
+    row: Option<u32>,
+}
+
+/// Rows written as they came, with no base, in a run of one table: one call of
+/// `put_rows.js` for the run.
+struct Run<'a> {
+    table: &'a str,
+    at: Vec<u32>,
 }
 
 impl Db {
@@ -93,18 +130,25 @@ impl Db {
                 table: &c.table,
                 key: &c.key,
                 version: &c.version,
-                row: c.row.as_ref().map(|_| rows_js.get(i as u32)),
+                row: c.row.as_ref().map(|_| i as u32),
             })
             .collect();
-        self.apply_changes(&incoming, None).await.map(drop)
+        self.apply_changes(&incoming, &rows_js, None)
+            .await
+            .map(drop)
     }
 
-    /// Applies a pulled page, whose rows are `rows` (`rows[i]` is the row of
-    /// `page.changes[i]`, see `transport::Pulled`), and stores its checkpoint in the same
-    /// transaction. Change kinds this client does not know, and tables outside its
-    /// profile, are skipped. True when it took changes out of the outbox (local writes the
-    /// server's rows made moot): only then can the count of pending changes differ.
-    pub async fn apply_page(&self, page: &PullResponse, rows: &Array) -> Result<bool> {
+    /// Applies a page pulled from the checkpoint `asked` (None: from the start), whose
+    /// rows are `rows` (`rows[i]` is the row of `page.changes[i]`, see
+    /// `transport::Pulled`), and stores its checkpoint in the same transaction, provided
+    /// the store's checkpoint is still `asked` (else `Stale`, nothing written). Change
+    /// kinds this client does not know, and tables outside its profile, are skipped.
+    pub async fn apply_page(
+        &self,
+        page: &PullResponse,
+        rows: &Array,
+        asked: Option<&str>,
+    ) -> Result<Applied> {
         let profile = self.profile();
         let changes: Vec<Incoming> = page
             .changes
@@ -120,7 +164,7 @@ impl Db {
                     table,
                     key,
                     version,
-                    row: Some(rows.get(i as u32)),
+                    row: Some(i as u32),
                 }),
                 Change::Remove {
                     table,
@@ -137,7 +181,11 @@ impl Db {
             })
             .filter(|c| profile.tables.contains_key(c.table))
             .collect();
-        self.apply_changes(&changes, Some(&page.checkpoint)).await
+        let moves = Moves {
+            from: asked,
+            to: &page.checkpoint,
+        };
+        self.apply_changes(&changes, rows, Some(moves)).await
     }
 
     /// True once a first download ran to its end (cleared by a full resync).
@@ -196,9 +244,12 @@ impl Db {
     async fn apply_changes(
         &self,
         changes: &[Incoming<'_>],
-        checkpoint: Option<&str>,
-    ) -> Result<bool> {
+        rows: &Array,
+        moves: Option<Moves<'_>>,
+    ) -> Result<Applied> {
+        let checkpoint = moves.map(|m| m.to);
         let ctx = "applying server changes";
+        let profile = self.profile();
         let mut tables: Vec<&str> = changes.iter().map(|c| c.table).collect();
         offline_tables_core::sort::sort(&mut tables);
         tables.dedup();
@@ -210,7 +261,21 @@ impl Db {
         let conn = self.conn()?;
         let tx = self.tx(&conn, &stores, true, ctx)?;
         let outbox = tx.store(OUTBOX)?;
+        let meta = tx.store(META)?;
+        // The three reads go out together: each awaited alone costs a round trip to
+        // the database, once per page of a download.
+        let stored = match moves {
+            Some(_) => Some(meta_get(&meta, "checkpoint").map_err(|e| tx.fail(e))?),
+            None => None,
+        };
+        let kept = kept_request(&tx)?;
         let log = read_log(&tx, &outbox).await?;
+        if let (Some(m), Some(stored)) = (moves, stored) {
+            let stored = tx.wait(stored).await?.and_then(|v| v.as_string());
+            if stored.as_deref() != m.from {
+                return Ok(Applied::Stale);
+            }
+        }
         let logged = RowSet::of(
             log.iter()
                 .flat_map(|e| e.keys.iter().map(move |k| (e.table.as_str(), k))),
@@ -243,7 +308,7 @@ impl Db {
         }
         // A row with a conflict kept for the app stays as the user left it, like a
         // pending one: only its base moves.
-        let kept = kept_conflicts(&tx).await?;
+        let kept = kept_from(&tx, kept).await?;
         let kept = row_set(&kept);
         for c in changes {
             if kept.contains(&(c.table, c.key)) {
@@ -253,7 +318,6 @@ impl Db {
         let moot = !stale.is_empty();
         let (dirty, stale) = (RowSet::of(dirty), RowSet::of(stale));
         let mut touched = super::Touched::default();
-        let meta = tx.store(META)?;
         let mut apply = || -> Result<()> {
             let fail = |e| tx.fail(e);
             if let Some(cp) = checkpoint {
@@ -262,12 +326,42 @@ impl Db {
             drop_from_log(&tx, &outbox, &log, |e, k| {
                 stale.contains(&(e.table.as_str(), k))
             })?;
+            // A page's rows are written as they came (no base: its checkpoint bounds their
+            // versions, see `Base`) in runs per table, in the page's order.
+            let mut run: Option<Run> = None;
+            let put_run = |run: Option<Run>, touched: &mut super::Touched| -> Result<()> {
+                let Some(Run { table, at }) = run else {
+                    return Ok(());
+                };
+                let store = tx.store(table)?;
+                let at = js_sys::Uint32Array::from(&at[..]);
+                let key_col = &profile.table(table)?.key;
+                let keys = put_rows(store.as_sys().as_ref(), rows, &at, key_col)
+                    .map_err(|e| tx.fail(e.into()))?;
+                touched.add_all(table, keys);
+                Ok(())
+            };
             for c in changes {
+                let local_on_top = dirty.contains(&(c.table, c.key));
+                if let (Some(i), false, Some(_)) = (c.row, local_on_top, checkpoint) {
+                    match &mut run {
+                        Some(r) if r.table == c.table => r.at.push(i),
+                        _ => {
+                            let new = Run {
+                                table: c.table,
+                                at: vec![i],
+                            };
+                            put_run(run.replace(new), &mut touched)?;
+                        }
+                    }
+                    continue;
+                }
+                put_run(run.take(), &mut touched)?;
                 let k = key_js(c.key);
                 let store = tx.store(c.table)?;
-                let bk = base_key(c.table, &k);
-                let local_on_top = dirty.contains(&(c.table, c.key));
-                match &c.row {
+                // Built only where a base is written: a download writes none.
+                let bk = || base_key(c.table, &k);
+                match c.row.map(|i| rows.get(i)) {
                     Some(row_js) => {
                         // Under a local change the base takes the server's row and version
                         // (the change is rebased on them). Otherwise the table takes the
@@ -281,12 +375,12 @@ impl Db {
                             put_at(
                                 &base_store,
                                 &records::server_base(c.version, row, ctx)?,
-                                &bk,
+                                &bk(),
                             )
                             .map_err(fail)?;
                         }
                         if !local_on_top {
-                            put(&store, row_js).map_err(fail)?;
+                            put(&store, &row_js).map_err(fail)?;
                         }
                     }
                     None if local_on_top => {
@@ -295,10 +389,10 @@ impl Db {
                         // is pushed against that version, not as an insert that would
                         // re-create the row, and a kept conflict settles on it.
                         let gone = records::server_base(c.version, JsValue::NULL, ctx)?;
-                        put_at(&base_store, &gone, &bk).map_err(fail)?;
+                        put_at(&base_store, &gone, &bk()).map_err(fail)?;
                     }
                     None => {
-                        delete(&base_store, &bk).map_err(fail)?;
+                        delete(&base_store, &bk()).map_err(fail)?;
                         delete(&store, &k).map_err(fail)?;
                     }
                 }
@@ -306,13 +400,13 @@ impl Db {
                     touched.add(c.table, &k);
                 }
             }
-            Ok(())
+            put_run(run, &mut touched)
         };
         let written = apply();
         drop((outbox, base_store, meta));
         tx.commit_or_abort(written).await?;
         touched.emit(&self.events, Source::Remote);
-        Ok(moot)
+        Ok(Applied::Written { moot })
     }
 }
 

@@ -16,7 +16,7 @@ use wasm_bindgen_futures::JsFuture;
 extern "C" {
     #[wasm_bindgen(catch, js_name = splitPage)]
     fn split_page(
-        text: &str,
+        text: &wasm_bindgen::JsValue,
         keys: &wasm_bindgen::JsValue,
     ) -> Result<js_sys::Array, wasm_bindgen::JsValue>;
 }
@@ -32,6 +32,12 @@ pub struct Pulled {
 impl Pulled {
     /// A pull answer's text split by `page.js`, the key columns taken from `profile`.
     pub fn split(text: &str, profile: &Profile) -> Result<Pulled, Failure> {
+        Pulled::split_js(&wasm_bindgen::JsValue::from_str(text), profile)
+    }
+
+    /// As `split`, for text still in JavaScript: a page of 1,000 rows is half a megabyte,
+    /// which would otherwise be copied into wasm memory and straight back out.
+    fn split_js(text: &wasm_bindgen::JsValue, profile: &Profile) -> Result<Pulled, Failure> {
         let keys: std::collections::BTreeMap<&str, &str> = profile
             .tables
             .iter()
@@ -48,6 +54,11 @@ impl Pulled {
             rows: split.get(1).unchecked_into(),
         })
     }
+}
+
+/// The Rust string of an answer's text (`Response.text()` always gives a string).
+fn text_of(text: wasm_bindgen::JsValue) -> String {
+    text.as_string().unwrap_or_default()
 }
 
 pub struct Server {
@@ -87,25 +98,30 @@ impl Server {
         path: &str,
         body: &B,
     ) -> Result<R, Failure> {
-        parse(&self.send(path, Some(encode(body)?)).await?)
+        parse(&text_of(self.send(path, Some(encode(body)?)).await?))
     }
 
     /// POSTs a pull request and splits the answer in the page (`page.js`): the rows stay
     /// JavaScript objects, parsed once, and Rust reads only the small rest.
     pub async fn pull(&self, body: &PullRequest, profile: &Profile) -> Result<Pulled, Failure> {
         let text = self.send("/sync/pull", Some(encode(body)?)).await?;
-        Pulled::split(&text, profile)
+        Pulled::split_js(&text, profile)
     }
 
     /// GETs `path` and parses the JSON answer.
     pub async fn get<R: FromValue>(&self, path: &str) -> Result<R, Failure> {
-        parse(&self.send(path, None).await?)
+        parse(&text_of(self.send(path, None).await?))
     }
 
-    /// The text of a 2xx answer to a GET (no body) or a JSON POST of `body` to `path`.
-    /// Not generic over the answer's type, so the request's state machine is compiled
-    /// once, not once per message type.
-    async fn send(&self, path: &str, body: Option<String>) -> Result<String, Failure> {
+    /// The text of a 2xx answer to a GET (no body) or a JSON POST of `body` to `path`, as
+    /// a JavaScript string (read by `text_of`, or split in JS for a pull). Not generic
+    /// over the answer's type, so the request's state machine is compiled once, not once
+    /// per message type.
+    async fn send(
+        &self,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<wasm_bindgen::JsValue, Failure> {
         let url = format!("{}{path}", self.url);
         let req = match body {
             Some(_) => Request::post(&url),
@@ -143,12 +159,18 @@ impl Server {
             200..=299 | 403 => {}
             s => return Err(Failure::Server { status: s }),
         }
-        let text = resp.text().await;
+        let text = match web_sys::Response::from(resp).text() {
+            Ok(p) => JsFuture::from(p).await,
+            Err(e) => Err(e),
+        };
         if status == 403 {
             // A store of another user than the token's: `user_mismatch` (see
             // `protocol::check_user`); any other refusal is the server's.
             return Err(
-                match text.ok().and_then(|t| wire::from_str::<ErrorBody>(&t).ok()) {
+                match text
+                    .ok()
+                    .and_then(|t| wire::from_str::<ErrorBody>(&text_of(t)).ok())
+                {
                     Some(b) if b.error.code == USER_MISMATCH => Failure::UserMismatch {
                         message: b.error.message,
                     },
@@ -160,7 +182,10 @@ impl Server {
             Ok(t) => Ok(t),
             Err(_) if signal.aborted() => Err(Failure::Timeout),
             Err(e) => Err(Failure::Malformed {
-                message: e.to_string(),
+                message: e
+                    .dyn_ref::<js_sys::Error>()
+                    .map(|e| format!("cannot read the answer: {}", String::from(e.message())))
+                    .unwrap_or_else(|| "cannot read the answer".into()),
             }),
         }
     }

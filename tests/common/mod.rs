@@ -343,14 +343,19 @@ pub async fn pending_json(store: &OfflineStore) -> String {
 }
 
 /// Applies the pull answer `page` (its JSON) as a pull does: split by the transport, then
-/// written with its checkpoint. True when it took changes out of the outbox.
+/// written with its checkpoint, as pulled from the store's checkpoint. True when it took
+/// changes out of the outbox.
 pub async fn apply_pulled(
     db: &offline_tables::storage::Db,
     page: impl std::fmt::Display,
 ) -> offline_tables::error::Result<bool> {
     let p = offline_tables::transport::Pulled::split(&page.to_string(), &db.profile())
         .expect("a valid page");
-    db.apply_page(&p.page, &p.rows).await
+    let asked = db.checkpoint().await?;
+    match db.apply_page(&p.page, &p.rows, asked.as_deref()).await? {
+        offline_tables::storage::Applied::Written { moot } => Ok(moot),
+        stale => panic!("{stale:?}: the checkpoint it was pulled from is the stored one"),
+    }
 }
 
 /// A change as if pulled from the server (`row` None: deleted on the server).

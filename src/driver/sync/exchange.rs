@@ -5,6 +5,7 @@
 
 use super::{storage_failure, Syncer, PULL_LIMIT, PUSH_BATCH};
 use crate::driver::initial::{self, Progress};
+use crate::storage::Applied;
 use crate::transport::Pulled;
 use offline_tables_core::engine::{Event, Failure};
 use offline_tables_core::protocol::{
@@ -18,13 +19,6 @@ use std::rc::Rc;
 pub(super) struct Ahead {
     request: PullRequest,
     answer: Result<Pulled, Failure>,
-}
-
-impl Ahead {
-    /// The answer, when it was fetched for exactly `request`.
-    fn answer(self, request: &PullRequest) -> Option<Result<Pulled, Failure>> {
-        (self.request == *request).then_some(self.answer)
-    }
 }
 
 impl Syncer {
@@ -110,43 +104,25 @@ impl Syncer {
     }
 
     pub(super) async fn pull(self: &Rc<Self>, request: u64) -> Event {
-        // One read of the store's state per page, not one per value: a download makes a
-        // hundred pulls, and every transaction waits for the page written before it.
-        let state = match self.db.pull_state().await {
-            Ok(s) => s,
-            Err(e) => {
-                return Event::Failed {
-                    request,
-                    failure: storage_failure(e),
-                }
-            }
+        // A page fetched ahead answers the request this pull would make: its state needs
+        // no read (a download makes a hundred pulls, and every transaction waits for the
+        // page written before it). That the store is still at the checkpoint it was
+        // pulled from is checked where it is written (`Applied::Stale`).
+        let ahead = self.ahead.borrow_mut().take();
+        let (body, fetched) = match ahead {
+            Some(Ahead { request, answer }) => (request, Some(answer)),
+            None => (
+                match self.pull_request().await {
+                    Ok(body) => body,
+                    Err(failure) => return Event::Failed { request, failure },
+                },
+                None,
+            ),
         };
-        let client_id = match state.client_id {
-            Some(id) => id,
-            None => match self.db.client_id().await {
-                Ok(id) => id,
-                Err(e) => {
-                    return Event::Failed {
-                        request,
-                        failure: storage_failure(e),
-                    }
-                }
-            },
-        };
-        let (checkpoint, user) = (state.checkpoint, state.user);
-        if let Err(failure) = self.prepare_download(checkpoint.is_none()).await {
+        if let Err(failure) = self.prepare_download(body.checkpoint.is_none()).await {
             return Event::Failed { request, failure };
         }
-        let body = PullRequest {
-            protocol_version: PROTOCOL_VERSION,
-            client_id,
-            checkpoint,
-            limit: Some(PULL_LIMIT),
-            user,
-        };
-        // A page fetched while the one before it was written, if it answers this very request.
-        let ahead = self.ahead.borrow_mut().take().and_then(|a| a.answer(&body));
-        let fetched = match ahead {
+        let fetched = match fetched {
             Some(answer) => answer,
             None => self.server.pull(&body, &self.db.profile()).await,
         };
@@ -154,6 +130,33 @@ impl Syncer {
             Ok(p) => p,
             Err(failure) => return Event::Failed { request, failure },
         };
+        self.take_page(request, body, page, rows).await
+    }
+
+    /// The next pull request, from the store's state read in one transaction.
+    async fn pull_request(&self) -> Result<PullRequest, Failure> {
+        let state = self.db.pull_state().await.map_err(storage_failure)?;
+        let client_id = match state.client_id {
+            Some(id) => id,
+            None => self.db.client_id().await.map_err(storage_failure)?,
+        };
+        Ok(PullRequest {
+            protocol_version: PROTOCOL_VERSION,
+            client_id,
+            checkpoint: state.checkpoint,
+            limit: Some(PULL_LIMIT),
+            user: state.user,
+        })
+    }
+
+    /// Checks and applies a page pulled for `body`.
+    async fn take_page(
+        self: &Rc<Self>,
+        request: u64,
+        body: PullRequest,
+        page: PullResponse,
+        rows: js_sys::Array,
+    ) -> Event {
         if let Err(message) =
             answers::check_pull(body.checkpoint.as_deref(), &page, &self.db.profile())
         {
@@ -199,7 +202,12 @@ impl Syncer {
             .filter(|c| !matches!(c, offline_tables_core::protocol::Change::Unknown))
             .count() as u32;
         match self.apply_and_fetch_ahead(&body, &page, &rows).await {
-            Ok(moot) => {
+            // Pulled from a checkpoint the store has left: pull again from where it is.
+            Ok(Applied::Stale) => Event::PullDone {
+                request,
+                has_more: true,
+            },
+            Ok(Applied::Written { moot }) => {
                 if moot {
                     self.refresh_counts();
                 }
@@ -234,14 +242,16 @@ impl Syncer {
     /// Writes `page` and, when more pages follow, fetches the next one at the same time, so a
     /// download costs per page the longer of the two, not their sum. The page and its checkpoint
     /// still commit together (`apply_page` is one transaction, which never awaits the fetch); the
-    /// page fetched ahead is kept only once this one is written, and only for the request the next
-    /// pull makes (same client, user, limit and this page's checkpoint). A failed write drops it.
+    /// page fetched ahead is kept only once this one is written, for the next pull of this sync
+    /// cycle, and is written only if the store is still at this page's checkpoint then. A failed
+    /// write drops it.
     async fn apply_and_fetch_ahead(
         &self,
         body: &PullRequest,
         page: &PullResponse,
         rows: &js_sys::Array,
-    ) -> crate::error::Result<bool> {
+    ) -> crate::error::Result<Applied> {
+        let asked = body.checkpoint.as_deref();
         // A pull acknowledges every removal up to its checkpoint: the server then forgets
         // them (`ot_views`). Sent ahead from a page that carries removals, it would
         // acknowledge removals not yet written, and a failed write would lose them (the
@@ -252,19 +262,21 @@ impl Syncer {
             .iter()
             .any(|c| matches!(c, Change::Remove { .. }));
         if !page.has_more || page.resync || removes {
-            return self.db.apply_page(page, rows).await;
+            return self.db.apply_page(page, rows, asked).await;
         }
+        // The user the store is bound to once this page is applied (bound above).
         let next = PullRequest {
             checkpoint: Some(page.checkpoint.clone()),
+            user: page.user.clone().or_else(|| body.user.clone()),
             ..body.clone()
         };
         let profile = self.db.profile();
         let (applied, answer) = futures_util::future::join(
-            self.db.apply_page(page, rows),
+            self.db.apply_page(page, rows, asked),
             self.server.pull(&next, &profile),
         )
         .await;
-        if applied.is_ok() {
+        if let Ok(Applied::Written { .. }) = applied {
             *self.ahead.borrow_mut() = Some(Ahead {
                 request: next,
                 answer,

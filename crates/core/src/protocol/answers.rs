@@ -37,15 +37,20 @@ fn protocol(v: u32) -> Result<(), String> {
 }
 
 /// `row` is an object whose key column (`key_col`) holds `key`.
-fn row_has_key(row: &Value, key_col: &str, key: &Key, what: &str) -> Result<(), String> {
+fn row_has_key(
+    row: &Value,
+    key_col: &str,
+    key: &Key,
+    what: impl Fn() -> String,
+) -> Result<(), String> {
     let Value::Object(map) = row else {
-        return Err(format!("{what}: the row is not an object"));
+        return Err(format!("{}: the row is not an object", what()));
     };
     match map.get(key_col).map(|v| Key::from_json(v, key_col)) {
         Some(Ok(k)) if &k == key => Ok(()),
-        Some(Ok(k)) => Err(format!("{what}: the row's {key_col} is {k}, not {key}")),
-        Some(Err(e)) => Err(format!("{what}: {}", e.message)),
-        None => Err(format!("{what}: the row has no {key_col}")),
+        Some(Ok(k)) => Err(format!("{}: the row's {key_col} is {k}, not {key}", what())),
+        Some(Err(e)) => Err(format!("{}: {}", what(), e.message)),
+        None => Err(format!("{}: the row has no {key_col}", what())),
     }
 }
 
@@ -91,16 +96,22 @@ pub fn check_pull(
             } => (table, key, version, None),
             Change::Unknown => continue,
         };
-        let what = format!("change {i} ({table} {key})");
+        // Named only in a message: a page of 1,000 valid changes formats nothing.
+        let what = || format!("change {i} ({table} {key})");
         // The checkpoint bounds every version the page delivers: the client relies on
         // it for the base of a row it edits later.
-        if version(v, &what)? > checkpoint {
-            return Err(format!(
-                "{what}: version {v} is past the checkpoint {checkpoint}"
-            ));
+        match number(v) {
+            None => return Err(version(v, &what()).unwrap_err()),
+            Some(n) if n > checkpoint => {
+                return Err(format!(
+                    "{}: version {v} is past the checkpoint {checkpoint}",
+                    what()
+                ))
+            }
+            Some(_) => {}
         }
         if let (Some(def), Some(row)) = (profile.tables.get(table), row) {
-            row_has_key(row, &def.key, key, &what)?;
+            row_has_key(row, &def.key, key, what)?;
         }
     }
     Ok(())
@@ -138,7 +149,7 @@ pub fn check_push(
                     version(v, &what)?;
                 }
                 if let (Some(row), Some(def)) = (server_row, profile.tables.get(&m.table)) {
-                    row_has_key(row, &def.key, &m.key, &what)?;
+                    row_has_key(row, &def.key, &m.key, || what.clone())?;
                 }
                 *id
             }
