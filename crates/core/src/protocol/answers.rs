@@ -16,7 +16,11 @@ fn number(s: &str) -> Option<u64> {
 }
 
 fn version(s: &str, what: &str) -> Result<u64, String> {
-    number(s).ok_or_else(|| format!("{what} '{}' is not a version", clip(s)))
+    number(s).ok_or_else(|| not_a_version(s, what))
+}
+
+fn not_a_version(s: &str, what: &str) -> String {
+    format!("{what} '{}' is not a version", clip(s))
 }
 
 /// At most 40 characters of server text in a message.
@@ -101,7 +105,7 @@ pub fn check_pull(
         // The checkpoint bounds every version the page delivers: the client relies on
         // it for the base of a row it edits later.
         match number(v) {
-            None => return Err(version(v, &what()).unwrap_err()),
+            None => return Err(not_a_version(v, &what())),
             Some(n) if n > checkpoint => {
                 return Err(format!(
                     "{}: version {v} is past the checkpoint {checkpoint}",
