@@ -651,8 +651,12 @@ async fn updates_and_deletes_through_fetch_sync_exactly_once() {
     let recorder = Recorder::new(&store);
     let off = install(&store, &prefix());
     let a = format!("/api/data/accounts/{k}-a");
+    status_field_becomes(&store, "pending", 0.into()).await;
     let r = request(LEE, "PATCH", &a, Some(r#"{"name":"A2","phone":"1"}"#)).await;
     assert_eq!((r.status, r.local), (200, true), "{}", r.text);
+    // Read-your-writes on the status: the answered write is counted already.
+    let status: Value = serde_json::from_str(&json(&store.status())).unwrap();
+    assert_eq!(status["pending"], 1, "after an intercepted PATCH: {status}");
     let r = request(LEE, "DELETE", &format!("/api/data/accounts/{k}-b"), None).await;
     assert_eq!((r.status, r.local, r.text.as_str()), (204, true, ""));
     assert_eq!(r.content_type, None);

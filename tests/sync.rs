@@ -297,8 +297,8 @@ async fn a_resolved_write_is_in_the_status_pending_count_at_once() {
     ok(accounts.update("a0".into(), js(r#"{"city":"Lyon"}"#))).await;
     assert_eq!(pending(&store), 4, "after update");
     assert_eq!(pending_count(&store).await, 4);
-    // A delete of a row created here cancels its insert: the status catches up at the
-    // next recount (deletes are not counted at once, see `Syncer::rows_written`).
+    // A delete of a row created here cancels its insert: the delete starts a recount,
+    // and the status catches up when it ends (see `Syncer::rows_written`).
     ok(accounts.delete(three.clone().into())).await;
     status_field_becomes(&store, "pending", 3.into()).await;
     assert_eq!(pending_count(&store).await, 3);

@@ -122,12 +122,6 @@ pub struct TabChange {
     pub keys: Array,
 }
 
-/// A `"change"` event as the sync driver hears it (`ChangeEvent` below): its source.
-#[derive(Deserialize)]
-pub struct ChangeEventIn {
-    pub source: String,
-}
-
 /// Keys given from JS or handed back by storage, for the status's count of pending rows.
 pub fn keys(keys: &Array) -> Vec<offline_tables_core::Key> {
     let values: Vec<Value> = from_js(keys.into()).unwrap_or_default();

@@ -136,7 +136,7 @@ impl OfflineStore {
     /// The table `name` of the profile; throws `unknown_table` for any other name.
     pub fn table(&self, name: &str) -> Result<Table, Error> {
         self.db.table(name)?;
-        Ok(Table::new(self.db.clone(), name, self.syncer.clone()))
+        Ok(Table::new(self.db.clone(), name))
     }
 
     /// Closes the database and stops syncing; later calls reject with `closed`.

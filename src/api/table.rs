@@ -1,7 +1,6 @@
 //! `Table`: reads and writes of one table of the profile.
 
 use super::promise;
-use crate::driver::sync::Syncer;
 use crate::storage::Db;
 use js_sys::{Array, Promise};
 use std::rc::Rc;
@@ -13,25 +12,14 @@ use wasm_bindgen::prelude::*;
 pub struct Table {
     db: Rc<Db>,
     name: String,
-    /// The store's sync driver, told of puts and updates so that the status counts them
-    /// before their promises resolve.
-    syncer: Option<Rc<Syncer>>,
 }
 
 impl Table {
-    pub(crate) fn new(db: Rc<Db>, name: &str, syncer: Option<Rc<Syncer>>) -> Table {
+    pub(crate) fn new(db: Rc<Db>, name: &str) -> Table {
         Table {
             db,
             name: name.to_string(),
-            syncer,
         }
-    }
-}
-
-/// Tells the sync driver, if any, that `keys` of `table` were put or updated.
-fn written(syncer: &Option<Rc<Syncer>>, table: &str, keys: &Array) {
-    if let Some(s) = syncer {
-        s.rows_written(table, keys);
     }
 }
 
@@ -68,11 +56,10 @@ impl Table {
     /// Inserts or replaces `row`; resolves to its key.
     #[wasm_bindgen(unchecked_return_type = "Promise<Key>")]
     pub fn put(&self, #[wasm_bindgen(unchecked_param_type = "Row")] row: JsValue) -> Promise {
-        let (db, t, s) = (self.db.clone(), self.name.clone(), self.syncer.clone());
+        let (db, t) = (self.db.clone(), self.name.clone());
         promise(async move {
             db.ready().await;
             let keys = db.put_rows(&t, &Array::of1(&row).into(), "put").await?;
-            written(&s, &t, &keys);
             Ok(keys.get(0))
         })
     }
@@ -83,11 +70,10 @@ impl Table {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Row[]")] rows: JsValue,
     ) -> Promise {
-        let (db, t, s) = (self.db.clone(), self.name.clone(), self.syncer.clone());
+        let (db, t) = (self.db.clone(), self.name.clone());
         promise(async move {
             db.ready().await;
-            let keys = db.put_rows(&t, &rows, "bulkPut").await?;
-            written(&s, &t, &keys);
+            db.put_rows(&t, &rows, "bulkPut").await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -100,11 +86,10 @@ impl Table {
         #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Partial<Row>")] patch: JsValue,
     ) -> Promise {
-        let (db, t, s) = (self.db.clone(), self.name.clone(), self.syncer.clone());
+        let (db, t) = (self.db.clone(), self.name.clone());
         promise(async move {
             db.ready().await;
             let row = db.update_row(&t, &key, &patch).await?;
-            written(&s, &t, &Array::of1(&key));
             Ok(row)
         })
     }

@@ -26,6 +26,28 @@ impl Source {
     }
 }
 
+/// A committed write as the sync driver hears of it, before the app's listeners.
+pub enum Heard<'a> {
+    /// A put, insert or update here: every row of `keys` has a pending change now.
+    LocalPut { table: &'a str, keys: &'a Array },
+    /// Another local write (deletes, a settled conflict): what is pending may have
+    /// grown or shrunk.
+    LocalOther,
+    /// A write in another tab.
+    Tab,
+}
+
+/// The sync driver's hook (one per database): counts pending rows without a recount
+/// where it can, and schedules a push.
+pub type Observer = Rc<dyn Fn(Heard<'_>)>;
+
+/// What a local write did, as `Emitter::emit_local` is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalWrite {
+    Put,
+    Other,
+}
+
 type OnMessage = Closure<dyn FnMut(MessageEvent)>;
 
 #[derive(Default)]
@@ -34,6 +56,7 @@ struct Inner {
     next_id: Cell<u32>,
     channel: RefCell<Option<BroadcastChannel>>,
     on_message: RefCell<Option<OnMessage>>,
+    observer: RefCell<Option<Observer>>,
 }
 
 #[derive(Clone, Default)]
@@ -48,6 +71,14 @@ fn event(table: &str, keys: &JsValue, source: Source) -> JsValue {
 }
 
 impl Inner {
+    fn tell(&self, heard: Heard<'_>) {
+        // Cloned out: the observer may stop the driver, which unsets it.
+        let observer = self.observer.borrow().clone();
+        if let Some(f) = observer {
+            f(heard);
+        }
+    }
+
     fn call(&self, value: &JsValue) {
         // Listeners may unsubscribe while being called: iterate over a copy.
         let listeners: Vec<Function> = self
@@ -72,6 +103,7 @@ impl Emitter {
             let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
                 if let Some(inner) = weak.upgrade() {
                     if let Ok(m) = convert::from_js::<TabChange>(m.data()) {
+                        inner.tell(Heard::Tab);
                         inner.call(&event(&m.table, &m.keys, Source::Tab));
                     }
                 }
@@ -92,6 +124,20 @@ impl Emitter {
 
     pub fn unsubscribe(&self, id: u32) {
         self.0.listeners.borrow_mut().retain(|(i, _)| *i != id);
+    }
+
+    /// Sets (or, with None, unsets) the sync driver's hook.
+    pub fn observe(&self, observer: Option<Observer>) {
+        *self.0.observer.borrow_mut() = observer;
+    }
+
+    /// A local write committed: tells the sync driver what it did, then everyone else.
+    pub fn emit_local(&self, table: &str, keys: &Array, wrote: LocalWrite) {
+        self.0.tell(match wrote {
+            LocalWrite::Put => Heard::LocalPut { table, keys },
+            LocalWrite::Other => Heard::LocalOther,
+        });
+        self.emit(table, keys, Source::Local);
     }
 
     /// Tells listeners here, and other tabs, that `keys` of `table` changed.
@@ -118,5 +164,6 @@ impl Emitter {
         }
         self.0.on_message.borrow_mut().take();
         self.0.listeners.borrow_mut().clear();
+        self.0.observer.borrow_mut().take();
     }
 }

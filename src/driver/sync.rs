@@ -5,7 +5,7 @@
 //! exchanges are in `sync/exchange.rs`).
 
 use crate::api::convert;
-use crate::driver::events::Emitter;
+use crate::driver::events::{Emitter, Heard};
 use crate::driver::initial::Progress;
 use crate::driver::leader::{acquire_lock, Channel, Message};
 use crate::driver::pending::PendingRows;
@@ -59,7 +59,6 @@ pub struct Syncer {
     pub conflict_events: Emitter,
     pub error_events: Emitter,
     listeners: RefCell<Vec<(web_sys::EventTarget, &'static str, Callback)>>,
-    change_listener: RefCell<Option<(u32, Callback)>>,
     /// True in the one tab that holds the sync lock.
     leader: std::cell::Cell<bool>,
     /// The leader's last status, as a follower heard it.
@@ -127,7 +126,6 @@ impl Syncer {
             conflict_events: Emitter::default(),
             error_events: Emitter::default(),
             listeners: RefCell::default(),
-            change_listener: RefCell::default(),
             leader: Default::default(),
             mirror: RefCell::default(),
             channel: RefCell::default(),
@@ -201,30 +199,23 @@ impl Syncer {
                 self.listen(&target, "visibilitychange", |_| Event::Visible);
             }
         }
-        // Local writes here and in other tabs: push soon.
+        // Local writes here and in other tabs: push soon, and count what is pending.
+        // Remote changes (pulled pages, settled pushes) recount where they can change
+        // the counts (`Syncer::push`, `Syncer::pull`): a download of a hundred pages
+        // would otherwise recount after each.
         let weak = Rc::downgrade(self);
-        let on_change = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
-            let Ok(change) = convert::from_js::<convert::ChangeEventIn>(e) else {
-                return;
-            };
-            if let Some(me) = weak.upgrade() {
-                // Writes here and in other tabs change what is pending. Remote changes
-                // (pulled pages, settled pushes) recount where they can change the counts
-                // (`Syncer::push`, `Syncer::pull`): a download of a hundred pages would
-                // otherwise recount after each.
-                if matches!(change.source.as_str(), "local" | "tab") {
-                    me.feed(Event::LocalWrite);
-                    me.refresh_counts();
+        self.db
+            .events
+            .observe(Some(Rc::new(move |heard: Heard<'_>| {
+                let Some(me) = weak.upgrade() else {
+                    return;
+                };
+                me.feed(Event::LocalWrite);
+                match heard {
+                    Heard::LocalPut { table, keys } => me.rows_written(table, keys),
+                    Heard::LocalOther | Heard::Tab => me.refresh_counts(),
                 }
-            }
-        });
-        let id = self.db.events.subscribe(
-            on_change
-                .as_ref()
-                .unchecked_ref::<js_sys::Function>()
-                .clone(),
-        );
-        *self.change_listener.borrow_mut() = Some((id, on_change));
+            })));
         self.feed(Event::Started { online });
         self.refresh_counts();
         // The first download's state as stored, for a launch that cannot sync yet.
@@ -285,9 +276,7 @@ impl Syncer {
         for (target, name, cb) in self.listeners.borrow_mut().drain(..) {
             let _ = target.remove_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
         }
-        if let Some((id, _)) = self.change_listener.borrow_mut().take() {
-            self.db.events.unsubscribe(id);
-        }
+        self.db.events.observe(None);
         self.status_events.close();
         self.conflict_events.close();
         self.error_events.close();
@@ -380,17 +369,19 @@ impl Syncer {
         });
     }
 
-    /// A put or an update of `keys` committed here (its promise resolves next): those
-    /// rows have pending changes now, whatever they had before, so the status counts them
-    /// at once (read-your-writes) rather than at the next recount. Not a delete: deleting
-    /// a row created here and never pushed leaves nothing pending, so deletes wait for
-    /// the recount.
-    pub fn rows_written(&self, table: &str, keys: &js_sys::Array) {
+    /// A put, insert or update of `keys` committed here (its promise resolves after):
+    /// those rows have pending changes now, whatever they had before, so the status
+    /// counts them at once (read-your-writes) and no recount is needed. Before the first
+    /// recount the count is not known: then one is asked for. Deletes and other writes
+    /// recount instead: deleting a row created here and never pushed leaves nothing
+    /// pending.
+    fn rows_written(self: &Rc<Self>, table: &str, keys: &js_sys::Array) {
         if !self.leader.get() {
             return;
         }
         let keys = convert::keys(keys);
         let Some(pending) = self.pending_rows.borrow_mut().written(table, keys) else {
+            self.refresh_counts();
             return;
         };
         let counts = self.counts.get();

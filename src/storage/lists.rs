@@ -7,7 +7,7 @@ use super::records::{self, base_key, key_js, parse_base, OutboxRecord};
 use super::tx::{delete, get, or_undefined, put, put_at};
 use super::write::write_logged;
 use super::{Db, Tx, BASE, CONFLICTS, ERRORS, OUTBOX};
-use crate::driver::events::Source;
+use crate::driver::events::{LocalWrite, Source};
 use crate::error::{Error, Result};
 use indexed_db_futures::prelude::*;
 use js_sys::Array;
@@ -183,12 +183,11 @@ impl Db {
         };
         let written = write();
         tx.commit_or_abort(written).await?;
-        let source = if matches!(resolution, Resolution::Server) {
-            Source::Remote
-        } else {
-            Source::Local
-        };
-        self.events.emit(&table, &Array::of1(&k), source);
+        let keys = Array::of1(&k);
+        match resolution {
+            Resolution::Server => self.events.emit(&table, &keys, Source::Remote),
+            _ => self.events.emit_local(&table, &keys, LocalWrite::Other),
+        }
         Ok(())
     }
 
@@ -234,7 +233,8 @@ impl Db {
         .await;
         drop(rows);
         tx.commit_or_abort(written).await?;
-        self.events.emit(&table, &Array::of1(&k), Source::Local);
+        self.events
+            .emit_local(&table, &Array::of1(&k), LocalWrite::Other);
         Ok(())
     }
 }

@@ -7,7 +7,7 @@
 pub(super) use super::capture::write_logged;
 use super::tx::{delete, get, or_undefined, put};
 use super::{js, Db, Tx, BASE, META, OUTBOX};
-use crate::driver::events::Source;
+use crate::driver::events::LocalWrite;
 use crate::error::{Error, Result};
 use indexed_db_futures::object_store::ObjectStore;
 use js_sys::Array;
@@ -55,7 +55,7 @@ impl Db {
         .await;
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit(table, &keys, Source::Local);
+        self.events.emit_local(table, &keys, LocalWrite::Put);
         Ok(keys)
     }
 
@@ -81,7 +81,7 @@ impl Db {
         };
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit(table, &keys, Source::Local);
+        self.events.emit_local(table, &keys, LocalWrite::Put);
         Ok(key)
     }
 
@@ -119,7 +119,7 @@ impl Db {
         };
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit(table, &keys, Source::Local);
+        self.events.emit_local(table, &keys, LocalWrite::Put);
         Ok(row)
     }
 
@@ -144,7 +144,7 @@ impl Db {
         };
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit(table, &keys, Source::Local);
+        self.events.emit_local(table, &keys, LocalWrite::Other);
         Ok(())
     }
 
@@ -182,7 +182,7 @@ impl Db {
         .await;
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit(table, &keys, Source::Local);
+        self.events.emit_local(table, &keys, LocalWrite::Other);
         Ok(())
     }
 }
