@@ -1,8 +1,6 @@
 //! Shared helpers of the browser tests: the field-service profile, a store on a fresh
 //! randomly named database, awaiting promises and reading error codes, snapshots of
 //! everything stored, change-event recording, and a little raw JavaScript.
-// Each test file compiles this module on its own and uses only part of it.
-#![allow(dead_code)]
 
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
 use offline_tables::storage::pull_apply::RemoteChange;
@@ -15,7 +13,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 /// The issue's profile: an owned table with two indexes, a related one, a read-only one.
+pub mod buckets;
 pub mod faults;
+pub mod push_spy;
 pub mod server;
 
 pub const PROFILE: &str = r#"{ "version": 1, "tables": {
@@ -195,6 +195,11 @@ pub fn json(v: &JsValue) -> String {
         .ok()
         .and_then(|s| s.as_string())
         .unwrap_or_else(|| format!("{v:?}"))
+}
+
+/// A key or name no other test run uses: `prefix-<random digits>`.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", (js_sys::Math::random() * 1e12) as u64)
 }
 
 pub fn unique_name(prefix: &str) -> String {

@@ -14,21 +14,43 @@ pub fn server_url() -> &'static str {
     }
 }
 
+/// Open options for the store `name` of `profile`, syncing with the test server as the
+/// user of `token`.
+pub fn server_options(name: &str, profile: &str, token: &str) -> JsValue {
+    let o = options(name, profile);
+    let server = js(&format!(
+        r#"{{"url":"{}","token":"{token}"}}"#,
+        server_url()
+    ));
+    Reflect::set(&o, &"server".into(), &server).unwrap();
+    o
+}
+
+/// `server_options` of the fixture profile, syncing only when `sync()` is called.
+pub fn manual_options(name: &str, token: &str) -> JsValue {
+    let o = server_options(name, FIXTURE_PROFILE, token);
+    Reflect::set(&o, &"sync".into(), &js(r#"{"auto":false}"#)).unwrap();
+    o
+}
+
+/// Opens the store `name` of `manual_options`.
+pub async fn open_manual(name: &str, token: &str) -> OfflineStore {
+    OfflineStore::open_async(manual_options(name, token))
+        .await
+        .unwrap_or_else(|e| panic!("open {name}: {e}"))
+}
+
 pub async fn open_synced(token: &str, get_token: Option<&str>) -> OfflineStore {
     open_synced_named(&unique_name("sync"), token, get_token).await
 }
 
 /// Opens (or opens again, as another tab would) the synced store `name`.
 pub async fn open_synced_named(name: &str, token: &str, get_token: Option<&str>) -> OfflineStore {
-    let o = options(name, PROFILE);
-    let server = js(&format!(
-        r#"{{"url":"{}","token":"{token}"}}"#,
-        server_url()
-    ));
+    let o = server_options(name, PROFILE, token);
     if let Some(body) = get_token {
+        let server = Reflect::get(&o, &"server".into()).unwrap();
         Reflect::set(&server, &"getToken".into(), &Function::new_no_args(body)).unwrap();
     }
-    Reflect::set(&o, &"server".into(), &server).unwrap();
     OfflineStore::open_async(o)
         .await
         .unwrap_or_else(|e| panic!("open: {e}"))
@@ -41,27 +63,10 @@ pub async fn sync(store: &OfflineStore) -> Value {
     serde_json::from_str(&json(&r)).unwrap()
 }
 
+/// A REST call as Alice: status and JSON body (Null when there is none).
 pub async fn rest(method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
-    let url = format!("{}{path}", server_url());
-    let req = gloo_net::http::RequestBuilder::new(&url)
-        .method(method.parse().unwrap())
-        .header("authorization", "Bearer dev-token-alice");
-    let resp = match body {
-        Some(b) => {
-            req.header("content-type", "application/json")
-                .body(b.to_string())
-                .unwrap()
-                .send()
-                .await
-        }
-        None => req.send().await,
-    }
-    .unwrap();
-    let text = resp.text().await.unwrap_or_default();
-    (
-        resp.status(),
-        serde_json::from_str(&text).unwrap_or(Value::Null),
-    )
+    let (status, _, body) = rest_full("dev-token-alice", method, path, body).await;
+    (status, body)
 }
 
 /// Waits (up to 2 s) until the store's status has `field` equal to `want`.
@@ -107,13 +112,7 @@ pub const FIXTURE_TABLES: [&str; 5] = ["accounts", "workorders", "products", "no
 
 /// Opens (or opens again) the synced store `name` with `profile` and the bearer `token`.
 pub async fn open_synced_with(name: &str, token: &str, profile: &str) -> OfflineStore {
-    let o = options(name, profile);
-    let server = js(&format!(
-        r#"{{"url":"{}","token":"{token}"}}"#,
-        server_url()
-    ));
-    Reflect::set(&o, &"server".into(), &server).unwrap();
-    OfflineStore::open_async(o)
+    OfflineStore::open_async(server_options(name, profile, token))
         .await
         .unwrap_or_else(|e| panic!("open {name}: {e}"))
 }

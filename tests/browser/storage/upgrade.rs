@@ -3,13 +3,9 @@
 //! version, or a changed key column, is invalid_profile and loses nothing; a table
 //! dropped from the profile keeps its rows and pending changes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use offline_tables::OfflineStore;
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 /// v2: accounts drops the `city` index and gains `name`; a new `contacts` table.
 const PROFILE_V2: &str = r#"{ "version": 2, "tables": {

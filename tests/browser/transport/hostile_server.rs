@@ -5,30 +5,15 @@
 //! change nothing stored, throw nothing out of the API, and the next honest answer
 //! syncs everything. The test server's `respond` fault plays the server (users uma, vic).
 
-mod common;
-
-use common::faults::*;
-use common::server::*;
-use common::*;
+use crate::common::faults::*;
+use crate::common::server::*;
+use crate::common::*;
 use offline_tables::OfflineStore;
 use serde_json::{json, Value};
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
 const UMA: &str = "dev-token-uma";
 const VIC: &str = "dev-token-vic";
-
-async fn open_manual(name: &str, token: &str) -> OfflineStore {
-    let o = options(name, FIXTURE_PROFILE);
-    let server = js(&format!(
-        r#"{{"url":"{}","token":"{token}"}}"#,
-        server_url()
-    ));
-    js_sys::Reflect::set(&o, &"server".into(), &server).unwrap();
-    js_sys::Reflect::set(&o, &"sync".into(), &js(r#"{"auto":false}"#)).unwrap();
-    OfflineStore::open_async(o).await.unwrap()
-}
 
 /// Every row of every table and the pending changes, as JSON.
 async fn stored(store: &OfflineStore) -> String {

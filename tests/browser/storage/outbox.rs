@@ -2,14 +2,10 @@
 //! coalesce to one change per row against the row's server base, in the order of first
 //! write, and rows pulled from the server (apply_remote) never overwrite pending ones.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use offline_tables_core::Key;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 const BASE_A: &str = r#"{"id":"a","name":"Acme","city":"Paris","ownerId":"u1"}"#;
 

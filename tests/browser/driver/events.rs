@@ -2,15 +2,11 @@
 //! changes ("remote"), from another store instance on the same database ("tab", over
 //! BroadcastChannel); unsubscribing stops delivery; failed writes emit nothing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use js_sys::Function;
 use offline_tables_core::Key;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 async fn every_local_write_emits_one_local_event() {

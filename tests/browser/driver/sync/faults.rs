@@ -11,18 +11,15 @@
 //! and heidi only, every fault rule scoped to the test's user and used up by its
 //! `times`, and unique keys, so other test files sharing the server are not disturbed.
 
-mod common;
-
-use common::faults::*;
-use common::server::*;
-use common::*;
+use crate::common::faults::*;
+use crate::common::push_spy::*;
+use crate::common::server::*;
+use crate::common::*;
 use offline_tables::OfflineStore;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 const FRANK: &str = "dev-token-frank";
 const GRACE: &str = "dev-token-grace";
@@ -51,30 +48,6 @@ export function orHung(p, ms) {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-// A passive observer of the page's pushes: every POST to /sync/push goes to the real
-// server unchanged; the spy keeps a copy of each body the page sent and of each answer
-// it got (a dropped connection gives none).
-function spy() {
-  if (!globalThis.__otFaultSpy) {
-    const s = { sent: [], answers: [] };
-    globalThis.__otFaultSpy = s;
-    const orig = globalThis.fetch;
-    globalThis.fetch = function (input, init) {
-      const url = typeof input === "string" ? input : input.url;
-      if (!String(url).endsWith("/sync/push")) return orig.apply(this, arguments);
-      const copy = input instanceof Request ? input.clone().text() : Promise.resolve(init && init.body);
-      copy.then((t) => s.sent.push(JSON.parse(t)));
-      return orig.apply(this, arguments).then((r) => {
-        r.clone().json().then((b) => s.answers.push(b), () => {});
-        return r;
-      });
-    };
-  }
-  return globalThis.__otFaultSpy;
-}
-export function spyReset() { const s = spy(); s.sent = []; s.answers = []; }
-export function spySent() { return JSON.stringify(spy().sent); }
-export function spyAnswers() { return JSON.stringify(spy().answers); }
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = countingGetToken)]
@@ -83,18 +56,6 @@ extern "C" {
     fn calls_of(f: &js_sys::Function) -> u32;
     #[wasm_bindgen(js_name = orHung)]
     fn or_hung(p: &js_sys::Promise, ms: u32) -> js_sys::Promise;
-    #[wasm_bindgen(js_name = spyReset)]
-    fn spy_reset();
-    /// The push request bodies sent since the reset, as a JSON array.
-    #[wasm_bindgen(js_name = spySent)]
-    fn spy_sent() -> String;
-    /// The push answers received since the reset, as a JSON array.
-    #[wasm_bindgen(js_name = spyAnswers)]
-    fn spy_answers() -> String;
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", (js_sys::Math::random() * 1e12) as u64)
 }
 
 fn parse(text: &str) -> Value {
@@ -108,16 +69,12 @@ async fn open_store(
     get_token: Option<&js_sys::Function>,
     timeout_ms: u32,
 ) -> OfflineStore {
-    let o = options(&unique_name("faults"), FIXTURE_PROFILE);
-    let server = js(&format!(
-        r#"{{"url":"{}","token":"{token}","timeoutMs":{timeout_ms}}}"#,
-        server_url()
-    ));
+    let o = manual_options(&unique_name("faults"), token);
+    let server = js_sys::Reflect::get(&o, &"server".into()).unwrap();
+    js_sys::Reflect::set(&server, &"timeoutMs".into(), &timeout_ms.into()).unwrap();
     if let Some(f) = get_token {
         js_sys::Reflect::set(&server, &"getToken".into(), f).unwrap();
     }
-    js_sys::Reflect::set(&o, &"server".into(), &server).unwrap();
-    js_sys::Reflect::set(&o, &"sync".into(), &js(r#"{"auto":false}"#)).unwrap();
     OfflineStore::open_async(o)
         .await
         .unwrap_or_else(|e| panic!("open: {e}"))

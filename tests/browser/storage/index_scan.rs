@@ -2,17 +2,13 @@
 //! columns, nulls, numbers next to strings, non-ASCII, arrays) give deeply identical
 //! results on a table with indexes and one without, and agree with a plain oracle.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use js_sys::Array;
 use offline_tables::{OfflineStore, Table};
 use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 const INDEXED: &str = r#"{"version":1,"tables":{"accounts":{"key":"id","indexes":["ownerId","city","n","name","modifiedOn"]}}}"#;
 const PLAIN: &str = r#"{"version":1,"tables":{"accounts":{"key":"id"}}}"#;

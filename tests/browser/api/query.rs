@@ -2,15 +2,11 @@
 //! pairs), limit, offset, select; the OData string forms give identical results; bad
 //! queries are invalid_argument and change nothing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use js_sys::{Array, Promise};
 use offline_tables::{OfflineStore, Table};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 /// Keys in key order: 6, 7, then "a1".."a8". "employees" is missing on a4 and a string
 /// on 7; "city" is null on 6 and missing on a8.

@@ -3,15 +3,11 @@
 //! goes on from the shared outbox and checkpoint. Two stores in one page stand for two
 //! tabs: they share the database, the lock and the channels exactly as tabs do.
 
-mod common;
-
-use common::server::*;
-use common::*;
+use crate::common::server::*;
+use crate::common::*;
 use offline_tables::OfflineStore;
 use serde_json::Value;
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 async fn until(ms: u32, mut f: impl FnMut() -> bool) -> bool {
     for _ in 0..ms / 20 {

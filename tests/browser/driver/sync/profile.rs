@@ -5,25 +5,13 @@
 //! tab) follows by itself. Alone in its file: it changes the server's profile, and puts
 //! the test fixture back before asserting anything.
 
-mod common;
-
-use common::server::*;
-use common::*;
+use crate::common::server::*;
+use crate::common::*;
 use offline_tables::OfflineStore;
 use serde_json::{json, Value};
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
 const JUDY: &str = "dev-token-judy";
-
-async fn open_manual(name: &str) -> OfflineStore {
-    let o = options(name, FIXTURE_PROFILE);
-    let server = js(&format!(r#"{{"url":"{}","token":"{JUDY}"}}"#, server_url()));
-    js_sys::Reflect::set(&o, &"server".into(), &server).unwrap();
-    js_sys::Reflect::set(&o, &"sync".into(), &js(r#"{"auto":false}"#)).unwrap();
-    OfflineStore::open_async(o).await.unwrap()
-}
 
 fn profile_of(store: &OfflineStore) -> Value {
     serde_json::from_str(&json(&store.profile())).unwrap()
@@ -61,8 +49,8 @@ async fn a_newer_server_profile_upgrades_open_stores_and_keeps_everything() {
     let (mine, tag) = (format!("judy-note-{stamp}"), format!("judy-tag-{stamp}"));
 
     let name = unique_name("profile");
-    let a = open_manual(&name).await;
-    let b = open_manual(&name).await; // another tab on the same database
+    let a = open_manual(&name, JUDY).await;
+    let b = open_manual(&name, JUDY).await; // another tab on the same database
     let first = sync(&a).await;
     let notes_before = ok_json(a.table("notes").unwrap().query(None)).await;
     ok(a.table("notes").unwrap().put(js(&format!(

@@ -2,13 +2,9 @@
 //! unknown change kinds and tables are skipped; a page that fails to store leaves rows
 //! and checkpoint as they were; pending local changes stay on top while the base moves.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 async fn a_page_and_its_checkpoint_are_applied_together() {

@@ -2,16 +2,12 @@
 //! the name and profile getters, close then `closed`, reopening with rows and outbox
 //! intact, another connection's upgrade closing this one, and deleteDatabase.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use js_sys::Reflect;
 use offline_tables::{OfflineStore, Table};
 use offline_tables_core::Key;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 const PROFILE_V2: &str = r#"{ "version": 2, "tables": {
   "accounts":   { "key": "id", "indexes": ["ownerId", "city"], "conflict": "merge", "scope": { "owner": "ownerId" } },

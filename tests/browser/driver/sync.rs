@@ -3,14 +3,16 @@
 //! through the REST API, a server write pulled with a `remote` change event, a 401 with
 //! and without a token refresh; numbers kept to the bit on the way.
 
-mod common;
+mod conflicts;
+mod faults;
+mod policies;
+mod profile;
+mod tabs;
 
-use common::server::*;
-use common::*;
+use crate::common::server::*;
+use crate::common::*;
 use serde_json::Value;
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 async fn first_download_then_a_local_write_is_pushed_and_a_server_write_is_pulled() {

@@ -3,15 +3,11 @@
 //! nothing (`user_mismatch`), keeping the first user's pending changes for when they
 //! come back. Against the real reference server (users quinn and rosa).
 
-mod common;
-
-use common::server::*;
-use common::*;
+use crate::common::server::*;
+use crate::common::*;
 use offline_tables::OfflineStore;
 use serde_json::{json, Value};
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 const QUINN: &str = "dev-token-quinn";
 const ROSA: &str = "dev-token-rosa";
@@ -23,13 +19,7 @@ async fn try_open_as(
     token: &str,
     user: Option<&str>,
 ) -> Result<OfflineStore, offline_tables::Error> {
-    let o = options(name, FIXTURE_PROFILE);
-    let server = js(&format!(
-        r#"{{"url":"{}","token":"{token}"}}"#,
-        server_url()
-    ));
-    js_sys::Reflect::set(&o, &"server".into(), &server).unwrap();
-    js_sys::Reflect::set(&o, &"sync".into(), &js(r#"{"auto":false}"#)).unwrap();
+    let o = manual_options(name, token);
     if let Some(u) = user {
         js_sys::Reflect::set(&o, &"user".into(), &u.into()).unwrap();
     }

@@ -3,16 +3,12 @@
 //! (QuotaExceededError to quota_exceeded, and the rest) by name, never by message, with
 //! its JS Error form, and `closed` for a transaction on a connection that is closing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use offline_tables::error::DomError;
 use offline_tables::{Error, ErrorCode};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 use web_sys::DomException;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 async fn a_foreign_newer_database_under_the_name_is_a_storage_error() {

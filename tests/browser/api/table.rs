@@ -2,14 +2,10 @@
 //! number keys, plain rows, and the errors of each call: invalid_argument, not_found,
 //! read_only, unknown_table, each leaving everything already stored unchanged.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 const ROW_A: &str = r#"{"id":"a","name":"Acme","city":"Paris","ownerId":"u1","tags":["x","y"],"geo":{"lat":48.85,"lng":2.35},"active":true,"note":null,"n":-1.5,"label":"Zürich 東京 😀"}"#;
 

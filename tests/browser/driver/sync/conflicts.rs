@@ -2,18 +2,10 @@
 //! column by column and pushes the result, a manual table keeps the conflict until the
 //! app resolves it, and a refused write becomes a sync error without blocking the others.
 
-mod common;
-
-use common::server::*;
-use common::*;
+use crate::common::server::*;
+use crate::common::*;
 use serde_json::Value;
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", (js_sys::Math::random() * 1e12) as u64)
-}
 
 fn now_iso() -> String {
     js_sys::Date::new_0().to_iso_string().as_string().unwrap()

@@ -3,16 +3,12 @@
 //! against the new base, and each conflict policy and rejection leaves the row, the
 //! outbox, the conflict list and the error list as specified.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use offline_tables::OfflineStore;
 use offline_tables_core::protocol::{Outcome, RejectReason};
 use offline_tables_core::MutationOp;
 use serde_json::json;
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 const POLICIES: &str = r#"{ "version": 1, "tables": {
   "sw": { "key": "id", "conflict": "server-wins" },

@@ -5,65 +5,18 @@
 //! dave and erin only, and unique keys, so other test files sharing the server are not
 //! disturbed.
 
-mod common;
-
-use common::server::*;
-use common::*;
+use crate::common::push_spy::*;
+use crate::common::server::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
 const CAROL: &str = "dev-token-carol";
 const DAVE: &str = "dev-token-dave";
 const ERIN: &str = "dev-token-erin";
 const DAY_MS: f64 = 86_400_000.0;
-
-#[wasm_bindgen(inline_js = r#"
-// A passive observer of the page's pushes: every POST to /sync/push goes to the real
-// server unchanged; the spy keeps a copy of its body and of the answer, and can run a
-// hook once, right after the request has been sent.
-function spy() {
-  if (!globalThis.__otPushSpy) {
-    const s = { sent: [], answers: [], hook: null };
-    globalThis.__otPushSpy = s;
-    const orig = globalThis.fetch;
-    globalThis.fetch = function (input, init) {
-      const url = typeof input === "string" ? input : input.url;
-      if (!String(url).endsWith("/sync/push")) return orig.apply(this, arguments);
-      const copy = input instanceof Request ? input.clone().text() : Promise.resolve(init && init.body);
-      const p = orig.apply(this, arguments);
-      copy.then((t) => s.sent.push(JSON.parse(t)));
-      if (s.hook) { const h = s.hook; s.hook = null; queueMicrotask(h); }
-      return p.then((r) => { r.clone().json().then((b) => s.answers.push(b), () => {}); return r; });
-    };
-  }
-  return globalThis.__otPushSpy;
-}
-export function spyReset() { const s = spy(); s.sent = []; s.answers = []; s.hook = null; }
-export function spyOnNextPush(f) { spy().hook = f; }
-export function spySent() { return JSON.stringify(spy().sent); }
-export function spyAnswers() { return JSON.stringify(spy().answers); }
-"#)]
-extern "C" {
-    #[wasm_bindgen(js_name = spyReset)]
-    fn spy_reset();
-    /// Runs `f` once, in a microtask right after the next push request was sent.
-    #[wasm_bindgen(js_name = spyOnNextPush)]
-    fn spy_on_next_push(f: &JsValue);
-    /// The push request bodies sent since the reset, as a JSON array.
-    #[wasm_bindgen(js_name = spySent)]
-    fn spy_sent() -> String;
-    /// The push answers received since the reset (also those nobody read), as JSON.
-    #[wasm_bindgen(js_name = spyAnswers)]
-    fn spy_answers() -> String;
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", (js_sys::Math::random() * 1e12) as u64)
-}
 
 fn iso(ms: f64) -> String {
     js_sys::Date::new(&JsValue::from_f64(ms))

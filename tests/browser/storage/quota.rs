@@ -2,37 +2,16 @@
 //! Bucket with a small quota, writes too big for it reject with quota_exceeded, and
 //! every row and pending change stays as it was (also after a reopen); a pulled page too
 //! big for it rolls back with its checkpoint and reports `quota_exceeded`.
-//! Alone in its file because it swaps `globalThis.indexedDB` while it runs.
+//! The bucket comes from `common::buckets`.
 
-mod common;
-
-use common::server::*;
-use common::*;
-use js_sys::Promise;
+use crate::common::buckets::*;
+use crate::common::server::*;
+use crate::common::*;
 use offline_tables::OfflineStore;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
 #[wasm_bindgen(inline_js = r#"
-let saved = null;
-let bucketName = null;
-export function bucketsSupported() { return !!(navigator.storageBuckets && navigator.storageBuckets.open); }
-export async function useBucket(quota) {
-  bucketName = "quota-" + String(Math.random()).slice(2);
-  const bucket = await navigator.storageBuckets.open(bucketName, { quota });
-  saved = Object.getOwnPropertyDescriptor(globalThis, "indexedDB");
-  Object.defineProperty(globalThis, "indexedDB", { value: bucket.indexedDB, configurable: true, writable: true });
-  return (await bucket.estimate()).quota;
-}
-export async function restore() {
-  if (saved) Object.defineProperty(globalThis, "indexedDB", saved);
-  saved = null;
-  if (bucketName) await navigator.storageBuckets.delete(bucketName);
-  bucketName = null;
-}
 function noise(n) {
   const bytes = new Uint8Array(n);
   for (let o = 0; o < n; o += 65536) crypto.getRandomValues(bytes.subarray(o, Math.min(n, o + 65536)));
@@ -47,11 +26,6 @@ export function bigRows(count, size) {
 }
 "#)]
 extern "C" {
-    #[wasm_bindgen(js_name = bucketsSupported)]
-    fn buckets_supported() -> bool;
-    #[wasm_bindgen(js_name = useBucket)]
-    fn use_bucket(quota: u32) -> Promise;
-    fn restore() -> Promise;
     /// Rows `{ id: "big<i>", blob }` with `size` characters of incompressible noise.
     #[wasm_bindgen(js_name = bigRows)]
     fn big_rows(count: u32, size: u32) -> js_sys::Array;
@@ -118,23 +92,13 @@ async fn scenario(name: &str) {
 
 #[wasm_bindgen_test]
 async fn writes_beyond_the_quota_are_quota_exceeded_and_lose_nothing() {
-    if !buckets_supported() {
-        web_sys::console::warn_1(
-            &"no Storage Buckets API: quota_exceeded is covered by the mapping test only".into(),
-        );
-        return;
-    }
-    let quota = JsFuture::from(use_bucket(QUOTA)).await.unwrap();
-    assert_eq!(
-        quota.as_f64(),
-        Some(QUOTA as f64),
-        "the bucket has the small quota"
-    );
-    // The only test of this file: a failure ends the page, so no other test ever runs
-    // on the swapped indexedDB.
+    let quota = use_bucket("quota", Some(QUOTA)).await;
+    assert_eq!(quota, QUOTA as f64, "the bucket has the small quota");
+    // The tests share one page: a failure below leaves the bucket's indexedDB in place,
+    // so tests after it may fail too; the first failure in the log is this one.
     scenario(&unique_name("quota")).await;
     sync_scenario(&unique_name("quota-sync")).await;
-    JsFuture::from(restore()).await.unwrap();
+    restore().await;
 }
 
 const IVAN: &str = "dev-token-ivan";

@@ -1,0 +1,6 @@
+//! Tests of `src/driver`: change events, sync against the reference server, and a
+//! store's binding to its user.
+
+mod events;
+mod sync;
+mod user_binding;
