@@ -272,3 +272,32 @@ fn with_auto_sync_off_only_sync_requests_start_cycles() {
         ],
     );
 }
+
+#[test]
+fn a_server_that_keeps_asking_to_start_over_fails_the_sync() {
+    // Two resyncs in one cycle are the protocol's (a moved horizon, then a profile change
+    // met on the way); a third fails the sync as malformed and backs off, instead of a
+    // download going in circles. The next cycle may resync again.
+    let restarted = |request| Event::PullRestarted { request };
+    check(
+        "restart_limit",
+        vec![
+            (0, Event::Started { online: true }),
+            (10, push_done(1, false)),
+            (20, pull_done(2, true)),
+            (30, restarted(3)),
+            (40, pull_done(4, true)),
+            (50, restarted(5)),
+            (60, restarted(6)),
+            (
+                1_060,
+                Event::TimerFired {
+                    timer: Timer::Backoff,
+                },
+            ),
+            (1_070, push_done(7, false)),
+            (1_080, restarted(8)),
+            (1_090, pull_done(9, false)),
+        ],
+    );
+}

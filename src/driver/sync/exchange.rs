@@ -355,10 +355,7 @@ impl Syncer {
         match self.db.reset_for_resync().await {
             Ok(()) => {
                 *self.initial.borrow_mut() = Progress::new(self.db.profile().tables.keys());
-                Event::PullDone {
-                    request,
-                    has_more: true,
-                }
+                Event::PullRestarted { request }
             }
             Err(e) => Event::Failed {
                 request,

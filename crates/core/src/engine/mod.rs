@@ -136,6 +136,13 @@ pub enum Event {
         request: u64,
         has_more: bool,
     },
+    /// The server asked the store to start over (a resync, or a new profile that needs
+    /// one): the store was reset and pulls again from no checkpoint. More than
+    /// `MAX_RESTARTS` in one cycle fail the sync as `malformed`, so a server that keeps
+    /// asking cannot keep a download going in circles.
+    PullRestarted {
+        request: u64,
+    },
     Failed {
         request: u64,
         failure: Failure,
@@ -238,8 +245,15 @@ pub struct Engine {
     #[serde(default)]
     refused: Option<Failure>,
     next_request: u64,
+    /// Resyncs the server asked for in this cycle (`Event::PullRestarted`).
+    #[serde(default)]
+    restarts: u32,
     status: Status,
 }
+
+/// Resyncs one cycle may make before it fails: one is the protocol's own (a horizon or a
+/// profile moved), a second can follow a profile change met during the first.
+pub const MAX_RESTARTS: u32 = 2;
 
 impl Engine {
     pub fn new(config: Config) -> Engine {
@@ -253,6 +267,7 @@ impl Engine {
             token_refreshed: false,
             refused: None,
             next_request: 1,
+            restarts: 0,
             status: Status {
                 online: false,
                 state: SyncState::Offline,
@@ -386,6 +401,22 @@ impl Engine {
                     }
                 }
             }
+            Event::PullRestarted { request } => {
+                if self.phase == Phase::Pulling(request) {
+                    self.restarts += 1;
+                    if self.restarts > MAX_RESTARTS {
+                        let message = format!(
+                            "the server asked to start over {} times in one sync",
+                            self.restarts
+                        );
+                        self.fail(now, random, Failure::Malformed { message }, &mut out);
+                    } else if !self.online {
+                        self.pause_offline(&mut out);
+                    } else {
+                        self.send_pull(&mut out);
+                    }
+                }
+            }
             Event::Failed { request, failure } => {
                 let current =
                     matches!(self.phase, Phase::Pushing(r) | Phase::Pulling(r) if r == request);
@@ -447,6 +478,7 @@ impl Engine {
     }
 
     fn start_cycle(&mut self, out: &mut Vec<Instruction>) {
+        self.restarts = 0;
         if self.online {
             self.send_push(out);
         } else {
