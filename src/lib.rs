@@ -2,14 +2,25 @@
 //! tables live in IndexedDB and are read and written locally, always; every write is
 //! logged in an outbox, in the same transaction, for sync to push.
 
-pub mod api;
-pub mod driver;
-pub mod error;
-pub mod storage;
-pub mod transport;
+mod api;
+mod driver;
+mod error;
+mod storage;
+mod transport;
 
 pub use api::{OfflineStore, Table};
-pub use error::{Error, ErrorCode};
+pub use error::{DomError, Error, ErrorCode, Result};
+
+/// What the browser tests (`tests/browser`) reach below the JS API: the storage layer
+/// (`OfflineStore::db`), a pulled page as the transport splits it, and what applying one
+/// answers. Not part of the supported API: hidden from the docs, it may change in any
+/// release.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::storage::pull_apply::RemoteChange;
+    pub use crate::storage::{Applied, Db};
+    pub use crate::transport::Pulled;
+}
 
 /// The wasm's allocator: talc instead of Rust's default dlmalloc, for size (the README's *Size*
 /// gives what it buys), with the same `npm run bench:sync` figures within noise (README *Speed*).

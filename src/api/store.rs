@@ -393,7 +393,8 @@ impl OfflineStore {
         Db::delete_database(name).await
     }
 
-    /// The storage layer, for the crate's own tests and later layers.
+    /// The storage layer, for the browser tests (see `crate::testing`).
+    #[doc(hidden)]
     pub fn db(&self) -> &Rc<Db> {
         &self.db
     }

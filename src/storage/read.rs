@@ -384,21 +384,3 @@ impl Db {
         Ok(total)
     }
 }
-
-/// Parses a query given from JS: an OData string, a query object, or nothing.
-pub fn parse_query(q: &JsValue) -> Result<Query> {
-    if q.is_undefined() || q.is_null() {
-        return Ok(Query::default());
-    }
-    if let Some(s) = q.as_string() {
-        return Ok(Query::from_odata(&s)?);
-    }
-    if !q.is_object() || js_sys::Array::is_array(q) {
-        return Err(Error::invalid_argument(
-            "query must be an object or an OData string",
-        ));
-    }
-    let v: Value =
-        js::from_js(q, true).map_err(|e| Error::invalid_argument(format!("query: {e}")))?;
-    Ok(Query::from_object(&v)?)
-}

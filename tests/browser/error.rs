@@ -4,7 +4,7 @@
 //! its JS Error form, and `closed` for a transaction on a connection that is closing.
 
 use crate::common::*;
-use offline_tables::error::DomError;
+use offline_tables::DomError;
 use offline_tables::{Error, ErrorCode};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;

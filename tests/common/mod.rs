@@ -3,7 +3,7 @@
 //! everything stored, change-event recording, and a little raw JavaScript.
 
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
-use offline_tables::storage::pull_apply::RemoteChange;
+use offline_tables::testing::RemoteChange;
 use offline_tables::{Error, OfflineStore};
 use offline_tables_core::Key;
 use std::cell::RefCell;
@@ -351,14 +351,14 @@ pub async fn pending_json(store: &OfflineStore) -> String {
 /// written with its checkpoint, as pulled from the store's checkpoint. True when it took
 /// changes out of the outbox.
 pub async fn apply_pulled(
-    db: &offline_tables::storage::Db,
+    db: &offline_tables::testing::Db,
     page: impl std::fmt::Display,
-) -> offline_tables::error::Result<bool> {
-    let p = offline_tables::transport::Pulled::split(&page.to_string(), &db.profile())
+) -> offline_tables::Result<bool> {
+    let p = offline_tables::testing::Pulled::split(&page.to_string(), &db.profile())
         .expect("a valid page");
     let asked = db.checkpoint().await?;
     match db.apply_page(&p.page, &p.rows, asked.as_deref()).await? {
-        offline_tables::storage::Applied::Written { moot } => Ok(moot),
+        offline_tables::testing::Applied::Written { moot } => Ok(moot),
         stale => panic!("{stale:?}: the checkpoint it was pulled from is the stored one"),
     }
 }

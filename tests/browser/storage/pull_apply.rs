@@ -229,7 +229,7 @@ async fn a_bulk_write_over_downloaded_rows_captures_each_base() {
 
 #[wasm_bindgen_test]
 async fn a_page_pulled_from_a_checkpoint_the_store_has_left_writes_nothing() {
-    use offline_tables::storage::Applied;
+    use offline_tables::testing::Applied;
     let store = fresh().await;
     let db = store.db();
     apply_pulled(db, json!({
@@ -240,7 +240,7 @@ async fn a_page_pulled_from_a_checkpoint_the_store_has_left_writes_nothing() {
     .unwrap();
     // A page fetched ahead from checkpoint 5 (another tab moved the store to 10 meanwhile),
     // or from the start after the store was reset: neither may move the checkpoint back.
-    let page = offline_tables::transport::Pulled::split(
+    let page = offline_tables::testing::Pulled::split(
         &json!({
             "protocolVersion": 1, "checkpoint": "8", "hasMore": false,
             "changes": [ { "kind": "upsert", "table": "accounts", "key": "a1", "version": "7", "row": { "id": "a1", "ownerId": "old" } } ]
