@@ -54,7 +54,8 @@ for attempt in 1 2 3 4 5; do
   sweep
   mkdir -p "$RUN_TMP"
   set -m
-  TMPDIR="$RUN_TMP" wasm-pack test --headless --chrome -- --test browser ${filters[@]:+-- "${filters[@]}"} >"$log" 2>&1 &
+  # chromedriver's own log of each start, for when one does not start.
+  TMPDIR="$RUN_TMP" CHROMEDRIVER_ARGS="--log-path=$LOGS/chromedriver-$attempt.log" wasm-pack test --headless --chrome -- --test browser ${filters[@]:+-- "${filters[@]}"} >"$log" 2>&1 &
   pid=$!
   set +m
   started=""
