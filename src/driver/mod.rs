@@ -2,6 +2,6 @@
 
 pub mod events;
 pub mod initial;
-pub mod leader;
+pub mod leadership;
 pub mod pending;
 pub mod sync;

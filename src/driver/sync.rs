@@ -7,7 +7,7 @@
 use crate::api::convert;
 use crate::driver::events::{Emitter, Heard};
 use crate::driver::initial::Progress;
-use crate::driver::leader::{acquire_lock, Channel, Message};
+use crate::driver::leadership::{self, Leadership, Message};
 use crate::driver::pending::PendingRows;
 use crate::storage::Db;
 use crate::transport::Server;
@@ -46,7 +46,6 @@ fn navigator_online() -> bool {
 }
 
 type Callback = Closure<dyn FnMut(JsValue)>;
-type LockCallback = Closure<dyn FnMut(js_sys::Function)>;
 
 pub struct Syncer {
     db: Rc<Db>,
@@ -59,13 +58,8 @@ pub struct Syncer {
     pub conflict_events: Emitter,
     pub error_events: Emitter,
     listeners: RefCell<Vec<(web_sys::EventTarget, &'static str, Callback)>>,
-    /// True in the one tab that holds the sync lock.
-    leader: std::cell::Cell<bool>,
-    /// The leader's last status, as a follower heard it.
-    mirror: RefCell<Option<JsValue>>,
-    channel: RefCell<Option<Channel>>,
-    release: RefCell<Option<js_sys::Function>>,
-    on_lock: RefCell<Option<LockCallback>>,
+    /// The lock, the channel to the other tabs, the mirror of the leader's status.
+    leadership: Leadership,
     stopped: std::cell::Cell<bool>,
     counts: std::cell::Cell<Counts>,
     /// A background recount runs; `recount_again`: another was asked for meanwhile.
@@ -126,11 +120,7 @@ impl Syncer {
             conflict_events: Emitter::default(),
             error_events: Emitter::default(),
             listeners: RefCell::default(),
-            leader: Default::default(),
-            mirror: RefCell::default(),
-            channel: RefCell::default(),
-            release: RefCell::default(),
-            on_lock: RefCell::default(),
+            leadership: Leadership::default(),
             stopped: Default::default(),
             counts: Default::default(),
             recounting: Default::default(),
@@ -141,42 +131,38 @@ impl Syncer {
             ahead: RefCell::new(None),
         });
         *me.initial.borrow_mut() = Progress::new(me.db.profile().tables.keys());
-        let weak = Rc::downgrade(&me);
-        *me.channel.borrow_mut() = Channel::open(&name, move |m| {
-            if let Some(me) = weak.upgrade() {
-                me.on_message(m);
-            }
-        });
-        let weak = Rc::downgrade(&me);
-        let on_lock = Closure::<dyn FnMut(js_sys::Function)>::new(
-            move |release: js_sys::Function| match weak.upgrade() {
+        let (heard, granted) = (Rc::downgrade(&me), Rc::downgrade(&me));
+        me.leadership.join(
+            &name,
+            move |m| {
+                if let Some(me) = heard.upgrade() {
+                    me.on_message(m);
+                }
+            },
+            move |release: js_sys::Function| match granted.upgrade() {
                 Some(me) if !me.stopped.get() => me.lead(release),
                 _ => {
                     let _ = release.call0(&JsValue::UNDEFINED);
                 }
             },
         );
-        acquire_lock(
-            &format!("offline-tables-sync:{name}"),
-            on_lock.as_ref().unchecked_ref(),
-        );
-        *me.on_lock.borrow_mut() = Some(on_lock);
         me
     }
 
     fn on_message(self: &Rc<Self>, m: Message) {
+        let leader = self.leadership.is_leader();
         match m {
-            Message::SyncRequest if self.leader.get() => self.feed(Event::SyncRequested),
+            Message::SyncRequest if leader => self.feed(Event::SyncRequested),
             Message::ListsChanged => self.refresh_counts(),
-            Message::Finished(result) if !self.leader.get() => {
+            Message::Finished(result) if !leader => {
                 for resolve in self.waiters.borrow_mut().drain(..) {
                     let _ = resolve.call1(&JsValue::UNDEFINED, &result);
                 }
             }
-            Message::Conflict(c) if !self.leader.get() => self.conflict_events.emit_value(&c),
-            Message::SyncError(e) if !self.leader.get() => self.error_events.emit_value(&e),
-            Message::Status(status) if !self.leader.get() => {
-                *self.mirror.borrow_mut() = Some(status.clone());
+            Message::Conflict(c) if !leader => self.conflict_events.emit_value(&c),
+            Message::SyncError(e) if !leader => self.error_events.emit_value(&e),
+            Message::Status(status) if !leader => {
+                self.leadership.mirror(&status);
                 self.status_events.emit_value(&status);
             }
             _ => {}
@@ -185,8 +171,7 @@ impl Syncer {
 
     /// This tab got the lock: listen to the browser and start the engine.
     fn lead(self: &Rc<Self>, release: js_sys::Function) {
-        *self.release.borrow_mut() = Some(release);
-        self.leader.set(true);
+        self.leadership.lead(release);
         let global = js_sys::global();
         let online = navigator_online();
         if let Ok(target) = global.clone().dyn_into::<web_sys::EventTarget>() {
@@ -233,7 +218,7 @@ impl Syncer {
 
     /// True when this tab is the one syncing.
     pub fn is_leader(&self) -> bool {
-        self.leader.get()
+        self.leadership.is_leader()
     }
 
     fn listen(
@@ -265,13 +250,7 @@ impl Syncer {
     /// Stops: no more timers, listeners or requests started by this syncer.
     pub fn stop(&self) {
         self.stopped.set(true);
-        self.leader.set(false);
-        if let Some(release) = self.release.borrow_mut().take() {
-            let _ = release.call0(&JsValue::UNDEFINED);
-        }
-        if let Some(c) = self.channel.borrow_mut().take() {
-            c.close();
-        }
+        self.leadership.leave();
         *self.timers.borrow_mut() = Default::default();
         for (target, name, cb) in self.listeners.borrow_mut().drain(..) {
             let _ = target.remove_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
@@ -289,9 +268,9 @@ impl Syncer {
     /// The status as JS: this tab's engine when leading, the leader's when following.
     pub fn status_js(&self) -> JsValue {
         let mut status = self.status();
-        if !self.leader.get() {
-            if let Some(s) = self.mirror.borrow().as_ref() {
-                return s.clone();
+        if !self.leadership.is_leader() {
+            if let Some(s) = self.leadership.mirrored() {
+                return s;
             }
             // Not leading yet and nothing heard from a leader: what the browser says.
             status.online = navigator_online();
@@ -310,30 +289,31 @@ impl Syncer {
     }
 
     /// Tells this tab's listeners and the followers about a kept conflict or a refusal.
-    fn announce(&self, events: &Emitter, kind: &str, entry: &serde_json::Value) {
+    fn announce(
+        &self,
+        events: &Emitter,
+        message: fn(JsValue) -> Message,
+        entry: &serde_json::Value,
+    ) {
         let v = convert::to_js(&convert::Json(entry));
         events.emit_value(&v);
-        if let Some(c) = self.channel.borrow().as_ref() {
-            c.post(kind, &v);
-        }
+        self.leadership.post(message(v));
     }
 
     /// Tells this tab's listeners and the followers the current status.
     fn publish(&self) {
         let status = self.status_js();
         self.status_events.emit_value(&status);
-        if let Some(c) = self.channel.borrow().as_ref() {
-            c.post("status", &status);
-        }
+        self.leadership.post(Message::Status(status));
     }
 
     /// The app settled a kept conflict or a sync error here: the status counts change
     /// though no row may have (a discard), so the leader recounts.
     pub fn lists_changed(self: &Rc<Self>) {
-        if self.leader.get() {
+        if self.leadership.is_leader() {
             self.refresh_counts();
-        } else if let Some(c) = self.channel.borrow().as_ref() {
-            c.post("lists", &JsValue::UNDEFINED);
+        } else {
+            self.leadership.post(Message::ListsChanged);
         }
     }
 
@@ -346,7 +326,7 @@ impl Syncer {
     /// length (at least 100 ms), so recounts hold the database a third of the time at
     /// most and the status is never more than a recount or so behind.
     pub(super) fn refresh_counts(self: &Rc<Self>) {
-        if !self.leader.get() {
+        if !self.leadership.is_leader() {
             return;
         }
         if self.recounting.replace(true) {
@@ -376,7 +356,7 @@ impl Syncer {
     /// recount instead: deleting a row created here and never pushed leaves nothing
     /// pending.
     fn rows_written(self: &Rc<Self>, table: &str, keys: &js_sys::Array) {
-        if !self.leader.get() {
+        if !self.leadership.is_leader() {
             return;
         }
         let keys = convert::keys(keys);
@@ -411,9 +391,7 @@ impl Syncer {
         };
         if counts.pending > 0 && !navigator_online() {
             // Offline with work to push: let the browser wake the worker when it is back.
-            crate::driver::leader::register_background_sync(
-                &crate::driver::leader::background_sync_tag(&self.db.name),
-            );
+            leadership::register_background_sync(&leadership::background_sync_tag(&self.db.name));
         }
         if self.counts.replace(counts) != counts {
             self.publish();
@@ -426,14 +404,14 @@ impl Syncer {
         let promise = js_sys::Promise::new(&mut |resolve, _reject| {
             me.waiters.borrow_mut().push(resolve);
         });
-        if self.leader.get() {
+        if self.leadership.is_leader() {
             if !self.engine.borrow().busy() {
                 // Report what this request's cycle does, not earlier automatic ones.
                 self.report.take();
             }
             self.feed(Event::SyncRequested);
-        } else if let Some(c) = self.channel.borrow().as_ref() {
-            c.post("sync", &JsValue::UNDEFINED);
+        } else {
+            self.leadership.post(Message::SyncRequest);
         }
         promise
     }
@@ -514,9 +492,7 @@ impl Syncer {
                     for resolve in waiters {
                         let _ = resolve.call1(&JsValue::UNDEFINED, &result);
                     }
-                    if let Some(c) = me.channel.borrow().as_ref() {
-                        c.post("finished", &result);
-                    }
+                    me.leadership.post(Message::Finished(result));
                 });
             }
         }

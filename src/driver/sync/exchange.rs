@@ -5,6 +5,7 @@
 
 use super::{storage_failure, Syncer, PULL_LIMIT, PUSH_BATCH};
 use crate::driver::initial::{self, Progress};
+use crate::driver::leadership::Message;
 use crate::storage::Applied;
 use crate::transport::Pulled;
 use offline_tables_core::engine::{Event, Failure};
@@ -78,10 +79,10 @@ impl Syncer {
                 r.errors += settled.rejected as u32;
                 self.report.set(r);
                 for c in &settled.kept {
-                    self.announce(&self.conflict_events, "conflict", c);
+                    self.announce(&self.conflict_events, Message::Conflict, c);
                 }
                 for e in &settled.refused {
-                    self.announce(&self.error_events, "syncerror", e);
+                    self.announce(&self.error_events, Message::SyncError, e);
                 }
             }
             Err(e) => {
