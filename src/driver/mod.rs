@@ -5,3 +5,4 @@ pub mod initial;
 pub mod leadership;
 pub mod pending;
 pub mod sync;
+mod timers;

@@ -9,10 +9,11 @@ use crate::driver::events::{Emitter, Heard};
 use crate::driver::initial::Progress;
 use crate::driver::leadership::{self, Leadership, Message};
 use crate::driver::pending::PendingRows;
+use crate::driver::timers::Timers;
 use crate::storage::Db;
 use crate::transport::Server;
 use offline_tables_core::engine::{
-    Config, Engine, Event, Failure, Finish, Instruction, Status, SyncState, Timer,
+    Config, Engine, Event, Failure, Finish, Instruction, Status, SyncState,
 };
 use offline_tables_core::ErrorCode;
 use std::cell::RefCell;
@@ -51,8 +52,7 @@ pub struct Syncer {
     db: Rc<Db>,
     server: Server,
     engine: RefCell<Engine>,
-    /// The pending timer of each kind, by `slot` (an array: a map type would be more wasm).
-    timers: RefCell<[Option<gloo_timers::callback::Timeout>; 3]>,
+    timers: Timers,
     waiters: RefCell<Vec<js_sys::Function>>,
     pub status_events: Emitter,
     pub conflict_events: Emitter,
@@ -92,14 +92,6 @@ struct Counts {
     errors: u32,
 }
 
-fn slot(t: Timer) -> usize {
-    match t {
-        Timer::Debounce => 0,
-        Timer::Interval => 1,
-        Timer::Backoff => 2,
-    }
-}
-
 impl Syncer {
     /// The sync server's base URL.
     pub fn server_url(&self) -> &str {
@@ -114,7 +106,7 @@ impl Syncer {
             db,
             server,
             engine: RefCell::new(Engine::new(config)),
-            timers: RefCell::default(),
+            timers: Timers::default(),
             waiters: RefCell::default(),
             status_events: Emitter::default(),
             conflict_events: Emitter::default(),
@@ -251,7 +243,7 @@ impl Syncer {
     pub fn stop(&self) {
         self.stopped.set(true);
         self.leadership.leave();
-        *self.timers.borrow_mut() = Default::default();
+        self.timers.clear_all();
         for (target, name, cb) in self.listeners.borrow_mut().drain(..) {
             let _ = target.remove_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
         }
@@ -452,20 +444,14 @@ impl Syncer {
             }
             Instruction::SetTimer { timer, at } => {
                 let weak = Rc::downgrade(self);
-                let ms = at.saturating_sub(now_ms()).min(u32::MAX as u64) as u32;
-                let t = gloo_timers::callback::Timeout::new(ms, move || {
-                    if let Some(me) = weak.upgrade() {
-                        me.timers.borrow_mut()[slot(timer)]
-                            .take()
-                            .map(|t| t.forget());
-                        me.feed(Event::TimerFired { timer });
-                    }
-                });
-                self.timers.borrow_mut()[slot(timer)] = Some(t);
+                self.timers
+                    .set(timer, at.saturating_sub(now_ms()), move || {
+                        if let Some(me) = weak.upgrade() {
+                            me.feed(Event::TimerFired { timer });
+                        }
+                    });
             }
-            Instruction::ClearTimer { timer } => {
-                self.timers.borrow_mut()[slot(timer)] = None;
-            }
+            Instruction::ClearTimer { timer } => self.timers.clear(timer),
             Instruction::RefreshToken => {
                 let me = self.clone();
                 wasm_bindgen_futures::spawn_local(async move {
