@@ -1,5 +1,6 @@
 //! The driver: turns browser events into store events (and, with sync, engine events).
 
+mod board;
 pub mod events;
 pub mod initial;
 pub mod leadership;

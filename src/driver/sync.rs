@@ -5,10 +5,9 @@
 //! exchanges are in `sync/exchange.rs`).
 
 use crate::api::convert;
+use crate::driver::board::{Board, Report, Written};
 use crate::driver::events::{Emitter, Heard};
-use crate::driver::initial::Progress;
 use crate::driver::leadership::{self, Leadership, Message};
-use crate::driver::pending::PendingRows;
 use crate::driver::timers::Timers;
 use crate::storage::Db;
 use crate::transport::Server;
@@ -16,7 +15,7 @@ use offline_tables_core::engine::{
     Config, Engine, Event, Failure, Finish, Instruction, Status, SyncState,
 };
 use offline_tables_core::ErrorCode;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -52,44 +51,20 @@ pub struct Syncer {
     db: Rc<Db>,
     server: Server,
     engine: RefCell<Engine>,
+    /// The lock, the channel to the other tabs, the mirror of the leader's status.
+    leadership: Leadership,
     timers: Timers,
+    /// The counts, the sync report and the first download's progress.
+    board: Board,
+    /// The resolve functions of the `sync()` calls the current cycle answers.
     waiters: RefCell<Vec<js_sys::Function>>,
     pub status_events: Emitter,
     pub conflict_events: Emitter,
     pub error_events: Emitter,
     listeners: RefCell<Vec<(web_sys::EventTarget, &'static str, Callback)>>,
-    /// The lock, the channel to the other tabs, the mirror of the leader's status.
-    leadership: Leadership,
-    stopped: std::cell::Cell<bool>,
-    counts: std::cell::Cell<Counts>,
-    /// A background recount runs; `recount_again`: another was asked for meanwhile.
-    recounting: std::cell::Cell<bool>,
-    recount_again: std::cell::Cell<bool>,
-    report: std::cell::Cell<Report>,
-    /// The rows with pending changes, counted at once on a local write.
-    pending_rows: RefCell<PendingRows>,
-    /// Where the first download stands.
-    initial: RefCell<Progress>,
+    stopped: Cell<bool>,
     /// The next page of a download, fetched while the current one was written.
     ahead: RefCell<Option<exchange::Ahead>>,
-}
-
-/// What the sync cycles since the last `sync()` answer did.
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
-struct Report {
-    pushed: u32,
-    pulled: u32,
-    conflicts: u32,
-    errors: u32,
-    started_at: Option<u64>,
-}
-
-/// The counts the status carries besides the engine's state.
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
-struct Counts {
-    pending: u32,
-    conflicts: u32,
-    errors: u32,
 }
 
 impl Syncer {
@@ -102,27 +77,22 @@ impl Syncer {
     /// until then.
     pub fn start(db: Rc<Db>, server: Server, config: Config) -> Rc<Syncer> {
         let name = db.name.clone();
+        let board = Board::new(db.profile().tables.keys());
         let me = Rc::new(Syncer {
             db,
             server,
             engine: RefCell::new(Engine::new(config)),
+            leadership: Leadership::default(),
             timers: Timers::default(),
+            board,
             waiters: RefCell::default(),
             status_events: Emitter::default(),
             conflict_events: Emitter::default(),
             error_events: Emitter::default(),
             listeners: RefCell::default(),
-            leadership: Leadership::default(),
             stopped: Default::default(),
-            counts: Default::default(),
-            recounting: Default::default(),
-            recount_again: Default::default(),
-            report: Default::default(),
-            pending_rows: RefCell::default(),
-            initial: RefCell::new(Progress::default()),
             ahead: RefCell::new(None),
         });
-        *me.initial.borrow_mut() = Progress::new(me.db.profile().tables.keys());
         let (heard, granted) = (Rc::downgrade(&me), Rc::downgrade(&me));
         me.leadership.join(
             &name,
@@ -270,14 +240,7 @@ impl Syncer {
                 status.state = SyncState::Idle;
             }
         }
-        let c = self.counts.get();
-        convert::to_js(&convert::StatusOut {
-            status: &status,
-            pending: c.pending,
-            conflicts: c.conflicts,
-            errors: c.errors,
-            initial_sync: convert::InitialSync(&self.initial.borrow()),
-        })
+        self.board.status_js(&status)
     }
 
     /// Tells this tab's listeners and the followers about a kept conflict or a refusal.
@@ -318,26 +281,22 @@ impl Syncer {
     /// length (at least 100 ms), so recounts hold the database a third of the time at
     /// most and the status is never more than a recount or so behind.
     pub(super) fn refresh_counts(self: &Rc<Self>) {
-        if !self.leadership.is_leader() {
-            return;
-        }
-        if self.recounting.replace(true) {
-            self.recount_again.set(true);
+        if !self.leadership.is_leader() || !self.board.ask_recount() {
             return;
         }
         let me = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             loop {
-                me.recount_again.set(false);
+                me.board.recount_round();
                 let started = now_ms();
                 me.recount().await;
-                if !me.recount_again.get() || me.stopped.get() {
+                if !me.board.recount_wanted() || me.stopped.get() {
                     break;
                 }
                 let pause = (2 * now_ms().saturating_sub(started)).max(100);
                 gloo_timers::future::TimeoutFuture::new(pause.min(5_000) as u32).await;
             }
-            me.recounting.set(false);
+            me.board.recounts_over();
         });
     }
 
@@ -351,41 +310,32 @@ impl Syncer {
         if !self.leadership.is_leader() {
             return;
         }
-        let keys = convert::keys(keys);
-        let Some(pending) = self.pending_rows.borrow_mut().written(table, keys) else {
-            self.refresh_counts();
-            return;
-        };
-        let counts = self.counts.get();
-        if counts.pending != pending {
-            self.counts.set(Counts { pending, ..counts });
-            self.publish();
+        match self.board.rows_written(table, convert::keys(keys)) {
+            Written::Unknown => self.refresh_counts(),
+            Written::Changed => self.publish(),
+            Written::Unchanged => {}
         }
     }
 
     async fn recount(&self) {
-        self.pending_rows.borrow_mut().recount_started();
+        self.board.recount_started();
         let (Ok(p), Ok(c), Ok(e)) = (
             self.db.pending().await,
             self.db.conflicts().await,
             self.db.sync_errors().await,
         ) else {
-            self.pending_rows.borrow_mut().recount_failed();
+            self.board.recount_failed();
             return;
         };
         let rows = p
             .iter()
             .map(|p| (p.mutation.table.clone(), p.mutation.key.clone()));
-        let counts = Counts {
-            pending: self.pending_rows.borrow_mut().recounted(rows),
-            conflicts: c.length(),
-            errors: e.length(),
-        };
+        let (counts, changed) = self.board.recounted(rows, c.length(), e.length());
         if counts.pending > 0 && !navigator_online() {
             // Offline with work to push: let the browser wake the worker when it is back.
             leadership::register_background_sync(&leadership::background_sync_tag(&self.db.name));
         }
-        if self.counts.replace(counts) != counts {
+        if changed {
             self.publish();
         }
     }
@@ -399,7 +349,7 @@ impl Syncer {
         if self.leadership.is_leader() {
             if !self.engine.borrow().busy() {
                 // Report what this request's cycle does, not earlier automatic ones.
-                self.report.take();
+                self.board.take_report();
             }
             self.feed(Event::SyncRequested);
         } else {
@@ -426,9 +376,7 @@ impl Syncer {
     fn run(self: &Rc<Self>, i: Instruction) {
         match i {
             Instruction::SendPush { request } => {
-                let mut r = self.report.get();
-                r.started_at.get_or_insert(now_ms());
-                self.report.set(r);
+                self.board.push_sent(now_ms());
                 let me = self.clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     let ev = me.push(request).await;
@@ -470,7 +418,7 @@ impl Syncer {
                 // the next cycle. They get the status after a recount, so its pending
                 // count is the one at the end of the cycle.
                 let waiters: Vec<js_sys::Function> = self.waiters.borrow_mut().drain(..).collect();
-                let report = self.report.take();
+                let report = self.board.take_report();
                 let me = self.clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     me.recount().await;
