@@ -266,7 +266,7 @@ impl OfflineStore {
     /// a Service Worker's `sync` event with this tag should `waitUntil(store.sync())`.
     #[wasm_bindgen(getter, js_name = backgroundSyncTag)]
     pub fn background_sync_tag(&self) -> String {
-        crate::driver::leader::background_sync_tag(&self.db.name)
+        crate::driver::leadership::background_sync_tag(&self.db.name)
     }
 
     /// The installed offline profile (with defaults filled in).

@@ -1,7 +1,9 @@
 //! The driver: turns browser events into store events (and, with sync, engine events).
 
+mod board;
 pub mod events;
 pub mod initial;
-pub mod leader;
+pub mod leadership;
 pub mod pending;
 pub mod sync;
+mod timers;

@@ -2,24 +2,28 @@
 //! offline, visibility, local writes in this or another tab) and timers into engine
 //! events, and carries out the engine's instructions with the transport and storage
 //! layers: freeze and push a batch, settle its outcomes, pull and apply pages (those
-//! exchanges are in `sync/exchange.rs`).
+//! exchanges are in `sync/exchange.rs`), and keeps the status counts current
+//! (`sync/counts.rs`). What it keeps besides the engine is in parts: the tabs'
+//! leadership (`leadership.rs`), the engine's timers (`timers.rs`) and the status board
+//! of counts, report and download progress (`board.rs`).
 
 use crate::api::convert;
+use crate::driver::board::{Board, Report};
 use crate::driver::events::{Emitter, Heard};
-use crate::driver::initial::Progress;
-use crate::driver::leader::{acquire_lock, Channel, Message};
-use crate::driver::pending::PendingRows;
+use crate::driver::leadership::{Leadership, Message};
+use crate::driver::timers::Timers;
 use crate::storage::Db;
 use crate::transport::Server;
 use offline_tables_core::engine::{
-    Config, Engine, Event, Failure, Finish, Instruction, Status, SyncState, Timer,
+    Config, Engine, Event, Failure, Finish, Instruction, Status, SyncState,
 };
 use offline_tables_core::ErrorCode;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+mod counts;
 mod exchange;
 
 pub const PUSH_BATCH: usize = 500;
@@ -46,64 +50,25 @@ fn navigator_online() -> bool {
 }
 
 type Callback = Closure<dyn FnMut(JsValue)>;
-type LockCallback = Closure<dyn FnMut(js_sys::Function)>;
 
 pub struct Syncer {
     db: Rc<Db>,
     server: Server,
     engine: RefCell<Engine>,
-    /// The pending timer of each kind, by `slot` (an array: a map type would be more wasm).
-    timers: RefCell<[Option<gloo_timers::callback::Timeout>; 3]>,
+    /// The lock, the channel to the other tabs, the mirror of the leader's status.
+    leadership: Leadership,
+    timers: Timers,
+    /// The counts, the sync report and the first download's progress.
+    board: Board,
+    /// The resolve functions of the `sync()` calls the current cycle answers.
     waiters: RefCell<Vec<js_sys::Function>>,
     pub status_events: Emitter,
     pub conflict_events: Emitter,
     pub error_events: Emitter,
     listeners: RefCell<Vec<(web_sys::EventTarget, &'static str, Callback)>>,
-    /// True in the one tab that holds the sync lock.
-    leader: std::cell::Cell<bool>,
-    /// The leader's last status, as a follower heard it.
-    mirror: RefCell<Option<JsValue>>,
-    channel: RefCell<Option<Channel>>,
-    release: RefCell<Option<js_sys::Function>>,
-    on_lock: RefCell<Option<LockCallback>>,
-    stopped: std::cell::Cell<bool>,
-    counts: std::cell::Cell<Counts>,
-    /// A background recount runs; `recount_again`: another was asked for meanwhile.
-    recounting: std::cell::Cell<bool>,
-    recount_again: std::cell::Cell<bool>,
-    report: std::cell::Cell<Report>,
-    /// The rows with pending changes, counted at once on a local write.
-    pending_rows: RefCell<PendingRows>,
-    /// Where the first download stands.
-    initial: RefCell<Progress>,
+    stopped: Cell<bool>,
     /// The next page of a download, fetched while the current one was written.
     ahead: RefCell<Option<exchange::Ahead>>,
-}
-
-/// What the sync cycles since the last `sync()` answer did.
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
-struct Report {
-    pushed: u32,
-    pulled: u32,
-    conflicts: u32,
-    errors: u32,
-    started_at: Option<u64>,
-}
-
-/// The counts the status carries besides the engine's state.
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
-struct Counts {
-    pending: u32,
-    conflicts: u32,
-    errors: u32,
-}
-
-fn slot(t: Timer) -> usize {
-    match t {
-        Timer::Debounce => 0,
-        Timer::Interval => 1,
-        Timer::Backoff => 2,
-    }
 }
 
 impl Syncer {
@@ -116,67 +81,54 @@ impl Syncer {
     /// until then.
     pub fn start(db: Rc<Db>, server: Server, config: Config) -> Rc<Syncer> {
         let name = db.name.clone();
+        let board = Board::new(db.profile().tables.keys());
         let me = Rc::new(Syncer {
             db,
             server,
             engine: RefCell::new(Engine::new(config)),
-            timers: RefCell::default(),
+            leadership: Leadership::default(),
+            timers: Timers::default(),
+            board,
             waiters: RefCell::default(),
             status_events: Emitter::default(),
             conflict_events: Emitter::default(),
             error_events: Emitter::default(),
             listeners: RefCell::default(),
-            leader: Default::default(),
-            mirror: RefCell::default(),
-            channel: RefCell::default(),
-            release: RefCell::default(),
-            on_lock: RefCell::default(),
             stopped: Default::default(),
-            counts: Default::default(),
-            recounting: Default::default(),
-            recount_again: Default::default(),
-            report: Default::default(),
-            pending_rows: RefCell::default(),
-            initial: RefCell::new(Progress::default()),
             ahead: RefCell::new(None),
         });
-        *me.initial.borrow_mut() = Progress::new(me.db.profile().tables.keys());
-        let weak = Rc::downgrade(&me);
-        *me.channel.borrow_mut() = Channel::open(&name, move |m| {
-            if let Some(me) = weak.upgrade() {
-                me.on_message(m);
-            }
-        });
-        let weak = Rc::downgrade(&me);
-        let on_lock = Closure::<dyn FnMut(js_sys::Function)>::new(
-            move |release: js_sys::Function| match weak.upgrade() {
+        let (heard, granted) = (Rc::downgrade(&me), Rc::downgrade(&me));
+        me.leadership.join(
+            &name,
+            move |m| {
+                if let Some(me) = heard.upgrade() {
+                    me.on_message(m);
+                }
+            },
+            move |release: js_sys::Function| match granted.upgrade() {
                 Some(me) if !me.stopped.get() => me.lead(release),
                 _ => {
                     let _ = release.call0(&JsValue::UNDEFINED);
                 }
             },
         );
-        acquire_lock(
-            &format!("offline-tables-sync:{name}"),
-            on_lock.as_ref().unchecked_ref(),
-        );
-        *me.on_lock.borrow_mut() = Some(on_lock);
         me
     }
 
     fn on_message(self: &Rc<Self>, m: Message) {
+        let leader = self.leadership.is_leader();
         match m {
-            Message::SyncRequest if self.leader.get() => self.feed(Event::SyncRequested),
+            Message::SyncRequest if leader => self.feed(Event::SyncRequested),
             Message::ListsChanged => self.refresh_counts(),
-            Message::Finished(result) if !self.leader.get() => {
+            Message::Finished(result) if !leader => {
                 for resolve in self.waiters.borrow_mut().drain(..) {
                     let _ = resolve.call1(&JsValue::UNDEFINED, &result);
                 }
             }
-            Message::Conflict(c) if !self.leader.get() => self.conflict_events.emit_value(&c),
-            Message::SyncError(e) if !self.leader.get() => self.error_events.emit_value(&e),
-            Message::Status(status) if !self.leader.get() => {
-                *self.mirror.borrow_mut() = Some(status.clone());
+            Message::Conflict(c) if !leader => self.conflict_events.emit_value(&c),
+            Message::SyncError(e) if !leader => self.error_events.emit_value(&e),
+            Message::Status(status) if !leader => {
+                self.leadership.mirror(&status);
                 self.status_events.emit_value(&status);
             }
             _ => {}
@@ -185,8 +137,7 @@ impl Syncer {
 
     /// This tab got the lock: listen to the browser and start the engine.
     fn lead(self: &Rc<Self>, release: js_sys::Function) {
-        *self.release.borrow_mut() = Some(release);
-        self.leader.set(true);
+        self.leadership.lead(release);
         let global = js_sys::global();
         let online = navigator_online();
         if let Ok(target) = global.clone().dyn_into::<web_sys::EventTarget>() {
@@ -233,7 +184,7 @@ impl Syncer {
 
     /// True when this tab is the one syncing.
     pub fn is_leader(&self) -> bool {
-        self.leader.get()
+        self.leadership.is_leader()
     }
 
     fn listen(
@@ -265,14 +216,8 @@ impl Syncer {
     /// Stops: no more timers, listeners or requests started by this syncer.
     pub fn stop(&self) {
         self.stopped.set(true);
-        self.leader.set(false);
-        if let Some(release) = self.release.borrow_mut().take() {
-            let _ = release.call0(&JsValue::UNDEFINED);
-        }
-        if let Some(c) = self.channel.borrow_mut().take() {
-            c.close();
-        }
-        *self.timers.borrow_mut() = Default::default();
+        self.leadership.leave();
+        self.timers.clear_all();
         for (target, name, cb) in self.listeners.borrow_mut().drain(..) {
             let _ = target.remove_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
         }
@@ -289,9 +234,9 @@ impl Syncer {
     /// The status as JS: this tab's engine when leading, the leader's when following.
     pub fn status_js(&self) -> JsValue {
         let mut status = self.status();
-        if !self.leader.get() {
-            if let Some(s) = self.mirror.borrow().as_ref() {
-                return s.clone();
+        if !self.leadership.is_leader() {
+            if let Some(s) = self.leadership.mirrored() {
+                return s;
             }
             // Not leading yet and nothing heard from a leader: what the browser says.
             status.online = navigator_online();
@@ -299,124 +244,35 @@ impl Syncer {
                 status.state = SyncState::Idle;
             }
         }
-        let c = self.counts.get();
-        convert::to_js(&convert::StatusOut {
-            status: &status,
-            pending: c.pending,
-            conflicts: c.conflicts,
-            errors: c.errors,
-            initial_sync: convert::InitialSync(&self.initial.borrow()),
-        })
+        self.board.status_js(&status)
     }
 
     /// Tells this tab's listeners and the followers about a kept conflict or a refusal.
-    fn announce(&self, events: &Emitter, kind: &str, entry: &serde_json::Value) {
+    fn announce(
+        &self,
+        events: &Emitter,
+        message: fn(JsValue) -> Message,
+        entry: &serde_json::Value,
+    ) {
         let v = convert::to_js(&convert::Json(entry));
         events.emit_value(&v);
-        if let Some(c) = self.channel.borrow().as_ref() {
-            c.post(kind, &v);
-        }
+        self.leadership.post(message(v));
     }
 
     /// Tells this tab's listeners and the followers the current status.
     fn publish(&self) {
         let status = self.status_js();
         self.status_events.emit_value(&status);
-        if let Some(c) = self.channel.borrow().as_ref() {
-            c.post("status", &status);
-        }
+        self.leadership.post(Message::Status(status));
     }
 
     /// The app settled a kept conflict or a sync error here: the status counts change
     /// though no row may have (a discard), so the leader recounts.
     pub fn lists_changed(self: &Rc<Self>) {
-        if self.leader.get() {
+        if self.leadership.is_leader() {
             self.refresh_counts();
-        } else if let Some(c) = self.channel.borrow().as_ref() {
-            c.post("lists", &JsValue::UNDEFINED);
-        }
-    }
-
-    /// Recounts pending changes, kept conflicts and sync errors; publishes on a change.
-    ///
-    /// A recount reads the whole outbox, so it must not run once per write: during a
-    /// burst (10,000 writes queued offline) that would make each write cost as much as
-    /// all before it, and keep the database busy for the writes. One recount runs at a
-    /// time; asks meanwhile make one more, after a pause of twice the last recount's
-    /// length (at least 100 ms), so recounts hold the database a third of the time at
-    /// most and the status is never more than a recount or so behind.
-    pub(super) fn refresh_counts(self: &Rc<Self>) {
-        if !self.leader.get() {
-            return;
-        }
-        if self.recounting.replace(true) {
-            self.recount_again.set(true);
-            return;
-        }
-        let me = self.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            loop {
-                me.recount_again.set(false);
-                let started = now_ms();
-                me.recount().await;
-                if !me.recount_again.get() || me.stopped.get() {
-                    break;
-                }
-                let pause = (2 * now_ms().saturating_sub(started)).max(100);
-                gloo_timers::future::TimeoutFuture::new(pause.min(5_000) as u32).await;
-            }
-            me.recounting.set(false);
-        });
-    }
-
-    /// A put, insert or update of `keys` committed here (its promise resolves after):
-    /// those rows have pending changes now, whatever they had before, so the status
-    /// counts them at once (read-your-writes) and no recount is needed. Before the first
-    /// recount the count is not known: then one is asked for. Deletes and other writes
-    /// recount instead: deleting a row created here and never pushed leaves nothing
-    /// pending.
-    fn rows_written(self: &Rc<Self>, table: &str, keys: &js_sys::Array) {
-        if !self.leader.get() {
-            return;
-        }
-        let keys = convert::keys(keys);
-        let Some(pending) = self.pending_rows.borrow_mut().written(table, keys) else {
-            self.refresh_counts();
-            return;
-        };
-        let counts = self.counts.get();
-        if counts.pending != pending {
-            self.counts.set(Counts { pending, ..counts });
-            self.publish();
-        }
-    }
-
-    async fn recount(&self) {
-        self.pending_rows.borrow_mut().recount_started();
-        let (Ok(p), Ok(c), Ok(e)) = (
-            self.db.pending().await,
-            self.db.conflicts().await,
-            self.db.sync_errors().await,
-        ) else {
-            self.pending_rows.borrow_mut().recount_failed();
-            return;
-        };
-        let rows = p
-            .iter()
-            .map(|p| (p.mutation.table.clone(), p.mutation.key.clone()));
-        let counts = Counts {
-            pending: self.pending_rows.borrow_mut().recounted(rows),
-            conflicts: c.length(),
-            errors: e.length(),
-        };
-        if counts.pending > 0 && !navigator_online() {
-            // Offline with work to push: let the browser wake the worker when it is back.
-            crate::driver::leader::register_background_sync(
-                &crate::driver::leader::background_sync_tag(&self.db.name),
-            );
-        }
-        if self.counts.replace(counts) != counts {
-            self.publish();
+        } else {
+            self.leadership.post(Message::ListsChanged);
         }
     }
 
@@ -426,14 +282,14 @@ impl Syncer {
         let promise = js_sys::Promise::new(&mut |resolve, _reject| {
             me.waiters.borrow_mut().push(resolve);
         });
-        if self.leader.get() {
+        if self.leadership.is_leader() {
             if !self.engine.borrow().busy() {
                 // Report what this request's cycle does, not earlier automatic ones.
-                self.report.take();
+                self.board.take_report();
             }
             self.feed(Event::SyncRequested);
-        } else if let Some(c) = self.channel.borrow().as_ref() {
-            c.post("sync", &JsValue::UNDEFINED);
+        } else {
+            self.leadership.post(Message::SyncRequest);
         }
         promise
     }
@@ -456,9 +312,7 @@ impl Syncer {
     fn run(self: &Rc<Self>, i: Instruction) {
         match i {
             Instruction::SendPush { request } => {
-                let mut r = self.report.get();
-                r.started_at.get_or_insert(now_ms());
-                self.report.set(r);
+                self.board.push_sent(now_ms());
                 let me = self.clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     let ev = me.push(request).await;
@@ -474,20 +328,14 @@ impl Syncer {
             }
             Instruction::SetTimer { timer, at } => {
                 let weak = Rc::downgrade(self);
-                let ms = at.saturating_sub(now_ms()).min(u32::MAX as u64) as u32;
-                let t = gloo_timers::callback::Timeout::new(ms, move || {
-                    if let Some(me) = weak.upgrade() {
-                        me.timers.borrow_mut()[slot(timer)]
-                            .take()
-                            .map(|t| t.forget());
-                        me.feed(Event::TimerFired { timer });
-                    }
-                });
-                self.timers.borrow_mut()[slot(timer)] = Some(t);
+                self.timers
+                    .set(timer, at.saturating_sub(now_ms()), move || {
+                        if let Some(me) = weak.upgrade() {
+                            me.feed(Event::TimerFired { timer });
+                        }
+                    });
             }
-            Instruction::ClearTimer { timer } => {
-                self.timers.borrow_mut()[slot(timer)] = None;
-            }
+            Instruction::ClearTimer { timer } => self.timers.clear(timer),
             Instruction::RefreshToken => {
                 let me = self.clone();
                 wasm_bindgen_futures::spawn_local(async move {
@@ -506,7 +354,7 @@ impl Syncer {
                 // the next cycle. They get the status after a recount, so its pending
                 // count is the one at the end of the cycle.
                 let waiters: Vec<js_sys::Function> = self.waiters.borrow_mut().drain(..).collect();
-                let report = self.report.take();
+                let report = self.board.take_report();
                 let me = self.clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     me.recount().await;
@@ -514,9 +362,7 @@ impl Syncer {
                     for resolve in waiters {
                         let _ = resolve.call1(&JsValue::UNDEFINED, &result);
                     }
-                    if let Some(c) = me.channel.borrow().as_ref() {
-                        c.post("finished", &result);
-                    }
+                    me.leadership.post(Message::Finished(result));
                 });
             }
         }

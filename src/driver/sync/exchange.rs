@@ -4,7 +4,8 @@
 //! engine event that reports how it went (see `Syncer::run` in the parent module).
 
 use super::{storage_failure, Syncer, PULL_LIMIT, PUSH_BATCH};
-use crate::driver::initial::{self, Progress};
+use crate::driver::initial;
+use crate::driver::leadership::Message;
 use crate::storage::Applied;
 use crate::transport::Pulled;
 use offline_tables_core::engine::{Event, Failure};
@@ -71,17 +72,17 @@ impl Syncer {
                 // The outbox and the kept conflicts changed (remote change events do not
                 // recount: most of them, a download's, change neither).
                 self.refresh_counts();
-                let mut r = self.report.get();
-                r.pushed += settled.applied as u32;
                 // Conflicts settled by policy (merge, client-wins: sent again) count too.
-                r.conflicts += (settled.conflicts + settled.resent) as u32;
-                r.errors += settled.rejected as u32;
-                self.report.set(r);
+                self.board.pushed(
+                    settled.applied as u32,
+                    (settled.conflicts + settled.resent) as u32,
+                    settled.rejected as u32,
+                );
                 for c in &settled.kept {
-                    self.announce(&self.conflict_events, "conflict", c);
+                    self.announce(&self.conflict_events, Message::Conflict, c);
                 }
                 for e in &settled.refused {
-                    self.announce(&self.error_events, "syncerror", e);
+                    self.announce(&self.error_events, Message::SyncError, e);
                 }
             }
             Err(e) => {
@@ -211,11 +212,9 @@ impl Syncer {
                 if moot {
                     self.refresh_counts();
                 }
-                let mut r = self.report.get();
-                r.pulled += pulled;
-                self.report.set(r);
-                if !self.initial.borrow().done {
-                    self.initial.borrow_mut().add_page(&page);
+                self.board.pulled(pulled);
+                if !self.board.initial_done() {
+                    self.board.page_written(&page);
                     if !page.has_more {
                         if let Err(e) = self.db.mark_initial_sync_done().await {
                             return Event::Failed {
@@ -223,7 +222,7 @@ impl Syncer {
                                 failure: storage_failure(e),
                             };
                         }
-                        self.initial.borrow_mut().done = true;
+                        self.board.initial_finished();
                     }
                     self.publish();
                 }
@@ -288,7 +287,7 @@ impl Syncer {
     /// Reads, once per session, whether the first download is done and how many rows
     /// each table holds.
     pub(super) async fn load_progress(&self) -> Result<(), Failure> {
-        if self.initial.borrow().loaded {
+        if self.board.progress_loaded() {
             return Ok(());
         }
         let done = self.db.initial_sync_done().await.map_err(storage_failure)?;
@@ -301,14 +300,7 @@ impl Syncer {
                 .map_err(storage_failure)?;
             counts.push((t.clone(), n as u64));
         }
-        let mut p = self.initial.borrow_mut();
-        if !p.loaded {
-            p.loaded = true;
-            p.done = done;
-            for (t, n) in counts {
-                p.table(&t).rows = n;
-            }
-        }
+        self.board.load_progress(done, counts);
         Ok(())
     }
 
@@ -317,19 +309,18 @@ impl Syncer {
     /// storage check and the request for persistent storage.
     pub(super) async fn prepare_download(&self, first_page: bool) -> Result<(), Failure> {
         self.load_progress().await?;
-        if self.initial.borrow().done {
+        if self.board.initial_done() {
             return Ok(());
         }
-        if !self.initial.borrow().estimated {
-            self.initial.borrow_mut().estimated = true;
+        if self.board.ask_estimate() {
             match self.server.get::<Estimate>("/sync/estimate").await {
                 Ok(est) => {
-                    self.initial.borrow_mut().set_estimate(&est);
+                    self.board.set_estimate(&est);
                     if first_page {
                         if let Some(room) = initial::storage_room().await {
                             if let Some(message) = initial::too_big(est.bytes, room) {
                                 // Ask again at the next attempt: space may have been freed.
-                                self.initial.borrow_mut().estimated = false;
+                                self.board.estimate_failed();
                                 return Err(Failure::QuotaExceeded { message });
                             }
                         }
@@ -338,7 +329,7 @@ impl Syncer {
                 // An older server without estimates: download without totals.
                 Err(Failure::Server { status: 404 }) => {}
                 Err(f) => {
-                    self.initial.borrow_mut().estimated = false;
+                    self.board.estimate_failed();
                     return Err(f);
                 }
             }
@@ -354,7 +345,7 @@ impl Syncer {
     pub(super) async fn resync(&self, request: u64) -> Event {
         match self.db.reset_for_resync().await {
             Ok(()) => {
-                *self.initial.borrow_mut() = Progress::new(self.db.profile().tables.keys());
+                self.board.restart_download(self.db.profile().tables.keys());
                 Event::PullRestarted { request }
             }
             Err(e) => Event::Failed {
