@@ -11,8 +11,8 @@ pub mod transport;
 pub use api::{OfflineStore, Table};
 pub use error::{Error, ErrorCode};
 
-/// The wasm's allocator: talc instead of Rust's default dlmalloc, for size (the README's *Size*
-/// gives what it buys), with the same `npm run bench:sync` figures within noise (README *Speed*).
+/// The wasm's allocator: talc instead of Rust's default dlmalloc, for size (`docs/performance.md`,
+/// *Size*, gives what it buys), with the same `npm run bench:sync` figures within noise (*Speed*).
 /// Single-threaded wasm only: the build has no atomics.
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
 #[global_allocator]
