@@ -1,4 +1,4 @@
-// screenshots.mjs: takes the README's screenshots of the demo PWA on a phone-sized screen into docs/screenshots/ (first download, online list, work order form, offline with pending changes, a conflict, a sync error).
+// screenshots.mjs: takes the screenshots of the demo PWA (docs/demo.md) on a phone-sized screen into docs/screenshots/ (first download, online list, work order form, offline with pending changes, a conflict, a sync error).
 // Run after building the demo (npm start builds it, or scripts/build.sh bundler && node_modules/.bin/webpack): node scripts/screenshots.mjs
 // It starts its own reference server (fresh SQLite file, demo seed) on a free port.
 import { mkdirSync } from "node:fs";

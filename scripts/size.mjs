@@ -2,7 +2,7 @@
 // (target/npm/offline-tables-<version>.tgz, from scripts/pack.mjs): the .wasm and the JS glue (entry, glue, snippets)
 // of the bundler and web entries, raw and gzipped (level 9, each file on its own, as a server sends them), against
 // the budget (250 kB gzipped, wasm + glue; we aim for 200 kB), with Dexie's minified build from node_modules for
-// comparison. The README's *Size* section holds these figures, and only it.
+// comparison. docs/performance.md (*Size*) holds these figures, and only it.
 // Options: --check exits 1 over the budget; --json prints JSON only.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";

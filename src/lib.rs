@@ -22,8 +22,8 @@ pub mod testing {
     pub use crate::transport::Pulled;
 }
 
-/// The wasm's allocator: talc instead of Rust's default dlmalloc, for size (the README's *Size*
-/// gives what it buys), with the same `npm run bench:sync` figures within noise (README *Speed*).
+/// The wasm's allocator: talc instead of Rust's default dlmalloc, for size (`docs/performance.md`,
+/// *Size*, gives what it buys), with the same `npm run bench:sync` figures within noise (*Speed*).
 /// Single-threaded wasm only: the build has no atomics.
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
 #[global_allocator]

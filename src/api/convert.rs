@@ -6,7 +6,7 @@
 //! for a missing value, as `JSON.parse` of the same value's JSON would give.
 //!
 //! Rows do not come through here (storage moves them). `npm run bench` times both ways
-//! for them ("rows across the boundary", with [`BoundaryRows`]; README *Speed*): out to
+//! for them ("rows across the boundary", with [`BoundaryRows`]; `docs/performance.md`): out to
 //! JS, JSON text is about twice as fast; in from JS, serde-wasm-bindgen is (about 0.7×).
 
 use crate::error::Error;

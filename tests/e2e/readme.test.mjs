@@ -1,6 +1,12 @@
 // readme.test.mjs: every ```js example of README.md runs, in order, in one headless-Chromium page against the reference
 // server, so the docs cannot rot. (The ```html example runs from the packed tarball in package.test.mjs.)
 //
+// Which blocks: every fenced block whose info string's first word is `js` (```js), no marker needed and none
+// skipped; other languages (```sh, ```html, ```json) are not run here. The README has at least EXPECTED_BLOCKS of them (the local-only
+// store, the store with a server, queries, fetch interception), and the facts checked after the run name each one, so
+// an example that is dropped, or no longer does what its text says, fails the test as surely as one that throws.
+// The docs/ files hold no runnable examples: a ```js block there fails the test, since nothing would run it.
+//
 // How a block runs: as the body of an async function in the page, after these rewrites, and nothing else:
 // - `import { A, B } from "offline-tables"` takes A and B from the module the page loaded (pkg-web/, the same wasm as
 //   the bundler build);
@@ -12,7 +18,7 @@
 //   records the listener; the test then sends it a fetch event and checks the answer came from the store.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startHarness, restAs } from "./harness.mjs";
@@ -20,11 +26,13 @@ import { startHarness, restAs } from "./harness.mjs";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SERVER = process.env.OT_TEST_SERVER;
 const DEMO_URL = "http://localhost:8080";
+const EXPECTED_BLOCKS = 4;
 
 /** The README's ```js blocks, in order, with the line each starts at. */
 export function jsBlocks(markdown) {
   const blocks = [];
-  const re = /^```js[^\n]*\n([\s\S]*?)^```$/gm;
+  // The info string's first word is exactly `js` (```js, ```js title): not ```json, ```jsx.
+  const re = /^```js(?:[ \t][^\n]*)?\n([\s\S]*?)^```$/gm;
   for (let m; (m = re.exec(markdown));) {
     blocks.push({ code: m[1], line: markdown.slice(0, m.index).split("\n").length + 1 });
   }
@@ -84,15 +92,26 @@ before(async () => {
 after(async () => {
   await page?.evaluate(async () => {
     window.__scope?.store?.close();
+    window.__scope?.local?.close();
     await window.ot.OfflineStore.deleteDatabase("field-service");
+    await window.ot.OfflineStore.deleteDatabase("todo");
   }).catch(() => {});
   await h?.close();
+});
+
+test("docs/ holds no ```js example that nothing runs", () => {
+  const dir = path.join(ROOT, "docs");
+  for (const f of readdirSync(dir).filter((f) => f.endsWith(".md"))) {
+    const blocks = jsBlocks(readFileSync(path.join(dir, f), "utf8"));
+    assert.deepEqual(blocks.map((b) => b.line), [], `docs/${f}: a \`\`\`js block at these lines would never run; ` +
+      "put runnable examples in the README (or teach this test to run them), other code in ```ts or ```text");
+  }
 });
 
 test("every js example of the README runs against the reference server", { timeout: 120_000 }, async () => {
   const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
   const blocks = jsBlocks(readme);
-  assert.ok(blocks.length >= 3, "the README has its examples");
+  assert.ok(blocks.length >= EXPECTED_BLOCKS, `the README has its ${EXPECTED_BLOCKS} examples, found ${blocks.length}`);
   let names = [];
   for (const block of blocks) {
     const { body, names: next } = rewrite(block.code, names);
@@ -113,6 +132,8 @@ test("every js example of the README runs against the reference server", { timeo
   const facts = await page.evaluate(async () => {
     const s = window.__scope;
     return {
+      localHome: s.home.map((r) => [r.id, r.done]),
+      localRow: await s.todos.get(1),
       inLyon: s.inLyon.map((r) => [r.id, r.city]),
       sameAsObjectQuery: JSON.stringify(s.same) === JSON.stringify(s.inLyon),
       queryForms: JSON.stringify(s.found) === JSON.stringify(s.foundToo) && Array.isArray(s.found),
@@ -123,6 +144,9 @@ test("every js example of the README runs against the reference server", { timeo
       swListeners: s.__fakeServiceWorker.listeners.map((l) => l.type),
     };
   });
+  // The local-only store: the put and the update are in IndexedDB, and the query found the row.
+  assert.deepEqual(facts.localHome, [[1, true]], JSON.stringify(facts));
+  assert.deepEqual(facts.localRow, { id: 1, text: "Buy milk", list: "home", done: true });
   assert.ok(facts.inLyon.some(([id, city]) => id === "a9" && city === "Lyon"), JSON.stringify(facts));
   assert.equal(facts.sameAsObjectQuery, true, "the OData query gives the object query's rows");
   assert.equal(facts.queryForms, true, "the query example's two forms agree");
