@@ -3,12 +3,14 @@
 # headless Chromium through `wasm-pack test`. Arguments are test-name filters, for iterating on part of the suite:
 # `scripts/browser-tests.sh driver::sync::faults` or `scripts/browser-tests.sh first_download`.
 #
-# Start-up: on these machines chromedriver now and then never loads the test page's wasm (seen with the DevTools
-# protocol: the page's scripts load, no .wasm among the loaded resources; wasm-pack#783 reports the same), and the
-# runner then waits for its page-load limit. With one binary this can hit a run once, not once per test file: a run
-# that has not printed "running N tests" within 60 s is stopped and started again (five tries), and the script says
-# how many starts it took. Once tests run, a failure fails the step, and so does a run whose output stops growing
-# for 180 s (a hung test).
+# Start-up: now and then the page never finishes loading, so the tests never start. Chrome's net log (--log-net-log)
+# of such a start shows why: one of the page's module requests (a wasm-bindgen snippet, snippets/*/inline4.js) is
+# sent on a kept-alive connection and the test runner's file server (wasm-bindgen-test-runner 0.2.130: rouille 3.6
+# on tiny_http 0.12) never answers it; chromedriver waits on the navigation. 2 of 6 starts did that on a loaded
+# 2-core machine. With one test binary this costs one start a run, not one a test file: a run that has not printed
+# "running N tests" within 60 s is stopped and started again (five tries), and the script says how many starts it
+# took. chromedriver's log and the runner's output of a stopped start are kept beside the run's log. Once tests
+# run, a failure fails the step, and so does a run whose output stops growing for 180 s (a hung test).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
