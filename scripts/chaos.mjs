@@ -5,7 +5,8 @@
 // --narrow resolves kept conflicts with a fresh row only and never removes work orders' parents (see tests/e2e/chaos.mjs).
 // --db postgres runs each schedule's server on a fresh PostgreSQL database (needs OT_TEST_POSTGRES_URL: source
 // target/postgres.env after scripts/postgres.sh target/postgres.env).
-// Needs pkg-web/ and target/debug/offline-tables-server (the npm script builds both first).
+// Needs pkg-web/ and target/debug/offline-tables-server built with the test-faults feature (the npm script builds both
+// first: cargo build -p offline-tables-server --features test-faults).
 import { runSchedules } from "../tests/e2e/chaos.mjs";
 
 const args = process.argv.slice(2);

@@ -6,7 +6,9 @@
 #   scripts/load.sh [sqlite|postgres] [--smoke] [loadtest options, e.g. --clients 200 --port 8830]
 # postgres: two server processes over one fresh database in scripts/postgres.sh's cluster
 # (OT_TEST_POSTGRES_URL, set by that script when missing).
-# --smoke: the debug build, 20 clients for 5 s: short enough for scripts/test.sh.
+# --smoke: the debug build, 20 clients for 5 s: short enough for scripts/test.sh. The load test uses no fault, but
+# the debug server binary is the tests' one (scripts/test-server.sh, tests/e2e), so it is built as they build it,
+# with the test-faults feature; the release build is the one `npm start` runs, without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 db=sqlite
@@ -24,6 +26,6 @@ fi
 if [[ $profile == release ]]; then
   cargo build --release -q -p offline-tables-server -p offline-tables-loadtest
 else
-  cargo build -q -p offline-tables-server -p offline-tables-loadtest
+  cargo build -q -p offline-tables-server -p offline-tables-loadtest --features offline-tables-server/test-faults
 fi
 exec "target/$profile/offline-tables-loadtest" --db "$db" "${extra[@]}" "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test-server.sh: starts the reference server for the browser tests in the background (fresh SQLite file, the
 # tests/fixtures profile, seed and tokens, any CORS origin, and --test-faults so tests can break requests on purpose
-# through /_test/faults, see crates/server/src/faults.rs); writes `export OT_TEST_SERVER=...` and its pid to the file given.
+# through /_test/faults, see crates/server/src/faults.rs: so it builds the debug binary with the test-faults feature);
+# writes `export OT_TEST_SERVER=...` and its pid to the file given.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,7 +18,7 @@ if [ -f "$DIR/pid" ] && kill -0 "$(cat "$DIR/pid")" 2>/dev/null; then
 fi
 rm -rf "$DIR"
 mkdir -p "$DIR"
-cargo build -q -p offline-tables-server
+cargo build -q -p offline-tables-server --features test-faults
 target/debug/offline-tables-server \
   --profile tests/fixtures/profile.json --seed tests/fixtures/seed.json --tokens tests/fixtures/tokens.json \
   --db "sqlite:$DIR/db.sqlite" --listen "127.0.0.1:$PORT" --cors-origin '*' --test-faults \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test.sh: the project's full check (npm test): setup, fmt, clippy (native + wasm32), PostgreSQL, cargo test, browser tests, package build and npm pack, demo build, TypeScript check, end-to-end tests (the packed package and the README's examples included).
+# test.sh: the project's full check (npm test): setup, fmt, clippy (native + wasm32), PostgreSQL, the release build's lack of the fault layer, cargo test, browser tests, package build and npm pack, demo build, TypeScript check, end-to-end tests (the packed package and the README's examples included).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,13 +18,17 @@ step() {
 
 step scripts/setup.sh
 step cargo fmt --all --check
-step cargo clippy --workspace --all-targets -- -D warnings
+# The server's fault layer (crates/server/src/faults.rs) and its tests exist only with its test-faults feature: every
+# cargo step below that builds or lints the server's tests has it. The release binary (npm start) does not, and
+# no-test-faults.sh checks that a build with the default features refuses --test-faults and holds no /_test/ route.
+step cargo clippy --workspace --all-targets --features offline-tables-server/test-faults -- -D warnings
 step cargo clippy --target wasm32-unknown-unknown -p offline-tables --all-targets -- -D warnings
 # The server tests also run against PostgreSQL: start it and export its URL.
 step scripts/postgres.sh target/postgres.env
 # shellcheck source=/dev/null
 source target/postgres.env
-step cargo test --workspace
+step scripts/no-test-faults.sh
+step cargo test --workspace --features offline-tables-server/test-faults
 # The load tool's smoke run (crates/loadtest: 20 clients, 5 s, debug build): every push applied exactly once and each
 # client's rows equal to its scope, on SQLite and on two server processes over one PostgreSQL database.
 step scripts/load.sh sqlite --smoke --port 8795

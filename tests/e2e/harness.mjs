@@ -67,7 +67,8 @@ export function restAs(server, token) {
 }
 
 /** Starts a reference server of its own (the debug binary, `--test-faults`, the test fixtures, a fresh SQLite file
- * in a temp folder, a free port), for tests whose fault rules must not disturb others. Resolves to
+ * in a temp folder, a free port), for tests whose fault rules must not disturb others. The binary must be built with the
+ * test-faults feature (scripts/test-server.sh and cargo test in scripts/test.sh build it so). Resolves to
  * `{ url, log(), close() }`. */
 // db: "sqlite" (a file in a scratch folder) or "postgres" (a fresh database on the server OT_TEST_POSTGRES_URL
 // names, which npm test starts: scripts/postgres.sh; created with psql, dropped on close).
@@ -75,7 +76,7 @@ export async function startReferenceServer({
   bin = path.join(path.resolve(ROOT, process.env.CARGO_TARGET_DIR ?? "target"), "debug", "offline-tables-server"),
   db = "sqlite",
 } = {}) {
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build -p offline-tables-server first`);
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build -p offline-tables-server --features test-faults first`);
   const dir = mkdtempSync(path.join(tmpdir(), "ot-server-"));
   const fixtures = path.join(ROOT, "tests", "fixtures");
   let dbUrl = `sqlite:${path.join(dir, "db.sqlite")}`;
@@ -112,7 +113,12 @@ export async function startReferenceServer({
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
-    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`the reference server exited (${code}):\n${output}`)); });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      const hint = output.includes("'--test-faults'")
+        ? `\n${bin} was built without the test-faults feature: cargo build -p offline-tables-server --features test-faults` : "";
+      reject(new Error(`the reference server exited (${code}):\n${output}${hint}`));
+    });
   });
   const keep = (d) => { output = (output + d.toString()).slice(-200_000); };
   child.stdout.removeAllListeners("data").on("data", keep);

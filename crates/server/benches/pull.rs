@@ -56,6 +56,7 @@ async fn run(scope: Value, label: &str, expected: usize) {
         clock: system_clock(),
         cors_origins: vec![],
         body_limit: 1 << 20,
+        #[cfg(feature = "test-faults")]
         test_faults: false,
     });
     let start = Instant::now();

@@ -143,6 +143,7 @@ async fn env(pg: Option<&str>, label: &str, users: usize) -> Env {
         clock: Arc::new(|| NOW),
         cors_origins: vec![],
         body_limit: 1 << 20,
+        #[cfg(feature = "test-faults")]
         test_faults: false,
     });
     Env {

@@ -13,46 +13,18 @@ use crate::members;
 use offline_tables_core::{Key, Profile};
 use serde_json::{Map, Value};
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
+use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::{Any, AnyPool, Row, Transaction};
 use std::path::Path;
 
 pub type Tx = Transaction<'static, Any>;
 
-const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS ot_counter (id BIGINT PRIMARY KEY, version BIGINT NOT NULL)",
-    "INSERT INTO ot_counter (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
-    "CREATE TABLE IF NOT EXISTS ot_rows (tbl TEXT NOT NULL, key TEXT NOT NULL, version BIGINT NOT NULL, \
-     deleted BIGINT NOT NULL, changed_at BIGINT NOT NULL, data TEXT, PRIMARY KEY (tbl, key))",
-    // Pulls read buckets (ot_members), not ot_rows by version: only the purge of
-    // tombstones reads by version, so only tombstones are indexed by it.
-    "DROP INDEX IF EXISTS ot_rows_version",
-    "CREATE INDEX IF NOT EXISTS ot_rows_tombstones ON ot_rows (version) WHERE deleted = 1",
-    "CREATE TABLE IF NOT EXISTS ot_refs (tbl TEXT NOT NULL, key TEXT NOT NULL, col TEXT NOT NULL, \
-     val TEXT NOT NULL, PRIMARY KEY (tbl, key, col))",
-    "CREATE INDEX IF NOT EXISTS ot_refs_val ON ot_refs (tbl, col, val)",
-    "CREATE TABLE IF NOT EXISTS ot_clients (client_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, \
-     last_mutation_id BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ot_outcomes (client_id TEXT NOT NULL, mutation_id BIGINT NOT NULL, \
-     outcome TEXT NOT NULL, PRIMARY KEY (client_id, mutation_id))",
-    "CREATE TABLE IF NOT EXISTS ot_views (client_id TEXT NOT NULL, tbl TEXT NOT NULL, key TEXT NOT NULL, \
-     removed_at BIGINT, PRIMARY KEY (client_id, tbl, key))",
-    "CREATE TABLE IF NOT EXISTS ot_settings (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
-    "INSERT INTO ot_settings (name, value) VALUES ('horizon', 0) ON CONFLICT (name) DO NOTHING",
-    // Buckets and their index entries (members.rs); built for the profile whose
-    // fingerprint is in ot_settings 'members' (bulk.rs).
-    "CREATE TABLE IF NOT EXISTS ot_members (tbl TEXT NOT NULL, key TEXT NOT NULL, bucket TEXT NOT NULL, \
-     version BIGINT NOT NULL, live BIGINT NOT NULL, PRIMARY KEY (tbl, key, bucket))",
-    "CREATE INDEX IF NOT EXISTS ot_members_bucket ON ot_members (bucket, version)",
-    "CREATE INDEX IF NOT EXISTS ot_views_removed ON ot_views (client_id, removed_at)",
-];
-
-/// `ot_index` compares its encodings byte by byte (sortkey.rs): SQLite's default
-/// collation does, PostgreSQL needs `COLLATE "C"`. Created before `MIGRATIONS`.
-const INDEX_TABLE_SQLITE: &str = "CREATE TABLE IF NOT EXISTS ot_index (bucket TEXT NOT NULL, tbl TEXT NOT NULL, \
-     col TEXT NOT NULL, v TEXT NOT NULL, ks TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (bucket, tbl, col, v, ks))";
-const INDEX_TABLE_POSTGRES: &str = "CREATE TABLE IF NOT EXISTS ot_index (bucket TEXT NOT NULL, tbl TEXT NOT NULL, \
-     col TEXT NOT NULL, v TEXT COLLATE \"C\" NOT NULL, ks TEXT COLLATE \"C\" NOT NULL, key TEXT NOT NULL, \
-     PRIMARY KEY (bucket, tbl, col, v, ks))";
+/// The schema, as sqlx migrations embedded at compile time (build.rs makes cargo notice a
+/// new file): one directory per dialect, since PostgreSQL's `ot_index` needs `COLLATE "C"`
+/// where SQLite's default collation already compares bytes. Migration 1 is the schema the
+/// server applied by hand before, written to be a no-op on a database it made.
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
 #[derive(Clone)]
 pub struct Db {
@@ -124,24 +96,15 @@ impl Db {
         Ok(db)
     }
 
-    async fn migrate(&self) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        if self.postgres {
-            // Several servers may start at once over one PostgreSQL.
-            sqlx::query("SELECT pg_advisory_xact_lock(8121)")
-                .execute(&mut *tx)
-                .await?;
-        }
-        let index_table = if self.postgres {
-            INDEX_TABLE_POSTGRES
+    /// Applies the migrations this database has not had yet. On PostgreSQL sqlx holds an
+    /// advisory lock on the database meanwhile, so several servers may start at once.
+    async fn migrate(&self) -> Result<(), MigrateError> {
+        let migrator = if self.postgres {
+            &POSTGRES_MIGRATIONS
         } else {
-            INDEX_TABLE_SQLITE
+            &SQLITE_MIGRATIONS
         };
-        sqlx::query(index_table).execute(&mut *tx).await?;
-        for m in MIGRATIONS {
-            sqlx::query(m).execute(&mut *tx).await?;
-        }
-        tx.commit().await
+        migrator.run(&self.pool).await
     }
 
     pub async fn begin(&self) -> AppResult<Tx> {

@@ -1,4 +1,5 @@
-//! The test-only fault layer (`--test-faults`): rules posted to `/_test/faults` make
+//! The test-only fault layer (`--test-faults`, compiled only with the `test-faults` cargo
+//! feature, which the release binary lacks): rules posted to `/_test/faults` make
 //! matching requests fail the way networks and servers fail — error statuses, hangs,
 //! dropped connections, a push that commits but never answers, cut or malformed bodies,
 //! unknown change kinds — so client tests can check that nothing is lost; and
@@ -323,6 +324,15 @@ impl Faults {
 #[serde(deny_unknown_fields)]
 struct AddRules {
     rules: Vec<Rule>,
+}
+
+/// `router` with the `/_test/*` routes and the fault middleware around its own routes.
+pub fn mount(router: Router, app: &AppState) -> Router {
+    tracing::warn!("test faults are on: /_test/* can break requests on purpose");
+    let faults = Faults::new(app.clone());
+    router
+        .merge(routes(faults.clone()))
+        .layer(axum::middleware::from_fn_with_state(faults, middleware))
 }
 
 /// The `/_test/*` routes: `/_test/faults` (GET the rules left and the log, POST to

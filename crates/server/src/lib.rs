@@ -1,14 +1,16 @@
 //! The reference server of offline-tables: the sync protocol (`/sync/profile`,
 //! `/sync/pull`, `/sync/push`) and a REST data API (`/api/data/{table}`) over SQLite or
 //! PostgreSQL, enforcing the offline profile's scopes. `app(config)` builds the router,
-//! so tests drive it with `oneshot` and no socket. With `test_faults` it also mounts
-//! the test-only fault layer of `faults.rs`.
+//! so tests drive it with `oneshot` and no socket. Built with the `test-faults` feature
+//! (tests only, never the release binary), `Config::test_faults` also mounts the
+//! test-only fault layer of `faults.rs`.
 
 pub mod auth;
 pub mod bulk;
 pub mod db;
 pub mod error;
 pub mod estimate;
+#[cfg(feature = "test-faults")]
 pub mod faults;
 mod json;
 pub mod jwks;
@@ -54,7 +56,9 @@ pub struct Config {
     /// Allowed CORS origins; `*` allows any.
     pub cors_origins: Vec<String>,
     pub body_limit: usize,
-    /// Mount the test-only fault layer and its `/_test/*` routes (`--test-faults`).
+    /// Mount the test-only fault layer and its `/_test/*` routes (`--test-faults`). Only
+    /// in a build with the `test-faults` feature: a release build has neither.
+    #[cfg(feature = "test-faults")]
     pub test_faults: bool,
 }
 
@@ -119,7 +123,7 @@ pub fn build(config: Config) -> (Router, AppState) {
         auth: config.auth,
         clock: config.clock,
     }));
-    let mut router = Router::new()
+    let router = Router::new()
         .route("/sync/profile", get(sync::profile))
         .route("/sync/estimate", get(estimate::estimate))
         .route("/sync/pull", post(pull::pull))
@@ -131,13 +135,12 @@ pub fn build(config: Config) -> (Router, AppState) {
         )
         .fallback(|| async { error::AppError::not_found("no such endpoint") })
         .with_state(state.clone());
-    if config.test_faults {
-        tracing::warn!("test faults are on: /_test/* can break requests on purpose");
-        let faults = faults::Faults::new(state.clone());
-        router = router.merge(faults::routes(faults.clone())).layer(
-            axum::middleware::from_fn_with_state(faults, faults::middleware),
-        );
-    }
+    #[cfg(feature = "test-faults")]
+    let router = if config.test_faults {
+        faults::mount(router, &state)
+    } else {
+        router
+    };
     // Outermost last: CORS wraps the fault layer, so injected failures stay readable
     // cross-origin.
     let router = router

@@ -69,6 +69,8 @@ struct Args {
     #[arg(long, default_value_t = 2 * 1024 * 1024)]
     body_limit: usize,
     /// For tests only: mount /_test/faults, whose rules make requests fail on purpose.
+    /// Exists only in a build with the `test-faults` feature; the release binary refuses it.
+    #[cfg(feature = "test-faults")]
     #[arg(long)]
     test_faults: bool,
 }
@@ -235,6 +237,7 @@ async fn main() -> Result<(), BoxError> {
         clock,
         cors_origins: args.cors_origins,
         body_limit: args.body_limit,
+        #[cfg(feature = "test-faults")]
         test_faults: args.test_faults,
     });
     #[cfg(unix)]

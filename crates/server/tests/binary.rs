@@ -1,7 +1,8 @@
 //! The `offline-tables-server` binary end to end: it starts on an empty directory with the
 //! demo profile, seed and tokens, serves HTTP on the port it prints, and keeps its data
 //! (without seeding twice) across a restart; `SIGHUP` reloads its profile file; with
-//! `--test-faults`, `/_test/faults` breaks requests over the real socket.
+//! `--test-faults`, `/_test/faults` breaks requests over the real socket. Built without
+//! the `test-faults` feature, this file fails on purpose: the fault tests were left out.
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -362,6 +363,20 @@ fn sighup_reloads_the_profile_file_and_keeps_the_old_one_when_it_is_invalid() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
+/// `cargo test` without the feature builds no fault test (`faults.rs` and `profile_swap.rs`
+/// need it, see Cargo.toml, and so does the test below): fail, so a run that skipped them
+/// cannot pass. (That the release build has no fault layer is checked by
+/// scripts/no-test-faults.sh, which npm test runs.)
+#[cfg(not(feature = "test-faults"))]
+#[test]
+fn the_fault_tests_need_the_test_faults_feature() {
+    panic!(
+        "the server's fault tests were not built: run cargo test -p offline-tables-server \
+         --features test-faults (scripts/test.sh does)"
+    );
+}
+
+#[cfg(feature = "test-faults")]
 #[test]
 fn with_test_faults_the_binary_drops_a_connection_on_request() {
     let root = temp_root("faults");

@@ -1,7 +1,8 @@
-//! The test fault layer (`--test-faults`), on every backend: each fault kind, how rules
-//! pick requests (path, user, skip, times, order), the log, CORS on injected answers, and
-//! that without the flag there is no `/_test` route. The kinds that act on the
-//! connection (`close`, `hang`, `dropAfterCommit`) are checked over real TCP.
+//! The test fault layer (`--test-faults`; built only with the `test-faults` feature), on
+//! every backend: each fault kind, how rules pick requests (path, user, skip, times,
+//! order), the log, CORS on injected answers, and that without the flag there is no
+//! `/_test` route. The kinds that act on the connection (`close`, `hang`,
+//! `dropAfterCommit`) are checked over real TCP.
 
 mod common;
 

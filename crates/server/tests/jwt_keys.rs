@@ -70,6 +70,7 @@ async fn server(auth: Auth) -> Ctx {
         clock: Arc::new(move || now.load(Ordering::SeqCst)),
         cors_origins: vec![],
         body_limit: 2 * 1024 * 1024,
+        #[cfg(feature = "test-faults")]
         test_faults: false,
     });
     ctx

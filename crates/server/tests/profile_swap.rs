@@ -1,7 +1,8 @@
 //! The served profile changes while the server runs, on every backend: `POST
-//! /_test/profile` (with `--test-faults`) replaces it, `GET /sync/profile` and every pull
-//! page's `profileVersion` follow, the handlers enforce the new one, and an invalid
-//! profile is refused with the old one kept. (SIGHUP reloading is in `binary.rs`.)
+//! /_test/profile` (with `--test-faults`, so only in a build with the `test-faults`
+//! feature) replaces it, `GET /sync/profile` and every pull page's `profileVersion`
+//! follow, the handlers enforce the new one, and an invalid profile is refused with the
+//! old one kept. (SIGHUP reloading is in `binary.rs`.)
 
 mod common;
 

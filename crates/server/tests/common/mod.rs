@@ -234,13 +234,20 @@ impl Ctx {
     }
 
     /// The demo profile and seed, with the test fault layer (`--test-faults`).
+    #[cfg(feature = "test-faults")]
     pub async fn demo_with_faults(kind: Kind) -> Ctx {
         let ctx = Ctx::build(kind, demo_profile(), 2 * 1024 * 1024, true).await;
         ctx.seed(&demo_seed()).await;
         ctx
     }
 
-    async fn build(kind: Kind, profile: Value, body_limit: usize, test_faults: bool) -> Ctx {
+    async fn build(
+        kind: Kind,
+        profile: Value,
+        body_limit: usize,
+        // Always false in a build without the fault layer (`demo_with_faults` is not there).
+        #[cfg_attr(not(feature = "test-faults"), allow(unused_variables))] test_faults: bool,
+    ) -> Ctx {
         let fresh = FreshDb::new(kind).await;
         let db = Db::connect(&fresh.url)
             .await
@@ -265,6 +272,7 @@ impl Ctx {
             clock: Arc::new(move || clock_now.load(Ordering::SeqCst)),
             cors_origins: vec!["*".into()],
             body_limit,
+            #[cfg(feature = "test-faults")]
             test_faults,
         });
         Ctx {
