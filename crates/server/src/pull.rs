@@ -46,6 +46,46 @@ pub async fn pull(
     {
         let mut tx = s.db.begin().await?;
         claim_client(&mut tx, client, &user).await?;
+        // The resync horizon moves when tombstones are purged or a new profile rebuilds
+        // what is derived from the rows: a checkpoint below it that was given before it
+        // moved must start over. A checkpoint below it given after it moved is good: a
+        // download begun since then holds no row it missed the change of. Each client
+        // keeps the horizon of its last answered pull (`ot_clients.horizon`), which
+        // tells the two apart.
+        let horizon: i64 = sqlx::query("SELECT value FROM ot_settings WHERE name = 'horizon'")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let seen: i64 = sqlx::query("SELECT horizon FROM ot_clients WHERE client_id = $1")
+            .bind(client)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let counter: i64 = sqlx::query("SELECT version FROM ot_counter WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        // Older than the horizon it has not seen, or newer than any version (a restored
+        // backup): nothing changes, and the client starts over.
+        if after > 0 && ((after < horizon && seen < horizon) || after > counter) {
+            tx.rollback().await?;
+            return Ok(Json(PullResponse {
+                protocol_version: PROTOCOL_VERSION,
+                changes: vec![],
+                checkpoint: "0".into(),
+                has_more: false,
+                resync: true,
+                profile_version: Some(profile.version),
+                user: Some(user.clone()),
+            }));
+        }
+        if seen != horizon {
+            sqlx::query("UPDATE ot_clients SET horizon = $1 WHERE client_id = $2")
+                .bind(horizon)
+                .bind(client)
+                .execute(&mut *tx)
+                .await?;
+        }
         if after == 0 {
             // A fresh start: the client holds nothing synced.
             sqlx::query("DELETE FROM ot_views WHERE client_id = $1")
@@ -61,18 +101,6 @@ pub async fn pull(
                 .await?;
         }
         tx.commit().await?;
-    }
-    // Older than the tombstone horizon, or newer than any version (a restored backup).
-    if after > 0 && (after < s.db.horizon().await? || after > s.db.counter().await?) {
-        return Ok(Json(PullResponse {
-            protocol_version: PROTOCOL_VERSION,
-            changes: vec![],
-            checkpoint: "0".into(),
-            has_more: false,
-            resync: true,
-            profile_version: Some(profile.version),
-            user: Some(user.clone()),
-        }));
     }
     age_out(&s, &profile, client, &user, now).await?;
 
