@@ -52,6 +52,16 @@ impl Syncer {
             Written::Changed => self.publish(),
             Written::Unchanged => {}
         }
+        // Those rows are pending now, so no recount will see them for this.
+        self.wake_when_online(1);
+    }
+
+    /// Offline with work to push: lets the browser wake the worker when it is back (a
+    /// Background Sync tag; the recount did this alone before puts stopped recounting).
+    fn wake_when_online(&self, pending: u32) {
+        if pending > 0 && !navigator_online() {
+            leadership::register_background_sync(&leadership::background_sync_tag(&self.db.name));
+        }
     }
 
     pub(super) async fn recount(&self) {
@@ -68,10 +78,7 @@ impl Syncer {
             .iter()
             .map(|p| (p.mutation.table.clone(), p.mutation.key.clone()));
         let (counts, changed) = self.board.recounted(rows, c.length(), e.length());
-        if counts.pending > 0 && !navigator_online() {
-            // Offline with work to push: let the browser wake the worker when it is back.
-            leadership::register_background_sync(&leadership::background_sync_tag(&self.db.name));
-        }
+        self.wake_when_online(counts.pending);
         if changed {
             self.publish();
         }
