@@ -51,20 +51,16 @@ pub async fn pull(
         // moved must start over. A checkpoint below it given after it moved is good: a
         // download begun since then holds no row it missed the change of. Each client
         // keeps the horizon of its last answered pull (`ot_clients.horizon`), which
-        // tells the two apart.
-        let horizon: i64 = sqlx::query("SELECT value FROM ot_settings WHERE name = 'horizon'")
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-        let seen: i64 = sqlx::query("SELECT horizon FROM ot_clients WHERE client_id = $1")
-            .bind(client)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-        let counter: i64 = sqlx::query("SELECT version FROM ot_counter WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
+        // tells the two apart. One read: the horizon, the client's, and the counter.
+        let row = sqlx::query(
+            "SELECT (SELECT value FROM ot_settings WHERE name = 'horizon'), horizon, \
+             (SELECT version FROM ot_counter WHERE id = 1) FROM ot_clients WHERE client_id = $1",
+        )
+        .bind(client)
+        .fetch_one(&mut *tx)
+        .await?;
+        let (horizon, seen, counter): (i64, i64, i64) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
         // Older than the horizon it has not seen, or newer than any version (a restored
         // backup): nothing changes, and the client starts over.
         if after > 0 && ((after < horizon && seen < horizon) || after > counter) {

@@ -53,13 +53,13 @@ impl Syncer {
             Written::Unchanged => {}
         }
         // Those rows are pending now, so no recount will see them for this.
-        self.wake_when_online(1);
+        self.wake_when_online();
     }
 
     /// Offline with work to push: lets the browser wake the worker when it is back (a
     /// Background Sync tag; the recount did this alone before puts stopped recounting).
-    fn wake_when_online(&self, pending: u32) {
-        if pending > 0 && !navigator_online() {
+    fn wake_when_online(&self) {
+        if !navigator_online() {
             leadership::register_background_sync(&leadership::background_sync_tag(&self.db.name));
         }
     }
@@ -78,7 +78,9 @@ impl Syncer {
             .iter()
             .map(|p| (p.mutation.table.clone(), p.mutation.key.clone()));
         let (counts, changed) = self.board.recounted(rows, c.length(), e.length());
-        self.wake_when_online(counts.pending);
+        if counts.pending > 0 {
+            self.wake_when_online();
+        }
         if changed {
             self.publish();
         }
