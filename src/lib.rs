@@ -9,7 +9,7 @@ mod storage;
 mod transport;
 
 pub use api::{OfflineStore, Table};
-pub use error::{DomError, Error, ErrorCode, Result};
+pub use error::{DomError, Error, ErrorCode, Result, Thrown};
 
 /// What the browser tests (`tests/browser`) reach below the JS API: the storage layer
 /// (`OfflineStore::db`), a pulled page as the transport splits it, and what applying one
@@ -17,6 +17,7 @@ pub use error::{DomError, Error, ErrorCode, Result};
 /// release.
 #[doc(hidden)]
 pub mod testing {
+    pub use crate::error::{to_js, FromJs};
     pub use crate::storage::pull_apply::RemoteChange;
     pub use crate::storage::{Applied, Db};
     pub use crate::transport::Pulled;

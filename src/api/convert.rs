@@ -9,7 +9,7 @@
 //! for them ("rows across the boundary", with [`BoundaryRows`]; `docs/performance.md`): out to
 //! JS, JSON text is about twice as fast; in from JS, serde-wasm-bindgen is (about 0.7×).
 
-use crate::error::Error;
+use crate::error::{Error, ErrorCode, Thrown};
 use js_sys::Array;
 use offline_tables_core::engine::{Finish, Status};
 use offline_tables_core::Query;
@@ -21,10 +21,27 @@ use wasm_bindgen::prelude::*;
 const OUT: serde_wasm_bindgen::Serializer = serde_wasm_bindgen::Serializer::json_compatible();
 
 /// `v` as a JS value. The types written here hold only strings, booleans, numbers below
-/// 2^53, JS values passed through and [`Json`]: none fails to serialize, so a failure
-/// (a bug) reads as null rather than throwing into the page.
-pub fn to_js<T: Serialize + ?Sized>(v: &T) -> JsValue {
-    v.serialize(&OUT).unwrap_or(JsValue::NULL)
+/// 2^53, JS values passed through and [`Json`], so a failure is a bug of ours: `internal`.
+pub fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, Error> {
+    v.serialize(&OUT).map_err(|e| {
+        Error::new(
+            ErrorCode::Internal,
+            format!("a value does not convert to JavaScript: {e}"),
+        )
+    })
+}
+
+/// For what is announced rather than answered (events, messages to other tabs): the
+/// value, or `None` after reporting on the console the error no caller could receive.
+pub fn reported(value: Result<JsValue, Error>) -> Option<JsValue> {
+    value
+        .map_err(|e| {
+            web_sys::console::error_2(
+                &"offline-tables: an announcement failed".into(),
+                &crate::error::to_js(&e),
+            )
+        })
+        .ok()
 }
 
 /// A JS value read as `T`; the error is serde's ("missing field `name`", "invalid
@@ -103,7 +120,7 @@ pub fn query(q: JsValue) -> Result<Query, Error> {
         return Ok(Query::default());
     }
     if let Some(s) = q.as_string() {
-        return Ok(Query::from_odata(&s)?);
+        return Query::from_odata(&s);
     }
     if !q.is_object() || Array::is_array(&q) {
         return Err(Error::invalid_argument(
@@ -111,7 +128,7 @@ pub fn query(q: JsValue) -> Result<Query, Error> {
         ));
     }
     let v: Value = from_js(q).map_err(|e| Error::invalid_argument(format!("query: {e}")))?;
-    Ok(Query::from_object(&v)?)
+    Query::from_object(&v)
 }
 
 /// A message from another tab's change emitter.
@@ -248,7 +265,7 @@ pub struct BoundaryRows(Vec<Value>);
 
 #[wasm_bindgen(js_class = __BoundaryRows)]
 impl BoundaryRows {
-    pub fn read(rows: JsValue, how: &str) -> Result<BoundaryRows, Error> {
+    pub fn read(rows: JsValue, how: &str) -> Result<BoundaryRows, Thrown> {
         let bad = |e: String| Error::invalid_argument(format!("rows: {e}"));
         Ok(BoundaryRows(match how {
             "json" => {
@@ -257,20 +274,20 @@ impl BoundaryRows {
                 serde_json::from_str(&String::from(text)).map_err(|e| bad(e.to_string()))?
             }
             "serde" => from_js(rows).map_err(bad)?,
-            _ => return Err(Error::invalid_argument("how must be \"json\" or \"serde\"")),
+            _ => return Err(Error::invalid_argument("how must be \"json\" or \"serde\"").into()),
         }))
     }
 
-    pub fn write(&self, how: &str) -> Result<JsValue, Error> {
+    pub fn write(&self, how: &str) -> Result<JsValue, Thrown> {
         match how {
             "json" => {
                 let text = serde_json::to_string(&self.0)
                     .map_err(|e| Error::invalid_argument(e.to_string()))?;
-                js_sys::JSON::parse(&text)
-                    .map_err(|e| Error::invalid_argument(crate::storage::js::describe(&e)))
+                Ok(js_sys::JSON::parse(&text)
+                    .map_err(|e| Error::invalid_argument(crate::storage::js::describe(&e)))?)
             }
-            "serde" => Ok(to_js(&self.0.iter().map(Json).collect::<Vec<_>>())),
-            _ => Err(Error::invalid_argument("how must be \"json\" or \"serde\"")),
+            "serde" => Ok(to_js(&self.0.iter().map(Json).collect::<Vec<_>>())?),
+            _ => Err(Error::invalid_argument("how must be \"json\" or \"serde\"").into()),
         }
     }
 }

@@ -9,11 +9,11 @@
 
 use super::convert::{self, InterceptOptions, Js, ListBody};
 use super::OfflineStore;
-use crate::error::{Error, ErrorCode};
+use crate::error::{to_js, Error, ErrorCode, FromJs, Thrown};
 use crate::storage::outbox::key_js;
 use crate::storage::Db;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array, JSON};
-use offline_tables_core::rest::{self, RestError, RestResult, Route};
+use offline_tables_core::rest::{self, RestResult, Route};
 use offline_tables_core::{Key, Query};
 use serde_json::Value;
 use std::rc::Rc;
@@ -131,21 +131,23 @@ impl Reply {
         }
     }
 
-    fn error(e: &RestError) -> Reply {
-        Reply::json(e.status, offline_tables_core::value::to_text(&e.body()))
+    fn error(e: &Error) -> Reply {
+        Reply::json(
+            e.http_status(),
+            offline_tables_core::value::to_text(&e.body()),
+        )
     }
 }
 
-/// The store's errors as the REST API reports them: the server's codes for what it
-/// also refuses, and a 500 carrying the store's own code (`storage`, `quota_exceeded`,
-/// `closed`) for what only a local store can meet.
-fn rest_error(e: Error) -> RestError {
+/// The store's errors as the REST API reports them: the server's codes and statuses for
+/// what it also refuses (`Error::http_status`), and a 500 carrying the store's own code
+/// (`storage`, `quota_exceeded`, `closed`) for what only a local store can meet.
+fn rest_error(e: Error) -> Error {
     match e.code {
         ErrorCode::Storage | ErrorCode::QuotaExceeded | ErrorCode::Closed => {
-            RestError::new(500, e.code.as_str(), e.message)
+            Error::http(500, e.code, e.message)
         }
-        ErrorCode::Conflict => RestError::conflict(e.message),
-        _ => RestError::from(offline_tables_core::Error::new(e.code, e.message)),
+        _ => e,
     }
 }
 
@@ -247,7 +249,7 @@ impl Interceptor {
                 let def = rest::writable(&profile, &table)?;
                 let (key, _) = rest::new_row(&value, def)?;
                 match self.db.insert_row(&table, &row).await {
-                    Err(e) if e.code == ErrorCode::Conflict => Err(RestError::exists(&table, &key)),
+                    Err(e) if e.code == ErrorCode::Conflict => Err(Error::exists(&table, &key)),
                     Err(e) => Err(rest_error(e)),
                     Ok(_) => Ok(Reply {
                         location: Some(self.location(&table, &key)),
@@ -266,7 +268,7 @@ impl Interceptor {
                         // The server looks for the row before it checks the key.
                         let row = self.db.get_row(&table, &kjs).await.map_err(rest_error)?;
                         return Err(if row.is_undefined() {
-                            RestError::no_row(&table, &key)
+                            Error::no_row(&table, &key)
                         } else {
                             e
                         });
@@ -278,7 +280,7 @@ impl Interceptor {
                     );
                 }
                 match self.db.update_row(&table, &kjs, &patch).await {
-                    Err(e) if e.code == ErrorCode::NotFound => Err(RestError::no_row(&table, &key)),
+                    Err(e) if e.code == ErrorCode::NotFound => Err(Error::no_row(&table, &key)),
                     Err(e) => Err(rest_error(e)),
                     Ok(row) => Ok(Reply::json(200, stringify(&row))),
                 }
@@ -287,7 +289,7 @@ impl Interceptor {
                 rest::writable(&profile, &table)?;
                 let key = rest::parse_key_segment(&key)?;
                 match self.db.delete_existing(&table, &key_js(&key)).await {
-                    Err(e) if e.code == ErrorCode::NotFound => Err(RestError::no_row(&table, &key)),
+                    Err(e) if e.code == ErrorCode::NotFound => Err(Error::no_row(&table, &key)),
                     Err(e) => Err(rest_error(e)),
                     Ok(()) => Ok(Reply {
                         status: 204,
@@ -322,12 +324,14 @@ impl Interceptor {
                 value: Js(&rows.slice(from, to.max(from))),
                 count: Some(n),
             })
+            .map_err(rest_error)?
         } else {
             let rows = self.db.query_rows(table, q).await.map_err(rest_error)?;
             convert::to_js(&ListBody {
                 value: Js(&rows),
                 count: None,
             })
+            .map_err(rest_error)?
         };
         Ok(Reply::json(200, stringify(&out)))
     }
@@ -341,7 +345,7 @@ impl Interceptor {
             .await
             .map_err(rest_error)?;
         if row.is_undefined() {
-            return Err(RestError::no_row(table, key));
+            return Err(Error::no_row(table, key));
         }
         let etag = meta
             .filter(|m| !m.pending)
@@ -359,7 +363,7 @@ impl Interceptor {
 /// store (the same JSON text through `JSON.parse`).
 async fn read_body(request: &web_sys::Request) -> RestResult<(Value, JsValue)> {
     let unreadable = |e: JsValue| {
-        RestError::bad_request(format!(
+        Error::invalid_argument(format!(
             "cannot read the request body: {}",
             Error::from_js(&e, "body").message
         ))
@@ -368,11 +372,11 @@ async fn read_body(request: &web_sys::Request) -> RestResult<(Value, JsValue)> {
         .await
         .map_err(unreadable)?;
     let bytes = Uint8Array::new(&buffer).to_vec();
-    let text = RestError::body_text(&bytes)?;
-    let value: Value = serde_json::from_str(text).map_err(RestError::malformed_json)?;
+    let text = Error::body_text(&bytes)?;
+    let value: Value = serde_json::from_str(text).map_err(Error::malformed_json)?;
     // serde_json took it, so JSON.parse takes it too.
-    let js = JSON::parse(text)
-        .map_err(|e| RestError::malformed_json(crate::storage::js::describe(&e)))?;
+    let js =
+        JSON::parse(text).map_err(|e| Error::malformed_json(crate::storage::js::describe(&e)))?;
     Ok((value, js))
 }
 
@@ -393,7 +397,7 @@ impl OfflineStore {
         #[wasm_bindgen(unchecked_optional_param_type = "InterceptOptions")] options: Option<
             JsValue,
         >,
-    ) -> Result<JsValue, Error> {
+    ) -> Result<JsValue, Thrown> {
         let options = options_of(options, "interceptFetch")?;
         let me = Rc::new(Interceptor::new(
             self.db().clone(),
@@ -408,7 +412,8 @@ impl OfflineStore {
                 return Err(Error::invalid_argument(format!(
                     "interceptFetch: prefix '{}' covers the sync server's /sync/ endpoints",
                     me.prefix
-                )));
+                ))
+                .into());
             }
         }
         let m = me.clone();
@@ -443,13 +448,13 @@ impl OfflineStore {
         let prepared = options_of(options, "handleFetch")
             .and_then(|o| Interceptor::new(self.db().clone(), o.prefix, "handleFetch"));
         if !request.is_instance_of::<web_sys::Request>() {
-            return Promise::reject(
-                &Error::invalid_argument("handleFetch: request must be a Request").to_js(),
-            );
+            return Promise::reject(&to_js(&Error::invalid_argument(
+                "handleFetch: request must be a Request",
+            )));
         }
         match prepared {
             Ok(me) => super::promise(async move { Ok(me.answer(request).await) }),
-            Err(e) => Promise::reject(&e.to_js()),
+            Err(e) => Promise::reject(&to_js(&e)),
         }
     }
 }

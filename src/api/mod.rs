@@ -32,5 +32,7 @@ where
 /// call's future it compiled a copy per method (22 copies, ~6 kB of wasm).
 #[inline(never)]
 fn boxed_promise(fut: Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move { fut.await.map_err(|e| e.to_js()) })
+    wasm_bindgen_futures::future_to_promise(async move {
+        fut.await.map_err(|e| crate::error::to_js(&e))
+    })
 }

@@ -3,7 +3,7 @@
 use super::convert::{self, OpenOptions, ServerOptions, SyncOptions};
 use super::{promise, Table};
 use crate::driver::sync::Syncer;
-use crate::error::Error;
+use crate::error::{Error, Thrown};
 use crate::storage::lists::Resolution;
 use crate::storage::Db;
 use crate::transport::Server;
@@ -134,7 +134,7 @@ impl OfflineStore {
     }
 
     /// The table `name` of the profile; throws `unknown_table` for any other name.
-    pub fn table(&self, name: &str) -> Result<Table, Error> {
+    pub fn table(&self, name: &str) -> Result<Table, Thrown> {
         self.db.table(name)?;
         Ok(Table::new(self.db.clone(), name))
     }
@@ -164,9 +164,9 @@ impl OfflineStore {
     pub fn sync(&self) -> Promise {
         match &self.syncer {
             Some(s) => s.request_sync(),
-            None => Promise::reject(
-                &Error::invalid_argument("sync: this store was opened without a server").to_js(),
-            ),
+            None => Promise::reject(&crate::error::to_js(&Error::invalid_argument(
+                "sync: this store was opened without a server",
+            ))),
         }
     }
 
@@ -249,10 +249,10 @@ impl OfflineStore {
 
     /// The sync status (null for a store without a server).
     #[wasm_bindgen(unchecked_return_type = "SyncStatus | null")]
-    pub fn status(&self) -> JsValue {
+    pub fn status(&self) -> Result<JsValue, Thrown> {
         match &self.syncer {
-            Some(s) => s.status_js(),
-            None => JsValue::NULL,
+            Some(s) => Ok(s.status_js()?),
+            None => Ok(JsValue::NULL),
         }
     }
 
@@ -271,8 +271,10 @@ impl OfflineStore {
 
     /// The installed offline profile (with defaults filled in).
     #[wasm_bindgen(getter, unchecked_return_type = "Profile")]
-    pub fn profile(&self) -> JsValue {
-        convert::to_js(&convert::Json(&self.db.profile().to_json()))
+    pub fn profile(&self) -> Result<JsValue, Thrown> {
+        Ok(convert::to_js(&convert::Json(
+            &self.db.profile().to_json(),
+        ))?)
     }
 
     /// The pending local changes, coalesced to one per row, in the order they were made.
@@ -305,7 +307,7 @@ impl OfflineStore {
     /// "remote" or "tab") or `"status"` (every sync status change); returns a function
     /// that unsubscribes. Typed by overloads in `types.d.ts`.
     #[wasm_bindgen(skip_typescript)]
-    pub fn on(&self, event: &str, listener: Function) -> Result<JsValue, Error> {
+    pub fn on(&self, event: &str, listener: Function) -> Result<JsValue, Thrown> {
         let events = match (event, &self.syncer) {
             ("change", _) => self.db.events.clone(),
             ("status", Some(s)) => s.status_events.clone(),
@@ -314,12 +316,12 @@ impl OfflineStore {
             ("status" | "conflict" | "syncerror", None) => {
                 return Err(Error::invalid_argument(format!(
                     "on(\"{event}\"): this store was opened without a server"
-                )))
+                )).into())
             }
             _ => {
                 return Err(Error::invalid_argument(format!(
                     "on: unknown event '{event}' (expected \"change\", \"status\", \"conflict\" or \"syncerror\")"
-                )))
+                )).into())
             }
         };
         let id = events.subscribe(listener);

@@ -157,7 +157,7 @@ impl Table {
         promise(async move {
             db.ready().await;
             Ok(match db.meta(&t, &key).await? {
-                Some(m) => super::convert::to_js(&m),
+                Some(m) => super::convert::to_js(&m)?,
                 None => JsValue::UNDEFINED,
             })
         })

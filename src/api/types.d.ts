@@ -243,7 +243,8 @@ export type ErrorCode =
   | "network"
   | "unauthorized"
   | "conflict"
-  | "user_mismatch";
+  | "user_mismatch"
+  | "internal";
 
 /** Every rejected promise of this package carries an Error with a stable `code`. */
 export interface OfflineTablesError extends Error {

@@ -64,7 +64,7 @@ impl Board {
     }
 
     /// The status as JS: the engine's `status` with the counts and the download's progress.
-    pub(super) fn status_js(&self, status: &Status) -> JsValue {
+    pub(super) fn status_js(&self, status: &Status) -> crate::error::Result<JsValue> {
         let c = self.counts.get();
         convert::to_js(&convert::StatusOut {
             status,

@@ -62,7 +62,7 @@ struct Inner {
 #[derive(Clone, Default)]
 pub struct Emitter(Rc<Inner>);
 
-fn event(table: &str, keys: &JsValue, source: Source) -> JsValue {
+fn event(table: &str, keys: &JsValue, source: Source) -> crate::error::Result<JsValue> {
     convert::to_js(&ChangeEvent {
         table,
         keys: Js(keys),
@@ -104,7 +104,9 @@ impl Emitter {
                 if let Some(inner) = weak.upgrade() {
                     if let Ok(m) = convert::from_js::<TabChange>(m.data()) {
                         inner.tell(Heard::Tab);
-                        inner.call(&event(&m.table, &m.keys, Source::Tab));
+                        if let Some(e) = convert::reported(event(&m.table, &m.keys, Source::Tab)) {
+                            inner.call(&e);
+                        }
                     }
                 }
             });
@@ -142,13 +144,17 @@ impl Emitter {
 
     /// Tells listeners here, and other tabs, that `keys` of `table` changed.
     pub fn emit(&self, table: &str, keys: &Array, source: Source) {
-        self.0.call(&event(table, keys, source));
+        if let Some(e) = convert::reported(event(table, keys, source)) {
+            self.0.call(&e);
+        }
         if let Some(channel) = self.0.channel.borrow().as_ref() {
             let msg = TabChangeOut {
                 table,
                 keys: Js(keys),
             };
-            let _ = channel.post_message(&convert::to_js(&msg));
+            if let Some(msg) = convert::reported(convert::to_js(&msg)) {
+                let _ = channel.post_message(&msg);
+            }
         }
     }
 

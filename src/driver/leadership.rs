@@ -118,7 +118,9 @@ impl Channel {
             kind,
             body: Js(&body),
         };
-        let _ = self.channel.post_message(&convert::to_js(&msg));
+        if let Some(msg) = convert::reported(convert::to_js(&msg)) {
+            let _ = self.channel.post_message(&msg);
+        }
     }
 
     fn close(&self) {

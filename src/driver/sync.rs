@@ -61,7 +61,8 @@ pub struct Syncer {
     /// The counts, the sync report and the first download's progress.
     board: Board,
     /// The resolve functions of the `sync()` calls the current cycle answers.
-    waiters: RefCell<Vec<js_sys::Function>>,
+    /// The `(resolve, reject)` of each `sync()` waiting for the cycle's end.
+    waiters: RefCell<Vec<(js_sys::Function, js_sys::Function)>>,
     pub status_events: Emitter,
     pub conflict_events: Emitter,
     pub error_events: Emitter,
@@ -121,7 +122,7 @@ impl Syncer {
             Message::SyncRequest if leader => self.feed(Event::SyncRequested),
             Message::ListsChanged => self.refresh_counts(),
             Message::Finished(result) if !leader => {
-                for resolve in self.waiters.borrow_mut().drain(..) {
+                for (resolve, _) in self.waiters.borrow_mut().drain(..) {
                     let _ = resolve.call1(&JsValue::UNDEFINED, &result);
                 }
             }
@@ -232,11 +233,11 @@ impl Syncer {
     }
 
     /// The status as JS: this tab's engine when leading, the leader's when following.
-    pub fn status_js(&self) -> JsValue {
+    pub fn status_js(&self) -> crate::error::Result<JsValue> {
         let mut status = self.status();
         if !self.leadership.is_leader() {
             if let Some(s) = self.leadership.mirrored() {
-                return s;
+                return Ok(s);
             }
             // Not leading yet and nothing heard from a leader: what the browser says.
             status.online = navigator_online();
@@ -254,14 +255,18 @@ impl Syncer {
         message: fn(JsValue) -> Message,
         entry: &serde_json::Value,
     ) {
-        let v = convert::to_js(&convert::Json(entry));
+        let Some(v) = convert::reported(convert::to_js(&convert::Json(entry))) else {
+            return;
+        };
         events.emit_value(&v);
         self.leadership.post(message(v));
     }
 
     /// Tells this tab's listeners and the followers the current status.
     fn publish(&self) {
-        let status = self.status_js();
+        let Some(status) = convert::reported(self.status_js()) else {
+            return;
+        };
         self.status_events.emit_value(&status);
         self.leadership.post(Message::Status(status));
     }
@@ -279,8 +284,8 @@ impl Syncer {
     /// `store.sync()`: resolves when the cycle it starts (or joins) ends.
     pub fn request_sync(self: &Rc<Self>) -> js_sys::Promise {
         let me = self.clone();
-        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-            me.waiters.borrow_mut().push(resolve);
+        let promise = js_sys::Promise::new(&mut |resolve, reject| {
+            me.waiters.borrow_mut().push((resolve, reject));
         });
         if self.leadership.is_leader() {
             if !self.engine.borrow().busy() {
@@ -353,26 +358,35 @@ impl Syncer {
                 // The callers of this cycle, now: a sync() made from here on waits for
                 // the next cycle. They get the status after a recount, so its pending
                 // count is the one at the end of the cycle.
-                let waiters: Vec<js_sys::Function> = self.waiters.borrow_mut().drain(..).collect();
+                let waiters: Vec<_> = self.waiters.borrow_mut().drain(..).collect();
                 let report = self.board.take_report();
                 let me = self.clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     me.recount().await;
-                    let result = me.sync_result(finish, report);
-                    for resolve in waiters {
-                        let _ = resolve.call1(&JsValue::UNDEFINED, &result);
+                    match me.sync_result(finish, report) {
+                        Ok(result) => {
+                            for (resolve, _) in waiters {
+                                let _ = resolve.call1(&JsValue::UNDEFINED, &result);
+                            }
+                            me.leadership.post(Message::Finished(result));
+                        }
+                        Err(e) => {
+                            let e = crate::error::to_js(&e);
+                            for (_, reject) in waiters {
+                                let _ = reject.call1(&JsValue::UNDEFINED, &e);
+                            }
+                        }
                     }
-                    me.leadership.post(Message::Finished(result));
                 });
             }
         }
     }
 
     /// `sync()`'s answer: `{ result, status, pushed, pulled, conflicts, errors, durationMs }`.
-    fn sync_result(&self, finish: Finish, r: Report) -> JsValue {
+    fn sync_result(&self, finish: Finish, r: Report) -> crate::error::Result<JsValue> {
         convert::to_js(&convert::SyncResult {
             result: finish,
-            status: convert::Js(&self.status_js()),
+            status: convert::Js(&self.status_js()?),
             pushed: r.pushed,
             pulled: r.pulled,
             conflicts: r.conflicts,

@@ -3,6 +3,7 @@
 //! of puts) and the JSON-text conversions rows take across the boundary, the fastest path
 //! for whole rows and pages of them.
 
+use crate::error::FromJs;
 use offline_tables_core::protocol::wire::{self, FromValue};
 use wasm_bindgen::prelude::*;
 

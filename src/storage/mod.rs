@@ -22,7 +22,7 @@ pub mod write;
 pub(crate) use tx::Tx;
 
 use crate::driver::events::Emitter;
-use crate::error::{DomError, Error, Result};
+use crate::error::{DomError, Error, FromJs, Result};
 use indexed_db_futures::database::{Database, VersionChangeListener};
 use indexed_db_futures::factory::DBFactory;
 use js_sys::{Array, Promise};

@@ -4,7 +4,7 @@
 
 use super::tx::{get, or_undefined, Tx};
 use super::{js, Db};
-use crate::error::{Error, Result};
+use crate::error::{Error, FromJs, Result};
 use indexed_db_futures::future::GetAllPrimitiveRequest;
 use indexed_db_futures::index::Index;
 use indexed_db_futures::object_store::ObjectStore;

@@ -6,7 +6,7 @@
 use super::tx::{meta_get, put_at, Tx};
 use super::upgrade;
 use super::META;
-use crate::error::{Error, Result};
+use crate::error::{Error, FromJs, Result};
 use indexed_db_futures::database::{Database, VersionChangeEvent};
 use indexed_db_futures::factory::DBFactory;
 use offline_tables_core::Profile;

@@ -5,7 +5,7 @@
 
 use super::upgrade::AbortCause;
 use super::Db;
-use crate::error::{DomError, Error, Result};
+use crate::error::{DomError, Error, FromJs, Result};
 use indexed_db_futures::database::Database;
 use indexed_db_futures::future::BasicRequest;
 use indexed_db_futures::object_store::ObjectStore;

@@ -23,7 +23,7 @@
 
 use super::records::{self, BaseRecord, ConflictId, StoredEntry};
 use super::{schema, BASE, CONFLICTS, ERRORS, META, OUTBOX};
-use crate::error::{Error, Result};
+use crate::error::{Error, FromJs, Result};
 use offline_tables_core::{Key, Profile};
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -5,7 +5,8 @@
 use gloo_net::http::Request;
 use offline_tables_core::engine::Failure;
 use offline_tables_core::protocol::wire::{self, FromValue};
-use offline_tables_core::protocol::{ErrorBody, PullRequest, PullResponse, USER_MISMATCH};
+use offline_tables_core::protocol::{ErrorBody, PullRequest, PullResponse};
+use offline_tables_core::ErrorCode;
 use offline_tables_core::Profile;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -43,10 +44,10 @@ impl Pulled {
             .iter()
             .map(|(t, d)| (t.as_str(), d.key.as_str()))
             .collect();
-        let split = split_page(text, &crate::api::convert::to_js(&keys)).map_err(|e| {
-            Failure::Malformed {
-                message: crate::storage::js::json_error(&e),
-            }
+        let keys = crate::api::convert::to_js(&keys)
+            .map_err(|e| Failure::Malformed { message: e.message })?;
+        let split = split_page(text, &keys).map_err(|e| Failure::Malformed {
+            message: crate::storage::js::json_error(&e),
         })?;
         let envelope = split.get(0).as_string().unwrap_or_default();
         Ok(Pulled {
@@ -171,9 +172,11 @@ impl Server {
                     .ok()
                     .and_then(|t| wire::from_str::<ErrorBody>(&text_of(t)).ok())
                 {
-                    Some(b) if b.error.code == USER_MISMATCH => Failure::UserMismatch {
-                        message: b.error.message,
-                    },
+                    Some(b) if ErrorCode::parse(&b.error.code) == Some(ErrorCode::UserMismatch) => {
+                        Failure::UserMismatch {
+                            message: b.error.message,
+                        }
+                    }
                     _ => Failure::Server { status: 403 },
                 },
             );

@@ -4,6 +4,7 @@
 //! its JS Error form, and `closed` for a transaction on a connection that is closing.
 
 use crate::common::*;
+use offline_tables::testing::{to_js, FromJs};
 use offline_tables::DomError;
 use offline_tables::{Error, ErrorCode};
 use wasm_bindgen::{JsCast, JsValue};
@@ -183,7 +184,7 @@ fn errors_become_js_errors_with_their_code() {
         ErrorCode::Storage,
         ErrorCode::Closed,
     ] {
-        let e = Error::new(code, "what happened").to_js();
+        let e = to_js(&Error::new(code, "what happened"));
         let err: &js_sys::Error = e.unchecked_ref();
         assert!(e.is_instance_of::<js_sys::Error>());
         assert_eq!(String::from(err.message()), "what happened");

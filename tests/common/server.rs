@@ -73,7 +73,7 @@ pub async fn rest(method: &str, path: &str, body: Option<&str>) -> (u16, Value) 
 pub async fn status_field_becomes(store: &OfflineStore, field: &str, want: Value) -> Value {
     let mut last = Value::Null;
     for _ in 0..100 {
-        last = serde_json::from_str(&json(&store.status())).unwrap_or(Value::Null);
+        last = serde_json::from_str(&json(&store.status().unwrap())).unwrap_or(Value::Null);
         if last[field] == want {
             return last;
         }

@@ -15,7 +15,7 @@ pub mod scope;
 pub mod sort;
 pub mod value;
 
-pub use error::{Error, ErrorCode, Result};
+pub use error::{DomError, Error, ErrorCode, Origin, Result};
 pub use outbox::{coalesce, Base, LogEntry, Mutation, MutationOp};
 pub use profile::{ConflictPolicy, Profile, Scope, TableDef};
 pub use query::{Filter, Query};

@@ -3,59 +3,34 @@
 //! checks of written rows, and its errors with their status codes and messages, so both
 //! answer the same request alike.
 
-use crate::error::{Error, ErrorCode};
-use crate::value::{check_row, object};
+use crate::error::Error;
+use crate::value::check_row;
 use crate::{Key, Profile, Query, TableDef};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::{Map, Value};
 use std::fmt;
 
-/// A REST error: the HTTP status, the stable `code` of the JSON body, and the message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RestError {
-    pub status: u16,
-    pub code: &'static str,
-    pub message: String,
-}
+/// A result of the REST rules: its error is the project's one `Error`, answered with
+/// `Error::http_status` and `Error::body`.
+pub type RestResult<T> = std::result::Result<T, Error>;
 
-pub type RestResult<T> = std::result::Result<T, RestError>;
-
-impl RestError {
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        RestError {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(400, "invalid_argument", message)
-    }
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(403, "forbidden", message)
-    }
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(404, "not_found", message)
-    }
-    pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(409, "conflict", message)
-    }
-
+/// The REST API's own refusals, worded once for the server and the interceptor.
+impl Error {
     /// A path under the API that no route answers.
     pub fn no_endpoint() -> Self {
         Self::not_found("no such endpoint")
     }
     /// A path segment that is not UTF-8 once percent-decoded.
     pub fn bad_segment() -> Self {
-        Self::bad_request("invalid URL: a path segment is not UTF-8 once percent-decoded")
+        Self::invalid_argument("invalid URL: a path segment is not UTF-8 once percent-decoded")
     }
     pub fn malformed_json(e: impl fmt::Display) -> Self {
-        Self::bad_request(format!("malformed JSON body: {e}"))
+        Self::invalid_argument(format!("malformed JSON body: {e}"))
     }
     /// A request body's bytes as text, for `serde_json::from_str`: the server and the
     /// fetch interceptor both read bodies through this and serde_json, so they refuse
     /// the same bodies with the same words.
-    pub fn body_text(bytes: &[u8]) -> Result<&str, RestError> {
+    pub fn body_text(bytes: &[u8]) -> Result<&str, Error> {
         std::str::from_utf8(bytes).map_err(|e| {
             Self::malformed_json(format_args!(
                 "the body is not UTF-8 (at byte {})",
@@ -70,31 +45,6 @@ impl RestError {
     /// `POST` of a key that a live row has.
     pub fn exists(table: &str, key: &Key) -> Self {
         Self::conflict(format!("a row with key {key} already exists in '{table}'"))
-    }
-
-    /// The JSON body: `{ "error": { "code", "message" } }`.
-    pub fn body(&self) -> Value {
-        let detail = object(vec![
-            ("code", self.code.into()),
-            ("message", self.message.as_str().into()),
-        ]);
-        object(vec![("error", detail)])
-    }
-}
-
-impl fmt::Display for RestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status, self.code, self.message)
-    }
-}
-
-impl From<Error> for RestError {
-    fn from(e: Error) -> Self {
-        match e.code {
-            ErrorCode::UnknownTable | ErrorCode::NotFound => RestError::not_found(e.message),
-            ErrorCode::ReadOnly => RestError::forbidden(e.message),
-            _ => RestError::bad_request(e.message),
-        }
     }
 }
 
@@ -164,7 +114,7 @@ fn decode_segment(seg: &str) -> RestResult<String> {
     percent_decode_str(seg)
         .decode_utf8()
         .map(|s| s.into_owned())
-        .map_err(|_| RestError::bad_segment())
+        .map_err(|_| Error::bad_segment())
 }
 
 /// The table `name` of the profile (`404` otherwise).
@@ -172,14 +122,14 @@ pub fn table<'a>(profile: &'a Profile, name: &str) -> RestResult<&'a TableDef> {
     profile
         .tables
         .get(name)
-        .ok_or_else(|| RestError::not_found(format!("unknown table '{name}'")))
+        .ok_or_else(|| Error::not_found(format!("unknown table '{name}'")))
 }
 
 /// The table `name` if it takes writes: `404` when unknown, `403` when read-only.
 pub fn writable<'a>(profile: &'a Profile, name: &str) -> RestResult<&'a TableDef> {
     let def = table(profile, name)?;
     if def.read_only {
-        return Err(RestError::forbidden(format!("table '{name}' is read-only")));
+        return Err(Error::forbidden(format!("table '{name}' is read-only")));
     }
     Ok(def)
 }
@@ -191,10 +141,10 @@ pub fn parse_key_segment(seg: &str) -> RestResult<Key> {
         return Ok(Key::Str(inner.replace("''", "'")));
     }
     if let Ok(v @ Value::Number(_)) = serde_json::from_str(seg) {
-        return Key::from_json(&v, "key").map_err(RestError::from);
+        return Key::from_json(&v, "key");
     }
     if seg.is_empty() {
-        return Err(RestError::bad_request("the key is empty"));
+        return Err(Error::invalid_argument("the key is empty"));
     }
     Ok(Key::Str(seg.to_string()))
 }
@@ -226,9 +176,7 @@ pub fn parse_query(raw: Option<&str>) -> RestResult<Query> {
             (decode_param(n), decode_param(v))
         })
         .collect();
-    Ok(Query::from_odata_params(
-        pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-    )?)
+    Query::from_odata_params(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
 }
 
 /// The row a `POST` body creates and its key (a `409` for an existing key is the
@@ -237,10 +185,10 @@ pub fn new_row(body: &Value, def: &TableDef) -> RestResult<(Key, Map<String, Val
     let key = body
         .get(&def.key)
         .ok_or_else(|| {
-            RestError::bad_request(format!("the row has no {} (its key column)", def.key))
+            Error::invalid_argument(format!("the row has no {} (its key column)", def.key))
         })
-        .and_then(|v| Key::from_json(v, &def.key).map_err(RestError::from))?;
-    let row = check_row(body, &def.key, &key).map_err(RestError::bad_request)?;
+        .and_then(|v| Key::from_json(v, &def.key))?;
+    let row = check_row(body, &def.key, &key).map_err(Error::invalid_argument)?;
     Ok((key, row))
 }
 
@@ -248,7 +196,7 @@ pub fn new_row(body: &Value, def: &TableDef) -> RestResult<(Key, Map<String, Val
 pub fn patch_columns(body: Value) -> RestResult<Map<String, Value>> {
     match body {
         Value::Object(cols) => Ok(cols),
-        _ => Err(RestError::bad_request(
+        _ => Err(Error::invalid_argument(
             "the body must be a JSON object of columns",
         )),
     }
@@ -264,7 +212,7 @@ pub fn patched_row(
     for (c, v) in cols {
         row.insert(c, v);
     }
-    check_row(&Value::Object(row), &def.key, key).map_err(RestError::bad_request)
+    check_row(&Value::Object(row), &def.key, key).map_err(Error::invalid_argument)
 }
 
 #[cfg(test)]
@@ -336,7 +284,7 @@ mod tests {
         }
         assert_eq!(
             Route::parse("GET", "accounts/%FF"),
-            Some(Err(RestError::bad_segment()))
+            Some(Err(Error::bad_segment()))
         );
     }
 
@@ -357,7 +305,7 @@ mod tests {
             parse_key_segment("1e999").unwrap(),
             Key::Str("1e999".into())
         );
-        assert_eq!(parse_key_segment("").unwrap_err().status, 400);
+        assert_eq!(parse_key_segment("").unwrap_err().http_status(), 400);
         for k in [Key::Num(1001.0), Key::Num(-0.5), Key::Str("O'B/1 é".into())] {
             let seg = percent_decode_str(&key_segment(&k))
                 .decode_utf8()
@@ -377,8 +325,11 @@ mod tests {
         assert!(q.filter.is_some());
         assert_eq!(parse_query(None).unwrap(), Query::default());
         let e = parse_query(Some("$top=1&$top=2")).unwrap_err();
-        assert_eq!((e.status, e.code), (400, "invalid_argument"));
-        assert_eq!(parse_query(Some("$nope=1")).unwrap_err().status, 400);
+        assert_eq!(
+            (e.http_status(), e.code),
+            (400, crate::ErrorCode::InvalidArgument)
+        );
+        assert_eq!(parse_query(Some("$nope=1")).unwrap_err().http_status(), 400);
     }
 
     #[test]
@@ -392,7 +343,9 @@ mod tests {
         let e = new_row(&json!([1]), def).unwrap_err();
         assert_eq!(e.message, "the row has no id (its key column)");
         assert_eq!(
-            new_row(&json!({ "id": null }), def).unwrap_err().status,
+            new_row(&json!({ "id": null }), def)
+                .unwrap_err()
+                .http_status(),
             400
         );
         let row = json!({ "id": "a", "x": 1 }).as_object().unwrap().clone();
@@ -402,19 +355,13 @@ mod tests {
         let cols = json!({ "id": "b" }).as_object().unwrap().clone();
         let e = patched_row(row, cols, def, &Key::Str("a".into())).unwrap_err();
         assert_eq!(e.message, "the row's id is 'b', not the mutation's key 'a'");
-        assert_eq!(patch_columns(json!([])).unwrap_err().status, 400);
+        assert_eq!(patch_columns(json!([])).unwrap_err().http_status(), 400);
     }
 
     #[test]
     fn errors_map_onto_statuses() {
-        assert_eq!(RestError::from(Error::unknown_table("x")).status, 404);
         assert_eq!(
-            RestError::from(Error::new(ErrorCode::ReadOnly, "r")).status,
-            403
-        );
-        assert_eq!(RestError::from(Error::invalid_argument("i")).status, 400);
-        assert_eq!(
-            RestError::no_row("t", &Key::Str("a".into())).body(),
+            Error::no_row("t", &Key::Str("a".into())).body(),
             json!({ "error": { "code": "not_found", "message": "no row 'a' in 't'" } })
         );
     }

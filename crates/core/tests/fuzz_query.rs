@@ -400,7 +400,12 @@ fn rest_query_strings_parse_or_fail_with_400() {
         match parse_query(Some(&raw)) {
             Ok(q) => check_query(&q),
             Err(e) => {
-                prop_assert_eq!((e.status, e.code), (400, "invalid_argument"), "{:?}", raw);
+                prop_assert_eq!(
+                    (e.http_status(), e.code),
+                    (400, offline_tables_core::ErrorCode::InvalidArgument),
+                    "{:?}",
+                    raw
+                );
                 prop_assert!(!e.message.is_empty());
             }
         }
@@ -420,12 +425,15 @@ fn rest_routes_and_key_segments_parse_or_fail_with_400() {
     let path = prop::collection::vec(segment, 0..4).prop_map(|s| s.join("/"));
     check("fuzz_query::rest_route", CASES, (method, path), |(m, p)| {
         match Route::parse(m, &p) {
-            Some(Err(e)) => prop_assert_eq!(e.status, 400),
+            Some(Err(e)) => prop_assert_eq!(e.http_status(), 400),
             Some(Ok(
                 Route::Read { key, .. } | Route::Update { key, .. } | Route::Delete { key, .. },
             )) => match parse_key_segment(&key) {
                 Ok(k) => prop_assert!(k.to_json().is_string() || k.to_json().is_number()),
-                Err(e) => prop_assert_eq!((e.status, e.code), (400, "invalid_argument")),
+                Err(e) => prop_assert_eq!(
+                    (e.http_status(), e.code),
+                    (400, offline_tables_core::ErrorCode::InvalidArgument)
+                ),
             },
             Some(Ok(Route::List { .. } | Route::Create { .. })) | None => {}
         }

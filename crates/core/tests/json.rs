@@ -6,13 +6,13 @@
 //!
 //! Cases per property: `PROPTEST_CASES` (default 2000).
 
-use offline_tables_core::rest::RestError;
+use offline_tables_core::Error;
 use proptest::prelude::*;
 use serde_json::Value;
 
 fn refusal(text: &str) -> String {
     let e = serde_json::from_str::<Value>(text).expect_err(text);
-    RestError::malformed_json(e).message
+    Error::malformed_json(e).message
 }
 
 #[test]

@@ -13,6 +13,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+use offline_tables_core::Error;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -112,9 +113,7 @@ impl Auth {
         let header = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|h| h.to_str().ok())
-            .ok_or_else(|| {
-                AppError::unauthorized("missing Authorization: Bearer <token> header")
-            })?;
+            .ok_or_else(|| Error::unauthorized("missing Authorization: Bearer <token> header"))?;
         // The scheme is case-insensitive (RFC 9110); the token is not.
         let token = header
             .split_once(' ')
@@ -122,11 +121,11 @@ impl Auth {
             .map(|(_, t)| t.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
-                AppError::unauthorized("the Authorization header must be 'Bearer <token>'")
+                Error::unauthorized("the Authorization header must be 'Bearer <token>'")
             })?;
         self.user_of(token)
             .await
-            .ok_or_else(|| AppError::unauthorized(INVALID_TOKEN))
+            .ok_or_else(|| Error::unauthorized(INVALID_TOKEN).into())
     }
 }
 

@@ -7,6 +7,7 @@
 use crate::db::{self, key_text, lock_writes, Db, Tx};
 use crate::error::{AppError, AppResult};
 use crate::members::{self, Buckets};
+use offline_tables_core::Error;
 use offline_tables_core::{Key, Profile};
 use serde_json::{Map, Value};
 use sqlx::Row;
@@ -215,16 +216,16 @@ pub async fn load(
     for (table, rows) in tables {
         let def = profile
             .table(table)
-            .map_err(|e| AppError::bad_request(e.message))?;
+            .map_err(|e| Error::invalid_argument(e.message))?;
         let mut list = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             let key = row
                 .get(&def.key)
                 .ok_or_else(|| {
-                    AppError::bad_request(format!("seed.{table}[{i}] has no {}", def.key))
+                    Error::invalid_argument(format!("seed.{table}[{i}] has no {}", def.key))
                 })
                 .and_then(|k| {
-                    Key::from_json(k, &def.key).map_err(|e| AppError::bad_request(e.message))
+                    Key::from_json(k, &def.key).map_err(|e| Error::invalid_argument(e.message))
                 })?;
             list.push((key_text(&key), row));
         }

@@ -40,6 +40,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use offline_tables_core::{Error, ErrorCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::pin::Pin;
@@ -356,7 +357,7 @@ async fn add(
 ) -> Result<Json<Value>, AppError> {
     for (i, rule) in body.rules.iter().enumerate() {
         rule.check()
-            .map_err(|e| AppError::bad_request(format!("rules[{i}]: {e}")))?;
+            .map_err(|e| Error::invalid_argument(format!("rules[{i}]: {e}")))?;
     }
     f.book().rules.extend(body.rules);
     Ok(f.snapshot())
@@ -422,14 +423,16 @@ pub async fn middleware(State(f): State<Arc<Faults>>, req: Request, next: Next) 
     match fault {
         Fault::Status { status } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            AppError::new(
-                status,
-                code_of(status),
+            AppError::from(Error::http(
+                status.as_u16(),
+                ErrorCode::of_status(status.as_u16()),
                 format!("{status} injected by the test fault layer"),
-            )
+            ))
             .into_response()
         }
-        Fault::Unauthorized => AppError::unauthorized(crate::auth::INVALID_TOKEN).into_response(),
+        Fault::Unauthorized => {
+            AppError::from(Error::unauthorized(crate::auth::INVALID_TOKEN)).into_response()
+        }
         Fault::Malformed => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
@@ -529,18 +532,6 @@ impl Handler {
 }
 
 /// The protocol's error code for an injected status.
-fn code_of(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        400 => "invalid_argument",
-        401 => "unauthorized",
-        403 => "forbidden",
-        404 => "not_found",
-        409 => "conflict",
-        413 => "payload_too_large",
-        _ => "internal",
-    }
-}
-
 /// A response split into its head and its whole body (None if the body fails).
 async fn body_of(resp: Response) -> Option<(axum::http::response::Parts, Bytes)> {
     let (parts, body) = resp.into_parts();

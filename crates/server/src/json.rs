@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use offline_tables_core::rest::RestError;
+use offline_tables_core::{Error, ErrorCode};
 use serde::de::DeserializeOwned;
 
 pub struct JsonBody<T>(pub T);
@@ -22,22 +22,21 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
+                Error::new(
+                    ErrorCode::PayloadTooLarge,
                     "the request body is larger than the server accepts",
                 )
             } else {
-                AppError::bad_request(format!("cannot read the request body: {e}"))
+                Error::invalid_argument(format!("cannot read the request body: {e}"))
             }
         })?;
         // Read as the wasm's fetch interceptor reads a body (text, then serde_json into a
         // `Value`, then the shape), so both refuse a malformed body with the same words.
-        let value: serde_json::Value = serde_json::from_str(RestError::body_text(&bytes)?)
-            .map_err(RestError::malformed_json)?;
+        let value: serde_json::Value =
+            serde_json::from_str(Error::body_text(&bytes)?).map_err(Error::malformed_json)?;
         serde_json::from_value(value)
             .map(JsonBody)
-            .map_err(|e| RestError::malformed_json(e).into())
+            .map_err(|e| Error::malformed_json(e).into())
     }
 }
 
@@ -57,7 +56,7 @@ where
             Ok(Path(v)) => Ok(UrlPath(v)),
             Err(e) => {
                 tracing::debug!("path rejected: {e}");
-                Err(RestError::bad_segment().into())
+                Err(Error::bad_segment().into())
             }
         }
     }

@@ -133,7 +133,7 @@ pub fn build(config: Config) -> (Router, AppState) {
             "/api/data/{table}/{key}",
             get(rest::read).patch(rest::patch).delete(rest::remove),
         )
-        .fallback(|| async { error::AppError::not_found("no such endpoint") })
+        .fallback(|| async { error::AppError::from(offline_tables_core::Error::no_endpoint()) })
         .with_state(state.clone());
     #[cfg(feature = "test-faults")]
     let router = if config.test_faults {

@@ -181,11 +181,11 @@ async fn load(
     }
     let start = std::time::Instant::now();
     // Dates written for the seed's `$anchor` move to the same distance from now.
-    let tables = seed::tables_at(rows, now).map_err(|e| e.message)?;
-    let tables = seed::row_lists(tables).map_err(|e| e.message)?;
+    let tables = seed::tables_at(rows, now).map_err(|e| e.0.message)?;
+    let tables = seed::row_lists(tables).map_err(|e| e.0.message)?;
     let n = bulk::load(db, profile, &tables, now)
         .await
-        .map_err(|e| e.message)?;
+        .map_err(|e| e.0.message)?;
     let secs = start.elapsed().as_secs_f64();
     tracing::info!(
         "loaded {n} rows in {secs:.2} s ({:.0} rows/s)",
@@ -224,7 +224,7 @@ async fn main() -> Result<(), BoxError> {
         tokio::spawn(async move {
             loop {
                 if let Err(e) = db.purge_tombstones(clock() - keep_ms).await {
-                    tracing::warn!("purging tombstones failed: {}", e.message);
+                    tracing::warn!("purging tombstones failed: {}", e.0.message);
                 }
                 tokio::time::sleep(Duration::from_secs(3600)).await;
             }

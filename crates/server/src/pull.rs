@@ -3,7 +3,7 @@
 
 use crate::auth::User;
 use crate::db::{self, key_text};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::json::JsonBody;
 use crate::scope::{Scoper, Src};
 use crate::sync::{
@@ -17,6 +17,7 @@ use axum::Json;
 use offline_tables_core::protocol::{
     Change, PullRequest, PullResponse, RemoveReason, PROTOCOL_VERSION,
 };
+use offline_tables_core::Error;
 use offline_tables_core::{Profile, Scope};
 use serde_json::Value;
 use sqlx::Row;
@@ -29,13 +30,13 @@ pub async fn pull(
     check_client_id(&req.client_id)?;
     check_user(req.user.as_deref(), &user)?;
     if req.limit == Some(0) {
-        return Err(AppError::bad_request("limit must be at least 1"));
+        return Err(Error::invalid_argument("limit must be at least 1").into());
     }
     let limit = req.limit.unwrap_or(DEFAULT_PULL_LIMIT).min(MAX_PULL_LIMIT) as i64;
     let after: i64 = match req.checkpoint.as_deref() {
         None | Some("") => 0,
         Some(c) => c.parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| {
-            AppError::bad_request(format!("checkpoint '{c}' is not one this server gave"))
+            Error::invalid_argument(format!("checkpoint '{c}' is not one this server gave"))
         })?,
     };
     let now = (s.clock)();

@@ -14,6 +14,7 @@ use offline_tables_core::protocol::{
     Outcome, PushMutation, PushRequest, PushResponse, RejectReason, PROTOCOL_VERSION,
 };
 use offline_tables_core::value::check_row;
+use offline_tables_core::Error;
 use offline_tables_core::{ConflictPolicy, MutationOp, Profile, Scope};
 use serde_json::{Map, Value};
 use sqlx::Row;
@@ -26,14 +27,15 @@ pub async fn push(
     check_client_id(&req.client_id)?;
     check_user(req.user.as_deref(), &user)?;
     if req.mutations.len() > MAX_PUSH_BATCH {
-        return Err(AppError::bad_request(format!(
+        return Err(Error::invalid_argument(format!(
             "at most {MAX_PUSH_BATCH} mutations per push"
-        )));
+        ))
+        .into());
     }
     if req.mutations.windows(2).any(|w| w[1].id <= w[0].id) {
-        return Err(AppError::bad_request(
-            "mutation ids must strictly increase within a push",
-        ));
+        return Err(
+            Error::invalid_argument("mutation ids must strictly increase within a push").into(),
+        );
     }
     let now = (s.clock)();
     // One profile for the whole batch, even if it is replaced meanwhile.

@@ -4,7 +4,7 @@
 
 use crate::auth::User;
 use crate::db::{self, key_text};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::json::{JsonBody, UrlPath as Path};
 use crate::scope::{Scoper, Src};
 use crate::AppState;
@@ -15,8 +15,9 @@ use axum::Json;
 use offline_tables_core::query::project;
 use offline_tables_core::rest::{
     key_segment, new_row, parse_key_segment, parse_query, patch_columns, patched_row, table,
-    writable, RestError,
+    writable,
 };
+use offline_tables_core::Error;
 use offline_tables_core::{Key, Profile};
 use serde_json::{json, Map, Value};
 
@@ -72,11 +73,11 @@ async fn visible(
 ) -> AppResult<(db::Stored, Map<String, Value>)> {
     let stored = db::load(&s.db.pool, name, &key_text(key)).await?;
     let Some((stored, row)) = stored.and_then(|st| st.data.clone().map(|r| (st, r))) else {
-        return Err(RestError::no_row(name, key).into());
+        return Err(Error::no_row(name, key).into());
     };
     let mut scoper = Scoper::new(Src::Pool(&s.db), profile, user, (s.clock)());
     if !scoper.row_in_scope(name, &row).await? {
-        return Err(RestError::no_row(name, key).into());
+        return Err(Error::no_row(name, key).into());
     }
     Ok((stored, row))
 }
@@ -113,7 +114,7 @@ async fn store_in_scope(
         .row_in_scope(name, row)
         .await?
     {
-        return Err(AppError::forbidden("the row would be outside your scope"));
+        return Err(Error::forbidden("the row would be outside your scope").into());
     }
     let v = db::store(&mut tx, profile, name, key, current, Some(row), now).await?;
     tx.commit().await?;
@@ -135,7 +136,7 @@ pub async fn create(
     db::lock_writes(&mut tx).await?;
     let current = db::load(&mut *tx, &name, &kt).await?;
     if current.as_ref().is_some_and(|c| c.data.is_some()) {
-        return Err(RestError::exists(&name, &key).into());
+        return Err(Error::exists(&name, &key).into());
     }
     let v = store_in_scope(&profile, tx, &user, &name, &kt, current.as_ref(), &row, now).await?;
     let mut resp = with_etag(StatusCode::CREATED, v, Value::Object(row));
@@ -160,13 +161,13 @@ async fn load_for_write(
     db::lock_writes(&mut tx).await?;
     let current = db::load(&mut *tx, name, &key_text(key)).await?;
     let Some((stored, row)) = current.and_then(|c| c.data.clone().map(|r| (c, r))) else {
-        return Err(RestError::no_row(name, key).into());
+        return Err(Error::no_row(name, key).into());
     };
     if !Scoper::new(Src::Tx(&mut tx), profile, user, now)
         .row_in_scope(name, &row)
         .await?
     {
-        return Err(RestError::no_row(name, key).into());
+        return Err(Error::no_row(name, key).into());
     }
     Ok((tx, stored, row))
 }

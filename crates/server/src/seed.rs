@@ -5,7 +5,8 @@
 //! offset as written), so "modified five days ago" stays five days ago whatever the
 //! date. `now` is the caller's clock: the binary's, or a test's fixed one.
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
+use offline_tables_core::Error;
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -19,7 +20,7 @@ pub fn tables_at(seed: &Value, now_ms: i64) -> AppResult<Map<String, Value>> {
     let mut tables = seed
         .as_object()
         .cloned()
-        .ok_or_else(|| AppError::bad_request("the seed must be an object { table: [rows] }"))?;
+        .ok_or_else(|| Error::invalid_argument("the seed must be an object { table: [rows] }"))?;
     // `shift_remove` keeps the tables in file order: rows are seeded (and versioned) in it.
     let Some(anchor) = tables.shift_remove(ANCHOR) else {
         return Ok(tables);
@@ -29,7 +30,7 @@ pub fn tables_at(seed: &Value, now_ms: i64) -> AppResult<Map<String, Value>> {
         .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
         .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
         .ok_or_else(|| {
-            AppError::bad_request(format!(
+            Error::invalid_argument(format!(
                 "seed.{ANCHOR} must be an RFC 3339 timestamp such as \"2026-11-25T00:00:00Z\", got {anchor}"
             ))
         })?;
@@ -97,18 +98,20 @@ pub fn row_lists(tables: Map<String, Value>) -> AppResult<Vec<TableRows>> {
         .into_iter()
         .map(|(table, rows)| {
             let Value::Array(list) = rows else {
-                return Err(AppError::bad_request(format!(
+                return Err(Error::invalid_argument(format!(
                     "seed.{table} must be an array of rows"
-                )));
+                ))
+                .into());
             };
             let rows = list
                 .into_iter()
                 .enumerate()
                 .map(|(i, r)| match r {
                     Value::Object(m) => Ok(m),
-                    _ => Err(AppError::bad_request(format!(
+                    _ => Err(Error::invalid_argument(format!(
                         "seed.{table}[{i}] is not an object"
-                    ))),
+                    ))
+                    .into()),
                 })
                 .collect::<AppResult<Vec<_>>>()?;
             Ok((table, rows))

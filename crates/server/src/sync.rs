@@ -7,8 +7,8 @@ use crate::error::{AppError, AppResult};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use offline_tables_core::protocol::{self, PROTOCOL_VERSION, USER_MISMATCH};
-use offline_tables_core::Key;
+use offline_tables_core::protocol::{self, PROTOCOL_VERSION};
+use offline_tables_core::{Error, ErrorCode, Key};
 use serde_json::Value;
 use sqlx::Row;
 pub const DEFAULT_PULL_LIMIT: u32 = 1000;
@@ -21,11 +21,11 @@ pub async fn profile(State(s): State<AppState>, _user: User) -> Json<Value> {
 
 pub(crate) fn check_protocol(v: u32) -> AppResult<()> {
     if v != PROTOCOL_VERSION {
-        return Err(AppError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "unsupported_protocol",
+        return Err(Error::new(
+            ErrorCode::UnsupportedProtocol,
             format!("protocolVersion {v} is not supported (this server speaks {PROTOCOL_VERSION})"),
-        ));
+        )
+        .into());
     }
     Ok(())
 }
@@ -33,19 +33,19 @@ pub(crate) fn check_protocol(v: u32) -> AppResult<()> {
 /// A request naming the store's user (`user`) with another user's token: 403
 /// `user_mismatch`, before anything is read or written.
 pub(crate) fn check_user(claimed: Option<&str>, user: &str) -> AppResult<()> {
-    protocol::check_user(claimed, user)
-        .map_err(|m| AppError::new(axum::http::StatusCode::FORBIDDEN, USER_MISMATCH, m))
+    Ok(protocol::check_user(claimed, user)?)
 }
 
 pub(crate) fn check_client_id(id: &str) -> AppResult<()> {
     if id.is_empty() || id.len() > 200 {
-        return Err(AppError::bad_request(
+        return Err(Error::invalid_argument(
             "clientId must be a non-empty string of at most 200 characters",
-        ));
+        )
+        .into());
     }
     // It is stored as text as sent: PostgreSQL refuses NUL in text (a 500 before).
     if id.contains('\0') {
-        return Err(AppError::bad_request("clientId must not contain NUL"));
+        return Err(Error::invalid_argument("clientId must not contain NUL").into());
     }
     Ok(())
 }
@@ -64,11 +64,10 @@ pub(crate) async fn claim_client(tx: &mut Tx, client: &str, user: &str) -> AppRe
         .await?;
     let owner: String = row.try_get(0)?;
     if owner != user {
-        return Err(AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            USER_MISMATCH,
-            format!("client '{client}' belongs to another user: its store holds that user's rows"),
-        ));
+        return Err(Error::user_mismatch(format!(
+            "client '{client}' belongs to another user: its store holds that user's rows"
+        ))
+        .into());
     }
     Ok(row.try_get(1)?)
 }

@@ -297,7 +297,10 @@ async fn purging_tombstones_beside_concurrent_writers_succeeds() {
                 while !done.load(Ordering::SeqCst) {
                     // Every tombstone is "old": the clock is far ahead of the writes.
                     if let Err(e) = ctx.db.purge_tombstones(NOW + 365 * DAY).await {
-                        panic!("{:?}: purge failed beside writers: {}", ctx.kind, e.message);
+                        panic!(
+                            "{:?}: purge failed beside writers: {}",
+                            ctx.kind, e.0.message
+                        );
                     }
                     runs += 1;
                 }

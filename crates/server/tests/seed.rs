@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use offline_tables_core::ErrorCode;
 use offline_tables_server::seed::{shift_timestamp, tables_at};
 use serde_json::json;
 
@@ -85,8 +86,8 @@ fn an_anchored_seed_moves_its_dates_to_now_and_only_its_dates() {
         json!({ "$anchor": 1 }),
         json!([]),
     ] {
-        let e = tables_at(&bad, NOW).unwrap_err();
-        assert_eq!(e.code, "invalid_argument", "{bad}: {}", e.message);
+        let e = tables_at(&bad, NOW).unwrap_err().0;
+        assert_eq!(e.code, ErrorCode::InvalidArgument, "{bad}: {}", e.message);
     }
 }
 

@@ -643,7 +643,7 @@ async fn updates_and_deletes_through_fetch_sync_exactly_once() {
     let r = request(LEE, "PATCH", &a, Some(r#"{"name":"A2","phone":"1"}"#)).await;
     assert_eq!((r.status, r.local), (200, true), "{}", r.text);
     // Read-your-writes on the status: the answered write is counted already.
-    let status: Value = serde_json::from_str(&json(&store.status())).unwrap();
+    let status: Value = serde_json::from_str(&json(&store.status().unwrap())).unwrap();
     assert_eq!(status["pending"], 1, "after an intercepted PATCH: {status}");
     let r = request(LEE, "DELETE", &format!("/api/data/accounts/{k}-b"), None).await;
     assert_eq!((r.status, r.local, r.text.as_str()), (204, true, ""));

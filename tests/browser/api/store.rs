@@ -79,7 +79,7 @@ async fn open_exposes_the_name_and_the_profile_with_defaults() {
     let name = unique_name("getters");
     let store = open(&name, PROFILE).await;
     assert_eq!(store.name(), name);
-    let p = store.profile();
+    let p = store.profile().unwrap();
     assert_eq!(get(&p, "version").as_f64(), Some(1.0));
     let tables = js_sys::Object::keys(get(&p, "tables").unchecked_ref::<js_sys::Object>());
     assert_eq!(
@@ -284,7 +284,7 @@ async fn a_newer_version_opened_elsewhere_is_followed_by_this_store() {
         ok_json(t.get("n1".into())).await,
         r#"{"id":"n1","city":"Paris","ownerId":"u1"}"#
     );
-    assert_eq!(get(&a.profile(), "version").as_f64(), Some(2.0));
+    assert_eq!(get(&a.profile().unwrap(), "version").as_f64(), Some(2.0));
     assert_eq!(snapshot(&a).await, before, "the upgrade kept everything");
     ok(t.put(js(r#"{"id":"late"}"#))).await;
     ok(a.table("contacts").unwrap().put(js(r#"{"id":"c"}"#))).await;
@@ -304,7 +304,7 @@ async fn an_older_profile_opens_a_newer_database_as_it_is() {
     ok(store.table("contacts").unwrap().put(js(r#"{"id":"c"}"#))).await;
     store.close();
     let old = open(&name, PROFILE).await;
-    assert_eq!(get(&old.profile(), "version").as_f64(), Some(2.0));
+    assert_eq!(get(&old.profile().unwrap(), "version").as_f64(), Some(2.0));
     assert_eq!(
         ok_json(old.table("contacts").unwrap().get("c".into())).await,
         r#"{"id":"c"}"#

@@ -135,7 +135,7 @@ async fn a_refused_token_reports_unauthorized_and_keeps_every_pending_change() {
     let r = sync(&store).await;
     assert_eq!(r["result"], "failed", "{r}");
     assert_eq!(r["status"]["state"], "unauthorized", "{r}");
-    let status: Value = serde_json::from_str(&json(&store.status())).unwrap();
+    let status: Value = serde_json::from_str(&json(&store.status().unwrap())).unwrap();
     assert_eq!(status["state"], "unauthorized");
     assert_eq!(pending_count(&store).await, 1);
     finish(store).await;
@@ -145,7 +145,7 @@ async fn a_refused_token_reports_unauthorized_and_keeps_every_pending_change() {
 async fn a_store_without_a_server_refuses_sync_with_a_code() {
     let store = fresh().await;
     assert_eq!(code_of(store.sync()).await, "invalid_argument");
-    assert!(store.status().is_null());
+    assert!(store.status().unwrap().is_null());
     finish(store).await;
 }
 
@@ -162,7 +162,7 @@ async fn without_a_profile_the_servers_is_fetched_kept_and_used_offline() {
     let store = offline_tables::OfflineStore::open_async(o)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let profile: Value = serde_json::from_str(&json(&store.profile())).unwrap();
+    let profile: Value = serde_json::from_str(&json(&store.profile().unwrap())).unwrap();
     assert_eq!(
         profile["tables"]["accounts"]["conflict"], "merge",
         "{profile}"
@@ -259,7 +259,7 @@ async fn a_checkpoint_the_server_cannot_serve_leads_to_a_full_resync() {
 }
 
 /// Read-your-writes on the status: once a write's promise has resolved,
-/// `store.status().pending` counts it, without waiting for the background recount.
+/// `store.status().unwrap().pending` counts it, without waiting for the background recount.
 #[wasm_bindgen_test]
 async fn a_resolved_write_is_in_the_status_pending_count_at_once() {
     let o = options(&unique_name("ryw"), PROFILE);
@@ -276,7 +276,7 @@ async fn a_resolved_write_is_in_the_status_pending_count_at_once() {
     assert_eq!(sync(&store).await["result"], "completed");
     status_field_becomes(&store, "pending", 0.into()).await;
     let pending = |s: &offline_tables::OfflineStore| -> Value {
-        serde_json::from_str::<Value>(&json(&s.status())).unwrap()["pending"].clone()
+        serde_json::from_str::<Value>(&json(&s.status().unwrap())).unwrap()["pending"].clone()
     };
     let id = |n: u32| format!("ryw-{n}-{}", (js_sys::Math::random() * 1e9) as u64);
     let (one, two, three) = (id(1), id(2), id(3));

@@ -95,7 +95,7 @@ async fn another_users_token_pushes_and_pulls_nothing_and_the_changes_wait() {
     let store = open_as(&name, ROSA, None).await;
     let r = sync(&store).await;
     assert_eq!(r["result"], "failed", "{r}");
-    let status: Value = serde_json::from_str(&json(&store.status())).unwrap();
+    let status: Value = serde_json::from_str(&json(&store.status().unwrap())).unwrap();
     assert_eq!(status["errorCode"], "user_mismatch", "{status}");
     assert_eq!(status["state"], "unauthorized", "{status}");
     assert_eq!(status["pending"], 1, "{status}");

@@ -182,7 +182,7 @@ async fn another_schema_at_the_same_version_is_invalid_profile() {
         );
     assert_ne!(policies, PROFILE);
     let store = open(&name, &policies).await;
-    let p = store.profile();
+    let p = store.profile().unwrap();
     let accounts = js_sys::Reflect::get(
         &js_sys::Reflect::get(&p, &"tables".into()).unwrap(),
         &"accounts".into(),

@@ -10,6 +10,7 @@
 //! Offline, nothing is sent and nothing is an error. Responses to requests the engine no
 //! longer waits for (duplicated, late) are ignored.
 
+use crate::error::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,16 +94,16 @@ impl Failure {
     }
 
     /// A stable code for apps to act on (the status's `errorCode`).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Failure::Network => "network",
-            Failure::Timeout => "timeout",
-            Failure::Server { .. } => "server",
-            Failure::Unauthorized => "unauthorized",
-            Failure::Malformed { .. } => "malformed",
-            Failure::Storage { .. } => "storage",
-            Failure::QuotaExceeded { .. } => "quota_exceeded",
-            Failure::UserMismatch { .. } => "user_mismatch",
+            Failure::Network => ErrorCode::Network,
+            Failure::Timeout => ErrorCode::Timeout,
+            Failure::Server { .. } => ErrorCode::Server,
+            Failure::Unauthorized => ErrorCode::Unauthorized,
+            Failure::Malformed { .. } => ErrorCode::Malformed,
+            Failure::Storage { .. } => ErrorCode::Storage,
+            Failure::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
+            Failure::UserMismatch { .. } => ErrorCode::UserMismatch,
         }
     }
 }
@@ -438,7 +439,7 @@ impl Engine {
                             }
                             other => other.describe(),
                         });
-                        self.status.error_code = Some(refused.code().into());
+                        self.status.error_code = Some(refused.code().as_str().into());
                         self.finish(Finish::Failed, &mut out);
                     }
                 }
@@ -530,7 +531,7 @@ impl Engine {
             if self.token_refreshed {
                 self.phase = Phase::Unauthorized;
                 self.status.last_error = Some(failure.describe());
-                self.status.error_code = Some(failure.code().into());
+                self.status.error_code = Some(failure.code().as_str().into());
                 self.finish(Finish::Failed, out);
             } else {
                 self.token_refreshed = true;
@@ -547,7 +548,7 @@ impl Engine {
         }
         self.failures += 1;
         self.status.last_error = Some(failure.describe());
-        self.status.error_code = Some(failure.code().into());
+        self.status.error_code = Some(failure.code().as_str().into());
         let exp = self
             .config
             .backoff_base_ms

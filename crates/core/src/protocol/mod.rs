@@ -98,19 +98,16 @@ pub struct PushRequest {
     pub user: Option<String>,
 }
 
-/// The error code of a request whose `user` is not the user of its token.
-pub const USER_MISMATCH: &str = "user_mismatch";
-
 /// A store is bound to the user whose rows it holds. A request that names that user
 /// (`user`) while its token belongs to another (a different person signed in on the
 /// same browser, or an app that swapped tokens) must change nothing and send nothing
-/// back: `Err(message)`, answered `403` with the code [`USER_MISMATCH`].
-pub fn check_user(claimed: Option<&str>, token_user: &str) -> Result<(), String> {
+/// back: a `user_mismatch` error, answered `403`.
+pub fn check_user(claimed: Option<&str>, token_user: &str) -> crate::Result<()> {
     match claimed {
-        Some(u) if u != token_user => Err(format!(
+        Some(u) if u != token_user => Err(crate::Error::user_mismatch(format!(
             "this store belongs to user '{u}', but the token is another user's: \
              delete the store (OfflineStore.deleteDatabase) or sign in as '{u}'"
-        )),
+        ))),
         _ => Ok(()),
     }
 }

@@ -98,7 +98,7 @@ async fn sync(store: &OfflineStore) -> Value {
 }
 
 fn status(store: &OfflineStore) -> Value {
-    parse(&json(&store.status()))
+    parse(&json(&store.status().unwrap()))
 }
 
 /// `sync()`, which must complete.

@@ -14,7 +14,7 @@ use wasm_bindgen_test::*;
 const JUDY: &str = "dev-token-judy";
 
 fn profile_of(store: &OfflineStore) -> Value {
-    serde_json::from_str(&json(&store.profile())).unwrap()
+    serde_json::from_str(&json(&store.profile().unwrap())).unwrap()
 }
 
 /// The promise's value as JSON, or its error as text: nothing here may panic before the
@@ -71,7 +71,12 @@ async fn a_newer_server_profile_upgrades_open_stores_and_keeps_everything() {
     .await;
     let second = sync(&a).await;
     let profile_a = profile_of(&a);
-    let tags_a = settle(a.table("tags").map(|t| t.get(tag.as_str().into()))).await;
+    let tags_a = settle(
+        a.table("tags")
+            .map_err(|e| e.0)
+            .map(|t| t.get(tag.as_str().into())),
+    )
+    .await;
     let notes_after = ok_json(a.table("notes").unwrap().query(None)).await;
     let pending_after = pending_count(&a).await;
     let (_, pushed) = rest_as(
@@ -90,8 +95,13 @@ async fn a_newer_server_profile_upgrades_open_stores_and_keeps_everything() {
         pause(20).await;
         profile_b = profile_of(&b);
     }
-    let tags_b = settle(b.table("tags").map(|t| t.get(tag.as_str().into()))).await;
-    let b_wrote = settle(b.table("notes").map(|t| {
+    let tags_b = settle(
+        b.table("tags")
+            .map_err(|e| e.0)
+            .map(|t| t.get(tag.as_str().into())),
+    )
+    .await;
+    let b_wrote = settle(b.table("notes").map_err(|e| e.0).map(|t| {
         t.put(js(&format!(
             r#"{{"id":"{mine}-b","ownerId":"judy","text":"from b"}}"#
         )))

@@ -43,7 +43,7 @@ async fn one_tab_syncs_for_all_and_another_takes_over_when_it_closes() {
     assert_eq!(r["result"], "completed", "{r}");
     let (status, _) = rest("GET", &format!("/api/data/accounts/{k1}"), None).await;
     assert_eq!(status, 200, "pushed by the leader");
-    let mirrored: Value = serde_json::from_str(&json(&second.status())).unwrap();
+    let mirrored: Value = serde_json::from_str(&json(&second.status().unwrap())).unwrap();
     assert_eq!(
         mirrored["state"], "idle",
         "the follower mirrors the leader: {mirrored}"
