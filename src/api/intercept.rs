@@ -9,7 +9,7 @@
 
 use super::convert::{self, InterceptOptions, Js, ListBody};
 use super::OfflineStore;
-use crate::error::{to_js, Error, ErrorCode, FromJs, Thrown};
+use crate::error::{Error, ErrorCode, FromJs, Thrown};
 use crate::storage::outbox::key_js;
 use crate::storage::Db;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array, JSON};
@@ -448,13 +448,13 @@ impl OfflineStore {
         let prepared = options_of(options, "handleFetch")
             .and_then(|o| Interceptor::new(self.db().clone(), o.prefix, "handleFetch"));
         if !request.is_instance_of::<web_sys::Request>() {
-            return Promise::reject(&to_js(&Error::invalid_argument(
+            return super::rejected(&Error::invalid_argument(
                 "handleFetch: request must be a Request",
-            )));
+            ));
         }
         match prepared {
             Ok(me) => super::promise(async move { Ok(me.answer(request).await) }),
-            Err(e) => Promise::reject(&to_js(&e)),
+            Err(e) => super::rejected(&e),
         }
     }
 }

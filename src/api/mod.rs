@@ -28,6 +28,11 @@ where
     boxed_promise(Box::pin(fut))
 }
 
+/// A promise already rejected with `e`'s JS `Error`, for a call refused before it starts.
+pub(crate) fn rejected(e: &Error) -> Promise {
+    Promise::reject(&crate::error::to_js(e))
+}
+
 /// The one instantiation of `future_to_promise` for every API call: generic over each
 /// call's future it compiled a copy per method (22 copies, ~6 kB of wasm).
 #[inline(never)]

@@ -164,9 +164,9 @@ impl OfflineStore {
     pub fn sync(&self) -> Promise {
         match &self.syncer {
             Some(s) => s.request_sync(),
-            None => Promise::reject(&crate::error::to_js(&Error::invalid_argument(
+            None => super::rejected(&Error::invalid_argument(
                 "sync: this store was opened without a server",
-            ))),
+            )),
         }
     }
 

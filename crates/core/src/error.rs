@@ -316,19 +316,6 @@ impl Error {
     }
 }
 
-impl From<&crate::engine::Failure> for Error {
-    fn from(f: &crate::engine::Failure) -> Self {
-        let e = Error::new(f.code(), f.describe());
-        match f {
-            crate::engine::Failure::Server { status } => Error {
-                origin: Some(Origin::Http { status: *status }),
-                ..e
-            },
-            _ => e,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -531,7 +531,6 @@ impl Handler {
     }
 }
 
-/// The protocol's error code for an injected status.
 /// A response split into its head and its whole body (None if the body fails).
 async fn body_of(resp: Response) -> Option<(axum::http::response::Parts, Bytes)> {
     let (parts, body) = resp.into_parts();
