@@ -13,18 +13,21 @@ pub async fn fault_api(method: &str, body: Option<Value>) -> (u16, Value) {
 /// The fault rules and fired faults of one user, seen from the point a test began.
 pub struct Faults {
     user: &'static str,
-    seen: usize,
+    seen: std::cell::Cell<usize>,
 }
 
 impl Faults {
     /// Starts a test for `user`: clears rules a failed earlier test left for them.
     pub async fn begin(user: &'static str) -> Faults {
-        let mut f = Faults { user, seen: 0 };
+        let f = Faults {
+            user,
+            seen: 0.into(),
+        };
         if !f.rules_left().await.is_empty() {
             let (status, body) = fault_api("DELETE", None).await;
             assert_eq!(status, 200, "{body}");
         }
-        f.seen = f.all_fired().await.len();
+        f.seen.set(f.all_fired().await.len());
         f
     }
 
@@ -55,7 +58,7 @@ impl Faults {
 
     /// The faults that fired for this user since `begin`, as "kind METHOD path".
     pub async fn fired(&self) -> Vec<String> {
-        self.all_fired().await[self.seen..]
+        self.all_fired().await[self.seen.get()..]
             .iter()
             .map(|f| {
                 format!(
@@ -75,6 +78,14 @@ impl Faults {
             .into_iter()
             .filter(|r| r["user"] == self.user)
             .collect()
+    }
+
+    /// Drops the rules still left and the log of what fired (the layer holds one test's
+    /// rules at a time): `fired` starts again from nothing.
+    pub async fn clear(&self) {
+        let (status, body) = fault_api("DELETE", None).await;
+        assert_eq!(status, 200, "{body}");
+        self.seen.set(0);
     }
 
     /// Every rule of the test was used up.

@@ -9,8 +9,7 @@ use std::fmt;
 
 /// Stable error codes, shared with the JS API (`error.code`), the sync status's
 /// `errorCode` and the server's answers (`{ "error": { "code" } }`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     InvalidArgument,
     InvalidProfile,
@@ -120,6 +119,14 @@ impl ErrorCode {
             413 => ErrorCode::PayloadTooLarge,
             _ => ErrorCode::Internal,
         }
+    }
+}
+
+/// Serialized as its stable spelling ([`ErrorCode::as_str`]): one table of names, not a
+/// second one from a derive.
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 

@@ -15,13 +15,13 @@
 //! proxy dies mid-request. `tests/faults.rs` checks this over a real TCP connection
 //! (curl reports "Empty reply from server").
 //!
-//! **Browsers may retry such a drop once by themselves.** When a *reused* keep-alive
+//! **Browsers may retry such a drop by themselves.** When a *reused* keep-alive
 //! connection closes before any response byte, Chromium (and others) assume a stale
-//! connection and resend the request once on a new one, without telling the page. A
-//! `close` or `dropAfterCommit` rule with `times: 1` may then never reach the client
-//! code: the resent request goes through. Use `times: 2` (the resend is dropped too, on
-//! a fresh connection, so the page sees the network error) and read `fired` to see how
-//! many requests the rule took.
+//! connection and resend the request, without telling the page: up to twice in
+//! Chromium, each time maybe on another idle connection of its pool. A `close` or
+//! `dropAfterCommit` rule with fewer than `times: 3` may then never reach the client
+//! code: a resent request goes through. Use `times: 3`, read `fired` to see how many
+//! requests the rule took, and clear what is left once the page has seen the error.
 //!
 //! **The push journal.** Every `POST /sync/push` whose handler answered `200` (faulted
 //! or not: a `dropAfterCommit` or `truncate` push still committed) is recorded, one entry
