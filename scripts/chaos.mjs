@@ -6,7 +6,7 @@
 // --db postgres runs each schedule's server on a fresh PostgreSQL database (needs OT_TEST_POSTGRES_URL: source
 // target/postgres.env after scripts/postgres.sh target/postgres.env).
 // Needs pkg-web/ and target/debug/offline-tables-server built with the test-faults feature (the npm script builds both
-// first: cargo build -p offline-tables-server --features test-faults).
+// first: cargo build-tested, an alias of .cargo/config.toml).
 import { runSchedules } from "../tests/e2e/chaos.mjs";
 
 const args = process.argv.slice(2);

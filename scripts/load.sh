@@ -26,6 +26,6 @@ fi
 if [[ $profile == release ]]; then
   cargo build --release -q -p offline-tables-server -p offline-tables-loadtest
 else
-  cargo build -q -p offline-tables-server -p offline-tables-loadtest --features offline-tables-server/test-faults
+  cargo build-tested -q
 fi
 exec "target/$profile/offline-tables-loadtest" --db "$db" "${extra[@]}" "$@"

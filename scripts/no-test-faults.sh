@@ -11,11 +11,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
+# Debug: the whole workspace, as the test builds select it (.cargo/config.toml says why), so the dependencies built
+# here are the ones cargo test and build-tested reuse and only the server crate differs. Release: the server alone,
+# as scripts/start.sh builds it.
 profile=debug
-flags=()
+flags=(--workspace)
 if [[ "${1:-}" == --release ]]; then
   profile=release
-  flags=(--release)
+  flags=(--release -p offline-tables-server)
 fi
 BIN="${CARGO_TARGET_DIR:-target}/$profile/offline-tables-server"
 
@@ -25,7 +28,7 @@ fail() {
 }
 
 # Warnings fail too: code that only the feature uses would otherwise go unnoticed where nothing else builds without it.
-build_log=$(cargo build "${flags[@]}" -p offline-tables-server --message-format short 2>&1) || {
+build_log=$(cargo build "${flags[@]}" --message-format short 2>&1) || {
   echo "$build_log" >&2
   fail "the build without the test-faults feature failed"
 }

@@ -18,7 +18,7 @@ if [ -f "$DIR/pid" ] && kill -0 "$(cat "$DIR/pid")" 2>/dev/null; then
 fi
 rm -rf "$DIR"
 mkdir -p "$DIR"
-cargo build -q -p offline-tables-server --features test-faults
+cargo build-tested -q
 target/debug/offline-tables-server \
   --profile tests/fixtures/profile.json --seed tests/fixtures/seed.json --tokens tests/fixtures/tokens.json \
   --db "sqlite:$DIR/db.sqlite" --listen "127.0.0.1:$PORT" --cors-origin '*' --test-faults \

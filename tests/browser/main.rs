@@ -4,6 +4,10 @@
 //! one at a time, so a test that swaps a global (`globalThis.indexedDB` in
 //! `storage::quota` and `storage::forced_close`) puts it back before the next starts.
 
+// Only for wasm32: natively (`cargo test --workspace`) this binary would compile web-sys and
+// every test for nothing, since wasm-bindgen-test's tests need a browser.
+#![cfg(target_arch = "wasm32")]
+
 #[path = "../common/mod.rs"]
 mod common;
 

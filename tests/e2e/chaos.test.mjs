@@ -7,11 +7,11 @@ import assert from "node:assert/strict";
 import { runSchedules, runSchedule } from "./chaos.mjs";
 import { startHarness } from "./harness.mjs";
 
-const RUNS = Number(process.env.CHAOS_RUNS ?? 24);
+const RUNS = Number(process.env.CHAOS_RUNS ?? 12);
 const STEPS = Number(process.env.CHAOS_STEPS ?? 30);
 const SEED = process.env.CHAOS_SEED !== undefined ? Number(process.env.CHAOS_SEED) : (Date.now() % 1e9) >>> 0;
 // The same schedules against the PostgreSQL backend, when npm test has started one (scripts/postgres.sh).
-const PG_RUNS = Number(process.env.CHAOS_PG_RUNS ?? 8);
+const PG_RUNS = Number(process.env.CHAOS_PG_RUNS ?? 4);
 const PG = process.env.OT_TEST_POSTGRES_URL;
 
 test("the checker catches a lost write (an offline write whose outbox entry is wiped)", { timeout: 60_000 }, async () => {

@@ -76,7 +76,7 @@ export async function startReferenceServer({
   bin = path.join(path.resolve(ROOT, process.env.CARGO_TARGET_DIR ?? "target"), "debug", "offline-tables-server"),
   db = "sqlite",
 } = {}) {
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build -p offline-tables-server --features test-faults first`);
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build-tested first (.cargo/config.toml)`);
   const dir = mkdtempSync(path.join(tmpdir(), "ot-server-"));
   const fixtures = path.join(ROOT, "tests", "fixtures");
   let dbUrl = `sqlite:${path.join(dir, "db.sqlite")}`;
@@ -116,7 +116,7 @@ export async function startReferenceServer({
     child.on("exit", (code) => {
       clearTimeout(timer);
       const hint = output.includes("'--test-faults'")
-        ? `\n${bin} was built without the test-faults feature: cargo build -p offline-tables-server --features test-faults` : "";
+        ? `\n${bin} was built without the test-faults feature: cargo build-tested (.cargo/config.toml)` : "";
       reject(new Error(`the reference server exited (${code}):\n${output}${hint}`));
     });
   });

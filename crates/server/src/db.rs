@@ -13,18 +13,45 @@ use crate::members;
 use offline_tables_core::{Key, Profile};
 use serde_json::{Map, Value};
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
-use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{MigrateError, Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Row, Transaction};
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 
 pub type Tx = Transaction<'static, Any>;
 
-/// The schema, as sqlx migrations embedded at compile time (build.rs makes cargo notice a
-/// new file): one directory per dialect, since PostgreSQL's `ot_index` needs `COLLATE "C"`
-/// where SQLite's default collation already compares bytes. Migration 1 is the schema the
-/// server applied by hand before, written to be a no-op on a database it made.
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+/// The schema, as sqlx migrations embedded at compile time by build.rs: one directory per
+/// dialect, since PostgreSQL's `ot_index` needs `COLLATE "C"` where SQLite's default
+/// collation already compares bytes. Migration 1 is the schema the server applied by hand
+/// before, written to be a no-op on a database it made.
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+}
+
+/// One dialect's embedded migrations, as sqlx's `Migrator` reads them.
+#[derive(Debug)]
+struct Embedded(&'static [(i64, &'static str, &'static str)]);
+
+impl MigrationSource<'static> for Embedded {
+    fn resolve(self) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send>> {
+        let migrations = self
+            .0
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    description.into(),
+                    MigrationType::Simple,
+                    sql.into(),
+                    false,
+                )
+            })
+            .collect();
+        Box::pin(std::future::ready(Ok(migrations)))
+    }
+}
 
 #[derive(Clone)]
 pub struct Db {
@@ -99,12 +126,15 @@ impl Db {
     /// Applies the migrations this database has not had yet. On PostgreSQL sqlx holds an
     /// advisory lock on the database meanwhile, so several servers may start at once.
     async fn migrate(&self) -> Result<(), MigrateError> {
-        let migrator = if self.postgres {
-            &POSTGRES_MIGRATIONS
+        let dialect = if self.postgres {
+            embedded::POSTGRES
         } else {
-            &SQLITE_MIGRATIONS
+            embedded::SQLITE
         };
-        migrator.run(&self.pool).await
+        Migrator::new(Embedded(dialect))
+            .await?
+            .run(&self.pool)
+            .await
     }
 
     pub async fn begin(&self) -> AppResult<Tx> {
