@@ -4,7 +4,7 @@
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { CHROMIUM_FLAGS } from "../tests/e2e/harness.mjs";
-import { startDemoServer } from "../tests/e2e/demo_server.mjs";
+import { signIn, startDemoServer } from "../tests/e2e/demo_server.mjs";
 
 const OUT = new URL("../docs/screenshots/", import.meta.url).pathname;
 const DEVICE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, locale: "en-GB", timezoneId: "Europe/Paris" };
@@ -28,18 +28,7 @@ async function shot(page, name) {
 }
 
 /** A device signed in as `user`; pulls slowed down so the first download can be seen. */
-async function device(user) {
-  const context = await browser.newContext(DEVICE);
-  await context.route("**/sync/pull", async (route) => {
-    await wait(1500);
-    await route.continue();
-  });
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.error("page error:", e.message));
-  await page.goto(server.url);
-  await page.click(`button.user[data-user=${user}]`);
-  return { context, page };
-}
+const device = (user) => signIn(browser, server, user, { contextOptions: DEVICE, pullDelayMs: 1500 });
 
 try {
   const { context, page } = await device("alice");

@@ -219,14 +219,7 @@ impl Db {
             }
         }
         let rows = self.read_source(table, &plan, &ctx).await?;
-        let select: JsValue = match &q.select {
-            Some(cols) => cols
-                .iter()
-                .map(|c| JsValue::from_str(c))
-                .collect::<Array>()
-                .into(),
-            None => JsValue::NULL,
-        };
+        let select = selected_columns(q);
         let offset = q.offset.min(u32::MAX as u64) as u32;
         let end = q
             .limit
@@ -334,14 +327,7 @@ impl Db {
         let offset = q.offset.min(matched.length() as u64) as u32;
         let end = needed.min(matched.length() as u64) as u32;
         let order: Vec<u32> = (offset..end).collect();
-        let select: JsValue = match &q.select {
-            Some(cols) => cols
-                .iter()
-                .map(|c| JsValue::from_str(c))
-                .collect::<Array>()
-                .into(),
-            None => JsValue::NULL,
-        };
+        let select = selected_columns(q);
         Ok(js::gather(
             &matched,
             &Uint32Array::from(&order[..]),
@@ -382,5 +368,18 @@ impl Db {
             total += tx.wait(r).await?;
         }
         Ok(total)
+    }
+}
+
+/// The query's `select` as the gathering JS takes it: an array of column names, or null
+/// for whole rows.
+fn selected_columns(q: &Query) -> JsValue {
+    match &q.select {
+        Some(cols) => cols
+            .iter()
+            .map(|c| JsValue::from_str(c))
+            .collect::<Array>()
+            .into(),
+        None => JsValue::NULL,
     }
 }

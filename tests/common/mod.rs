@@ -17,6 +17,7 @@ pub mod buckets;
 pub mod faults;
 pub mod push_spy;
 pub mod server;
+pub mod sync;
 
 pub const PROFILE: &str = r#"{ "version": 1, "tables": {
   "accounts":   { "key": "id", "indexes": ["ownerId", "city"], "conflict": "merge", "syncIntervalSeconds": 300, "scope": { "owner": "ownerId" } },
@@ -381,6 +382,22 @@ pub async fn apply_remote(store: &OfflineStore, changes: &[RemoteChange]) {
     if let Err(e) = store.db().apply_remote(changes).await {
         panic!("apply_remote: {e}");
     }
+}
+
+/// Applies rows as if pulled from the server in one page: `(table, key, version, row)`,
+/// string keys, rows as JSON.
+pub async fn apply_rows(store: &OfflineStore, rows: &[(&str, &str, &str, &str)]) {
+    let changes: Vec<RemoteChange> = rows
+        .iter()
+        .map(|&(table, key, version, row)| remote(table, skey(key), version, Some(row)))
+        .collect();
+    apply_remote(store, &changes).await;
+}
+
+/// Applies one row as if pulled from the server: `row` (JSON) of `table` under the
+/// string key `key` at `version`.
+pub async fn apply_row(store: &OfflineStore, table: &str, key: &str, version: &str, row: &str) {
+    apply_remote(store, &[remote(table, skey(key), version, Some(row))]).await;
 }
 
 pub async fn pause(ms: u32) {

@@ -4,7 +4,6 @@ use super::*;
 use js_sys::{Function, Reflect};
 use offline_tables::OfflineStore;
 use serde_json::Value;
-use wasm_bindgen_futures::JsFuture;
 
 pub fn server_url() -> &'static str {
     // Read at build time: clippy and other builds without a server still compile.
@@ -54,13 +53,6 @@ pub async fn open_synced_named(name: &str, token: &str, get_token: Option<&str>)
     OfflineStore::open_async(o)
         .await
         .unwrap_or_else(|e| panic!("open: {e}"))
-}
-
-pub async fn sync(store: &OfflineStore) -> Value {
-    let r = JsFuture::from(store.sync())
-        .await
-        .expect("sync() never rejects");
-    serde_json::from_str(&json(&r)).unwrap()
 }
 
 /// A REST call as Alice: status and JSON body (Null when there is none).

@@ -3,7 +3,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { CHROMIUM_FLAGS } from "./harness.mjs";
-import { startDemoServer } from "./demo_server.mjs";
+import { signIn as signInDemo, startDemoServer } from "./demo_server.mjs";
 
 const PHONE = { viewport: { width: 390, height: 844 } };
 let server;
@@ -18,21 +18,8 @@ after(async () => {
 });
 
 /** A new device (browser context) with the demo open, signed in as `user`. */
-async function signIn(user, { slowPulls = false } = {}) {
-  const context = await browser.newContext(PHONE);
-  if (slowPulls) {
-    // Slow each pulled page down so the first download's progress stays on screen long enough to see.
-    await context.route("**/sync/pull", async (route) => {
-      await new Promise((r) => setTimeout(r, 700));
-      await route.continue();
-    });
-  }
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.error("page error:", e.message));
-  await page.goto(server.url);
-  await page.click(`button.user[data-user=${user}]`);
-  return { context, page };
-}
+const signIn = (user, { slowPulls = false } = {}) =>
+  signInDemo(browser, server, user, { contextOptions: PHONE, pullDelayMs: slowPulls ? 700 : 0 });
 
 const pollUntil = async (fn, what, ms = 15_000) => {
   const deadline = Date.now() + ms;
@@ -72,9 +59,11 @@ test("a work order edited online is on the server", { timeout: 30_000 }, async (
   await page.fill("textarea[name=notes]", notes);
   await page.click("#save");
   await page.waitForSelector("#accounts li.card");
-  const row = await server.rest("GET", `/api/data/workorders/'${id}'`);
-  assert.equal(row.status, 200);
-  assert.equal(row.body.notes, notes);
+  // The save pushes at once, in the background: wait for the push to land rather than racing it.
+  const row = await pollUntil(async () => {
+    const r = await server.rest("GET", `/api/data/workorders/'${id}'`);
+    return r.status === 200 && r.body.notes === notes ? r : undefined;
+  }, "the edit on the server");
   assert.equal(row.body.status, "in-progress");
   assert.ok(Date.now() - Date.parse(row.body.modifiedOn) < 60_000, "modifiedOn moves to now");
 });

@@ -65,3 +65,22 @@ export async function startDemoServer() {
     },
   };
 }
+
+/**
+ * A new device (a browser context of `contextOptions`) with the demo of `server` open, signed in as `user`.
+ * `pullDelayMs` slows each pulled page down so that the first download's progress stays on screen.
+ */
+export async function signIn(browser, server, user, { contextOptions, pullDelayMs = 0 } = {}) {
+  const context = await browser.newContext(contextOptions);
+  if (pullDelayMs > 0) {
+    await context.route("**/sync/pull", async (route) => {
+      await new Promise((r) => setTimeout(r, pullDelayMs));
+      await route.continue();
+    });
+  }
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(server.url);
+  await page.click(`button.user[data-user=${user}]`);
+  return { context, page };
+}

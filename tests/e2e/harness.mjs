@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 import { createStaticServer, listen } from "../../scripts/serve.mjs";
 
@@ -12,6 +13,22 @@ export const CHROMIUM_FLAGS = [
   "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
   "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ];
+
+/**
+ * For a test file that drives pages against npm test's reference server (OT_TEST_SERVER): starts a harness before
+ * the file's tests (they fail at once when the server is not set) and closes it after them. `ready` receives it.
+ */
+export function harnessForFile(ready) {
+  let h;
+  before(async () => {
+    if (!process.env.OT_TEST_SERVER) {
+      throw new Error("OT_TEST_SERVER is not set: run through npm test, which starts the reference server (scripts/test-server.sh)");
+    }
+    h = await startHarness();
+    ready(h);
+  });
+  after(async () => { await h?.close(); });
+}
 
 /** Starts the server and a browser; `page()` opens a tab of the test page with `window.ot` loaded. */
 export async function startHarness() {

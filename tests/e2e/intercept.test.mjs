@@ -1,17 +1,13 @@
 // intercept.test.mjs: store.interceptFetch in a page, offline: for a set of REST queries, the local answers equal the
 // server's answers online (same status, same rows in the same order, same counts, same error codes).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startHarness } from "./harness.mjs";
+import { harnessForFile } from "./harness.mjs";
 
 const SERVER = process.env.OT_TEST_SERVER;
 const TOKEN = "dev-token-alice"; // read-only here: alice's seed rows, the products
 let h;
-before(async () => {
-  assert.ok(SERVER, "OT_TEST_SERVER is not set: start the reference server (scripts/test-server.sh) first");
-  h = await startHarness();
-});
-after(async () => { await h?.close(); });
+harnessForFile((harness) => { h = harness; });
 
 const QUERIES = [
   "/api/data/accounts",

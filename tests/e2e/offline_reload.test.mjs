@@ -1,16 +1,12 @@
 // offline_reload.test.mjs: the test page, kept by its Service Worker (static/sw.js), reloads with the network off; a write made offline survives the reload and reaches the server exactly once when the network returns.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { restAs, startHarness } from "./harness.mjs";
+import { restAs, harnessForFile } from "./harness.mjs";
 
 const SERVER = process.env.OT_TEST_SERVER;
 const TOKEN = "dev-token-carol";
 let h;
-before(async () => {
-  assert.ok(SERVER, "OT_TEST_SERVER is not set: start the reference server (scripts/test-server.sh) first");
-  h = await startHarness();
-});
-after(async () => { await h?.close(); });
+harnessForFile((harness) => { h = harness; });
 
 const rest = restAs(SERVER, TOKEN);
 

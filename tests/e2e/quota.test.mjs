@@ -1,21 +1,17 @@
 // quota.test.mjs: the storage quota, squeezed through the DevTools protocol (Storage.overrideQuotaForOrigin): a first
 // download that would not fit is refused before it writes anything, with errorCode "quota_exceeded". (A page that
 // overflows a real quota mid-download is tested in tests/quota.rs, on a Storage Bucket with a small quota.)
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { restAs, startHarness } from "./harness.mjs";
+import { restAs, harnessForFile } from "./harness.mjs";
 
 const SERVER = process.env.OT_TEST_SERVER;
 const TOKEN = "dev-token-judy";
 // Text IndexedDB cannot compress away (it compresses values on disk).
 const noise = (n) => randomBytes(n).toString("base64").slice(0, n);
 let h;
-before(async () => {
-  assert.ok(SERVER, "OT_TEST_SERVER is not set: run through npm test, which starts the reference server");
-  h = await startHarness();
-});
-after(async () => { await h?.close(); });
+harnessForFile((harness) => { h = harness; });
 
 const rest = restAs(SERVER, TOKEN);
 

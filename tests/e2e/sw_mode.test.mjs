@@ -1,18 +1,14 @@
 // sw_mode.test.mjs: Service Worker mode. The worker (static/swmode/store-sw.js) runs the store and answers the page's REST
 // requests from it, offline too; a store the page opens on the same database sees the worker's writes (a "tab" change
 // event) and forwards sync() to the worker, which holds the sync lock; the server gets each write exactly once.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { restAs, startHarness } from "./harness.mjs";
+import { restAs, harnessForFile } from "./harness.mjs";
 
 const SERVER = process.env.OT_TEST_SERVER;
 const TOKEN = "dev-token-mia";
 let h;
-before(async () => {
-  assert.ok(SERVER, "OT_TEST_SERVER is not set: start the reference server (scripts/test-server.sh) first");
-  h = await startHarness();
-});
-after(async () => { await h?.close(); });
+harnessForFile((harness) => { h = harness; });
 
 const rest = restAs(SERVER, TOKEN);
 

@@ -1,15 +1,11 @@
 // sync.test.mjs: background sync in a real page against the reference server, with Playwright flipping the network (context.setOffline).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startHarness } from "./harness.mjs";
+import { harnessForFile } from "./harness.mjs";
 
 const SERVER = process.env.OT_TEST_SERVER;
 let h;
-before(async () => {
-  assert.ok(SERVER, "OT_TEST_SERVER is not set: run through npm test, which starts the reference server");
-  h = await startHarness();
-});
-after(async () => { await h?.close(); });
+harnessForFile((harness) => { h = harness; });
 
 async function rest(method, path, body) {
   const r = await fetch(SERVER + path, {

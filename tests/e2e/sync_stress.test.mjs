@@ -1,18 +1,14 @@
 // sync_stress.test.mjs: two tabs writing the same rows while one of them syncs; devices whose clocks are hours
 // off (versions, not clocks, decide conflicts); 10,000 mutations queued through a long offline spell.
 // Users xavier (tabs), yara (clocks), zoe (queue).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { startHarness, restAs, CHROMIUM_FLAGS } from "./harness.mjs";
+import { harnessForFile, restAs, CHROMIUM_FLAGS } from "./harness.mjs";
 
 const SERVER = process.env.OT_TEST_SERVER;
 let h;
-before(async () => {
-  assert.ok(SERVER, "OT_TEST_SERVER is not set: run through npm test, which starts the reference server");
-  h = await startHarness();
-});
-after(async () => { await h?.close(); });
+harnessForFile((harness) => { h = harness; });
 
 const unique = (label) => `${label}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
 

@@ -23,31 +23,22 @@ fn get(v: &JsValue, path: &str) -> JsValue {
 /// Writes of every kind: synced rows (one updated, one deleted), local inserts with
 /// string and number keys, rows in two tables.
 async fn fill(store: &OfflineStore) {
-    apply_remote(
+    apply_rows(
         store,
         &[
-            remote(
-                "accounts",
-                skey("s1"),
-                "5",
-                Some(r#"{"id":"s1","name":"Synced"}"#),
-            ),
-            remote("accounts", skey("s2"), "6", Some(r#"{"id":"s2"}"#)),
-            remote(
-                "accounts",
-                skey("s3"),
-                "7",
-                Some(r#"{"id":"s3","clean":true}"#),
-            ),
-            remote(
-                "products",
-                Key::Num(1.0),
-                "1",
-                Some(r#"{"id":1,"name":"Pump"}"#),
-            ),
+            ("accounts", "s1", "5", r#"{"id":"s1","name":"Synced"}"#),
+            ("accounts", "s2", "6", r#"{"id":"s2"}"#),
+            ("accounts", "s3", "7", r#"{"id":"s3","clean":true}"#),
         ],
     )
     .await;
+    let pump = remote(
+        "products",
+        Key::Num(1.0),
+        "1",
+        Some(r#"{"id":1,"name":"Pump"}"#),
+    );
+    apply_remote(store, &[pump]).await;
     let a = store.table("accounts").unwrap();
     ok(a.put(js(r#"{"id":"n1","city":"Paris","ownerId":"u1"}"#))).await;
     ok(a.put(js(r#"{"id":42,"city":"Lyon"}"#))).await;

@@ -401,14 +401,12 @@ async fn read_calls_check_their_keys() {
 #[wasm_bindgen_test]
 async fn read_only_tables_reject_every_write() {
     let store = fresh().await;
-    apply_remote(
+    apply_row(
         &store,
-        &[remote(
-            "products",
-            skey("p1"),
-            "1",
-            Some(r#"{"id":"p1","name":"Pump"}"#),
-        )],
+        "products",
+        "p1",
+        "1",
+        r#"{"id":"p1","name":"Pump"}"#,
     )
     .await;
     let t = store.table("products").unwrap();

@@ -101,11 +101,7 @@ async fn unsubscribing_stops_delivery() {
     first.unsubscribe();
     second.unsubscribe();
     ok(t.delete("a".into())).await;
-    apply_remote(
-        &store,
-        &[remote("accounts", skey("c"), "1", Some(r#"{"id":"c"}"#))],
-    )
-    .await;
+    apply_row(&store, "accounts", "c", "1", r#"{"id":"c"}"#).await;
     pause(20).await;
     assert!(first.take().is_empty() && second.take().is_empty());
     finish(store).await;
@@ -171,11 +167,7 @@ async fn another_store_on_the_same_database_hears_tab_events() {
     assert_eq!(rec_b.take(), [event("workorders", r#"[1,"w"]"#, "local")]);
 
     // Pulled changes reach the other tab too.
-    apply_remote(
-        &a,
-        &[remote("products", skey("p"), "1", Some(r#"{"id":"p"}"#))],
-    )
-    .await;
+    apply_row(&a, "products", "p", "1", r#"{"id":"p"}"#).await;
     assert_eq!(
         rec_b.wait_for(1, 2000).await,
         [event("products", r#"["p"]"#, "tab")]

@@ -10,6 +10,7 @@ mod profile;
 mod tabs;
 
 use crate::common::server::*;
+use crate::common::sync::*;
 use crate::common::*;
 use serde_json::Value;
 use wasm_bindgen_test::*;

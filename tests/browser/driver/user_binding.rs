@@ -4,6 +4,7 @@
 //! come back. Against the real reference server (users quinn and rosa).
 
 use crate::common::server::*;
+use crate::common::sync::*;
 use crate::common::*;
 use offline_tables::OfflineStore;
 use serde_json::{json, Value};

@@ -160,11 +160,7 @@ async fn pending_is_in_the_order_of_first_write() {
     let store = fresh().await;
     let a = store.table("accounts").unwrap();
     let w = store.table("workorders").unwrap();
-    apply_remote(
-        &store,
-        &[remote("accounts", skey("s"), "1", Some(r#"{"id":"s"}"#))],
-    )
-    .await;
+    apply_row(&store, "accounts", "s", "1", r#"{"id":"s"}"#).await;
     ok(a.put(js(r#"{"id":"z"}"#))).await;
     ok(w.put(js(r#"{"id":"w1","accountId":"z"}"#))).await;
     ok(a.put(js(r#"{"id":3}"#))).await;
@@ -333,16 +329,7 @@ async fn a_pulled_row_is_stored_when_local_writes_on_its_key_cancelled_out() {
     ok(t.put(js(r#"{"id":"x","v":"local"}"#))).await;
     ok(t.delete("x".into())).await;
     assert_eq!(pending_count(&store).await, 0);
-    apply_remote(
-        &store,
-        &[remote(
-            "accounts",
-            skey("x"),
-            "1",
-            Some(r#"{"id":"x","v":"server"}"#),
-        )],
-    )
-    .await;
+    apply_row(&store, "accounts", "x", "1", r#"{"id":"x","v":"server"}"#).await;
     assert_eq!(
         ok_json(t.get("x".into())).await,
         r#"{"id":"x","v":"server"}"#

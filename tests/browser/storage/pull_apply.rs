@@ -141,16 +141,7 @@ async fn a_downloaded_rows_first_local_write_captures_its_base() {
     .await
     .unwrap();
     // A version known row by row and later than the checkpoint wins over it.
-    apply_remote(
-        &store,
-        &[remote(
-            "accounts",
-            skey("a4"),
-            "30",
-            Some(r#"{"id":"a4","name":"D"}"#),
-        )],
-    )
-    .await;
+    apply_row(&store, "accounts", "a4", "30", r#"{"id":"a4","name":"D"}"#).await;
     ok(a.bulk_put(js(
         r#"[{"id":"a1","name":"A2"},{"id":"new","name":"N"},{"id":"a4","name":"D2"}]"#,
     )))

@@ -28,16 +28,7 @@ async fn a_batch_is_frozen_resent_unchanged_and_settled_around_later_writes() {
     let store = fresh().await;
     let db = store.db();
     let a = store.table("accounts").unwrap();
-    apply_remote(
-        &store,
-        &[remote(
-            "accounts",
-            skey("a1"),
-            "3",
-            Some(r#"{"id":"a1","name":"A"}"#),
-        )],
-    )
-    .await;
+    apply_row(&store, "accounts", "a1", "3", r#"{"id":"a1","name":"A"}"#).await;
     ok(a.update("a1".into(), js(r#"{"name":"B"}"#))).await;
     ok(a.put(js(r#"{"id":"a2","name":"New"}"#))).await;
 
@@ -174,16 +165,7 @@ async fn a_rejected_mutation_reverts_its_row_and_does_not_block_the_others() {
     let store = fresh().await;
     let db = store.db();
     let a = store.table("accounts").unwrap();
-    apply_remote(
-        &store,
-        &[remote(
-            "accounts",
-            skey("s"),
-            "2",
-            Some(r#"{"id":"s","x":1}"#),
-        )],
-    )
-    .await;
+    apply_row(&store, "accounts", "s", "2", r#"{"id":"s","x":1}"#).await;
     ok(a.update("s".into(), js(r#"{"x":2}"#))).await;
     ok(a.put(js(r#"{"id":"n","x":3}"#))).await;
     ok(a.put(js(r#"{"id":"ok","x":4}"#))).await;

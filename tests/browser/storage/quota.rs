@@ -6,6 +6,7 @@
 
 use crate::common::buckets::*;
 use crate::common::server::*;
+use crate::common::sync::*;
 use crate::common::*;
 use offline_tables::OfflineStore;
 use wasm_bindgen::prelude::*;
@@ -36,14 +37,12 @@ const QUOTA: u32 = 400 * 1024;
 async fn scenario(name: &str) {
     let store = open(name, PROFILE).await;
     let t = store.table("accounts").unwrap();
-    apply_remote(
+    apply_row(
         &store,
-        &[remote(
-            "accounts",
-            skey("s"),
-            "5",
-            Some(r#"{"id":"s","name":"Synced"}"#),
-        )],
+        "accounts",
+        "s",
+        "5",
+        r#"{"id":"s","name":"Synced"}"#,
     )
     .await;
     ok(t.bulk_put(js(r#"[{"id":"a","city":"Paris"},{"id":1,"city":"Lyon"}]"#))).await;

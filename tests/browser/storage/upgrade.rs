@@ -29,22 +29,17 @@ const ROWS: &str = r#"[
 ]"#;
 
 async fn fill(store: &OfflineStore) {
-    apply_remote(
+    apply_rows(
         store,
         &[
-            remote(
+            (
                 "accounts",
-                skey("s1"),
+                "s1",
                 "3",
-                Some(r#"{"id":"s1","name":"Synced","city":"Paris"}"#),
+                r#"{"id":"s1","name":"Synced","city":"Paris"}"#,
             ),
-            remote(
-                "accounts",
-                skey("s2"),
-                "4",
-                Some(r#"{"id":"s2","name":"Gone"}"#),
-            ),
-            remote("products", skey("p"), "1", Some(r#"{"id":"p"}"#)),
+            ("accounts", "s2", "4", r#"{"id":"s2","name":"Gone"}"#),
+            ("products", "p", "1", r#"{"id":"p"}"#),
         ],
     )
     .await;

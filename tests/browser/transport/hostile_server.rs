@@ -7,6 +7,7 @@
 
 use crate::common::faults::*;
 use crate::common::server::*;
+use crate::common::sync::*;
 use crate::common::*;
 use offline_tables::OfflineStore;
 use serde_json::{json, Value};

@@ -3,6 +3,7 @@
 //! app resolves it, and a refused write becomes a sync error without blocking the others.
 
 use crate::common::server::*;
+use crate::common::sync::*;
 use crate::common::*;
 use serde_json::Value;
 use wasm_bindgen_test::*;

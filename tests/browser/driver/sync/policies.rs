@@ -7,6 +7,7 @@
 
 use crate::common::push_spy::*;
 use crate::common::server::*;
+use crate::common::sync::*;
 use crate::common::*;
 use serde_json::{json, Value};
 use std::rc::Rc;
@@ -23,41 +24,6 @@ fn iso(ms: f64) -> String {
         .to_iso_string()
         .as_string()
         .unwrap()
-}
-
-fn parse(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON: {text}: {e}"))
-}
-
-async fn local(store: &offline_tables::OfflineStore, table: &str, key: &str) -> Value {
-    let text = ok_json(store.table(table).unwrap().get(key.into())).await;
-    if text == "undefined" {
-        Value::Null
-    } else {
-        parse(&text)
-    }
-}
-
-async fn meta(store: &offline_tables::OfflineStore, table: &str, key: &str) -> Value {
-    let text = ok_json(store.table(table).unwrap().meta(key.into())).await;
-    if text == "undefined" {
-        Value::Null
-    } else {
-        parse(&text)
-    }
-}
-
-async fn list(what: js_sys::Promise) -> Vec<Value> {
-    match parse(&ok_json(what).await) {
-        Value::Array(a) => a,
-        v => panic!("not a list: {v}"),
-    }
-}
-
-async fn synced(store: &offline_tables::OfflineStore) -> Value {
-    let r = sync(store).await;
-    assert_eq!(r["result"], "completed", "{r}");
-    r
 }
 
 /// A change event (JSON text) of `source` naming `key`.
@@ -205,16 +171,12 @@ async fn a_work_order_that_ages_out_of_the_window_is_removed_locally() {
     let store = open_synced_with(&unique_name("aging"), DAVE, FIXTURE_PROFILE).await;
     synced(&store).await;
     let account = unique("acc");
-    let (status, body) = rest_as(
+    server_insert(
         DAVE,
-        "POST",
-        "/api/data/accounts",
-        Some(&format!(
-            r#"{{"id":"{account}","ownerId":"dave","name":"Aging"}}"#
-        )),
+        "accounts",
+        json!({ "id": account, "ownerId": "dave", "name": "Aging" }),
     )
     .await;
-    assert_eq!(status, 201, "{body}");
     let now = js_sys::Date::now();
     let (recent, aging) = (unique("wo-recent"), unique("wo-aging"));
     let ages_out_at = now - 30.0 * DAY_MS + AGING_MS;
@@ -284,14 +246,7 @@ async fn when_an_account_leaves_its_work_orders_are_removed_locally() {
     let store = open_synced_with(&unique_name("parent"), DAVE, FIXTURE_PROFILE).await;
     let (leaving, staying) = (unique("acc-leaving"), unique("acc-staying"));
     for acc in [&leaving, &staying] {
-        let (status, body) = rest_as(
-            DAVE,
-            "POST",
-            "/api/data/accounts",
-            Some(&format!(r#"{{"id":"{acc}","ownerId":"dave"}}"#)),
-        )
-        .await;
-        assert_eq!(status, 201, "{body}");
+        server_insert(DAVE, "accounts", json!({ "id": acc, "ownerId": "dave" })).await;
     }
     let today = iso(js_sys::Date::now());
     let orders = [
@@ -416,17 +371,12 @@ async fn pending_changes_survive_a_close_during_the_push_and_land_exactly_once()
     }
 
     // Every push the page sent and every answer it got (read or not).
-    let sent = parse(&spy_sent());
-    let answers = parse(&spy_answers());
+    let sent = sent_mutations();
+    let answers = received_outcomes();
     let mut ids: std::collections::BTreeMap<String, std::collections::BTreeSet<u64>> =
         Default::default();
     let mut key_of: std::collections::BTreeMap<u64, String> = Default::default();
-    for m in sent
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|b| b["mutations"].as_array().unwrap())
-    {
+    for m in &sent {
         let key = m["key"].as_str().unwrap().to_string();
         if key.starts_with(&prefix) {
             let id = m["id"].as_u64().unwrap();
@@ -434,19 +384,14 @@ async fn pending_changes_survive_a_close_during_the_push_and_land_exactly_once()
             key_of.insert(id, key);
         }
     }
-    assert_eq!(ids.len(), CLOSED_ROWS, "every row was pushed: {sent}");
+    assert_eq!(ids.len(), CLOSED_ROWS, "every row was pushed: {sent:?}");
     assert!(
         ids.values().all(|s| s.len() == 1),
         "one mutation id per row, resent unchanged: {ids:?}"
     );
     let mut versions: std::collections::BTreeMap<&String, std::collections::BTreeSet<String>> =
         Default::default();
-    for o in answers
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|a| a["outcomes"].as_array().unwrap())
-    {
+    for o in &answers {
         let Some(key) = o["id"].as_u64().and_then(|id| key_of.get(&id)) else {
             continue;
         };
@@ -459,16 +404,16 @@ async fn pending_changes_survive_a_close_during_the_push_and_land_exactly_once()
     assert_eq!(
         versions.len(),
         CLOSED_ROWS,
-        "an answer for every row: {answers}"
+        "an answer for every row: {answers:?}"
     );
     assert!(
         versions.values().all(|v| v.len() == 1),
         "each row applied at one version only: {versions:?}"
     );
     console_log!(
-        "close mid-push: first push answered before the relaunch: {first_answered}; pushes sent: {}, answers seen: {}; sync after the relaunch: {r}",
-        sent.as_array().unwrap().len(),
-        answers.as_array().unwrap().len()
+        "close mid-push: first push answered before the relaunch: {first_answered}; mutations sent: {}, outcomes seen: {}; sync after the relaunch: {r}",
+        sent.len(),
+        answers.len()
     );
     finish(store).await;
 }

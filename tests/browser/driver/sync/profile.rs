@@ -6,6 +6,7 @@
 //! the test fixture back before asserting anything.
 
 use crate::common::server::*;
+use crate::common::sync::*;
 use crate::common::*;
 use offline_tables::OfflineStore;
 use serde_json::{json, Value};

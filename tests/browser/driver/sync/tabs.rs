@@ -4,6 +4,7 @@
 //! tabs: they share the database, the lock and the channels exactly as tabs do.
 
 use crate::common::server::*;
+use crate::common::sync::*;
 use crate::common::*;
 use offline_tables::OfflineStore;
 use serde_json::Value;
