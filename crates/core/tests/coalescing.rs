@@ -63,6 +63,14 @@ impl Store {
         self.log(table, keys.to_vec());
     }
 
+    /// What the outbox would push now, as (seq, key, op).
+    fn pending_ops(&self) -> Vec<(u64, Key, MutationOp)> {
+        self.pending()
+            .into_iter()
+            .map(|m| (m.seq, m.key, m.op))
+            .collect()
+    }
+
     /// What the outbox would push now.
     fn pending(&self) -> Vec<Mutation> {
         dirty_rows(&self.log)
@@ -93,6 +101,27 @@ fn mutation(
     }
 }
 
+/// The insert of a row the server never had.
+fn insert(seq: u64, key: Key, row: Value) -> Mutation {
+    mutation(seq, key, MutationOp::Insert, Some(row), None)
+}
+
+/// An update to `row` of a row pulled as `base` at `version`.
+fn update(seq: u64, key: Key, row: Value, version: &str, base: Value) -> Mutation {
+    mutation(
+        seq,
+        key,
+        MutationOp::Update,
+        Some(row),
+        Some((version, base)),
+    )
+}
+
+/// The delete of a row pulled as `base` at `version`.
+fn delete(seq: u64, key: Key, version: &str, base: Value) -> Mutation {
+    mutation(seq, key, MutationOp::Delete, None, Some((version, base)))
+}
+
 #[test]
 fn nothing_written_nothing_pending() {
     let mut st = Store::default();
@@ -106,35 +135,20 @@ fn insert_then_update_is_one_insert_of_the_final_row() {
     let mut st = Store::default();
     st.put("t", &[json!({ "id": "a", "n": 1 })]);
     st.put("t", &[json!({ "id": "a", "n": 2, "city": "Paris" })]);
-    st.put("t", &[json!({ "id": "a", "n": 3, "city": "Paris" })]);
-    assert_eq!(
-        st.pending(),
-        [mutation(
-            1,
-            s("a"),
-            MutationOp::Insert,
-            Some(json!({ "id": "a", "n": 3, "city": "Paris" })),
-            None
-        )]
-    );
+    let last = json!({ "id": "a", "n": 3, "city": "Paris" });
+    st.put("t", std::slice::from_ref(&last));
+    assert_eq!(st.pending(), [insert(1, s("a"), last)]);
 }
 
 #[test]
 fn update_then_update_keeps_the_original_base() {
     let mut st = Store::default();
-    st.synced("t", json!({ "id": "a", "n": 1 }), "17");
+    let base = json!({ "id": "a", "n": 1 });
+    st.synced("t", base.clone(), "17");
     st.put("t", &[json!({ "id": "a", "n": 2 })]);
-    st.put("t", &[json!({ "id": "a", "n": 5, "x": true })]);
-    assert_eq!(
-        st.pending(),
-        [mutation(
-            1,
-            s("a"),
-            MutationOp::Update,
-            Some(json!({ "id": "a", "n": 5, "x": true })),
-            Some(("17", json!({ "id": "a", "n": 1 })))
-        )]
-    );
+    let last = json!({ "id": "a", "n": 5, "x": true });
+    st.put("t", std::slice::from_ref(&last));
+    assert_eq!(st.pending(), [update(1, s("a"), last, "17", base)]);
 }
 
 #[test]
@@ -148,50 +162,29 @@ fn insert_then_delete_is_nothing() {
     st.put("t", &[json!({ "id": 1, "n": 3 })]);
     assert_eq!(
         st.pending(),
-        [mutation(
-            1,
-            Key::Num(1.0),
-            MutationOp::Insert,
-            Some(json!({ "id": 1, "n": 3 })),
-            None
-        )]
+        [insert(1, Key::Num(1.0), json!({ "id": 1, "n": 3 }))]
     );
 }
 
 #[test]
 fn update_then_delete_is_one_delete_with_the_base() {
     let mut st = Store::default();
-    st.synced("t", json!({ "id": "a", "n": 1 }), "9007199254740993");
+    let base = json!({ "id": "a", "n": 1 });
+    st.synced("t", base.clone(), "9007199254740993");
     st.put("t", &[json!({ "id": "a", "n": 2 })]);
     st.delete("t", &[s("a")]);
-    assert_eq!(
-        st.pending(),
-        [mutation(
-            1,
-            s("a"),
-            MutationOp::Delete,
-            None,
-            Some(("9007199254740993", json!({ "id": "a", "n": 1 })))
-        )]
-    );
+    assert_eq!(st.pending(), [delete(1, s("a"), "9007199254740993", base)]);
 }
 
 #[test]
 fn delete_then_reput_of_a_synced_row_is_an_update() {
     let mut st = Store::default();
-    st.synced("t", json!({ "id": "a", "n": 1 }), "3");
+    let base = json!({ "id": "a", "n": 1 });
+    st.synced("t", base.clone(), "3");
     st.delete("t", &[s("a")]);
-    st.put("t", &[json!({ "id": "a", "n": 7 })]);
-    assert_eq!(
-        st.pending(),
-        [mutation(
-            1,
-            s("a"),
-            MutationOp::Update,
-            Some(json!({ "id": "a", "n": 7 })),
-            Some(("3", json!({ "id": "a", "n": 1 })))
-        )]
-    );
+    let last = json!({ "id": "a", "n": 7 });
+    st.put("t", std::slice::from_ref(&last));
+    assert_eq!(st.pending(), [update(1, s("a"), last, "3", base)]);
 }
 
 #[test]
@@ -205,11 +198,7 @@ fn rows_are_ordered_by_their_first_write() {
     st.put("t", &[json!({ "id": "a", "n": 1 })]); // 5
     st.delete("t", &[Key::Num(5.0)]); // 6: 5 was never synced: nothing
     st.put("t", &[json!({ "id": "b", "n": 2 })]); // 7: b keeps seq 2
-    let got: Vec<(u64, Key, MutationOp)> = st
-        .pending()
-        .into_iter()
-        .map(|m| (m.seq, m.key, m.op))
-        .collect();
+    let got = st.pending_ops();
     assert_eq!(
         got,
         [
@@ -242,11 +231,7 @@ fn a_bulk_entry_with_many_keys() {
     .collect();
     st.put("t", &bulk); // 2
     st.delete("t", &[s("x"), Key::Num(1.0)]); // 3
-    let got: Vec<(u64, Key, MutationOp)> = st
-        .pending()
-        .into_iter()
-        .map(|m| (m.seq, m.key, m.op))
-        .collect();
+    let got = st.pending_ops();
     // "first" keeps its own seq; within the bulk entry the write order holds; 1 was
     // inserted and deleted (nothing); "x" was synced (a delete).
     assert_eq!(
@@ -368,19 +353,19 @@ fn coalesce_each_case() {
 
 #[test]
 fn wire_shapes() {
-    let m = mutation(
+    let m = update(
         4,
         s("k"),
-        MutationOp::Update,
-        Some(json!({ "id": "k" })),
-        Some(("7", json!({ "id": "k", "n": 1 }))),
+        json!({ "id": "k" }),
+        "7",
+        json!({ "id": "k", "n": 1 }),
     );
     assert_eq!(
         serde_json::to_value(&m).unwrap(),
         json!({ "table": "t", "key": "k", "op": "update", "row": { "id": "k" },
                 "baseVersion": "7", "baseRow": { "id": "k", "n": 1 } })
     );
-    let d = mutation(4, s("k"), MutationOp::Delete, None, Some(("7", json!({}))));
+    let d = delete(4, s("k"), "7", json!({}));
     assert_eq!(serde_json::to_value(&d).unwrap()["op"], json!("delete"));
     assert_eq!(serde_json::to_value(&d).unwrap()["row"], Value::Null);
     let e: LogEntry =

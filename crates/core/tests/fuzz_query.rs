@@ -5,8 +5,10 @@
 //! Cases per property: `PROPTEST_CASES` (default 500). The count of each property is
 //! printed with `cargo test -p offline-tables-core --test fuzz_query -- --nocapture`.
 
+mod common;
 mod fuzz_support;
 
+use common::CMP_OPS;
 use fuzz_support::*;
 use offline_tables_core::query::{compare_rows, parse_filter, project, CmpOp, Direction, Plan};
 use offline_tables_core::rest::{parse_key_segment, parse_query, Route};
@@ -137,14 +139,7 @@ fn any_literal() -> impl Strategy<Value = Value> {
 }
 
 fn leaf_filter() -> impl Strategy<Value = Filter> {
-    let op = prop::sample::select(vec![
-        CmpOp::Eq,
-        CmpOp::Ne,
-        CmpOp::Gt,
-        CmpOp::Gte,
-        CmpOp::Lt,
-        CmpOp::Lte,
-    ]);
+    let op = prop::sample::select(CMP_OPS.to_vec());
     prop_oneof![
         (column(), op, any_literal(), text()).prop_map(|(column, op, value, s)| {
             // Ranges take strings and numbers only.

@@ -335,14 +335,7 @@ fn random_atom(rng: &mut Rng) -> Filter {
     let column = rng.pick(COLUMNS).to_string();
     match rng.below(12) {
         0..=5 => {
-            let op = *rng.pick(&[
-                CmpOp::Eq,
-                CmpOp::Ne,
-                CmpOp::Gt,
-                CmpOp::Gte,
-                CmpOp::Lt,
-                CmpOp::Lte,
-            ]);
+            let op = *rng.pick(&CMP_OPS);
             let value = if rng.chance(8) {
                 random_value(rng)
             } else {

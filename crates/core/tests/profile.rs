@@ -1,6 +1,9 @@
 //! Profile parsing and validation: the example profile, defaults, every rejection with
 //! its code and the path it names, and the JSON round trip.
 
+mod fuzz_support;
+
+use fuzz_support::TABLE_FIELDS;
 use offline_tables_core::profile::{Related, Window, DEFAULT_SYNC_INTERVAL_SECONDS};
 use offline_tables_core::query::{parse_filter, CmpOp};
 use offline_tables_core::{ConflictPolicy, ErrorCode, Filter, Profile, Scope};
@@ -537,14 +540,7 @@ fn to_json_round_trips() {
         assert_eq!(Profile::from_json_str(&out.to_string()).unwrap(), p);
         // to_json spells every default out.
         for t in out["tables"].as_object().unwrap().values() {
-            for field in [
-                "key",
-                "indexes",
-                "conflict",
-                "syncIntervalSeconds",
-                "readOnly",
-                "scope",
-            ] {
+            for field in TABLE_FIELDS {
                 assert!(t.get(field).is_some(), "{field} missing from {t}");
             }
         }

@@ -8,6 +8,34 @@ use common::*;
 use offline_tables_core::Profile;
 use serde_json::json;
 
+/// Every endpoint behind authentication, with a body it would take from alice: (method,
+/// URI, body bytes).
+fn endpoints() -> Vec<(&'static str, &'static str, Option<Vec<u8>>)> {
+    let push = push_body("c1", json!([insert_account(1, "x", "alice")]));
+    [
+        ("GET", "/sync/profile", None),
+        ("GET", "/sync/estimate", None),
+        ("POST", "/sync/pull", Some(pull_body("c1"))),
+        ("POST", "/sync/push", Some(push)),
+        ("GET", "/api/data/accounts", None),
+        ("GET", "/api/data/accounts/a0", None),
+        (
+            "POST",
+            "/api/data/accounts",
+            Some(json!({ "id": "y", "ownerId": "alice" })),
+        ),
+        (
+            "PATCH",
+            "/api/data/accounts/a0",
+            Some(json!({ "name": "z" })),
+        ),
+        ("DELETE", "/api/data/accounts/a0", None),
+    ]
+    .into_iter()
+    .map(|(method, uri, body)| (method, uri, body.map(|b| b.to_string().into_bytes())))
+    .collect()
+}
+
 async fn profile_with_header(ctx: &Ctx, header: Option<&str>) -> Resp {
     let mut req = Request::builder().method("GET").uri("/sync/profile");
     if let Some(h) = header {
@@ -41,38 +69,14 @@ async fn bad_credentials_get_401_with_a_json_error_on_every_endpoint() {
             .await
             .assert_error(401, "unauthorized");
         // Every endpoint refuses before looking at the body.
-        let pull = json!({ "protocolVersion": 1, "clientId": "c1" });
-        let push = json!({ "protocolVersion": 1, "clientId": "c1", "mutations": [
-            { "id": 1, "table": "accounts", "key": "x", "op": "insert",
-              "row": { "id": "x", "ownerId": "alice" } } ] });
-        for (method, uri, body) in [
-            ("POST", "/sync/pull", Some(pull)),
-            ("POST", "/sync/push", Some(push)),
-            ("GET", "/api/data/accounts", None),
-            ("GET", "/api/data/accounts/a0", None),
-            (
-                "POST",
-                "/api/data/accounts",
-                Some(json!({ "id": "y", "ownerId": "alice" })),
-            ),
-            (
-                "PATCH",
-                "/api/data/accounts/a0",
-                Some(json!({ "name": "z" })),
-            ),
-            ("DELETE", "/api/data/accounts/a0", None),
-        ] {
-            let bytes = body.map(|b| b.to_string().into_bytes());
+        for (method, uri, body) in endpoints() {
             for token in [None, Some("nope")] {
-                let r = ctx.raw(method, uri, token, bytes.clone()).await;
+                let r = ctx.raw(method, uri, token, body.clone()).await;
                 r.assert_error(401, "unauthorized");
             }
         }
-        assert_eq!(
-            ctx.snapshot().await,
-            before,
-            "a refused request changed data"
-        );
+        ctx.assert_unchanged(&before, "a refused request changed data")
+            .await;
     })
     .await;
 }
@@ -98,34 +102,17 @@ async fn jwts_are_accepted_until_they_expire() {
         ctx.get(&jwt("alice", -3600), "/sync/profile")
             .await
             .assert_error(401, "unauthorized");
-        let forged = jsonwebtoken::encode(
-            &jsonwebtoken::Header::default(),
-            &json!({ "sub": "alice", "exp": 4_000_000_000u64 }),
-            &jsonwebtoken::EncodingKey::from_secret(b"another secret"),
-        )
-        .unwrap();
-        ctx.get(&forged, "/sync/profile")
-            .await
-            .assert_error(401, "unauthorized");
-        let no_exp = jsonwebtoken::encode(
-            &jsonwebtoken::Header::default(),
-            &json!({ "sub": "alice" }),
-            &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
-        )
-        .unwrap();
-        ctx.get(&no_exp, "/sync/profile")
-            .await
-            .assert_error(401, "unauthorized");
+        use jsonwebtoken::Algorithm::{HS256, HS512};
+        let far = json!({ "sub": "alice", "exp": 4_000_000_000u64 });
+        let forged = signed(HS256, far.clone(), b"another secret");
+        let no_exp = signed(HS256, json!({ "sub": "alice" }), JWT_SECRET.as_bytes());
         // HS512 with the right secret is not HS256.
-        let hs512 = jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
-            &json!({ "sub": "alice", "exp": 4_000_000_000u64 }),
-            &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
-        )
-        .unwrap();
-        ctx.get(&hs512, "/sync/profile")
-            .await
-            .assert_error(401, "unauthorized");
+        let hs512 = signed(HS512, far, JWT_SECRET.as_bytes());
+        for token in [forged, no_exp, hs512] {
+            ctx.get(&token, "/sync/profile")
+                .await
+                .assert_error(401, "unauthorized");
+        }
     })
     .await;
 }
@@ -159,24 +146,12 @@ async fn the_profile_is_served_normalized() {
     .await;
 }
 
-fn signed(alg: jsonwebtoken::Algorithm, claims: serde_json::Value, secret: &[u8]) -> String {
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(alg),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret),
-    )
-    .unwrap()
-}
-
 #[tokio::test]
 async fn forged_and_out_of_date_jwts_get_401_on_every_endpoint() {
     use jsonwebtoken::Algorithm::{HS256, HS384, HS512};
     for_each_backend(|kind| async move {
         let ctx = Ctx::demo(kind).await;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64;
+        let now = unix_secs();
         let secret = JWT_SECRET.as_bytes();
         let claims = json!({ "sub": "alice", "exp": now + 3600 });
         let good = signed(HS256, claims.clone(), secret);
@@ -257,33 +232,10 @@ async fn forged_and_out_of_date_jwts_get_401_on_every_endpoint() {
             ("empty parts", "..".to_string()),
         ];
         let before = ctx.snapshot().await;
-        let pull = json!({ "protocolVersion": 1, "clientId": "c1" });
-        let push = json!({ "protocolVersion": 1, "clientId": "c1", "mutations": [
-            { "id": 1, "table": "accounts", "key": "x", "op": "insert",
-              "row": { "id": "x", "ownerId": "alice" } } ] });
-        let endpoints = [
-            ("GET", "/sync/profile", None),
-            ("GET", "/sync/estimate", None),
-            ("POST", "/sync/pull", Some(pull)),
-            ("POST", "/sync/push", Some(push)),
-            ("GET", "/api/data/accounts", None),
-            ("GET", "/api/data/accounts/a0", None),
-            (
-                "POST",
-                "/api/data/accounts",
-                Some(json!({ "id": "y", "ownerId": "alice" })),
-            ),
-            (
-                "PATCH",
-                "/api/data/accounts/a0",
-                Some(json!({ "name": "z" })),
-            ),
-            ("DELETE", "/api/data/accounts/a0", None),
-        ];
+        let endpoints = endpoints();
         for (method, uri, body) in &endpoints {
-            let bytes = body.as_ref().map(|b| b.to_string().into_bytes());
             for (what, token) in &forged {
-                let r = ctx.raw(method, uri, Some(token), bytes.clone()).await;
+                let r = ctx.raw(method, uri, Some(token), body.clone()).await;
                 assert_eq!(
                     r.status, 401,
                     "{kind:?} {what}: {method} {uri} -> {}",
@@ -292,11 +244,8 @@ async fn forged_and_out_of_date_jwts_get_401_on_every_endpoint() {
                 r.assert_error(401, "unauthorized");
             }
         }
-        assert_eq!(
-            ctx.snapshot().await,
-            before,
-            "{kind:?}: a refused request wrote"
-        );
+        ctx.assert_unchanged(&before, "a refused request wrote")
+            .await;
         // The control: the unforged token works on every endpoint, and a token whose
         // `nbf` has passed does too.
         let past_nbf = signed(
@@ -305,8 +254,7 @@ async fn forged_and_out_of_date_jwts_get_401_on_every_endpoint() {
             secret,
         );
         for (method, uri, body) in &endpoints {
-            let bytes = body.as_ref().map(|b| b.to_string().into_bytes());
-            let r = ctx.raw(method, uri, Some(&good), bytes).await;
+            let r = ctx.raw(method, uri, Some(&good), body.clone()).await;
             assert!(r.status.is_success(), "{kind:?} {method} {uri}: {}", r.text);
         }
         let r = ctx.get(&past_nbf, "/sync/estimate").await;

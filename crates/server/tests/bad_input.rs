@@ -60,12 +60,11 @@ async fn malformed_json_and_wrong_shapes_are_400_and_change_nothing() {
             );
         }
 
-        let mutation = json!({ "id": 1, "table": "accounts", "key": "x1", "op": "insert",
-                               "row": { "id": "x1", "ownerId": "alice" } });
+        let mutation = insert_account(1, "x1", "alice");
         let with = |field: &str, value: serde_json::Value| {
             let mut m = mutation.clone();
             m[field] = value;
-            json!({ "protocolVersion": 1, "clientId": "c1", "mutations": [m] })
+            push_body("c1", json!([m]))
         };
         let mut missing_key = mutation.clone();
         missing_key.as_object_mut().unwrap().remove("key");
@@ -89,23 +88,20 @@ async fn malformed_json_and_wrong_shapes_are_400_and_change_nothing() {
             with("columns", json!([1])),
         ];
         for body in bad_pushes {
-            let r = ctx.send("POST", "/sync/push", ALICE, body.clone()).await;
+            let r = ctx.post_push(ALICE, body.clone()).await;
             assert_eq!(r.status, 400, "{kind:?}: {body} -> {}", r.text);
             r.assert_error(400, "invalid_argument");
         }
         for body in [json!([]), json!("row"), json!(null), json!(17)] {
-            ctx.send("POST", "/api/data/accounts", ALICE, body.clone())
+            ctx.post(ALICE, "/api/data/accounts", body.clone())
                 .await
                 .assert_error(400, "invalid_argument");
-            ctx.send("PATCH", "/api/data/accounts/a0", ALICE, body)
+            ctx.patch(ALICE, "/api/data/accounts/a0", body)
                 .await
                 .assert_error(400, "invalid_argument");
         }
-        assert_eq!(
-            ctx.snapshot().await,
-            before,
-            "{kind:?}: a refused request wrote"
-        );
+        ctx.assert_unchanged(&before, "a refused request wrote")
+            .await;
     })
     .await;
 }
@@ -118,22 +114,24 @@ async fn oversized_bodies_are_413_and_change_nothing() {
         let before = ctx.snapshot().await;
         let big = "x".repeat(4096);
         let row = json!({ "id": "a9", "ownerId": "alice", "notes": big });
-        let push = json!({ "protocolVersion": 1, "clientId": "c1", "mutations": [
-            { "id": 1, "table": "accounts", "key": "a9", "op": "insert", "row": row } ] });
-        ctx.send("POST", "/sync/push", ALICE, push)
+        let push = push_body(
+            "c1",
+            json!([{ "id": 1, "table": "accounts", "key": "a9", "op": "insert", "row": row }]),
+        );
+        ctx.post_push(ALICE, push)
             .await
             .assert_error(413, "payload_too_large");
-        ctx.send("POST", "/api/data/accounts", ALICE, row.clone())
+        ctx.post(ALICE, "/api/data/accounts", row.clone())
             .await
             .assert_error(413, "payload_too_large");
-        ctx.send("PATCH", "/api/data/accounts/a0", ALICE, json!({ "notes": big }))
+        ctx.patch(ALICE, "/api/data/accounts/a0", json!({ "notes": big }))
             .await
             .assert_error(413, "payload_too_large");
         let pull = json!({ "protocolVersion": 1, "clientId": "c1", "pad": big });
-        ctx.send("POST", "/sync/pull", ALICE, pull)
+        ctx.post_pull(ALICE, pull)
             .await
             .assert_error(413, "payload_too_large");
-        assert_eq!(ctx.snapshot().await, before, "{kind:?}");
+        ctx.assert_unchanged(&before, "something was written").await;
         // The push's client id was not even claimed: the same id applies from 1.
         let small = json!({ "id": "a9", "ownerId": "alice", "notes": "x".repeat(1000) });
         let out = ctx
@@ -155,13 +153,13 @@ async fn unknown_tables_routes_and_bad_query_options_are_4xx() {
         ctx.get(ALICE, "/api/data/ghosts/1")
             .await
             .assert_error(404, "not_found");
-        ctx.send("POST", "/api/data/ghosts", ALICE, json!({ "id": 1 }))
+        ctx.post(ALICE, "/api/data/ghosts", json!({ "id": 1 }))
             .await
             .assert_error(404, "not_found");
-        ctx.send("PATCH", "/api/data/ghosts/1", ALICE, json!({ "a": 1 }))
+        ctx.patch(ALICE, "/api/data/ghosts/1", json!({ "a": 1 }))
             .await
             .assert_error(404, "not_found");
-        ctx.raw("DELETE", "/api/data/ghosts/1", Some(ALICE), None)
+        ctx.delete(ALICE, "/api/data/ghosts/1")
             .await
             .assert_error(404, "not_found");
         ctx.get(ALICE, "/api/nothing")
@@ -180,7 +178,7 @@ async fn unknown_tables_routes_and_bad_query_options_are_4xx() {
                 .await
                 .assert_error(400, "invalid_argument");
         }
-        ctx.raw("DELETE", "/api/data/accounts/%C3", Some(ALICE), None)
+        ctx.delete(ALICE, "/api/data/accounts/%C3")
             .await
             .assert_error(400, "invalid_argument");
 
@@ -207,7 +205,7 @@ async fn unknown_tables_routes_and_bad_query_options_are_4xx() {
             .await;
         let msg = r.body["error"]["message"].as_str().unwrap();
         assert!(msg.contains("$filter") && msg.contains("position"), "{msg}");
-        assert_eq!(ctx.snapshot().await, before);
+        ctx.assert_unchanged(&before, "something was written").await;
     })
     .await;
 }

@@ -4,6 +4,9 @@
 //! `--test-faults`, `/_test/faults` breaks requests over the real socket. Built without
 //! the `test-faults` feature, this file fails on purpose: the fault tests were left out.
 
+mod common;
+
+use common::{demo_path, parse_response, pull_body, request_head, unique, unix_secs};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -12,6 +15,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
+
+/// The demo's dev tokens (tests/fixtures/tokens.json).
+const ALICE: &str = "dev-token-alice";
+const BOB: &str = "dev-token-bob";
 
 /// The child process, killed when the test ends however it ends.
 struct Server {
@@ -51,20 +58,16 @@ impl Drop for Server {
     }
 }
 
-fn demo(name: &str) -> String {
-    format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
 fn start(db: &Path) -> Server {
-    start_with(db, &demo("profile.json"), &[])
+    start_with(db, &demo_path("profile.json"), &[])
 }
 
 fn start_with(db: &Path, profile: &str, extra: &[&str]) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_offline-tables-server"))
         .args(["--profile", profile])
         .args(extra)
-        .args(["--seed", &demo("seed.json")])
-        .args(["--tokens", &demo("tokens.json")])
+        .args(["--seed", &demo_path("seed.json")])
+        .args(["--tokens", &demo_path("tokens.json")])
         .arg("--db")
         .arg(format!("sqlite:{}", db.display()))
         .args(["--listen", "127.0.0.1:0"])
@@ -127,30 +130,11 @@ fn http(addr: &str, method: &str, path: &str, token: &str, body: Option<&Value>)
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
     let body = body.map(Value::to_string).unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
+    let head = request_head(method, path, addr, token, body.len());
+    write!(stream, "{head}{body}").unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read the response");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").expect("a complete response");
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {head}"));
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
+    let (status, body) = parse_response(&raw);
     let json = if body.is_empty() {
         Value::Null
     } else {
@@ -159,22 +143,12 @@ fn http(addr: &str, method: &str, path: &str, token: &str, body: Option<&Value>)
     (status, json)
 }
 
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = &rest[n + 2..];
-    }
-    out
+fn get(addr: &str, path: &str, token: &str) -> (u16, Value) {
+    http(addr, "GET", path, token, None)
 }
 
 fn pull_all(addr: &str, client: &str) -> Vec<Value> {
-    let req = json!({ "protocolVersion": 1, "clientId": client });
-    let (status, page) = http(addr, "POST", "/sync/pull", "dev-token-alice", Some(&req));
+    let (status, page) = http(addr, "POST", "/sync/pull", ALICE, Some(&pull_body(client)));
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["hasMore"], json!(false));
     page["changes"].as_array().unwrap().clone()
@@ -182,24 +156,14 @@ fn pull_all(addr: &str, client: &str) -> Vec<Value> {
 
 #[test]
 fn the_binary_starts_on_an_empty_directory_and_serves_the_protocol() {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let root: PathBuf = std::env::temp_dir().join(format!("ot-bin-{}-{nanos}", std::process::id()));
+    let root = temp_root("start");
     let db = root.join("new/dir/x.db");
     assert!(!root.exists());
 
     let changes = {
         let server = start(&db);
         assert!(db.exists(), "the database file was created");
-        let (status, profile) = http(
-            &server.addr,
-            "GET",
-            "/sync/profile",
-            "dev-token-alice",
-            None,
-        );
+        let (status, profile) = get(&server.addr, "/sync/profile", ALICE);
         assert_eq!(status, 200, "{profile}");
         assert_eq!(profile["tables"]["products"]["readOnly"], json!(true));
         assert_eq!(
@@ -207,18 +171,12 @@ fn the_binary_starts_on_an_empty_directory_and_serves_the_protocol() {
             json!({ "owner": "ownerId" })
         );
         // No --test-faults: the test routes do not exist.
-        let (status, err) = http(
-            &server.addr,
-            "GET",
-            "/_test/faults",
-            "dev-token-alice",
-            None,
-        );
+        let (status, err) = get(&server.addr, "/_test/faults", ALICE);
         assert_eq!(
             (status, err["error"]["code"].clone()),
             (404, json!("not_found"))
         );
-        let (status, err) = http(&server.addr, "GET", "/sync/profile", "wrong", None);
+        let (status, err) = get(&server.addr, "/sync/profile", "wrong");
         assert_eq!(
             (status, err["error"]["code"].clone()),
             (401, json!("unauthorized"))
@@ -277,13 +235,7 @@ fn the_binary_starts_on_an_empty_directory_and_serves_the_protocol() {
     {
         let server = start(&db);
         assert_eq!(pull_all(&server.addr, "bin-2"), changes);
-        let (status, list) = http(
-            &server.addr,
-            "GET",
-            "/api/data/products",
-            "dev-token-bob",
-            None,
-        );
+        let (status, list) = get(&server.addr, "/api/data/products", BOB);
         assert_eq!(status, 200);
         assert_eq!(list["value"].as_array().unwrap().len(), 3);
     }
@@ -291,11 +243,7 @@ fn the_binary_starts_on_an_empty_directory_and_serves_the_protocol() {
 }
 
 fn temp_root(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    std::env::temp_dir().join(format!("ot-bin-{name}-{}-{nanos}", std::process::id()))
+    std::env::temp_dir().join(unique(&format!("ot-bin-{name}")))
 }
 
 #[test]
@@ -304,29 +252,17 @@ fn sighup_reloads_the_profile_file_and_keeps_the_old_one_when_it_is_invalid() {
     std::fs::create_dir_all(&root).unwrap();
     let profile_path = root.join("profile.json");
     let mut profile: Value =
-        serde_json::from_str(&std::fs::read_to_string(demo("profile.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(demo_path("profile.json")).unwrap()).unwrap();
     std::fs::write(&profile_path, profile.to_string()).unwrap();
     let server = start_with(&root.join("x.db"), profile_path.to_str().unwrap(), &[]);
     let served = |server: &Server| {
-        let (status, p) = http(
-            &server.addr,
-            "GET",
-            "/sync/profile",
-            "dev-token-alice",
-            None,
-        );
+        let (status, p) = get(&server.addr, "/sync/profile", ALICE);
         assert_eq!(status, 200, "{p}");
         p
     };
     let pull_version = |server: &Server| {
-        let req = json!({ "protocolVersion": 1, "clientId": "hup-1" });
-        let (status, page) = http(
-            &server.addr,
-            "POST",
-            "/sync/pull",
-            "dev-token-alice",
-            Some(&req),
-        );
+        let req = pull_body("hup-1");
+        let (status, page) = http(&server.addr, "POST", "/sync/pull", ALICE, Some(&req));
         assert_eq!(status, 200, "{page}");
         page["profileVersion"].clone()
     };
@@ -382,7 +318,7 @@ fn with_test_faults_the_binary_drops_a_connection_on_request() {
     let root = temp_root("faults");
     let server = start_with(
         &root.join("x.db"),
-        &demo("profile.json"),
+        &demo_path("profile.json"),
         &["--test-faults"],
     );
     let rules = json!({ "rules": [
@@ -394,7 +330,7 @@ fn with_test_faults_the_binary_drops_a_connection_on_request() {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let body = json!({ "protocolVersion": 1, "clientId": "f-1" }).to_string();
+    let body = pull_body("f-1").to_string();
     write!(
         stream,
         "POST /sync/pull HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer dev-token-alice\r\n\
@@ -406,16 +342,10 @@ fn with_test_faults_the_binary_drops_a_connection_on_request() {
     let read = stream.read_to_end(&mut raw);
     assert!(raw.is_empty(), "no byte of a response: {read:?}");
 
-    let req = json!({ "protocolVersion": 1, "clientId": "f-1" });
-    let (status, _) = http(
-        &server.addr,
-        "POST",
-        "/sync/pull",
-        "dev-token-alice",
-        Some(&req),
-    );
+    let req = pull_body("f-1");
+    let (status, _) = http(&server.addr, "POST", "/sync/pull", ALICE, Some(&req));
     assert_eq!(status, 200, "the next request is served");
-    let (_, state) = http(&server.addr, "GET", "/_test/faults", "", None);
+    let (_, state) = get(&server.addr, "/_test/faults", "");
     assert_eq!(
         state,
         json!({ "rules": [], "fired": [
@@ -441,45 +371,35 @@ fn rs256(claims: Value) -> String {
 #[test]
 fn the_binary_verifies_rs256_against_a_jwks_file_with_its_issuer_and_audience() {
     let root = temp_root("jwks");
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
+    let exp = unix_secs() + 600;
     let (iss, aud) = ("https://idp.example.test/", "api://ot");
     let jwks = key_fixture("jwks.json");
     let server = start_with(
         &root.join("db/offline.db"),
-        &demo("profile.json"),
+        &demo_path("profile.json"),
         &["--jwks", &jwks, "--jwt-issuer", iss, "--jwt-audience", aud],
     );
     let good = rs256(json!({ "sub": "alice", "iss": iss, "aud": aud, "exp": exp }));
-    let (status, body) = http(&server.addr, "GET", "/api/data/accounts", &good, None);
+    let (status, body) = get(&server.addr, "/api/data/accounts", &good);
     assert_eq!(status, 200, "{body}");
     assert!(!body["value"].as_array().unwrap().is_empty());
     for bad in [
         json!({ "sub": "alice", "iss": "https://other/", "aud": aud, "exp": exp }),
         json!({ "sub": "alice", "iss": iss, "aud": "api://other", "exp": exp }),
     ] {
-        let (status, body) = http(&server.addr, "GET", "/sync/profile", &rs256(bad), None);
+        let (status, body) = get(&server.addr, "/sync/profile", &rs256(bad));
         assert_eq!(status, 401, "{body}");
         assert_eq!(body["error"]["code"], "unauthorized");
     }
     // The dev tokens still work beside it.
-    let (status, _) = http(
-        &server.addr,
-        "GET",
-        "/sync/profile",
-        "dev-token-alice",
-        None,
-    );
+    let (status, _) = get(&server.addr, "/sync/profile", ALICE);
     assert_eq!(status, 200);
     drop(server);
 
     // A key file that is no key stops the server at start, saying which flag.
     let out = Command::new(env!("CARGO_BIN_EXE_offline-tables-server"))
-        .args(["--profile", &demo("profile.json")])
-        .args(["--jwks", &demo("profile.json")])
+        .args(["--profile", &demo_path("profile.json")])
+        .args(["--jwks", &demo_path("profile.json")])
         .arg("--db")
         .arg(format!("sqlite:{}", root.join("db2/offline.db").display()))
         .args(["--listen", "127.0.0.1:0"])

@@ -62,22 +62,17 @@ async fn rest_writer(ctx: Arc<Ctx>, w: usize) {
     for r in 0..ROUNDS {
         let key = format!("r{w}-{r}");
         let resp = ctx
-            .send(
-                "POST",
-                "/api/data/items",
-                ALICE,
-                json!({ "id": key, "n": r }),
-            )
+            .post(ALICE, "/api/data/items", json!({ "id": key, "n": r }))
             .await;
         assert_eq!(resp.status, 201, "{}", resp.text);
         if r > 0 {
             let uri = format!("/api/data/items/'r{w}-{}'", r - 1);
-            let resp = ctx.send("PATCH", &uri, ALICE, json!({ "n": -1 })).await;
+            let resp = ctx.patch(ALICE, &uri, json!({ "n": -1 })).await;
             assert_eq!(resp.status, 200, "{}", resp.text);
         }
         if r % 4 == 1 {
             let uri = format!("/api/data/items/'r{w}-{}'", r - 1);
-            let resp = ctx.raw("DELETE", &uri, Some(ALICE), None).await;
+            let resp = ctx.delete(ALICE, &uri).await;
             assert_eq!(resp.status, 204, "{}", resp.text);
         }
     }
@@ -88,10 +83,9 @@ async fn rest_writer(ctx: Arc<Ctx>, w: usize) {
 async fn other_writer(ctx: Arc<Ctx>) {
     for r in 0..ROUNDS {
         let resp = ctx
-            .send(
-                "POST",
-                "/api/data/accounts",
+            .post(
                 BOB,
+                "/api/data/accounts",
                 json!({ "id": format!("bob-{r}"), "ownerId": "bob" }),
             )
             .await;

@@ -30,14 +30,24 @@ async fn fault_state(ctx: &Ctx) -> Value {
     r.body
 }
 
-fn pull_body(client: &str) -> Value {
-    json!({ "protocolVersion": 1, "clientId": client })
+/// One rule: `fault` on every request to `path`.
+async fn fault_on(ctx: &Ctx, path: &str, fault: Value) -> Resp {
+    add_rules(ctx, json!([{ "path": path, "fault": fault }])).await
 }
 
-fn push_body(client: &str, id: u64, key: &str) -> Value {
-    json!({ "protocolVersion": 1, "clientId": client, "mutations": [
-        { "id": id, "table": "accounts", "key": key, "op": "insert",
-          "row": { "id": key, "name": "Fault test", "ownerId": "alice" } } ] })
+/// The push the tests send: client `c1` inserts alice's account `f1`.
+fn f1_push() -> Value {
+    push_body("c1", f1_mutations())
+}
+
+fn f1_mutations() -> Value {
+    json!([{ "id": 1, "table": "accounts", "key": "f1", "op": "insert",
+             "row": { "id": "f1", "name": "Fault test", "ownerId": "alice" } }])
+}
+
+/// Alice's first pull as client `c1` through the router, whatever the answer holds.
+async fn pull_bytes(ctx: &Ctx) -> (StatusCode, Vec<u8>) {
+    post_bytes(ctx, "/sync/pull", ALICE, &pull_body("c1")).await
 }
 
 /// A POST through the router, whatever the body holds.
@@ -65,11 +75,7 @@ enum Got {
 async fn over_tcp(addr: SocketAddr, path: &str, token: &str, body: &Value, wait: Duration) -> Got {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let body = body.to_string();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
+    let head = request_head("POST", path, &addr.to_string(), token, body.len());
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(body.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
@@ -85,40 +91,30 @@ async fn over_tcp(addr: SocketAddr, path: &str, token: &str, body: &Value, wait:
         Ok(Ok(_)) if raw.is_empty() => return Got::Dropped,
         Ok(Ok(_)) => {}
     }
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").expect("a complete response");
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
+    let (status, body) = parse_response(&raw);
     Got::Answer(status, body)
 }
 
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = &rest[n + 2..];
-    }
-    out
+/// The demo server with the fault layer, served over TCP: it and its address.
+async fn served(kind: Kind) -> (Ctx, SocketAddr) {
+    let ctx = Ctx::demo_with_faults(kind).await;
+    let addr = ctx.serve().await;
+    (ctx, addr)
+}
+
+/// Alice's first pull as client `c1`, over TCP.
+async fn pull_over_tcp(addr: SocketAddr, wait: Duration) -> Got {
+    over_tcp(addr, "/sync/pull", ALICE, &pull_body("c1"), wait).await
 }
 
 #[tokio::test]
 async fn a_status_fault_answers_the_error_body_once_with_cors_and_is_logged() {
     for_each_backend(|kind| async move {
         let ctx = Ctx::demo_with_faults(kind).await;
-        let r = add_rules(
+        let r = fault_on(
             &ctx,
-            json!([{ "path": "/sync/push", "fault": { "kind": "status", "status": 503 } }]),
+            "/sync/push",
+            json!({ "kind": "status", "status": 503 }),
         )
         .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -129,17 +125,16 @@ async fn a_status_fault_answers_the_error_body_once_with_cors_and_is_logged() {
         let req = Request::post("/sync/push")
             .header("authorization", format!("Bearer {ALICE}"))
             .header("origin", "http://page.test")
-            .body(Body::from(push_body("c1", 1, "f1").to_string()))
+            .body(Body::from(f1_push().to_string()))
             .unwrap();
         let r = ctx.call(req).await;
         r.assert_error(503, "internal");
         assert_eq!(r.headers["access-control-allow-origin"], "*");
-        assert_eq!(ctx.snapshot().await, before, "the handler did not run");
+        ctx.assert_unchanged(&before, "the handler did not run")
+            .await;
 
         // Used up: the same push now goes through.
-        let out = ctx
-            .push(ALICE, "c1", push_body("c1", 1, "f1")["mutations"].clone())
-            .await;
+        let out = ctx.push(ALICE, "c1", f1_mutations()).await;
         assert_eq!(out[0]["status"], "applied");
         assert_eq!(
             fault_state(&ctx).await,
@@ -163,14 +158,9 @@ async fn rules_pick_requests_by_user_skip_times_and_order() {
         .await;
         let pull = |token: &'static str| {
             let ctx = &ctx;
-            async move {
-                ctx.send("POST", "/sync/pull", token, pull_body(token))
-                    .await
-            }
+            async move { ctx.post_pull(token, pull_body(token)).await }
         };
-        let bad_token = ctx
-            .send("POST", "/sync/pull", "nobody", pull_body("x"))
-            .await;
+        let bad_token = ctx.post_pull("nobody", pull_body("x")).await;
         assert_eq!(pull(ALICE).await.status, StatusCode::OK);
         assert_eq!(pull(BOB).await.status, StatusCode::OK);
         let faulted = pull(BOB).await;
@@ -196,10 +186,9 @@ async fn rules_pick_requests_by_user_skip_times_and_order() {
         )
         .await;
         let sent = ctx
-            .send(
-                "POST",
-                "/api/data/accounts",
+            .post(
                 ALICE,
+                "/api/data/accounts",
                 json!({ "id": "r1", "ownerId": "alice" }),
             )
             .await;
@@ -221,11 +210,7 @@ async fn rules_pick_requests_by_user_skip_times_and_order() {
         );
 
         // DELETE clears rules and log.
-        add_rules(
-            &ctx,
-            json!([{ "path": "/sync/pull", "fault": { "kind": "close" } }]),
-        )
-        .await;
+        fault_on(&ctx, "/sync/pull", json!({ "kind": "close" })).await;
         let r = ctx.raw("DELETE", "/_test/faults", None, None).await;
         assert_eq!(r.body, json!({ "rules": [], "fired": [] }));
         assert_eq!(pull(ALICE).await.status, StatusCode::OK);
@@ -257,25 +242,17 @@ async fn bad_rules_are_refused_and_none_is_added() {
 async fn body_faults_malformed_truncate_unknown_change_and_delay() {
     for_each_backend(|kind| async move {
         let ctx = Ctx::demo_with_faults(kind).await;
-        let (status, full) = post_bytes(&ctx, "/sync/pull", ALICE, &pull_body("c1")).await;
+        let (status, full) = pull_bytes(&ctx).await;
         assert_eq!(status, StatusCode::OK);
         let full_page: Value = serde_json::from_slice(&full).unwrap();
 
-        add_rules(
-            &ctx,
-            json!([{ "path": "/sync/pull", "fault": { "kind": "malformed" } }]),
-        )
-        .await;
-        let (status, bytes) = post_bytes(&ctx, "/sync/pull", ALICE, &pull_body("c1")).await;
+        fault_on(&ctx, "/sync/pull", json!({ "kind": "malformed" })).await;
+        let (status, bytes) = pull_bytes(&ctx).await;
         assert_eq!(status, StatusCode::OK);
         assert!(serde_json::from_slice::<Value>(&bytes).is_err(), "not JSON");
 
         // The same first pull again, cut in half.
-        add_rules(
-            &ctx,
-            json!([{ "path": "/sync/pull", "fault": { "kind": "truncate" } }]),
-        )
-        .await;
+        fault_on(&ctx, "/sync/pull", json!({ "kind": "truncate" })).await;
         let req = Request::post("/sync/pull")
             .header("authorization", format!("Bearer {ALICE}"))
             .body(Body::from(pull_body("c1").to_string()))
@@ -286,12 +263,8 @@ async fn body_faults_malformed_truncate_unknown_change_and_delay() {
         assert_eq!(bytes, full[..full.len() / 2]);
 
         // A change of an unknown kind first, then the real ones; a client skips it.
-        add_rules(
-            &ctx,
-            json!([{ "path": "/sync/pull", "fault": { "kind": "unknownChange" } }]),
-        )
-        .await;
-        let (_, bytes) = post_bytes(&ctx, "/sync/pull", ALICE, &pull_body("c1")).await;
+        fault_on(&ctx, "/sync/pull", json!({ "kind": "unknownChange" })).await;
+        let (_, bytes) = pull_bytes(&ctx).await;
         let page: Value = serde_json::from_slice(&bytes).unwrap();
         let changes = page["changes"].as_array().unwrap();
         assert_eq!(changes[0]["kind"], "teleport");
@@ -303,35 +276,33 @@ async fn body_faults_malformed_truncate_unknown_change_and_delay() {
             offline_tables_core::protocol::Change::Unknown
         );
 
-        add_rules(
-            &ctx,
-            json!([{ "path": "/sync/pull", "fault": { "kind": "delay", "ms": 300 } }]),
-        )
-        .await;
+        fault_on(&ctx, "/sync/pull", json!({ "kind": "delay", "ms": 300 })).await;
         let start = Instant::now();
-        let (status, bytes) = post_bytes(&ctx, "/sync/pull", ALICE, &pull_body("c1")).await;
+        let (status, bytes) = pull_bytes(&ctx).await;
         assert!(start.elapsed() >= Duration::from_millis(300));
         assert_eq!((status, bytes), (StatusCode::OK, full.clone()));
 
         // The answer held after the handler ran: same bytes, later.
-        add_rules(
+        fault_on(
             &ctx,
-            json!([{ "path": "/sync/pull", "fault": { "kind": "holdAfterCommit", "ms": 300 } }]),
+            "/sync/pull",
+            json!({ "kind": "holdAfterCommit", "ms": 300 }),
         )
         .await;
         let start = Instant::now();
-        let (status, bytes) = post_bytes(&ctx, "/sync/pull", ALICE, &pull_body("c1")).await;
+        let (status, bytes) = pull_bytes(&ctx).await;
         assert!(start.elapsed() >= Duration::from_millis(300));
         assert_eq!((status, bytes), (StatusCode::OK, full.clone()));
 
         // Any JSON the test chooses, with any status, instead of the handler's answer.
         let hostile = json!({ "protocolVersion": 1, "changes": "not a list" });
-        add_rules(
+        fault_on(
             &ctx,
-            json!([{ "path": "/sync/pull", "fault": { "kind": "respond", "status": 202, "body": hostile } }]),
+            "/sync/pull",
+            json!({ "kind": "respond", "status": 202, "body": hostile }),
         )
         .await;
-        let (status, bytes) = post_bytes(&ctx, "/sync/pull", ALICE, &pull_body("c1")).await;
+        let (status, bytes) = pull_bytes(&ctx).await;
         assert_eq!(status, StatusCode::ACCEPTED);
         assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap(), hostile);
         let kinds: Vec<Value> = fault_state(&ctx).await["fired"]
@@ -358,21 +329,16 @@ async fn body_faults_malformed_truncate_unknown_change_and_delay() {
 #[tokio::test]
 async fn close_drops_the_connection_before_any_byte_and_runs_nothing() {
     for_each_backend(|kind| async move {
-        let ctx = Ctx::demo_with_faults(kind).await;
-        let addr = ctx.serve().await;
+        let (ctx, addr) = served(kind).await;
         let wait = Duration::from_secs(10);
-        add_rules(
-            &ctx,
-            json!([{ "path": "/sync/push", "fault": { "kind": "close" } }]),
-        )
-        .await;
+        fault_on(&ctx, "/sync/push", json!({ "kind": "close" })).await;
         let before = ctx.snapshot().await;
-        let got = over_tcp(addr, "/sync/push", ALICE, &push_body("c1", 1, "f1"), wait).await;
+        let got = over_tcp(addr, "/sync/push", ALICE, &f1_push(), wait).await;
         assert_eq!(got, Got::Dropped);
-        assert_eq!(ctx.snapshot().await, before, "the handler did not run");
+        ctx.assert_unchanged(&before, "the handler did not run")
+            .await;
         // The next connection is served.
-        let Got::Answer(200, body) =
-            over_tcp(addr, "/sync/push", ALICE, &push_body("c1", 1, "f1"), wait).await
+        let Got::Answer(200, body) = over_tcp(addr, "/sync/push", ALICE, &f1_push(), wait).await
         else {
             panic!("the push after the fault failed");
         };
@@ -384,36 +350,19 @@ async fn close_drops_the_connection_before_any_byte_and_runs_nothing() {
 #[tokio::test]
 async fn hang_answers_nothing_until_its_time_or_a_delete_then_drops() {
     for_each_backend(|kind| async move {
-        let ctx = Ctx::demo_with_faults(kind).await;
-        let addr = ctx.serve().await;
+        let (ctx, addr) = served(kind).await;
         add_rules(
             &ctx,
             json!([{ "path": "/sync/pull", "times": 2, "fault": { "kind": "hang" } }]),
         )
         .await;
         // The client gives up (its connection closes, which ends the hang server-side).
-        let got = over_tcp(
-            addr,
-            "/sync/pull",
-            ALICE,
-            &pull_body("c1"),
-            Duration::from_millis(500),
-        )
-        .await;
+        let got = pull_over_tcp(addr, Duration::from_millis(500)).await;
         assert_eq!(got, Got::Silent);
 
         // DELETE /_test/faults releases a hung request: its connection is dropped.
         let start = Instant::now();
-        let hung = tokio::spawn(async move {
-            over_tcp(
-                addr,
-                "/sync/pull",
-                ALICE,
-                &pull_body("c1"),
-                Duration::from_secs(60),
-            )
-            .await
-        });
+        let hung = tokio::spawn(async move { pull_over_tcp(addr, Duration::from_secs(60)).await });
         while fault_state(&ctx).await["fired"].as_array().unwrap().len() < 2 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -424,20 +373,9 @@ async fn hang_answers_nothing_until_its_time_or_a_delete_then_drops() {
         assert!(start.elapsed() < Duration::from_secs(30));
 
         // With `ms`, the hang ends by itself.
-        add_rules(
-            &ctx,
-            json!([{ "path": "/sync/pull", "fault": { "kind": "hang", "ms": 300 } }]),
-        )
-        .await;
+        fault_on(&ctx, "/sync/pull", json!({ "kind": "hang", "ms": 300 })).await;
         let start = Instant::now();
-        let got = over_tcp(
-            addr,
-            "/sync/pull",
-            ALICE,
-            &pull_body("c1"),
-            Duration::from_secs(30),
-        )
-        .await;
+        let got = pull_over_tcp(addr, Duration::from_secs(30)).await;
         assert_eq!(got, Got::Dropped);
         assert!(start.elapsed() >= Duration::from_millis(300));
     })
@@ -447,14 +385,13 @@ async fn hang_answers_nothing_until_its_time_or_a_delete_then_drops() {
 #[tokio::test]
 async fn drop_after_commit_commits_the_push_which_a_resend_replays_once() {
     for_each_backend(|kind| async move {
-        let ctx = Ctx::demo_with_faults(kind).await;
-        let addr = ctx.serve().await;
+        let (ctx, addr) = served(kind).await;
         add_rules(
             &ctx,
             json!([{ "path": "/sync/push", "user": "alice", "fault": { "kind": "dropAfterCommit" } }]),
         )
         .await;
-        let push = push_body("c1", 1, "f1");
+        let push = f1_push();
         let got = over_tcp(addr, "/sync/push", ALICE, &push, Duration::from_secs(10)).await;
         assert_eq!(got, Got::Dropped, "the answer is lost");
         let rows = ctx.server_rows("accounts").await;
@@ -491,8 +428,6 @@ async fn without_test_faults_there_is_no_test_route_and_pushes_work() {
         .await
         .assert_error(404, "not_found");
     }
-    let out = ctx
-        .push(ALICE, "c1", push_body("c1", 1, "f1")["mutations"].clone())
-        .await;
+    let out = ctx.push(ALICE, "c1", f1_mutations()).await;
     assert_eq!(out[0]["status"], "applied");
 }

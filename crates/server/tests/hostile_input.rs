@@ -88,7 +88,7 @@ async fn json_nested_100k_deep_is_a_400_on_every_body() {
         // The server is still there and still answers.
         let r = ctx.get(ALICE, "/api/data/accounts?$filter=((id%20eq%20'a0'))").await;
         assert_eq!(r.body["value"][0]["id"], "a0", "{}", r.text);
-        assert_eq!(ctx.snapshot().await, before, "{kind:?}");
+        ctx.assert_unchanged(&before, "something was written").await;
     })
     .await;
 }
@@ -106,20 +106,20 @@ async fn huge_strings_in_every_string_field_are_refused_or_stored_whole() {
         for field in ["clientId", "checkpoint"] {
             let mut b = pull.clone();
             b[field] = json!(huge);
-            let r = ctx.send("POST", "/sync/pull", ALICE, b).await;
+            let r = ctx.post_pull(ALICE, b).await;
             r.assert_error(400, "invalid_argument");
         }
         let m = json!({ "id": 1, "table": "accounts", "key": "x1", "op": "update",
                         "columns": { "name": "n" }, "baseVersion": "1" });
-        let push = |m: Value| json!({ "protocolVersion": 1, "clientId": "c1", "mutations": [m] });
+        let push = |m: Value| push_body("c1", json!([m]));
         let mut b = push(m.clone());
         b["clientId"] = json!(huge);
-        ctx.send("POST", "/sync/push", ALICE, b)
+        ctx.post_push(ALICE, b)
             .await
             .assert_error(400, "invalid_argument");
         let mut b = push(m.clone());
         b["mutations"][0]["op"] = json!(huge);
-        ctx.send("POST", "/sync/push", ALICE, b)
+        ctx.post_push(ALICE, b)
             .await
             .assert_error(400, "invalid_argument");
         // Fields the push decodes: a refusal of that one mutation, never a write.
@@ -191,18 +191,14 @@ async fn huge_strings_in_every_string_field_are_refused_or_stored_whole() {
             let r = ctx.send(method, uri, ALICE, body).await;
             assert_refused(&r, &["forbidden", "invalid_argument"], uri);
         }
-        assert_eq!(
-            ctx.snapshot().await,
-            before,
-            "{kind:?}: a refused request wrote"
-        );
+        ctx.assert_unchanged(&before, "a refused request wrote")
+            .await;
 
         // Where a huge string is valid data, it is stored and read back whole.
         let r = ctx
-            .send(
-                "POST",
-                "/api/data/accounts",
+            .post(
                 ALICE,
+                "/api/data/accounts",
                 json!({ "id": "big", "ownerId": "alice", "name": huge, huge.clone(): 1 }),
             )
             .await;
@@ -248,7 +244,7 @@ async fn every_pull_field_of_a_wrong_type_is_a_400() {
             for v in wrong {
                 let mut b = valid.clone();
                 b[field] = v.clone();
-                let r = ctx.send("POST", "/sync/pull", ALICE, b).await;
+                let r = ctx.post_pull(ALICE, b).await;
                 assert_refused(
                     &r,
                     &["invalid_argument", "unsupported_protocol"],
@@ -259,11 +255,8 @@ async fn every_pull_field_of_a_wrong_type_is_a_400() {
         }
         assert_eq!(tried, (5 + 4) + 5 + 4 + (4 + 4));
         // The valid body is served: the refusals were the fields' doing.
-        assert_eq!(
-            ctx.send("POST", "/sync/pull", ALICE, valid).await.status,
-            200
-        );
-        assert_eq!(ctx.snapshot().await, before, "{kind:?}");
+        assert_eq!(ctx.post_pull(ALICE, valid).await.status, 200);
+        ctx.assert_unchanged(&before, "something was written").await;
     })
     .await;
 }
@@ -302,9 +295,9 @@ async fn every_push_field_of_a_wrong_type_is_refused() {
         let mut tried = 0;
         for (field, ok) in envelope {
             for (t, v) in samples().into_iter().filter(|(t, _)| !ok.contains(t)) {
-                let mut b = json!({ "protocolVersion": 1, "clientId": next_client(), "mutations": [insert] });
+                let mut b = push_body(&next_client(), json!([insert]));
                 b[field] = v.clone();
-                let r = ctx.send("POST", "/sync/push", ALICE, b).await;
+                let r = ctx.post_push(ALICE, b).await;
                 assert_refused(&r, &["invalid_argument"], &format!("{field} as {t}"));
                 tried += 1;
             }
@@ -315,16 +308,23 @@ async fn every_push_field_of_a_wrong_type_is_refused() {
                 .filter(|(t, _)| !ok.contains(t))
                 .collect();
             if field == "id" {
-                wrong.extend([("negative", json!(-1)), ("fraction", json!(1.5)), ("huge", json!(1e300))]);
+                wrong.extend([
+                    ("negative", json!(-1)),
+                    ("fraction", json!(1.5)),
+                    ("huge", json!(1e300)),
+                ]);
             }
             if field == "op" {
-                wrong.extend([("unknown op", json!("upsert")), ("cased op", json!("Insert"))]);
+                wrong.extend([
+                    ("unknown op", json!("upsert")),
+                    ("cased op", json!("Insert")),
+                ]);
             }
             for (t, v) in wrong {
                 let mut m = base.clone();
                 m[field] = v.clone();
-                let b = json!({ "protocolVersion": 1, "clientId": next_client(), "mutations": [m] });
-                let r = ctx.send("POST", "/sync/push", ALICE, b).await;
+                let b = push_body(&next_client(), json!([m]));
+                let r = ctx.post_push(ALICE, b).await;
                 let what = format!("mutation {field} as {t}");
                 if r.status == 200 {
                     // Decoded (a row may be any JSON): refused by the protocol's checks.
@@ -342,7 +342,7 @@ async fn every_push_field_of_a_wrong_type_is_refused() {
             }
         }
         assert_eq!(tried, 3 * 5 + (5 + 3) + 5 + 4 + (5 + 2) + 4 + 4 + 4);
-        assert_eq!(ctx.snapshot().await, before, "{kind:?}: a refused push wrote");
+        ctx.assert_unchanged(&before, "a refused push wrote").await;
         // The unbroken mutations apply: the refusals were the fields' doing.
         let out = ctx.push(ALICE, "wrong-control", json!([insert])).await;
         assert_eq!(out[0]["status"], "applied", "{}", out[0]);
@@ -370,43 +370,33 @@ async fn every_rest_body_of_a_wrong_type_is_a_400() {
             .filter(|(t, _)| !["string", "number"].contains(t))
         {
             let r = ctx
-                .send(
-                    "POST",
-                    "/api/data/accounts",
+                .post(
                     ALICE,
+                    "/api/data/accounts",
                     json!({ "id": v, "ownerId": "alice" }),
                 )
                 .await;
             assert_refused(&r, &["invalid_argument"], &format!("POST id as {t}"));
             let r = ctx
-                .send("PATCH", "/api/data/accounts/a0", ALICE, json!({ "id": v }))
+                .patch(ALICE, "/api/data/accounts/a0", json!({ "id": v }))
                 .await;
             assert_refused(&r, &["invalid_argument"], &format!("PATCH id as {t}"));
         }
         // A key of the right type but another value: the row cannot change its key.
         for id in [json!("a1"), json!(0)] {
             let r = ctx
-                .send("PATCH", "/api/data/accounts/a0", ALICE, json!({ "id": id }))
+                .patch(ALICE, "/api/data/accounts/a0", json!({ "id": id }))
                 .await;
             assert_refused(&r, &["invalid_argument"], "PATCH id to another key");
         }
         // The owner column of a wrong type takes the row out of scope: 403, not a write.
         for (t, v) in samples().into_iter().filter(|(t, _)| *t != "string") {
             let r = ctx
-                .send(
-                    "PATCH",
-                    "/api/data/accounts/a0",
-                    ALICE,
-                    json!({ "ownerId": v }),
-                )
+                .patch(ALICE, "/api/data/accounts/a0", json!({ "ownerId": v }))
                 .await;
             assert_refused(&r, &["forbidden"], &format!("PATCH ownerId as {t}"));
         }
-        assert_eq!(
-            ctx.snapshot().await,
-            before,
-            "{kind:?}: a refused write wrote"
-        );
+        ctx.assert_unchanged(&before, "a refused write wrote").await;
     })
     .await;
 }
@@ -441,8 +431,7 @@ async fn floats_come_back_from_the_server_exactly() {
             )
             .await;
         assert_eq!(r.status, 201, "{}", r.text);
-        let mut replica = Replica::new(ALICE, "floats");
-        replica.sync(&ctx, None).await;
+        let replica = Replica::synced(&ctx, ALICE, "floats").await;
         let pulled = &replica.row("notes", "f1").expect("pulled").1;
         let read = ctx.get(ALICE, "/api/data/notes/f1").await.body;
         for (i, t) in texts.iter().enumerate() {

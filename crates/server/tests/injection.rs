@@ -154,7 +154,7 @@ async fn injection_payloads_in_urls_are_values_and_change_nothing() {
                         r.text
                     );
                 }
-                let r = ctx.send("PATCH", &uri, ALICE, json!({ "name": p })).await;
+                let r = ctx.patch(ALICE, &uri, json!({ "name": p })).await;
                 no_500(&r, &uri);
                 assert!(
                     [400, 404, 405].contains(&r.status.as_u16()),
@@ -168,18 +168,13 @@ async fn injection_payloads_in_urls_are_values_and_change_nothing() {
                 r.assert_error(401, "unauthorized");
             }
             // Pull: client ids are values; checkpoints must be numbers.
-            let r = ctx
-                .send(
-                    "POST",
-                    "/sync/pull",
-                    ALICE,
-                    json!({ "protocolVersion": 1, "clientId": "c1", "checkpoint": p }),
-                )
-                .await;
+            let mut pull = pull_body("c1");
+            pull["checkpoint"] = json!(p);
+            let r = ctx.post_pull(ALICE, pull).await;
             r.assert_error(400, "invalid_argument");
         }
         assert!(refused > 0);
-        assert_eq!(ctx.snapshot().await, before, "{kind:?}: a request wrote");
+        ctx.assert_unchanged(&before, "a request wrote").await;
         schema_intact(&ctx).await;
         // Alice still sees her three accounts.
         let r = ctx.get(ALICE, "/api/data/accounts?$count=true").await;
@@ -197,18 +192,15 @@ async fn injection_payloads_in_bodies_are_stored_as_data() {
         for (i, p) in PAYLOADS.iter().enumerate() {
             // REST: the payload as key, as column name and as value; read back verbatim.
             let row = json!({ "id": p, "ownerId": "alice", "name": p, *p: p });
-            let r = ctx
-                .send("POST", "/api/data/accounts", ALICE, row.clone())
-                .await;
+            let r = ctx.post(ALICE, "/api/data/accounts", row.clone()).await;
             assert_eq!(r.status, 201, "{kind:?} {p}: {}", r.text);
             let seg = key_segment(&Key::Str(p.to_string()));
             let back = ctx.get(ALICE, &format!("/api/data/accounts/{seg}")).await;
             assert_eq!(back.body, row, "{kind:?} {p}");
             let r = ctx
-                .send(
-                    "PATCH",
-                    &format!("/api/data/accounts/{seg}"),
+                .patch(
                     ALICE,
+                    &format!("/api/data/accounts/{seg}"),
                     json!({ "city": p }),
                 )
                 .await;
@@ -233,21 +225,16 @@ async fn injection_payloads_in_bodies_are_stored_as_data() {
             // Push: payloads as client id, table, key, column and base version.
             let client = format!("{}-{i}", p.replace('\0', "NUL"));
             let key = format!("{p}#note");
-            let out = ctx
-                .push(
-                    ALICE,
-                    &client,
-                    json!([
-                        { "id": 1, "table": p, "key": p, "op": "insert", "row": { "id": p } },
-                        { "id": 2, "table": "notes", "key": key, "op": "insert",
-                          "row": { "id": key, "ownerId": "alice", "text": p, *p: p } },
-                        { "id": 3, "table": "notes", "key": key, "op": "update",
-                          "columns": { "text": "again" }, "baseVersion": p },
-                        { "id": 4, "table": "accounts", "key": "a0", "op": "update",
-                          "columns": { "name": p }, "baseVersion": p },
-                    ]),
-                )
-                .await;
+            let batch = json!([
+                { "id": 1, "table": p, "key": p, "op": "insert", "row": { "id": p } },
+                { "id": 2, "table": "notes", "key": key, "op": "insert",
+                  "row": { "id": key, "ownerId": "alice", "text": p, *p: p } },
+                { "id": 3, "table": "notes", "key": key, "op": "update",
+                  "columns": { "text": "again" }, "baseVersion": p },
+                { "id": 4, "table": "accounts", "key": "a0", "op": "update",
+                  "columns": { "name": p }, "baseVersion": p },
+            ]);
+            let out = ctx.push(ALICE, &client, batch).await;
             assert_eq!(
                 out[0]["status"], "rejected",
                 "{p}: unknown table: {}",
@@ -293,28 +280,14 @@ async fn a_client_id_with_nul_is_a_400_not_a_500() {
         let ctx = Ctx::demo(kind).await;
         let before = ctx.snapshot().await;
         for client in ["\0", "c\u{0}1", "c1\0"] {
-            let r = ctx
-                .send(
-                    "POST",
-                    "/sync/pull",
-                    ALICE,
-                    json!({ "protocolVersion": 1, "clientId": client }),
-                )
-                .await;
+            let r = ctx.post_pull(ALICE, pull_body(client)).await;
             r.assert_error(400, "invalid_argument");
-            let r = ctx
-                .send(
-                    "POST",
-                    "/sync/push",
-                    ALICE,
-                    json!({ "protocolVersion": 1, "clientId": client,
-                    "mutations": [{ "id": 1, "table": "notes", "key": "z", "op": "insert",
-                                    "row": { "id": "z", "ownerId": "alice" } }] }),
-                )
-                .await;
+            let m = json!({ "id": 1, "table": "notes", "key": "z", "op": "insert",
+                            "row": { "id": "z", "ownerId": "alice" } });
+            let r = ctx.post_push(ALICE, push_body(client, json!([m]))).await;
             r.assert_error(400, "invalid_argument");
         }
-        assert_eq!(ctx.snapshot().await, before, "{kind:?}");
+        ctx.assert_unchanged(&before, "something was written").await;
     })
     .await;
 }

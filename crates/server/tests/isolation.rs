@@ -92,14 +92,8 @@ async fn bob_view(ctx: &Ctx, round: &str) -> Vec<(String, u16, Option<String>, V
         {
             let uri = format!("/api/data/{table}/{k}");
             let patch = json!({ "ownerId": "bob", "text": "mine" });
-            record(
-                format!("PATCH {uri}"),
-                ctx.send("PATCH", &uri, BOB, patch).await,
-            );
-            record(
-                format!("DELETE {uri}"),
-                ctx.raw("DELETE", &uri, Some(BOB), None).await,
-            );
+            record(format!("PATCH {uri}"), ctx.patch(BOB, &uri, patch).await);
+            record(format!("DELETE {uri}"), ctx.delete(BOB, &uri).await);
         }
     }
     out
@@ -141,16 +135,11 @@ async fn change_alices_rows(ctx: &Ctx) {
 #[tokio::test]
 async fn nothing_bob_gets_depends_on_alices_rows() {
     for_each_backend(|kind| async move {
-        let ctx = Ctx::demo(kind).await;
-        let mut follower = Replica::new(BOB, "bob-follower");
-        follower.sync(&ctx, None).await;
+        let (ctx, mut follower) = Ctx::demo_with_replica(kind, BOB, "bob-follower").await;
         let before_rows = ctx.snapshot().await;
         let first = bob_view(&ctx, "1").await;
-        assert_eq!(
-            ctx.snapshot().await,
-            before_rows,
-            "{kind:?}: bob's refused writes wrote"
-        );
+        ctx.assert_unchanged(&before_rows, "bob's refused writes wrote")
+            .await;
 
         // The view is not vacuous: bob sees his own rows, and 404s for the others.
         let get = |label: &str| {
@@ -176,11 +165,8 @@ async fn nothing_bob_gets_depends_on_alices_rows() {
         let changed = ctx.snapshot().await;
         assert_ne!(changed, before_rows, "alice's rows did change");
         let second = bob_view(&ctx, "2").await;
-        assert_eq!(
-            ctx.snapshot().await,
-            changed,
-            "{kind:?}: bob's refused writes wrote"
-        );
+        ctx.assert_unchanged(&changed, "bob's refused writes wrote")
+            .await;
         assert_eq!(first.len(), second.len());
         for (a, b) in first.iter().zip(&second) {
             assert_eq!(
@@ -244,12 +230,7 @@ async fn bob_pushes(ctx: &Ctx, id: u64, m: Value) -> Value {
     let mut m = m;
     m["id"] = json!(id);
     let r = ctx
-        .send(
-            "POST",
-            "/sync/push",
-            BOB,
-            json!({ "protocolVersion": 1, "clientId": "bob-pusher", "mutations": [m] }),
-        )
+        .post_push(BOB, push_body("bob-pusher", json!([m])))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_no_leak("push", &r.text);
@@ -333,10 +314,9 @@ async fn bobs_pushes_cannot_write_into_alices_scope() {
                 assert_eq!(v, &at_nothing[k], "{kind:?}: {k}");
             }
         });
-        assert_eq!(ctx.snapshot().await, before, "{kind:?}: a refused push wrote");
+        ctx.assert_unchanged(&before, "a refused push wrote").await;
         // Alice still pulls her rows as they were.
-        let mut alice = Replica::new(ALICE, "alice-1");
-        alice.sync(&ctx, None).await;
+        let alice = Replica::synced(&ctx, ALICE, "alice-1").await;
         assert_eq!(alice.row("accounts", "a0").unwrap().1["name"], json!("Account 0"));
         assert_eq!(alice.row("drafts", "d0").unwrap().1["text"], json!("Draft 0"));
         // The control: the same client's push within bob's scope applies.
@@ -364,9 +344,7 @@ async fn bobs_rest_writes_cannot_reach_into_alices_scope() {
                 json!({ "id": "x4", "accountId": "a0", "modifiedOn": "2026-11-24T00:00:00Z" }),
             ),
         ] {
-            let r = ctx
-                .send("POST", &format!("/api/data/{table}"), BOB, body)
-                .await;
+            let r = ctx.post(BOB, &format!("/api/data/{table}"), body).await;
             r.assert_error(403, "forbidden");
             assert_no_leak("POST", &r.text);
         }
@@ -375,7 +353,7 @@ async fn bobs_rest_writes_cannot_reach_into_alices_scope() {
             ("/api/data/workorders/w1", json!({ "accountId": "a0" })),
             ("/api/data/drafts/d1", json!({ "ownerId": "alice" })),
         ] {
-            ctx.send("PATCH", uri, BOB, body)
+            ctx.patch(BOB, uri, body)
                 .await
                 .assert_error(403, "forbidden");
         }
@@ -386,37 +364,25 @@ async fn bobs_rest_writes_cannot_reach_into_alices_scope() {
             "/api/data/drafts/d0",
             "/api/data/workorders/w6",
         ] {
-            ctx.send("PATCH", uri, BOB, json!({ "ownerId": "bob" }))
+            ctx.patch(BOB, uri, json!({ "ownerId": "bob" }))
                 .await
                 .assert_error(404, "not_found");
-            ctx.raw("DELETE", uri, Some(BOB), None)
-                .await
-                .assert_error(404, "not_found");
+            ctx.delete(BOB, uri).await.assert_error(404, "not_found");
         }
         // A taken key is refused without showing the row that holds it.
         let r = ctx
-            .send(
-                "POST",
-                "/api/data/accounts",
+            .post(
                 BOB,
+                "/api/data/accounts",
                 json!({ "id": "a0", "ownerId": "bob" }),
             )
             .await;
         r.assert_error(409, "conflict");
         assert_no_leak("POST a0", &r.text);
-        assert_eq!(
-            ctx.snapshot().await,
-            before,
-            "{kind:?}: a refused write wrote"
-        );
+        ctx.assert_unchanged(&before, "a refused write wrote").await;
         // The control: bob's own row takes his write.
         let r = ctx
-            .send(
-                "PATCH",
-                "/api/data/accounts/a1",
-                BOB,
-                json!({ "name": "renamed" }),
-            )
+            .patch(BOB, "/api/data/accounts/a1", json!({ "name": "renamed" }))
             .await;
         assert_eq!(r.status, 200, "{}", r.text);
     })
@@ -426,32 +392,22 @@ async fn bobs_rest_writes_cannot_reach_into_alices_scope() {
 #[tokio::test]
 async fn another_users_client_id_is_refused_on_pull_and_push() {
     for_each_backend(|kind| async move {
-        let ctx = Ctx::demo(kind).await;
-        let mut alice = Replica::new(ALICE, "alice-phone");
-        alice.sync(&ctx, None).await;
+        // Alice's phone has pulled: its client id is hers.
+        let (ctx, _alice) = Ctx::demo_with_replica(kind, ALICE, "alice-phone").await;
         let before = ctx.snapshot().await;
         // Bob presenting alice's client id gets neither her pages nor her replays.
-        let r = ctx
-            .send(
-                "POST",
-                "/sync/pull",
-                BOB,
-                json!({ "protocolVersion": 1, "clientId": "alice-phone" }),
-            )
-            .await;
+        let r = ctx.post_pull(BOB, pull_body("alice-phone")).await;
         r.assert_error(403, "user_mismatch");
         assert_no_leak("pull", &r.text);
         let r = ctx
-            .send(
-                "POST",
-                "/sync/push",
+            .post_push(
                 BOB,
                 json!({ "protocolVersion": 1,
                 "clientId": "alice-phone", "mutations": [] }),
             )
             .await;
         r.assert_error(403, "user_mismatch");
-        assert_eq!(ctx.snapshot().await, before);
+        ctx.assert_unchanged(&before, "something was written").await;
     })
     .await;
 }

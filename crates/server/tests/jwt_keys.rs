@@ -25,13 +25,6 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).expect(&path)
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
 /// A token signed with the private key in `fixtures/{key}-private.pem`.
 fn sign(alg: Algorithm, key: &str, kid: Option<&str>, claims: Value) -> String {
     let pem = fixture(&format!("{key}-private.pem"));
@@ -47,7 +40,7 @@ fn sign(alg: Algorithm, key: &str, kid: Option<&str>, claims: Value) -> String {
 
 /// Claims an identity provider would issue for `sub`, valid for an hour.
 fn claims(sub: &str) -> Value {
-    json!({ "sub": sub, "iss": ISS, "aud": AUD, "iat": now(), "exp": now() + 3600 })
+    json!({ "sub": sub, "iss": ISS, "aud": AUD, "iat": unix_secs(), "exp": unix_secs() + 3600 })
 }
 
 fn with(mut claims: Value, field: &str, value: Value) -> Value {
@@ -130,7 +123,7 @@ async fn rs256_and_es256_against_pem_keys_with_iss_aud_exp_and_nbf_checks() {
         accounts(&ctx, &sign(ES256, "ec", None, listed)).await,
         alice
     );
-    let skewed = with(claims("alice"), "exp", json!(now() - 10));
+    let skewed = with(claims("alice"), "exp", json!(unix_secs() - 10));
     assert_eq!(
         accounts(&ctx, &sign(RS256, "rsa", None, skewed)).await,
         alice
@@ -181,7 +174,7 @@ async fn rs256_and_es256_against_pem_keys_with_iss_aud_exp_and_nbf_checks() {
                 RS256,
                 "rsa",
                 None,
-                with(good.clone(), "exp", json!(now() - 120)),
+                with(good.clone(), "exp", json!(unix_secs() - 120)),
             ),
         ),
         (
@@ -190,7 +183,7 @@ async fn rs256_and_es256_against_pem_keys_with_iss_aud_exp_and_nbf_checks() {
                 ES256,
                 "ec",
                 None,
-                with(good.clone(), "nbf", json!(now() + 600)),
+                with(good.clone(), "nbf", json!(unix_secs() + 600)),
             ),
         ),
         (
@@ -270,7 +263,7 @@ async fn a_jwks_file_chooses_the_key_by_kid() {
                 ES256,
                 "ec",
                 Some("ec-1"),
-                with(claims("alice"), "exp", json!(now() - 120)),
+                with(claims("alice"), "exp", json!(unix_secs() - 120)),
             ),
         ),
     ] {
@@ -471,7 +464,7 @@ async fn hs256_and_static_tokens_keep_working_beside_public_keys() {
         Algorithm::RS256,
         "rsa",
         Some("rsa-1"),
-        json!({ "sub": "alice", "exp": now() + 60 }),
+        json!({ "sub": "alice", "exp": unix_secs() + 60 }),
     );
     assert_eq!(accounts(&ctx, &rs).await, alice);
     refused(&ctx, &jwt("alice", -3600), "expired HS256").await;
@@ -480,7 +473,7 @@ async fn hs256_and_static_tokens_keep_working_beside_public_keys() {
         Algorithm::RS256,
         "rsa",
         Some("rsa-1"),
-        json!({ "sub": "alice", "exp": now() + 60, "aud": "api://other" }),
+        json!({ "sub": "alice", "exp": unix_secs() + 60, "aud": "api://other" }),
     );
     refused(&ctx, &rs_aud, "aud while none is configured").await;
     refused(&ctx, "tok-mallory", "unknown static token").await;

@@ -47,19 +47,13 @@ async fn a_posted_profile_is_served_enforced_and_announced_in_pulls() {
             .pull(ALICE, "c1", page["checkpoint"].as_str(), None)
             .await;
         assert_eq!(page["profileVersion"], json!(2));
-        let out = ctx
-            .push(
-                ALICE,
-                "c1",
-                json!([{ "id": 1, "table": "notes", "key": "n9", "op": "insert",
-                         "row": { "id": "n9", "ownerId": "alice" } }]),
-            )
-            .await;
-        assert_eq!(out[0]["reason"], "read_only", "{}", out[0]);
-        ctx.send(
-            "POST",
-            "/api/data/notes",
+        let m = json!({ "id": 1, "table": "notes", "key": "n9", "op": "insert",
+                        "row": { "id": "n9", "ownerId": "alice" } });
+        let out = ctx.push_one(ALICE, "c1", m).await;
+        assert_eq!(out["reason"], "read_only", "{out}");
+        ctx.post(
             ALICE,
+            "/api/data/notes",
             json!({ "id": "n9", "ownerId": "alice" }),
         )
         .await

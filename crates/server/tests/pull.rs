@@ -76,8 +76,7 @@ async fn pages_deliver_every_row_in_scope_exactly_once() {
             strs(&["w1", "w11", "w3", "w5", "w7", "w9"])
         );
         // Carol owns no account: the products, her two notes and two drafts, no work order.
-        let mut carol = Replica::new(CAROL, "carol-1");
-        carol.sync(&ctx, None).await;
+        let carol = Replica::synced(&ctx, CAROL, "carol-1").await;
         assert_eq!(carol.rows.len(), 7);
         assert_eq!(carol.keys("products"), strs(&["p0", "p1", "p2"]));
         assert!(carol.keys("workorders").is_empty());
@@ -122,25 +121,13 @@ async fn protocol_version_checkpoint_and_limit_are_checked() {
         let ctx = Ctx::demo(kind).await;
         let before = ctx.snapshot().await;
         for v in [0, 2, 99] {
-            let r = ctx
-                .send(
-                    "POST",
-                    "/sync/pull",
-                    ALICE,
-                    json!({ "protocolVersion": v, "clientId": "c1" }),
-                )
-                .await;
+            let mut pull = pull_body("c1");
+            pull["protocolVersion"] = json!(v);
+            let r = ctx.post_pull(ALICE, pull).await;
             r.assert_error(400, "unsupported_protocol");
-            let r = ctx
-                .send(
-                    "POST",
-                    "/sync/push",
-                    ALICE,
-                    json!({ "protocolVersion": v, "clientId": "c1", "mutations": [
-                        { "id": 1, "table": "accounts", "key": "n1", "op": "insert",
-                          "row": { "id": "n1", "ownerId": "alice" } } ] }),
-                )
-                .await;
+            let mut push = push_body("c1", json!([insert_account(1, "n1", "alice")]));
+            push["protocolVersion"] = json!(v);
+            let r = ctx.post_push(ALICE, push).await;
             r.assert_error(400, "unsupported_protocol");
         }
         let bad: Vec<Value> = vec![
@@ -158,34 +145,23 @@ async fn protocol_version_checkpoint_and_limit_are_checked() {
             json!({ "clientId": "c1" }),
         ];
         for body in bad {
-            let r = ctx.send("POST", "/sync/pull", ALICE, body.clone()).await;
+            let r = ctx.post_pull(ALICE, body.clone()).await;
             assert_eq!(r.status, 400, "{body} -> {}", r.text);
             r.assert_error(400, "invalid_argument");
         }
-        assert_eq!(ctx.snapshot().await, before);
+        ctx.assert_unchanged(&before, "something was written").await;
 
         // Unknown fields are ignored, at the top and in mutations.
-        let r = ctx
-            .send(
-                "POST",
-                "/sync/pull",
-                ALICE,
-                json!({ "protocolVersion": 1, "clientId": "c1", "checkpoint": null,
-                        "futureField": { "x": [1, 2] }, "compression": "zstd" }),
-            )
-            .await;
+        let future = json!({ "protocolVersion": 1, "clientId": "c1", "checkpoint": null,
+                             "futureField": { "x": [1, 2] }, "compression": "zstd" });
+        let r = ctx.post_pull(ALICE, future).await;
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(r.body["changes"].as_array().unwrap().len(), 13);
-        let outcomes = ctx
-            .push(
-                ALICE,
-                "c1",
-                json!([{ "id": 1, "table": "accounts", "key": "n1", "op": "insert",
-                         "row": { "id": "n1", "ownerId": "alice" }, "priority": "high",
-                         "clientTimestamp": 12345 }]),
-            )
-            .await;
-        assert_eq!(outcomes[0]["status"], "applied", "{outcomes:?}");
+        let m = json!({ "id": 1, "table": "accounts", "key": "n1", "op": "insert",
+                        "row": { "id": "n1", "ownerId": "alice" }, "priority": "high",
+                        "clientTimestamp": 12345 });
+        let out = ctx.push_one(ALICE, "c1", m).await;
+        assert_eq!(out["status"], "applied", "{out}");
     })
     .await;
 }
@@ -196,37 +172,16 @@ async fn a_client_id_belongs_to_its_first_user() {
         let ctx = Ctx::demo(kind).await;
         ctx.pull(ALICE, "shared", None, None).await;
         let before = ctx.snapshot().await;
-        let r = ctx
-            .send(
-                "POST",
-                "/sync/pull",
-                BOB,
-                json!({ "protocolVersion": 1, "clientId": "shared" }),
-            )
-            .await;
+        let r = ctx.post_pull(BOB, pull_body("shared")).await;
         r.assert_error(403, "user_mismatch");
-        let r = ctx
-            .send(
-                "POST",
-                "/sync/push",
-                BOB,
-                json!({ "protocolVersion": 1, "clientId": "shared", "mutations": [
-                    { "id": 1, "table": "accounts", "key": "b9", "op": "insert",
-                      "row": { "id": "b9", "ownerId": "bob" } } ] }),
-            )
-            .await;
+        let push = push_body("shared", json!([insert_account(1, "b9", "bob")]));
+        let r = ctx.post_push(BOB, push).await;
         r.assert_error(403, "user_mismatch");
-        assert_eq!(ctx.snapshot().await, before, "the refused push wrote");
+        ctx.assert_unchanged(&before, "the refused push wrote")
+            .await;
         // First use by push claims it too.
         ctx.push(BOB, "bobs", json!([])).await;
-        let r = ctx
-            .send(
-                "POST",
-                "/sync/pull",
-                ALICE,
-                json!({ "protocolVersion": 1, "clientId": "bobs" }),
-            )
-            .await;
+        let r = ctx.post_pull(ALICE, pull_body("bobs")).await;
         r.assert_error(403, "user_mismatch");
         // The owner still can.
         assert_eq!(
@@ -248,37 +203,19 @@ async fn a_request_naming_another_user_is_refused_and_changes_nothing() {
     for_each_backend(|kind| async move {
         let ctx = Ctx::demo(kind).await;
         let before = ctx.snapshot().await;
-        let r = ctx
-            .send(
-                "POST",
-                "/sync/pull",
-                BOB,
-                json!({ "protocolVersion": 1, "clientId": "fresh", "user": "alice" }),
-            )
-            .await;
+        let mut pull = pull_body("fresh");
+        pull["user"] = json!("alice");
+        let r = ctx.post_pull(BOB, pull.clone()).await;
         r.assert_error(403, "user_mismatch");
         assert!(r.text.contains("'alice'"), "{}", r.text);
-        let r = ctx
-            .send(
-                "POST",
-                "/sync/push",
-                BOB,
-                json!({ "protocolVersion": 1, "clientId": "fresh", "user": "alice", "mutations": [
-                    { "id": 1, "table": "accounts", "key": "b9", "op": "insert",
-                      "row": { "id": "b9", "ownerId": "bob" } } ] }),
-            )
-            .await;
+        let mut push = push_body("fresh", json!([insert_account(1, "b9", "bob")]));
+        push["user"] = json!("alice");
+        let r = ctx.post_push(BOB, push).await;
         r.assert_error(403, "user_mismatch");
-        assert_eq!(ctx.snapshot().await, before, "a refused request wrote");
-        // The right user passes, and every pull answer says whose token it was.
-        let r = ctx
-            .send(
-                "POST",
-                "/sync/pull",
-                ALICE,
-                json!({ "protocolVersion": 1, "clientId": "fresh", "user": "alice" }),
-            )
+        ctx.assert_unchanged(&before, "a refused request wrote")
             .await;
+        // The right user passes, and every pull answer says whose token it was.
+        let r = ctx.post_pull(ALICE, pull).await;
         assert_eq!(r.status.as_u16(), 200, "{}", r.text);
         assert_eq!(r.body["user"], "alice");
     })
@@ -288,17 +225,12 @@ async fn a_request_naming_another_user_is_refused_and_changes_nothing() {
 #[tokio::test]
 async fn purged_tombstones_make_older_checkpoints_resync() {
     for_each_backend(|kind| async move {
-        let ctx = Ctx::demo(kind).await;
-        let mut early = Replica::new(ALICE, "early");
-        early.sync(&ctx, None).await;
+        let (ctx, early) = Ctx::demo_with_replica(kind, ALICE, "early").await;
         let old_checkpoint = early.checkpoint.clone().unwrap();
 
-        let r = ctx
-            .raw("DELETE", "/api/data/accounts/a4", Some(ALICE), None)
-            .await;
+        let r = ctx.delete(ALICE, "/api/data/accounts/a4").await;
         assert_eq!(r.status, 204, "{}", r.text);
-        let mut late = Replica::new(ALICE, "late");
-        late.sync(&ctx, None).await;
+        let late = Replica::synced(&ctx, ALICE, "late").await;
 
         // Nothing is old enough yet: no purge, no resync.
         assert_eq!(ctx.db.purge_tombstones(NOW - 30 * DAY).await.unwrap(), 0);
@@ -320,8 +252,7 @@ async fn purged_tombstones_make_older_checkpoints_resync() {
         assert_ne!(page["resync"], json!(true), "{page}");
 
         // Starting over works and no longer has the deleted row.
-        let mut fresh = Replica::new(ALICE, "early");
-        fresh.sync(&ctx, None).await;
+        let fresh = Replica::synced(&ctx, ALICE, "early").await;
         assert_eq!(fresh.keys("accounts"), strs(&["a0", "a2"]));
     })
     .await;

@@ -13,29 +13,22 @@ fn version_of(o: &Value) -> u64 {
 #[tokio::test]
 async fn inserts_updates_and_deletes_apply_at_new_versions() {
     for_each_backend(|kind| async move {
-        let ctx = Ctx::demo(kind).await;
-        let mut alice = Replica::new(ALICE, "alice-1");
-        alice.sync(&ctx, None).await;
-        let base = |k: &str| alice.row("accounts", k).unwrap().0.clone();
+        let (ctx, mut alice) = Ctx::demo_with_replica(kind, ALICE, "alice-1").await;
+        let base = |k: &str| alice.version("accounts", k);
         let top = ctx.counter().await as u64;
-        let out = ctx
-            .push(
-                ALICE,
-                "alice-1",
-                json!([
-                    { "id": 1, "table": "accounts", "key": "a9", "op": "insert",
-                      "row": { "id": "a9", "name": "New", "ownerId": "alice" }, "baseVersion": null },
-                    { "id": 2, "table": "accounts", "key": "a0", "op": "update",
-                      "columns": { "city": "Lyon", "phone": null }, "baseVersion": base("a0") },
-                    { "id": 3, "table": "accounts", "key": "a2", "op": "update",
-                      "row": { "id": "a2", "name": "Whole", "ownerId": "alice" }, "baseVersion": base("a2") },
-                    { "id": 4, "table": "accounts", "key": "a4", "op": "delete", "baseVersion": base("a4") },
-                    // Sees the insert above: a9 is in scope inside the same batch.
-                    { "id": 5, "table": "workorders", "key": 500, "op": "insert",
-                      "row": { "id": 500, "accountId": "a9", "modifiedOn": "2026-11-24T10:00:00Z" } }
-                ]),
-            )
-            .await;
+        let batch = json!([
+            { "id": 1, "table": "accounts", "key": "a9", "op": "insert",
+              "row": { "id": "a9", "name": "New", "ownerId": "alice" }, "baseVersion": null },
+            { "id": 2, "table": "accounts", "key": "a0", "op": "update",
+              "columns": { "city": "Lyon", "phone": null }, "baseVersion": base("a0") },
+            { "id": 3, "table": "accounts", "key": "a2", "op": "update",
+              "row": { "id": "a2", "name": "Whole", "ownerId": "alice" }, "baseVersion": base("a2") },
+            { "id": 4, "table": "accounts", "key": "a4", "op": "delete", "baseVersion": base("a4") },
+            // Sees the insert above: a9 is in scope inside the same batch.
+            { "id": 5, "table": "workorders", "key": 500, "op": "insert",
+              "row": { "id": 500, "accountId": "a9", "modifiedOn": "2026-11-24T10:00:00Z" } }
+        ]);
+        let out = ctx.push(ALICE, "alice-1", batch).await;
         for (i, o) in out.iter().enumerate() {
             assert_eq!(o["status"], "applied", "{kind:?} mutation {}: {o}", i + 1);
             assert_eq!(o["id"], json!(i + 1));
@@ -81,37 +74,32 @@ async fn inserts_updates_and_deletes_apply_at_new_versions() {
 #[tokio::test]
 async fn stale_or_missing_bases_conflict_with_the_servers_row() {
     for_each_backend(|kind| async move {
-        let ctx = Ctx::demo(kind).await;
-        let mut alice = Replica::new(ALICE, "alice-1");
-        alice.sync(&ctx, None).await;
-        let stale = alice.row("accounts", "a0").unwrap().0.clone();
+        let (ctx, alice) = Ctx::demo_with_replica(kind, ALICE, "alice-1").await;
+        let stale = alice.version("accounts", "a0");
         let a0 = json!({ "id": "a0", "name": "Changed", "ownerId": "alice" });
         let v0 = ctx.admin_put("accounts", a0.clone()).await;
-        let a4_base = alice.row("accounts", "a4").unwrap().0.clone();
+        let a4_base = alice.version("accounts", "a4");
         ctx.admin_delete("accounts", json!("a4")).await;
         let a2 = alice.row("accounts", "a2").unwrap().clone();
         let before = ctx.snapshot().await;
 
-        let out = ctx
-            .push(
-                ALICE,
-                "alice-1",
-                json!([
-                    { "id": 1, "table": "accounts", "key": "a0", "op": "update",
-                      "columns": { "city": "Lyon" }, "baseVersion": stale },
-                    { "id": 2, "table": "accounts", "key": "a0", "op": "delete", "baseVersion": stale },
-                    { "id": 3, "table": "accounts", "key": "a2", "op": "insert",
-                      "row": { "id": "a2", "ownerId": "alice" } },
-                    { "id": 4, "table": "accounts", "key": "zz", "op": "update",
-                      "columns": { "city": "Lyon" }, "baseVersion": "1" },
-                    { "id": 5, "table": "accounts", "key": "zz", "op": "delete", "baseVersion": "1" },
-                    { "id": 6, "table": "accounts", "key": "a4", "op": "update",
-                      "columns": { "city": "Lyon" }, "baseVersion": a4_base },
-                    { "id": 7, "table": "accounts", "key": "a2", "op": "update",
-                      "columns": { "city": "Lyon" } }
-                ]),
-            )
-            .await;
+        let batch = json!([
+             { "id": 1, "table": "accounts", "key": "a0", "op": "update",
+               "columns": { "city": "Lyon" }, "baseVersion": stale },
+             { "id": 2, "table": "accounts", "key": "a0", "op": "delete", "baseVersion": stale },
+             { "id": 3, "table": "accounts", "key": "a2", "op": "insert",
+               "row": { "id": "a2", "ownerId": "alice" } },
+             { "id": 4, "table": "accounts", "key": "zz", "op": "update",
+               "columns": { "city": "Lyon" }, "baseVersion": "1" },
+             { "id": 5, "table": "accounts", "key": "zz", "op": "delete", "baseVersion": "1" },
+             { "id": 6, "table": "accounts", "key": "a4", "op": "update",
+               "columns": { "city": "Lyon" }, "baseVersion": a4_base },
+             { "id": 7, "table": "accounts", "key": "a2", "op": "update",
+               "columns": { "city": "Lyon" } }
+
+        ]);
+
+        let out = ctx.push(ALICE, "alice-1", batch).await;
         let conflict = |o: &Value, row: Value, version: Option<String>| {
             assert_eq!(o["status"], "conflict", "{kind:?}: {o}");
             assert_eq!(o["serverRow"], row, "{o}");
@@ -128,15 +116,10 @@ async fn stale_or_missing_bases_conflict_with_the_servers_row() {
         assert_eq!(before, after, "conflicts write nothing");
 
         // A tombstone is no live row: inserting over it applies.
-        let out = ctx
-            .push(
-                ALICE,
-                "alice-1",
-                json!([{ "id": 8, "table": "accounts", "key": "a4", "op": "insert",
-                         "row": { "id": "a4", "ownerId": "alice" } }]),
-            )
-            .await;
-        assert_eq!(out[0]["status"], "applied", "{out:?}");
+        let m = json!({ "id": 8, "table": "accounts", "key": "a4", "op": "insert",
+                        "row": { "id": "a4", "ownerId": "alice" } });
+        let out = ctx.push_one(ALICE, "alice-1", m).await;
+        assert_eq!(out["status"], "applied", "{out}");
     })
     .await;
 }
@@ -146,21 +129,14 @@ async fn a_checkpoint_the_client_had_applied_serves_as_base_version() {
     // Clients send, for a row downloaded and not edited since, the checkpoint of the
     // pulls they applied: the row cannot have changed at or before it unseen.
     for_each_backend(|kind| async move {
-        let ctx = Ctx::demo(kind).await;
-        let mut alice = Replica::new(ALICE, "alice-1");
-        alice.sync(&ctx, None).await;
+        let (ctx, alice) = Ctx::demo_with_replica(kind, ALICE, "alice-1").await;
         let checkpoint = alice.checkpoint.clone().unwrap();
-        let a2 = alice.row("accounts", "a2").unwrap().0.clone();
+        let a2 = alice.version("accounts", "a2");
         assert!(a2.parse::<i64>().unwrap() < checkpoint.parse::<i64>().unwrap());
-        let out = ctx
-            .push(
-                ALICE,
-                "alice-1",
-                json!([{ "id": 1, "table": "accounts", "key": "a2", "op": "update",
-                         "columns": { "city": "Lyon" }, "baseVersion": checkpoint }]),
-            )
-            .await;
-        assert_eq!(out[0]["status"], "applied", "{kind:?}: {out:?}");
+        let m = json!({ "id": 1, "table": "accounts", "key": "a2", "op": "update",
+                        "columns": { "city": "Lyon" }, "baseVersion": checkpoint });
+        let out = ctx.push_one(ALICE, "alice-1", m).await;
+        assert_eq!(out["status"], "applied", "{kind:?}: {out}");
 
         // A change after that checkpoint is a conflict.
         let changed = ctx
@@ -169,16 +145,11 @@ async fn a_checkpoint_the_client_had_applied_serves_as_base_version() {
                 json!({ "id": "a0", "name": "Changed", "ownerId": "alice" }),
             )
             .await;
-        let out = ctx
-            .push(
-                ALICE,
-                "alice-1",
-                json!([{ "id": 2, "table": "accounts", "key": "a0", "op": "update",
-                         "columns": { "city": "Lyon" }, "baseVersion": checkpoint }]),
-            )
-            .await;
-        assert_eq!(out[0]["status"], "conflict", "{kind:?}: {out:?}");
-        assert_eq!(out[0]["serverVersion"], json!(changed.to_string()));
+        let m = json!({ "id": 2, "table": "accounts", "key": "a0", "op": "update",
+                        "columns": { "city": "Lyon" }, "baseVersion": checkpoint });
+        let out = ctx.push_one(ALICE, "alice-1", m).await;
+        assert_eq!(out["status"], "conflict", "{kind:?}: {out}");
+        assert_eq!(out["serverVersion"], json!(changed.to_string()));
     })
     .await;
 }
@@ -197,24 +168,19 @@ async fn client_wins_tables_apply_despite_stale_bases() {
         ctx.admin_put("notes", json!({ "id": "n1", "author": "alice", "text": "server", "tag": "y" }))
             .await;
         let top = ctx.counter().await as u64;
-        let out = ctx
-            .push(
-                ALICE,
-                "alice-1",
-                json!([
-                    { "id": 1, "table": "notes", "key": "n1", "op": "update",
-                      "columns": { "text": "mine" }, "baseVersion": "1" },
-                    { "id": 2, "table": "notes", "key": "n2", "op": "insert",
-                      "row": { "id": "n2", "author": "alice", "text": "replaced" } },
-                    { "id": 3, "table": "notes", "key": "n9", "op": "update",
-                      "row": { "id": "n9", "author": "alice", "text": "re-created" }, "baseVersion": "5" },
-                    { "id": 4, "table": "notes", "key": "n8", "op": "update",
-                      "columns": { "text": "nothing to merge onto" }, "baseVersion": "5" },
-                    { "id": 5, "table": "notes", "key": "b1", "op": "update",
-                      "columns": { "text": "mine now" }, "baseVersion": "3" }
-                ]),
-            )
-            .await;
+        let batch = json!([
+            { "id": 1, "table": "notes", "key": "n1", "op": "update",
+              "columns": { "text": "mine" }, "baseVersion": "1" },
+            { "id": 2, "table": "notes", "key": "n2", "op": "insert",
+              "row": { "id": "n2", "author": "alice", "text": "replaced" } },
+            { "id": 3, "table": "notes", "key": "n9", "op": "update",
+              "row": { "id": "n9", "author": "alice", "text": "re-created" }, "baseVersion": "5" },
+            { "id": 4, "table": "notes", "key": "n8", "op": "update",
+              "columns": { "text": "nothing to merge onto" }, "baseVersion": "5" },
+            { "id": 5, "table": "notes", "key": "b1", "op": "update",
+              "columns": { "text": "mine now" }, "baseVersion": "3" }
+        ]);
+        let out = ctx.push(ALICE, "alice-1", batch).await;
         for (i, o) in out.iter().take(3).enumerate() {
             assert_eq!(o["status"], "applied", "{kind:?} {}: {o}", i + 1);
             assert!(version_of(o) > top);
@@ -246,18 +212,13 @@ async fn a_client_wins_delete_of_a_missing_row_writes_a_fresh_tombstone() {
         let ctx = Ctx::new(kind, profile, 1 << 20).await;
         ctx.seed(&json!({ "notes": [ { "id": "n1" } ] })).await;
         let top = ctx.counter().await as u64;
-        let out = ctx
-            .push(
-                ALICE,
-                "alice-1",
-                json!([{ "id": 1, "table": "notes", "key": "gone", "op": "delete", "baseVersion": "7" }]),
-            )
-            .await;
-        assert_eq!(out[0]["status"], "applied", "{out:?}");
+        let m =
+            json!({ "id": 1, "table": "notes", "key": "gone", "op": "delete", "baseVersion": "7" });
+        let out = ctx.push_one(ALICE, "alice-1", m).await;
+        assert_eq!(out["status"], "applied", "{out}");
         assert!(
-            version_of(&out[0]) > top,
-            "{kind:?}: the tombstone's version is a new one, got {}",
-            out[0]
+            version_of(&out) > top,
+            "{kind:?}: the tombstone's version is a new one, got {out}"
         );
     })
     .await;
@@ -266,38 +227,31 @@ async fn a_client_wins_delete_of_a_missing_row_writes_a_fresh_tombstone() {
 #[tokio::test]
 async fn rejections_are_final_and_do_not_block_the_mutations_behind_them() {
     for_each_backend(|kind| async move {
-        let ctx = Ctx::demo(kind).await;
-        let mut alice = Replica::new(ALICE, "alice-1");
-        alice.sync(&ctx, None).await;
-        let a0 = alice.row("accounts", "a0").unwrap().0.clone();
-        let out = ctx
-            .push(
-                ALICE,
-                "alice-1",
-                json!([
-                    { "id": 1, "table": "products", "key": "p9", "op": "insert", "row": { "id": "p9" } },
-                    { "id": 2, "table": "accounts", "key": "a1", "op": "update",
-                      "columns": { "name": "mine" }, "baseVersion": "2" },
-                    { "id": 3, "table": "accounts", "key": "b9", "op": "insert",
-                      "row": { "id": "b9", "ownerId": "bob" } },
-                    { "id": 4, "table": "accounts", "key": "a0", "op": "update",
-                      "columns": { "ownerId": "bob" }, "baseVersion": a0 },
-                    { "id": 5, "table": "accounts", "key": "a7", "op": "insert",
-                      "row": { "id": "a8", "ownerId": "alice" } },
-                    { "id": 6, "table": "accounts", "key": "a7", "op": "insert",
-                      "row": { "ownerId": "alice" } },
-                    { "id": 7, "table": "accounts", "key": "a7", "op": "insert", "row": [1, 2] },
-                    { "id": 8, "table": "ghosts", "key": "g1", "op": "insert", "row": { "id": "g1" } },
-                    { "id": 9, "table": "accounts", "key": "7", "op": "insert",
-                      "row": { "id": 7, "ownerId": "alice" } },
-                    { "id": 10, "table": "accounts", "key": "a0", "op": "update", "baseVersion": a0 },
-                    { "id": 11, "table": "accounts", "key": "a7", "op": "insert",
-                      "row": { "id": "a7", "ownerId": "alice" } },
-                    { "id": 12, "table": "accounts", "key": "a0", "op": "update",
-                      "columns": { "name": "Still mine" }, "baseVersion": a0 }
-                ]),
-            )
-            .await;
+        let (ctx, alice) = Ctx::demo_with_replica(kind, ALICE, "alice-1").await;
+        let a0 = alice.version("accounts", "a0");
+        let batch = json!([
+            { "id": 1, "table": "products", "key": "p9", "op": "insert", "row": { "id": "p9" } },
+            { "id": 2, "table": "accounts", "key": "a1", "op": "update",
+              "columns": { "name": "mine" }, "baseVersion": "2" },
+            { "id": 3, "table": "accounts", "key": "b9", "op": "insert",
+              "row": { "id": "b9", "ownerId": "bob" } },
+            { "id": 4, "table": "accounts", "key": "a0", "op": "update",
+              "columns": { "ownerId": "bob" }, "baseVersion": a0 },
+            { "id": 5, "table": "accounts", "key": "a7", "op": "insert",
+              "row": { "id": "a8", "ownerId": "alice" } },
+            { "id": 6, "table": "accounts", "key": "a7", "op": "insert",
+              "row": { "ownerId": "alice" } },
+            { "id": 7, "table": "accounts", "key": "a7", "op": "insert", "row": [1, 2] },
+            { "id": 8, "table": "ghosts", "key": "g1", "op": "insert", "row": { "id": "g1" } },
+            { "id": 9, "table": "accounts", "key": "7", "op": "insert",
+              "row": { "id": 7, "ownerId": "alice" } },
+            { "id": 10, "table": "accounts", "key": "a0", "op": "update", "baseVersion": a0 },
+            { "id": 11, "table": "accounts", "key": "a7", "op": "insert",
+              "row": { "id": "a7", "ownerId": "alice" } },
+            { "id": 12, "table": "accounts", "key": "a0", "op": "update",
+              "columns": { "name": "Still mine" }, "baseVersion": a0 }
+        ]);
+        let out = ctx.push(ALICE, "alice-1", batch).await;
         let expect = [
             (1, "read_only"),
             (2, "permission"),
@@ -315,7 +269,10 @@ async fn rejections_are_final_and_do_not_block_the_mutations_behind_them() {
             assert_eq!(o["status"], "rejected", "{kind:?} mutation {id}: {o}");
             assert_eq!(o["reason"], reason, "mutation {id}: {o}");
             assert!(!o["message"].as_str().unwrap_or("").is_empty(), "{o}");
-            assert!(o.get("serverRow").is_none(), "a rejection leaks no row: {o}");
+            assert!(
+                o.get("serverRow").is_none(),
+                "a rejection leaks no row: {o}"
+            );
         }
         assert_eq!(out[10]["status"], "applied", "{}", out[10]);
         assert_eq!(out[11]["status"], "applied", "{}", out[11]);
@@ -334,31 +291,24 @@ async fn rejections_are_final_and_do_not_block_the_mutations_behind_them() {
 async fn shape_rules_of_the_protocol_are_validation_rejections() {
     // protocol.md §5 step 3.
     for_each_backend(|kind| async move {
-        let ctx = Ctx::demo(kind).await;
-        let mut alice = Replica::new(ALICE, "alice-1");
-        alice.sync(&ctx, None).await;
-        let a0 = alice.row("accounts", "a0").unwrap().0.clone();
+        let (ctx, alice) = Ctx::demo_with_replica(kind, ALICE, "alice-1").await;
+        let a0 = alice.version("accounts", "a0");
         let before = ctx.snapshot().await;
-        let out = ctx
-            .push(
-                ALICE,
-                "alice-1",
-                json!([
-                    { "id": 1, "table": "accounts", "key": "a7", "op": "insert",
-                      "row": { "id": "a7", "ownerId": "alice" }, "columns": { "x": 1 } },
-                    { "id": 2, "table": "accounts", "key": "a7", "op": "insert",
-                      "row": { "id": "a7", "ownerId": "alice" }, "baseVersion": "3" },
-                    { "id": 3, "table": "accounts", "key": "a0", "op": "update", "baseVersion": a0,
-                      "row": { "id": "a0", "ownerId": "alice" }, "columns": { "name": "both" } },
-                    { "id": 4, "table": "accounts", "key": "a0", "op": "update", "baseVersion": a0,
-                      "columns": { "id": "a00" } },
-                    { "id": 5, "table": "accounts", "key": "a7", "op": "insert",
-                      "row": { "id": "a7", "ownerId": "alice", "__proto__": { "polluted": true } } },
-                    { "id": 6, "table": "accounts", "key": "a0", "op": "update", "baseVersion": a0,
-                      "columns": { "__proto__": 1 } }
-                ]),
-            )
-            .await;
+        let batch = json!([
+            { "id": 1, "table": "accounts", "key": "a7", "op": "insert",
+              "row": { "id": "a7", "ownerId": "alice" }, "columns": { "x": 1 } },
+            { "id": 2, "table": "accounts", "key": "a7", "op": "insert",
+              "row": { "id": "a7", "ownerId": "alice" }, "baseVersion": "3" },
+            { "id": 3, "table": "accounts", "key": "a0", "op": "update", "baseVersion": a0,
+              "row": { "id": "a0", "ownerId": "alice" }, "columns": { "name": "both" } },
+            { "id": 4, "table": "accounts", "key": "a0", "op": "update", "baseVersion": a0,
+              "columns": { "id": "a00" } },
+            { "id": 5, "table": "accounts", "key": "a7", "op": "insert",
+              "row": { "id": "a7", "ownerId": "alice", "__proto__": { "polluted": true } } },
+            { "id": 6, "table": "accounts", "key": "a0", "op": "update", "baseVersion": a0,
+              "columns": { "__proto__": 1 } }
+        ]);
+        let out = ctx.push(ALICE, "alice-1", batch).await;
         for (i, o) in out.iter().enumerate() {
             assert_eq!(o["status"], "rejected", "{kind:?} mutation {}: {o}", i + 1);
             assert_eq!(o["reason"], "validation", "mutation {}: {o}", i + 1);
@@ -372,10 +322,8 @@ async fn shape_rules_of_the_protocol_are_validation_rejections() {
 #[tokio::test]
 async fn a_replayed_batch_changes_nothing_and_returns_the_same_outcomes() {
     for_each_backend(|kind| async move {
-        let ctx = Ctx::demo(kind).await;
-        let mut alice = Replica::new(ALICE, "alice-1");
-        alice.sync(&ctx, None).await;
-        let base = |k: &str| alice.row("accounts", k).unwrap().0.clone();
+        let (ctx, mut alice) = Ctx::demo_with_replica(kind, ALICE, "alice-1").await;
+        let base = |k: &str| alice.version("accounts", k);
         let batch = json!([
             { "id": 1, "table": "accounts", "key": "a9", "op": "insert",
               "row": { "id": "a9", "name": "New", "ownerId": "alice" } },
@@ -401,11 +349,8 @@ async fn a_replayed_batch_changes_nothing_and_returns_the_same_outcomes() {
         // The response was lost: the same batch again.
         let again = ctx.push(ALICE, "alice-1", batch.clone()).await;
         assert_eq!(again, first, "same outcomes, versions included");
-        assert_eq!(
-            ctx.snapshot().await,
-            state,
-            "nothing written, counter unmoved"
-        );
+        ctx.assert_unchanged(&state, "nothing written, counter unmoved")
+            .await;
 
         // The batch again with one more mutation behind it: only that one is new.
         let mut longer = batch.as_array().unwrap().clone();
@@ -423,7 +368,7 @@ async fn a_replayed_batch_changes_nothing_and_returns_the_same_outcomes() {
             ctx.push(ALICE, "alice-1", Value::Array(longer)).await,
             third
         );
-        assert_eq!(ctx.snapshot().await, state);
+        ctx.assert_unchanged(&state, "something was written").await;
 
         // Each effect shows once in a pull.
         let changes = alice.sync(&ctx, None).await;
@@ -448,21 +393,16 @@ async fn a_replayed_batch_changes_nothing_and_returns_the_same_outcomes() {
         assert_eq!(other[0]["status"], "conflict");
 
         // After a later batch, an id from long ago applies nothing.
-        let out = ctx
-            .push(
-                ALICE,
-                "alice-1",
-                json!([{ "id": 7, "table": "accounts", "key": "a7", "op": "insert",
-                                             "row": { "id": "a7", "ownerId": "alice" } }]),
-            )
-            .await;
-        assert_eq!(out[0]["status"], "applied");
+        let m = json!({ "id": 7, "table": "accounts", "key": "a7", "op": "insert",
+                        "row": { "id": "a7", "ownerId": "alice" } });
+        let out = ctx.push_one(ALICE, "alice-1", m).await;
+        assert_eq!(out["status"], "applied");
         let state = ctx.snapshot().await;
         let old = ctx
             .push(ALICE, "alice-1", Value::Array(vec![batch[0].clone()]))
             .await;
         assert_ne!(old[0]["status"], "applied", "{old:?}");
-        assert_eq!(ctx.snapshot().await, state);
+        ctx.assert_unchanged(&state, "something was written").await;
     })
     .await;
 }
@@ -480,17 +420,10 @@ async fn ids_must_strictly_increase_within_a_batch() {
             json!([m(2, "x1"), m(1, "x2")]),
             json!([m(1, "x1"), m(1, "x2")]),
         ] {
-            let r = ctx
-                .send(
-                    "POST",
-                    "/sync/push",
-                    ALICE,
-                    json!({ "protocolVersion": 1, "clientId": "c1", "mutations": mutations }),
-                )
-                .await;
+            let r = ctx.post_push(ALICE, push_body("c1", mutations)).await;
             r.assert_error(400, "invalid_argument");
         }
-        assert_eq!(ctx.snapshot().await, before, "{kind:?}: nothing applied");
+        ctx.assert_unchanged(&before, "nothing applied").await;
         // No id was consumed.
         let out = ctx.push(ALICE, "c1", json!([m(1, "x1")])).await;
         assert_eq!(out[0]["status"], "applied");

@@ -158,13 +158,11 @@ async fn reads_by_key_honour_scope_and_key_types() {
 #[tokio::test]
 async fn create_update_and_delete_with_their_status_codes() {
     for_each_backend(|kind| async move {
-        let ctx = Ctx::demo(kind).await;
-        let mut alice = Replica::new(ALICE, "alice-1");
-        alice.sync(&ctx, None).await;
+        let (ctx, mut alice) = Ctx::demo_with_replica(kind, ALICE, "alice-1").await;
 
         // POST: 201 with the row, an ETag and a Location.
         let row = json!({ "id": "a9", "name": "New", "ownerId": "alice" });
-        let r = ctx.send("POST", "/api/data/accounts", ALICE, row.clone()).await;
+        let r = ctx.post(ALICE, "/api/data/accounts", row.clone()).await;
         assert_eq!(r.status, 201, "{kind:?}: {}", r.text);
         assert_eq!(r.body, row);
         let v_post = r.etag().expect("ETag");
@@ -172,28 +170,28 @@ async fn create_update_and_delete_with_their_status_codes() {
             r.headers.get("location").unwrap().to_str().unwrap(),
             "/api/data/accounts/%27a9%27"
         );
-        ctx.send("POST", "/api/data/accounts", ALICE, row.clone())
+        ctx.post(ALICE, "/api/data/accounts", row.clone())
             .await
             .assert_error(409, "conflict");
         // Bob's existing key, a row for someone else, a read-only table: 403.
-        ctx.send("POST", "/api/data/accounts", ALICE, json!({ "id": "b9", "ownerId": "bob" }))
+        ctx.post(ALICE, "/api/data/accounts", json!({ "id": "b9", "ownerId": "bob" }))
             .await
             .assert_error(403, "forbidden");
         let r = ctx
-            .send("POST", "/api/data/products", ALICE, json!({ "id": "p9" }))
+            .post(ALICE, "/api/data/products", json!({ "id": "p9" }))
             .await;
         r.assert_error(403, "forbidden");
         assert!(r.body["error"]["message"].as_str().unwrap().contains("read-only"));
-        ctx.send("POST", "/api/data/accounts", ALICE, json!({ "name": "no key" }))
+        ctx.post(ALICE, "/api/data/accounts", json!({ "name": "no key" }))
             .await
             .assert_error(400, "invalid_argument");
-        ctx.send("POST", "/api/data/accounts", ALICE, json!({ "id": true, "ownerId": "alice" }))
+        ctx.post(ALICE, "/api/data/accounts", json!({ "id": true, "ownerId": "alice" }))
             .await
             .assert_error(400, "invalid_argument");
 
         // PATCH merges; ETag moves on.
         let r = ctx
-            .send("PATCH", "/api/data/accounts/a0", ALICE, json!({ "city": "Lyon", "phone": "1" }))
+            .patch(ALICE, "/api/data/accounts/a0", json!({ "city": "Lyon", "phone": "1" }))
             .await;
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(
@@ -203,44 +201,44 @@ async fn create_update_and_delete_with_their_status_codes() {
         let v_patch = r.etag().unwrap();
         assert!(v_patch.parse::<u64>().unwrap() > v_post.parse::<u64>().unwrap());
         assert_eq!(ctx.get(ALICE, "/api/data/accounts/a0").await.body, r.body);
-        ctx.send("PATCH", "/api/data/accounts/zz", ALICE, json!({ "city": "x" }))
+        ctx.patch(ALICE, "/api/data/accounts/zz", json!({ "city": "x" }))
             .await
             .assert_error(404, "not_found");
-        ctx.send("PATCH", "/api/data/accounts/a1", ALICE, json!({ "city": "x" }))
+        ctx.patch(ALICE, "/api/data/accounts/a1", json!({ "city": "x" }))
             .await
             .assert_error(404, "not_found");
-        ctx.send("PATCH", "/api/data/accounts/a0", ALICE, json!({ "id": "a00" }))
+        ctx.patch(ALICE, "/api/data/accounts/a0", json!({ "id": "a00" }))
             .await
             .assert_error(400, "invalid_argument");
-        ctx.send("PATCH", "/api/data/accounts/a0", ALICE, json!({ "ownerId": "bob" }))
+        ctx.patch(ALICE, "/api/data/accounts/a0", json!({ "ownerId": "bob" }))
             .await
             .assert_error(403, "forbidden");
-        ctx.send("PATCH", "/api/data/accounts/a0", ALICE, json!(["city"]))
+        ctx.patch(ALICE, "/api/data/accounts/a0", json!(["city"]))
             .await
             .assert_error(400, "invalid_argument");
-        ctx.send("PATCH", "/api/data/products/p0", ALICE, json!({ "price": 1 }))
+        ctx.patch(ALICE, "/api/data/products/p0", json!({ "price": 1 }))
             .await
             .assert_error(403, "forbidden");
 
         // DELETE: 204 with no body, then 404.
-        let r = ctx.raw("DELETE", "/api/data/accounts/a2", Some(ALICE), None).await;
+        let r = ctx.delete(ALICE, "/api/data/accounts/a2").await;
         assert_eq!(r.status, 204, "{}", r.text);
         assert!(r.text.is_empty());
         ctx.get(ALICE, "/api/data/accounts/a2")
             .await
             .assert_error(404, "not_found");
-        ctx.raw("DELETE", "/api/data/accounts/a2", Some(ALICE), None)
+        ctx.delete(ALICE, "/api/data/accounts/a2")
             .await
             .assert_error(404, "not_found");
-        ctx.raw("DELETE", "/api/data/accounts/a1", Some(ALICE), None)
+        ctx.delete(ALICE, "/api/data/accounts/a1")
             .await
             .assert_error(404, "not_found");
-        ctx.raw("DELETE", "/api/data/products/p0", Some(ALICE), None)
+        ctx.delete(ALICE, "/api/data/products/p0")
             .await
             .assert_error(403, "forbidden");
         // A tombstone does not block a new row with that key.
         let r = ctx
-            .send("POST", "/api/data/accounts", ALICE, json!({ "id": "a2", "ownerId": "alice" }))
+            .post(ALICE, "/api/data/accounts", json!({ "id": "a2", "ownerId": "alice" }))
             .await;
         assert_eq!(r.status, 201, "{}", r.text);
         let v_again = r.etag().unwrap();

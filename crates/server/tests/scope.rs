@@ -10,11 +10,8 @@ use serde_json::json;
 #[tokio::test]
 async fn rows_age_out_of_a_time_window_and_come_back_when_touched() {
     for_each_backend(|kind| async move {
-        let ctx = Ctx::demo(kind).await;
-        let mut alice = Replica::new(ALICE, "alice-1");
-        alice.sync(&ctx, None).await;
-        let mut bob = Replica::new(BOB, "bob-1");
-        bob.sync(&ctx, None).await;
+        let (ctx, mut alice) = Ctx::demo_with_replica(kind, ALICE, "alice-1").await;
+        let mut bob = Replica::synced(&ctx, BOB, "bob-1").await;
         assert_eq!(alice.keys("workorders"), strs(&["w10", "w2", "w6"]));
         let before = checkpoint_num(&json!(alice.checkpoint.clone().unwrap()));
 
@@ -51,8 +48,7 @@ async fn rows_age_out_of_a_time_window_and_come_back_when_touched() {
         ctx.get(ALICE, "/api/data/workorders/w2")
             .await
             .assert_error(404, "not_found");
-        let mut fresh = Replica::new(ALICE, "alice-2");
-        fresh.sync(&ctx, None).await;
+        let fresh = Replica::synced(&ctx, ALICE, "alice-2").await;
         assert!(fresh.keys("workorders").is_empty());
 
         // A fresh modifiedOn brings w2 back, and the old w0 in for the first time.
@@ -75,14 +71,11 @@ async fn rows_age_out_of_a_time_window_and_come_back_when_touched() {
 #[tokio::test]
 async fn deletes_reach_only_the_clients_that_held_the_row() {
     for_each_backend(|kind| async move {
-        let ctx = Ctx::demo(kind).await;
-        let mut alice = Replica::new(ALICE, "alice-1");
-        alice.sync(&ctx, None).await;
-        let mut bob = Replica::new(BOB, "bob-1");
-        bob.sync(&ctx, None).await;
+        let (ctx, mut alice) = Ctx::demo_with_replica(kind, ALICE, "alice-1").await;
+        let mut bob = Replica::synced(&ctx, BOB, "bob-1").await;
 
         // Alice deletes a0 through REST: its recent child w6 leaves her scope with it.
-        let r = ctx.raw("DELETE", "/api/data/accounts/a0", Some(ALICE), None).await;
+        let r = ctx.delete(ALICE, "/api/data/accounts/a0").await;
         assert_eq!(r.status, 204);
         let changes = alice.sync(&ctx, None).await;
         assert_eq!(
@@ -101,15 +94,10 @@ async fn deletes_reach_only_the_clients_that_held_the_row() {
         assert_eq!(late.keys("accounts"), strs(&["a2", "a4"]));
 
         // Another of alice's clients deletes a2 by push; her first client hears of it.
-        let base = alice.row("accounts", "a2").unwrap().0.clone();
-        let out = ctx
-            .push(
-                ALICE,
-                "alice-3",
-                json!([{ "id": 1, "table": "accounts", "key": "a2", "op": "delete", "baseVersion": base }]),
-            )
-            .await;
-        assert_eq!(out[0]["status"], "applied", "{out:?}");
+        let base = alice.version("accounts", "a2");
+        let m = json!({ "id": 1, "table": "accounts", "key": "a2", "op": "delete", "baseVersion": base });
+        let out = ctx.push_one(ALICE, "alice-3", m).await;
+        assert_eq!(out["status"], "applied", "{out}");
         let changes = alice.sync(&ctx, None).await;
         assert_eq!(
             describe_all(&changes),
@@ -129,11 +117,8 @@ async fn deletes_reach_only_the_clients_that_held_the_row() {
 #[tokio::test]
 async fn an_owner_change_moves_the_row_and_its_children_out_and_in() {
     for_each_backend(|kind| async move {
-        let ctx = Ctx::demo(kind).await;
-        let mut alice = Replica::new(ALICE, "alice-1");
-        alice.sync(&ctx, None).await;
-        let mut bob = Replica::new(BOB, "bob-1");
-        bob.sync(&ctx, None).await;
+        let (ctx, mut alice) = Ctx::demo_with_replica(kind, ALICE, "alice-1").await;
+        let mut bob = Replica::synced(&ctx, BOB, "bob-1").await;
         let alice_cp = checkpoint_num(&json!(alice.checkpoint.clone().unwrap()));
 
         // An administrator hands a2 to bob: its recent work order w2 follows (w8 is too
@@ -207,22 +192,15 @@ async fn a_manager_reassigning_an_account_moves_it_out_of_the_old_owners_scope()
                 { "id": 1, "accountId": "x1" }, { "id": 2, "accountId": "x2" },
                 { "id": 3, "accountId": "x3" }, { "id": 4, "accountId": "nowhere" } ] }))
             .await;
-        let mut alice = Replica::new(ALICE, "alice-1");
-        alice.sync(&ctx, None).await;
+        let mut alice = Replica::synced(&ctx, ALICE, "alice-1").await;
         assert_eq!(alice.keys("accounts"), strs(&["x1", "x3"]));
         assert_eq!(alice.keys("workorders"), strs(&["1", "3"]));
-        let mut carol = Replica::new(CAROL, "carol-1");
-        carol.sync(&ctx, None).await;
+        let mut carol = Replica::synced(&ctx, CAROL, "carol-1").await;
         assert_eq!(carol.keys("accounts"), strs(&["x1", "x2"]));
 
         // Carol, the manager, gives x1 to bob through REST: still hers to see.
         let r = ctx
-            .send(
-                "PATCH",
-                "/api/data/accounts/x1",
-                CAROL,
-                json!({ "ownerId": "bob" }),
-            )
+            .patch(CAROL, "/api/data/accounts/x1", json!({ "ownerId": "bob" }))
             .await;
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(
@@ -234,32 +212,21 @@ async fn a_manager_reassigning_an_account_moves_it_out_of_the_old_owners_scope()
             describe_all(&carol.sync(&ctx, None).await),
             strs(&["upsert accounts x1", "upsert workorders 1"])
         );
-        let mut bob = Replica::new(BOB, "bob-1");
-        bob.sync(&ctx, None).await;
+        let bob = Replica::synced(&ctx, BOB, "bob-1").await;
         assert_eq!(bob.keys("accounts"), strs(&["x1", "x2"]));
         assert_eq!(bob.keys("workorders"), strs(&["1", "2"]));
 
         // Alice cannot do the same to x3 (dave manages it): it would leave her scope.
         let before = ctx.snapshot().await;
-        ctx.send(
-            "PATCH",
-            "/api/data/accounts/x3",
-            ALICE,
-            json!({ "ownerId": "bob" }),
-        )
-        .await
-        .assert_error(403, "forbidden");
-        let base = alice.row("accounts", "x3").unwrap().0.clone();
-        let out = ctx
-            .push(
-                ALICE,
-                "alice-1",
-                json!([{ "id": 1, "table": "accounts", "key": "x3", "op": "update",
-                         "columns": { "ownerId": "bob" }, "baseVersion": base }]),
-            )
-            .await;
-        assert_eq!(out[0]["status"], "rejected");
-        assert_eq!(out[0]["reason"], "permission");
+        ctx.patch(ALICE, "/api/data/accounts/x3", json!({ "ownerId": "bob" }))
+            .await
+            .assert_error(403, "forbidden");
+        let base = alice.version("accounts", "x3");
+        let m = json!({ "id": 1, "table": "accounts", "key": "x3", "op": "update",
+                        "columns": { "ownerId": "bob" }, "baseVersion": base });
+        let out = ctx.push_one(ALICE, "alice-1", m).await;
+        assert_eq!(out["status"], "rejected");
+        assert_eq!(out["reason"], "permission");
         let after = ctx.snapshot().await;
         assert_eq!(before[..before.len() - 1], after[..after.len() - 1]);
     })
@@ -298,8 +265,7 @@ async fn filter_any_of_and_all_scopes() {
             .collect();
         codes.sort();
         assert_eq!(codes, ["\"1\"", "1"]);
-        let mut carol = Replica::new(CAROL, "carol-1");
-        carol.sync(&ctx, None).await;
+        let carol = Replica::synced(&ctx, CAROL, "carol-1").await;
         assert_eq!(carol.keys("tickets"), strs(&["t2"]));
         assert!(carol.keys("notes").is_empty());
 

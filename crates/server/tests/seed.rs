@@ -113,8 +113,7 @@ async fn seeded_later_the_same_rows_are_in_the_time_window() {
         let ctx = Ctx::new(Kind::Sqlite, demo_profile(), 2 * 1024 * 1024).await;
         ctx.advance(later);
         ctx.seed(&demo_seed()).await;
-        let mut alice = Replica::new(ALICE, "alice-1");
-        alice.sync(&ctx, None).await;
+        let alice = Replica::synced(&ctx, ALICE, "alice-1").await;
         seen.push(alice.keys("workorders"));
         let (_, w2) = alice.row("workorders", "w2").unwrap();
         let expected = shift_timestamp("2026-11-20T20:02:33Z", later).unwrap();

@@ -1,15 +1,25 @@
-//! Helpers shared by the query and plan tests.
+//! Helpers shared by the query, plan and query-fuzz tests.
 #![allow(dead_code, unused_imports)]
 
 use offline_tables_core::query::{
     compare_rows, parse_filter, project, Bound, CmpOp, Direction, KeyRange, Plan, Source,
 };
-use offline_tables_core::{ErrorCode, Filter, Query};
+use offline_tables_core::{Error, ErrorCode, Filter, Query};
 use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
+
+/// Every comparison operator.
+pub const CMP_OPS: [CmpOp; 6] = [
+    CmpOp::Eq,
+    CmpOp::Ne,
+    CmpOp::Gt,
+    CmpOp::Gte,
+    CmpOp::Lt,
+    CmpOp::Lte,
+];
 
 pub fn obj(v: Value) -> Query {
     Query::from_object(&v).unwrap_or_else(|e| panic!("{v} should parse: {e}"))
@@ -34,15 +44,16 @@ pub fn cmp(column: &str, op: CmpOp, value: Value) -> Filter {
     }
 }
 
+/// Asserts that `what` was refused as an invalid argument, with `needle` in the message.
 #[track_caller]
-pub fn object_error(v: Value, needle: &str) {
-    match Query::from_object(&v) {
-        Ok(q) => panic!("{v} should be rejected, got {q:?}"),
+fn assert_invalid(what: &str, parsed: Result<Query, Error>, needle: &str) {
+    match parsed {
+        Ok(q) => panic!("{what} should be rejected, got {q:?}"),
         Err(e) => {
             assert_eq!(e.code, ErrorCode::InvalidArgument, "{e}");
             assert!(
                 e.message.contains(needle),
-                "message for {v} should contain {needle:?}: {:?}",
+                "message for {what} should contain {needle:?}: {:?}",
                 e.message
             );
         }
@@ -50,16 +61,11 @@ pub fn object_error(v: Value, needle: &str) {
 }
 
 #[track_caller]
+pub fn object_error(v: Value, needle: &str) {
+    assert_invalid(&v.to_string(), Query::from_object(&v), needle);
+}
+
+#[track_caller]
 pub fn odata_error(s: &str, needle: &str) {
-    match Query::from_odata(s) {
-        Ok(q) => panic!("{s:?} should be rejected, got {q:?}"),
-        Err(e) => {
-            assert_eq!(e.code, ErrorCode::InvalidArgument, "{e}");
-            assert!(
-                e.message.contains(needle),
-                "message for {s:?} should contain {needle:?}: {:?}",
-                e.message
-            );
-        }
-    }
+    assert_invalid(&format!("{s:?}"), Query::from_odata(s), needle);
 }

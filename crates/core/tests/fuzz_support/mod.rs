@@ -1,6 +1,7 @@
 //! Shared parts of the property tests (`fuzz_*.rs`): the case count, a runner that
-//! counts and reports what it executed, and generators of JSON values (random, and
-//! mutated from valid examples).
+//! counts and reports what it executed, generators of JSON values (random, and mutated
+//! from valid examples) and the field names they draw from (which `profile.rs` checks
+//! `to_json` writes).
 #![allow(dead_code)]
 
 use proptest::prelude::*;
@@ -68,17 +69,21 @@ pub fn json_leaf() -> impl Strategy<Value = Value> {
     ]
 }
 
+/// The fields of a profile's table, every one of which `Profile::to_json` spells out.
+pub const TABLE_FIELDS: [&str; 6] = [
+    "key",
+    "indexes",
+    "conflict",
+    "syncIntervalSeconds",
+    "readOnly",
+    "scope",
+];
+
 /// Names that the parsers give meaning to, so random objects hit real fields.
 pub fn words() -> impl Strategy<Value = &'static str> {
-    prop::sample::select(vec![
-        "version",
-        "tables",
-        "key",
-        "indexes",
-        "conflict",
-        "syncIntervalSeconds",
-        "readOnly",
-        "scope",
+    let mut words = vec!["version", "tables"];
+    words.extend(TABLE_FIELDS);
+    words.extend([
         "owner",
         "related",
         "table",
@@ -147,7 +152,8 @@ pub fn words() -> impl Strategy<Value = &'static str> {
         "bytes",
         "error",
         "code",
-    ])
+    ]);
+    prop::sample::select(words)
 }
 
 /// Any JSON value, nested up to a few levels, with keys drawn mostly from `words()`.

@@ -1,6 +1,8 @@
 //! Shared harness for the server tests: `app(...)` over a fresh SQLite file and, when
 //! `OT_TEST_POSTGRES_URL` is set, over a fresh PostgreSQL database; helpers that call the
-//! endpoints through `oneshot` (no socket) and a `Replica` that follows one client's pulls.
+//! endpoints through `oneshot` (no socket), the protocol's request bodies, a `Replica` that
+//! follows one client's pulls, and the few lines of HTTP/1.1 the tests over a real socket
+//! write and read by hand.
 #![allow(dead_code)]
 
 use axum::body::Body;
@@ -62,7 +64,8 @@ where
     }
 }
 
-fn unique(prefix: &str) -> String {
+/// A name no other test (of this or another process) uses at the same time.
+pub fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -170,23 +173,58 @@ pub fn demo_seed() -> Value {
     read_demo("seed.json")
 }
 
+/// The path of a demo file (the app's own fixtures: profile, seed, tokens).
+pub fn demo_path(name: &str) -> String {
+    format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
 fn read_demo(name: &str) -> Value {
-    let path = format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = demo_path(name);
     serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
+}
+
+/// The wall clock in seconds since the epoch, as JWTs count time.
+pub fn unix_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A JWT with `claims`, signed by `alg` with the shared `secret`.
+pub fn signed(alg: jsonwebtoken::Algorithm, claims: Value, secret: &[u8]) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(alg),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .unwrap()
 }
 
 /// An HS256 JWT for `sub` expiring `exp_in_secs` from now (negative: already expired).
 pub fn jwt(sub: &str, exp_in_secs: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &json!({ "sub": sub, "exp": now + exp_in_secs }),
-        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    let claims = json!({ "sub": sub, "exp": unix_secs() + exp_in_secs });
+    signed(
+        jsonwebtoken::Algorithm::HS256,
+        claims,
+        JWT_SECRET.as_bytes(),
     )
-    .unwrap()
+}
+
+/// The body of a pull from the start: `{protocolVersion: 1, clientId}`.
+pub fn pull_body(client: &str) -> Value {
+    json!({ "protocolVersion": 1, "clientId": client })
+}
+
+/// A mutation `id` inserting the account `key`, owned by `owner`.
+pub fn insert_account(id: u64, key: &str, owner: &str) -> Value {
+    json!({ "id": id, "table": "accounts", "key": key, "op": "insert",
+            "row": { "id": key, "ownerId": owner } })
+}
+
+/// The body of a push of `mutations` (a JSON array).
+pub fn push_body(client: &str, mutations: Value) -> Value {
+    json!({ "protocolVersion": 1, "clientId": client, "mutations": mutations })
 }
 
 /// A response: status, headers and the body as JSON (`Null` when empty).
@@ -217,6 +255,9 @@ impl Resp {
         assert!(!msg.is_empty(), "error without a message: {}", self.text);
     }
 }
+
+/// What [`Ctx::snapshot`] returns: every row and tombstone, and the counter.
+pub type Snapshot = Vec<(String, String, i64, Option<String>)>;
 
 /// A server over a fresh database, with a clock the test moves.
 pub struct Ctx {
@@ -290,6 +331,13 @@ impl Ctx {
         let ctx = Ctx::new(kind, demo_profile(), 2 * 1024 * 1024).await;
         ctx.seed(&demo_seed()).await;
         ctx
+    }
+
+    /// The demo server and one client of it after its first download.
+    pub async fn demo_with_replica(kind: Kind, token: &str, client: &str) -> (Ctx, Replica) {
+        let ctx = Ctx::demo(kind).await;
+        let replica = Replica::synced(&ctx, token, client).await;
+        (ctx, replica)
     }
 
     /// Serves this router over TCP on 127.0.0.1 (a free port), as the binary does with
@@ -368,6 +416,28 @@ impl Ctx {
         .await
     }
 
+    pub async fn post(&self, token: &str, uri: &str, body: Value) -> Resp {
+        self.send("POST", uri, token, body).await
+    }
+
+    pub async fn patch(&self, token: &str, uri: &str, body: Value) -> Resp {
+        self.send("PATCH", uri, token, body).await
+    }
+
+    pub async fn delete(&self, token: &str, uri: &str) -> Resp {
+        self.raw("DELETE", uri, Some(token), None).await
+    }
+
+    /// `POST /sync/pull` with this body, whatever it holds and whatever the answer.
+    pub async fn post_pull(&self, token: &str, body: Value) -> Resp {
+        self.post(token, "/sync/pull", body).await
+    }
+
+    /// `POST /sync/push` with this body, whatever it holds and whatever the answer.
+    pub async fn post_push(&self, token: &str, body: Value) -> Resp {
+        self.post(token, "/sync/push", body).await
+    }
+
     /// One pull page (asserts 200).
     pub async fn pull(
         &self,
@@ -376,14 +446,14 @@ impl Ctx {
         checkpoint: Option<&str>,
         limit: Option<u32>,
     ) -> Value {
-        let mut body = json!({ "protocolVersion": 1, "clientId": client });
+        let mut body = pull_body(client);
         if let Some(c) = checkpoint {
             body["checkpoint"] = json!(c);
         }
         if let Some(l) = limit {
             body["limit"] = json!(l);
         }
-        let r = self.send("POST", "/sync/pull", token, body).await;
+        let r = self.post_pull(token, body).await;
         assert_eq!(r.status, StatusCode::OK, "{:?} pull: {}", self.kind, r.text);
         r.body
     }
@@ -391,18 +461,17 @@ impl Ctx {
     /// A push (asserts 200 and one outcome per mutation); returns the outcomes.
     pub async fn push(&self, token: &str, client: &str, mutations: Value) -> Vec<Value> {
         let n = mutations.as_array().map_or(0, Vec::len);
-        let r = self
-            .send(
-                "POST",
-                "/sync/push",
-                token,
-                json!({ "protocolVersion": 1, "clientId": client, "mutations": mutations }),
-            )
-            .await;
+        let r = self.post_push(token, push_body(client, mutations)).await;
         assert_eq!(r.status, StatusCode::OK, "{:?} push: {}", self.kind, r.text);
         let outcomes = r.body["outcomes"].as_array().cloned().unwrap_or_default();
         assert_eq!(outcomes.len(), n, "one outcome per mutation: {}", r.text);
         outcomes
+    }
+
+    /// A push of one mutation (asserts 200); returns its outcome.
+    pub async fn push_one(&self, token: &str, client: &str, mutation: Value) -> Value {
+        let mut out = self.push(token, client, json!([mutation])).await;
+        out.remove(0)
     }
 
     /// Loads `{ table: [rows] }` as the server's seed does (through `db::store`), with its
@@ -454,9 +523,16 @@ impl Ctx {
         self.db.counter().await.unwrap()
     }
 
+    /// Asserts that nothing was written (no row, tombstone or counter moved) since
+    /// `before` was taken; `what` says what should not have written.
+    pub async fn assert_unchanged(&self, before: &Snapshot, what: &str) {
+        let now = self.snapshot().await;
+        assert_eq!(&now, before, "{:?}: {what}", self.kind);
+    }
+
     /// Every stored row and tombstone: (table, key, version, data). Compared before and
     /// after a refused request to show that nothing changed.
-    pub async fn snapshot(&self) -> Vec<(String, String, i64, Option<String>)> {
+    pub async fn snapshot(&self) -> Snapshot {
         use sqlx::Row;
         let rows = sqlx::query("SELECT tbl, key, version, data FROM ot_rows ORDER BY tbl, key")
             .fetch_all(&self.db.pool)
@@ -547,6 +623,13 @@ impl Replica {
         }
     }
 
+    /// A new client that has made its first download (every page).
+    pub async fn synced(ctx: &Ctx, token: &str, client: &str) -> Replica {
+        let mut replica = Replica::new(token, client);
+        replica.sync(ctx, None).await;
+        replica
+    }
+
     /// Applies one page; returns its changes.
     pub fn apply(&mut self, page: &Value) -> Vec<Value> {
         let changes = page["changes"].as_array().cloned().unwrap_or_default();
@@ -609,6 +692,14 @@ impl Replica {
     pub fn row(&self, table: &str, key: &str) -> Option<&(String, Value)> {
         self.rows.get(&(table.to_string(), key.to_string()))
     }
+
+    /// The version held for a row (panics when it holds none): a push's `baseVersion`.
+    pub fn version(&self, table: &str, key: &str) -> String {
+        let row = self.row(table, key);
+        row.unwrap_or_else(|| panic!("{} holds no {table} {key}", self.client))
+            .0
+            .clone()
+    }
 }
 
 pub fn strs(v: &[&str]) -> Vec<String> {
@@ -626,6 +717,49 @@ pub fn b64url(bytes: &[u8]) -> String {
         for i in 0..=chunk.len() {
             out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
         }
+    }
+    out
+}
+
+/// The head of an HTTP/1.1 request with a JSON body of `len` bytes, over a connection the
+/// server closes after answering.
+pub fn request_head(method: &str, path: &str, host: &str, token: &str, len: usize) -> String {
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+    )
+}
+
+/// A whole HTTP/1.1 response as read from the socket: its status and its body (joined
+/// from its chunks when it came chunked).
+pub fn parse_response(raw: &[u8]) -> (u16, String) {
+    let text = String::from_utf8_lossy(raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("a complete response");
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {head}"));
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
     }
     out
 }
