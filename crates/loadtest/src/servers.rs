@@ -114,10 +114,11 @@ impl PgDb {
             std::process::id(),
             crate::fixture::now_ms() % 1_000_000
         );
+        let url = with_database(admin_url, &name)?;
         psql(admin_url, &format!("CREATE DATABASE {name}")).await?;
         Ok(PgDb {
             admin_url: admin_url.to_string(),
-            url: with_database(admin_url, &name),
+            url,
             name,
         })
     }
@@ -151,17 +152,11 @@ async fn psql(url: &str, sql: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `postgres://u:p@h:port/db?x` with its database replaced.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    format!("{}/{name}{query}", &base[..host_end])
+/// `url` (`postgres://u:p@h:port/db?x`) naming the database `name` instead.
+fn with_database(url: &str, name: &str) -> Result<String, String> {
+    let mut url = url::Url::parse(url).map_err(|e| format!("--pg-url {url}: {e}"))?;
+    url.set_path(name);
+    Ok(url.into())
 }
 
 /// The server binary beside this tool's (same cargo profile), unless given.

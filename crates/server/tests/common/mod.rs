@@ -90,17 +90,11 @@ enum Cleanup {
     Pg { admin_url: String, name: String },
 }
 
-/// `postgres://u:p@h:port/db?x` with its database replaced.
+/// `url` (`postgres://u:p@h:port/db?x`) naming the database `name` instead.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    format!("{}/{name}{query}", &base[..host_end])
+    let mut u = url::Url::parse(url).unwrap_or_else(|e| panic!("not a URL: {url}: {e}"));
+    u.set_path(name);
+    u.into()
 }
 
 impl FreshDb {
