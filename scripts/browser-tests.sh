@@ -3,14 +3,14 @@
 # headless Chromium through `wasm-pack test`. Arguments are test-name filters, for iterating on part of the suite:
 # `scripts/browser-tests.sh driver::sync::faults` or `scripts/browser-tests.sh first_download`.
 #
-# Start-up: now and then the page never finishes loading, so the tests never start. Chrome's net log (--log-net-log)
-# of such a start shows why: one of the page's module requests (a wasm-bindgen snippet, snippets/*/inline4.js) is
-# sent on a kept-alive connection and the test runner's file server (wasm-bindgen-test-runner 0.2.130: rouille 3.6
-# on tiny_http 0.12) never answers it; chromedriver waits on the navigation. 2 of 6 starts did that on a loaded
-# 2-core machine. With one test binary this costs one start a run, not one a test file: a run that has not printed
-# "running N tests" within 60 s is stopped and started again (five tries), and the script says how many starts it
-# took. chromedriver's log and the runner's output of a stopped start are kept beside the run's log. Once tests
-# run, a failure fails the step, and so does a run whose output stops growing for 180 s (a hung test).
+# Start-up: the test runner's file server (wasm-bindgen-test-runner 0.2.130: rouille 3.6 on tiny_http 0.12) now and
+# then never answers a request that arrives on a connection it already answered one on (Chromium's net log: a module
+# request of the page, sent on a kept-alive connection, unanswered), so the page never loads and the tests never
+# start: 3 of 6 starts under load on this 2-core machine. Chromium reaches the runner through scripts/runner-proxy.mjs,
+# which gives every request a connection of its own (0 of 8 hung under the same load). Should a start still not print
+# "running N tests" within 60 s, it is stopped and started again (five tries) and the script says how many starts it
+# took; chromedriver's log and the runner's output of a stopped start are kept beside the run's log. Once tests run, a
+# failure fails the step, and so does a run whose output stops growing for 180 s (a hung test).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,11 +45,37 @@ stop() { # the run's process group: wasm-pack, its test runner, chromedriver and
   kill -9 -- "-$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
 }
+proxy_pid=""
 cleanup() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && stop "$pid"
+  [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null
   sweep
 }
 trap cleanup EXIT
+
+# The runner's file server is reached through scripts/runner-proxy.mjs (its header says why): the runner listens on a
+# port chosen here, the proxy forwards to it, and a run-specific copy of the WebDriver capabilities points Chromium's
+# PAC script at the proxy for the runner's origin only.
+free_port() { node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'; }
+RUNNER="127.0.0.1:$(free_port)"
+export WASM_BINDGEN_TEST_ADDRESS="$RUNNER"
+node scripts/runner-proxy.mjs "$RUNNER" >"$LOGS/proxy.port" 2>"$LOGS/proxy.log" &
+proxy_pid=$!
+for _ in $(seq 1 50); do [ -s "$LOGS/proxy.port" ] && break; sleep 0.1; done
+[ -s "$LOGS/proxy.port" ] || { cat "$LOGS/proxy.log" >&2; echo "FAILED: the runner proxy did not start" >&2; exit 1; }
+PROXY="127.0.0.1:$(cat "$LOGS/proxy.port")"
+CAPS="$LOGS/webdriver.json"
+node -e '
+  const [src, out, proxy, server] = process.argv.slice(1);
+  const caps = JSON.parse(require("fs").readFileSync(src, "utf8"));
+  caps["goog:chromeOptions"].args.push(
+    "--proxy-server=http://" + proxy,
+    // Chromium sends loopback requests direct whatever the proxy settings say, unless told otherwise (<-loopback>);
+    // the reference server is reached direct, as an app reaches its server.
+    "--proxy-bypass-list=<-loopback>;" + server);
+  require("fs").writeFileSync(out, JSON.stringify(caps, null, 2));
+' "$WASM_BINDGEN_TEST_WEBDRIVER_JSON" "$CAPS" "$PROXY" "${OT_TEST_SERVER#http://}"
+export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$CAPS"
 
 filters=("$@")
 for attempt in 1 2 3 4 5; do
