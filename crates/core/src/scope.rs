@@ -1,13 +1,42 @@
 //! Evaluates an offline profile's row scope for one user: which rows of a table the user
-//! gets. The server enforces it on pull, push and its REST API. Time and the scope of
-//! related tables are inputs, so the evaluation is pure.
+//! gets. The server enforces it on pull, push and its REST API. The caller (a user and
+//! their teams), time and the scope of related tables are inputs, so the evaluation is
+//! pure.
 
 use crate::profile::Scope;
 use serde_json::{Map, Value};
 
+/// Who asks: a user id and the teams the user is a member of (from the token). An
+/// `owner` scope matches a row whose owner column holds either.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Caller {
+    pub id: String,
+    pub teams: Vec<String>,
+}
+
+impl Caller {
+    /// A caller in no team.
+    pub fn user(id: impl Into<String>) -> Caller {
+        Caller {
+            id: id.into(),
+            teams: Vec::new(),
+        }
+    }
+
+    /// True when `owner` is this user or one of their teams.
+    pub fn owns(&self, owner: &str) -> bool {
+        self.id == owner || self.teams.iter().any(|t| t == owner)
+    }
+
+    /// The owner values whose rows are this caller's: the user id, then each team.
+    pub fn owners(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.id.as_str()).chain(self.teams.iter().map(String::as_str))
+    }
+}
+
 /// What a scope needs beyond the row itself.
 pub struct ScopeContext<'a> {
-    pub user_id: &'a str,
+    pub caller: &'a Caller,
     /// Now, in milliseconds since the Unix epoch.
     pub now_ms: i64,
     /// Whether `key` is the key of a row of `table` in this user's scope.
@@ -32,7 +61,7 @@ impl Scope {
         let get = |c: &str| row.get(c).unwrap_or(&Value::Null);
         owner
             .as_ref()
-            .none_or(|c| matches!(get(c), Value::String(s) if s == ctx.user_id))
+            .none_or(|c| matches!(get(c), Value::String(s) if ctx.caller.owns(s)))
             && related.as_ref().none_or(|r| {
                 let v = get(&r.column);
                 !v.is_null() && (ctx.parent_in_scope)(&r.table, v)
@@ -227,6 +256,44 @@ mod tests {
     }
 
     #[test]
+    fn an_owner_scope_matches_the_user_or_one_of_their_teams() {
+        let scope = &Profile::from_json(&json!({ "version": 1, "tables": {
+            "accounts": { "key": "id", "scope": { "owner": "ownerId" } } } }))
+        .unwrap()
+        .tables["accounts"]
+            .scope;
+        let none = |_: &str, _: &Value| false;
+        let row = |owner: Value| json!({ "ownerId": owner }).as_object().unwrap().clone();
+        let tara = Caller {
+            id: "tara".into(),
+            teams: vec!["north".into(), "east".into()],
+        };
+        let ctx = ScopeContext {
+            caller: &tara,
+            now_ms: 0,
+            parent_in_scope: &none,
+        };
+        for (owner, mine) in [
+            (json!("tara"), true),
+            (json!("north"), true),
+            (json!("east"), true),
+            (json!("south"), false),
+            (json!("uma"), false),
+            (json!(["north"]), false),
+            (Value::Null, false),
+        ] {
+            assert_eq!(scope.matches(&row(owner.clone()), &ctx), mine, "{owner}");
+        }
+        assert_eq!(tara.owners().collect::<Vec<_>>(), ["tara", "north", "east"]);
+        let alone = Caller::user("uma");
+        let ctx = ScopeContext {
+            caller: &alone,
+            ..ctx
+        };
+        assert!(!scope.matches(&row(json!("north")), &ctx));
+    }
+
+    #[test]
     fn scopes_and_their_dependencies() {
         let p = Profile::from_json(&json!({ "version": 1, "tables": {
             "accounts": { "key": "id", "scope": { "owner": "ownerId" } },
@@ -237,8 +304,9 @@ mod tests {
         } }))
         .unwrap();
         let parents = |t: &str, k: &Value| t == "accounts" && k == &json!("a1");
+        let caller = Caller::user("u1");
         let ctx = ScopeContext {
-            user_id: "u1",
+            caller: &caller,
             now_ms: 40 * DAY_MS,
             parent_in_scope: &parents,
         };

@@ -9,7 +9,7 @@
 mod fuzz_support;
 
 use fuzz_support::*;
-use offline_tables_core::scope::{timestamp_ms, ScopeContext};
+use offline_tables_core::scope::{timestamp_ms, Caller, ScopeContext};
 use offline_tables_core::{ErrorCode, Profile};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -133,14 +133,15 @@ fn scopes_of_accepted_profiles_evaluate_any_row() {
             };
             let yes = |_: &str, _: &Value| true;
             let no = |_: &str, _: &Value| false;
+            let alice = Caller::user("alice");
             for def in p.tables.values() {
                 let ctx_yes = ScopeContext {
-                    user_id: "alice",
+                    caller: &alice,
                     now_ms: now,
                     parent_in_scope: &yes,
                 };
                 let ctx_no = ScopeContext {
-                    user_id: "alice",
+                    caller: &alice,
                     now_ms: now,
                     parent_in_scope: &no,
                 };

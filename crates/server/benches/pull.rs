@@ -48,7 +48,8 @@ async fn run(scope: Value, label: &str, expected: usize) {
     tx.commit().await.unwrap();
     let seeded = seed_start.elapsed();
     let mut auth = Auth::default();
-    auth.tokens.insert("tok".into(), "u1".into());
+    auth.tokens
+        .insert("tok".into(), offline_tables_core::scope::Caller::user("u1"));
     let router = app(Config {
         db,
         profile,

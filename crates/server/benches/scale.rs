@@ -135,7 +135,10 @@ async fn env(pg: Option<&str>, label: &str, users: usize) -> Env {
         n as f64 / secs
     );
     let mut auth = Auth::default();
-    auth.tokens.insert("tok".into(), "u0000".into());
+    auth.tokens.insert(
+        "tok".into(),
+        offline_tables_core::scope::Caller::user("u0000"),
+    );
     let router = app(Config {
         db: db.clone(),
         profile: profile.clone(),

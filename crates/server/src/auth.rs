@@ -4,7 +4,9 @@
 //! PEM files, `--jwks` files or an identity provider's JWKS URL, chosen by the token's
 //! `kid`). Every JWT needs `exp` (and honours `nbf`), with [`LEEWAY_SECS`] of clock skew;
 //! `iss` and `aud` are checked when the server is given them. The user id is the
-//! `sub` claim, or the claim named by `user_claim`.
+//! `sub` claim, or the claim named by `user_claim`; the user's teams, which `owner`
+//! scopes match as well as the user id, are the `teams` claim (or the one named by
+//! `teams_claim`: an array of strings), or a development token's `teams`.
 
 use crate::error::AppError;
 use crate::jwks::{RemoteJwks, VerifyingKey};
@@ -13,6 +15,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+use offline_tables_core::scope::Caller;
 use offline_tables_core::Error;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -23,7 +26,8 @@ pub const LEEWAY_SECS: u64 = 30;
 
 #[derive(Default)]
 pub struct Auth {
-    pub tokens: HashMap<String, String>,
+    /// Development tokens and who each one is.
+    pub tokens: HashMap<String, Caller>,
     /// The HS256 secret.
     pub jwt: Option<DecodingKey>,
     /// RS256 / ES256 keys known at start (PEM files, JWKS files).
@@ -37,6 +41,8 @@ pub struct Auth {
     pub audiences: Vec<String>,
     /// The claim holding the user id; `None` means `sub`.
     pub user_claim: Option<String>,
+    /// The claim holding the user's teams; `None` means [`TEAMS_CLAIM`].
+    pub teams_claim: Option<String>,
 }
 
 impl Auth {
@@ -48,11 +54,12 @@ impl Auth {
             || self.jwks.is_some()
     }
 
-    /// The user of a token, or `None` for a token that is unknown, forged, expired, not
-    /// yet valid, or meant for another issuer or audience.
-    pub async fn user_of(&self, token: &str) -> Option<String> {
-        if let Some(user) = self.tokens.get(token) {
-            return Some(user.clone());
+    /// The caller of a token, or `None` for a token that is unknown, forged, expired, not
+    /// yet valid, meant for another issuer or audience, or whose `teams` claim is not an
+    /// array of strings.
+    pub async fn user_of(&self, token: &str) -> Option<Caller> {
+        if let Some(caller) = self.tokens.get(token) {
+            return Some(caller.clone());
         }
         let header = decode_header(token).ok()?;
         let validation = self.validation(header.alg);
@@ -82,7 +89,17 @@ impl Auth {
             _ => None,
         }?;
         let claim = self.user_claim.as_deref().unwrap_or("sub");
-        token_data.claims.get(claim)?.as_str().map(str::to_string)
+        let id = token_data.claims.get(claim)?.as_str()?.to_string();
+        let teams_claim = self.teams_claim.as_deref().unwrap_or(TEAMS_CLAIM);
+        let teams = match token_data.claims.get(teams_claim) {
+            None => Vec::new(),
+            Some(Value::Array(teams)) => teams
+                .iter()
+                .map(|t| t.as_str().map(str::to_string))
+                .collect::<Option<_>>()?,
+            Some(_) => return None,
+        };
+        Some(Caller { id, teams })
     }
 
     fn validation(&self, alg: Algorithm) -> Validation {
@@ -109,7 +126,7 @@ impl Auth {
 
     /// The user of a request's `Authorization: Bearer <token>` header, or the
     /// `unauthorized` error that says what is wrong with it.
-    pub async fn user_of_headers(&self, headers: &HeaderMap) -> Result<String, AppError> {
+    pub async fn user_of_headers(&self, headers: &HeaderMap) -> Result<Caller, AppError> {
         let header = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|h| h.to_str().ok())
@@ -132,8 +149,39 @@ impl Auth {
 /// The message of the `unauthorized` error for a token that resolves to no user.
 pub const INVALID_TOKEN: &str = "the token is not valid (unknown, malformed or expired)";
 
-/// The authenticated caller.
-pub struct User(pub String);
+/// The JWT claim holding the user's teams, unless `--jwt-teams-claim` names another.
+pub const TEAMS_CLAIM: &str = "teams";
+
+/// A development tokens file (`--tokens`): each token maps to a user id, or to
+/// `{ "user": id, "teams": [..] }`.
+pub fn parse_tokens(doc: Value) -> Result<HashMap<String, Caller>, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Entry {
+        User(String),
+        WithTeams {
+            user: String,
+            #[serde(default)]
+            teams: Vec<String>,
+        },
+    }
+    let map: HashMap<String, Entry> = serde_json::from_value(doc).map_err(|e| {
+        format!("tokens must map token strings to a user id or {{ \"user\": id, \"teams\": [..] }}: {e}")
+    })?;
+    Ok(map
+        .into_iter()
+        .map(|(token, entry)| {
+            let caller = match entry {
+                Entry::User(id) => Caller::user(id),
+                Entry::WithTeams { user, teams } => Caller { id: user, teams },
+            };
+            (token, caller)
+        })
+        .collect())
+}
+
+/// The authenticated caller: the user and their teams.
+pub struct User(pub Caller);
 
 impl FromRequestParts<AppState> for User {
     type Rejection = AppError;

@@ -404,7 +404,13 @@ pub async fn middleware(State(f): State<Arc<Faults>>, req: Request, next: Next) 
     {
         return next.run(req).await;
     }
-    let user = f.app.auth.user_of_headers(req.headers()).await.ok();
+    let user = f
+        .app
+        .auth
+        .user_of_headers(req.headers())
+        .await
+        .ok()
+        .map(|c| c.id);
     let fault = f.take(req.method(), &path, user.as_deref());
     let next = Handler {
         faults: f.clone(),

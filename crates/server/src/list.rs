@@ -9,7 +9,7 @@
 
 use crate::db::{parse_data, Db};
 use crate::error::AppResult;
-use crate::members::buckets_of_user;
+use crate::members::buckets_of;
 use crate::scope::Scoper;
 use crate::sortkey;
 use offline_tables_core::query::{compare_rows, Plan, Source};
@@ -76,7 +76,7 @@ pub async fn rows(
     };
     let batch = need.map_or(i64::MAX, |n| (n as i64).clamp(50, 1000));
     let mut out = Vec::new();
-    for bucket in buckets_of_user(scoper.user) {
+    for bucket in buckets_of(scoper.caller) {
         let mut found = 0u64;
         'ranges: for read in &reads {
             let (mut lo, mut after_ks) = (String::new(), String::new());

@@ -9,7 +9,6 @@ use offline_tables_server::db::Db;
 use offline_tables_server::jwks::{parse_jwks, RefreshPolicy, RemoteJwks, VerifyingKey};
 use offline_tables_server::{build, bulk, seed, system_clock, AppState, Config};
 use serde_json::Value;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,7 +27,7 @@ struct Args {
     /// rows (an existing key is replaced as a write would); then exit, printing rows/s.
     #[arg(long)]
     import: Option<PathBuf>,
-    /// Development tokens: { "token": "userId" }.
+    /// Development tokens: { "token": "userId" } or { "token": { "user": "userId", "teams": ["team"] } }.
     #[arg(long)]
     tokens: Option<PathBuf>,
     /// HS256 secret for JWTs (`sub` = user id, `exp` required).
@@ -51,6 +50,10 @@ struct Args {
     /// The JWT claim that holds the user id (e.g. `oid` for Entra ID).
     #[arg(long, default_value = "sub")]
     jwt_user_claim: String,
+    /// The JWT claim holding the user's teams (an array of strings), which `owner` scopes
+    /// match as well as the user id: `teams` (default), or e.g. `groups`.
+    #[arg(long, default_value = "teams")]
+    jwt_teams_claim: String,
     /// sqlite:PATH (created if missing) or postgres://...
     #[arg(long, default_value = "sqlite:./data/offline.db")]
     db: String,
@@ -111,9 +114,7 @@ fn read_json(path: &PathBuf, what: &str) -> Result<Value, BoxError> {
 async fn read_auth(args: &Args) -> Result<Auth, BoxError> {
     let mut auth = Auth::default();
     if let Some(path) = &args.tokens {
-        let map: HashMap<String, String> = serde_json::from_value(read_json(path, "tokens")?)
-            .map_err(|e| format!("tokens must map token strings to user ids: {e}"))?;
-        auth.tokens = map;
+        auth.tokens = offline_tables_server::auth::parse_tokens(read_json(path, "tokens")?)?;
     }
     if let Some(secret) = &args.jwt_secret {
         auth.jwt = Some(jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()));
@@ -147,6 +148,9 @@ async fn read_auth(args: &Args) -> Result<Auth, BoxError> {
     }
     auth.issuers = args.jwt_issuer.clone();
     auth.audiences = args.jwt_audience.clone();
+    if args.jwt_teams_claim != offline_tables_server::auth::TEAMS_CLAIM {
+        auth.teams_claim = Some(args.jwt_teams_claim.clone());
+    }
     if args.jwt_user_claim != "sub" {
         auth.user_claim = Some(args.jwt_user_claim.clone());
     }

@@ -1,6 +1,7 @@
 //! Buckets, kept at write time as PowerSync keeps its buckets: every row is a member of
-//! the buckets of the users whose scope it may be in (`u:<user>`), or of `*` when its
-//! scope does not depend on the user. A pull reads only the caller's two buckets, by
+//! the buckets of the owners whose scope it may be in (`u:<owner>`: a user, or a team
+//! whose members all see it), or of `*` when its scope does not depend on the caller. A
+//! pull reads only the caller's buckets (`*`, theirs and their teams'), by
 //! version, and a REST list reads only their index entries, so both cost what the
 //! caller's rows cost. Buckets over-approximate the scope (`filter` and
 //! `modifiedWithinDays` narrow nothing here); the exact scope is still evaluated per row
@@ -15,6 +16,7 @@
 use crate::db::Tx;
 use crate::error::AppResult;
 use crate::sortkey;
+use offline_tables_core::scope::Caller;
 use offline_tables_core::{Key, Profile, Scope};
 use serde_json::{Map, Value};
 use sqlx::Row;
@@ -22,14 +24,16 @@ use std::collections::{BTreeSet, HashMap};
 
 pub const EVERYONE: &str = "*";
 
-/// The bucket of `user`'s own rows.
-pub fn user_bucket(user: &str) -> String {
-    format!("u:{user}")
+/// The bucket of the rows owned by `owner` (a user id or a team).
+pub fn owner_bucket(owner: &str) -> String {
+    format!("u:{owner}")
 }
 
-/// The two buckets a user reads.
-pub fn buckets_of_user(user: &str) -> [String; 2] {
-    [EVERYONE.to_string(), user_bucket(user)]
+/// The buckets a caller reads: everyone's, their own and each of their teams'.
+pub fn buckets_of(caller: &Caller) -> Vec<String> {
+    std::iter::once(EVERYONE.to_string())
+        .chain(caller.owners().map(owner_bucket))
+        .collect()
 }
 
 /// Who may see a row: everyone, or the users of these bucket names.
@@ -118,7 +122,7 @@ pub fn buckets(
     let mut b = Buckets::All;
     if let Some(c) = owner {
         b = b.and(match row.get(c) {
-            Some(Value::String(u)) => Buckets::Some([user_bucket(u)].into()),
+            Some(Value::String(u)) => Buckets::Some([owner_bucket(u)].into()),
             _ => Buckets::none(),
         });
     }

@@ -17,6 +17,7 @@ use axum::Json;
 use offline_tables_core::protocol::{
     Change, PullRequest, PullResponse, RemoveReason, PROTOCOL_VERSION,
 };
+use offline_tables_core::scope::Caller;
 use offline_tables_core::Error;
 use offline_tables_core::{Profile, Scope};
 use serde_json::Value;
@@ -28,7 +29,7 @@ pub async fn pull(
 ) -> AppResult<Json<PullResponse>> {
     check_protocol(req.protocol_version)?;
     check_client_id(&req.client_id)?;
-    check_user(req.user.as_deref(), &user)?;
+    check_user(req.user.as_deref(), &user.id)?;
     if req.limit == Some(0) {
         return Err(Error::invalid_argument("limit must be at least 1").into());
     }
@@ -46,7 +47,7 @@ pub async fn pull(
     let client = req.client_id.as_str();
     {
         let mut tx = s.db.begin().await?;
-        claim_client(&mut tx, client, &user).await?;
+        claim_client(&mut tx, client, &user.id).await?;
         // The resync horizon moves when tombstones are purged or a new profile rebuilds
         // what is derived from the rows: a checkpoint below it that was given before it
         // moved must start over. A checkpoint below it given after it moved is good: a
@@ -73,7 +74,7 @@ pub async fn pull(
                 has_more: false,
                 resync: true,
                 profile_version: Some(profile.version),
-                user: Some(user.clone()),
+                user: Some(user.id.clone()),
             }));
         }
         if seen != horizon {
@@ -106,7 +107,7 @@ pub async fn pull(
     // The caller's two buckets (members.rs), each read by version up to the page size,
     // merged below; a row can be in both only as a removal marker in one of them.
     let mut logged = Vec::new();
-    for bucket in members::buckets_of_user(&user) {
+    for bucket in members::buckets_of(&user) {
         logged.extend(db::changes(&s.db, &bucket, after, upto, limit + 1).await?);
     }
     let removals = sqlx::query(
@@ -300,7 +301,7 @@ pub async fn pull(
         has_more,
         resync: false,
         profile_version: Some(profile.version),
-        user: Some(user.clone()),
+        user: Some(user.id.clone()),
     }))
 }
 
@@ -322,7 +323,7 @@ async fn age_out(
     s: &AppState,
     profile: &Profile,
     client: &str,
-    user: &str,
+    user: &Caller,
     now: i64,
 ) -> AppResult<()> {
     let aging: Vec<&String> = profile

@@ -13,6 +13,7 @@ use axum::Json;
 use offline_tables_core::protocol::{
     Outcome, PushMutation, PushRequest, PushResponse, RejectReason, PROTOCOL_VERSION,
 };
+use offline_tables_core::scope::Caller;
 use offline_tables_core::value::check_row;
 use offline_tables_core::Error;
 use offline_tables_core::{ConflictPolicy, MutationOp, Profile, Scope};
@@ -25,7 +26,7 @@ pub async fn push(
 ) -> AppResult<Json<PushResponse>> {
     check_protocol(req.protocol_version)?;
     check_client_id(&req.client_id)?;
-    check_user(req.user.as_deref(), &user)?;
+    check_user(req.user.as_deref(), &user.id)?;
     if req.mutations.len() > MAX_PUSH_BATCH {
         return Err(Error::invalid_argument(format!(
             "at most {MAX_PUSH_BATCH} mutations per push"
@@ -42,7 +43,7 @@ pub async fn push(
     let profile = s.profile();
     let client = req.client_id.as_str();
     let mut tx = s.db.begin().await?;
-    let mut last = claim_client(&mut tx, client, &user).await?;
+    let mut last = claim_client(&mut tx, client, &user.id).await?;
     // Before reading any row: a concurrent push must not decide on the same stale
     // version (PostgreSQL; on SQLite claim_client's write already holds the lock).
     db::lock_writes(&mut tx).await?;
@@ -186,7 +187,7 @@ fn shape_error(m: &PushMutation) -> Option<&'static str> {
 async fn apply(
     profile: &Profile,
     tx: &mut Tx,
-    user: &str,
+    user: &Caller,
     m: &PushMutation,
     now: i64,
 ) -> AppResult<Outcome> {

@@ -17,6 +17,7 @@ use offline_tables_core::rest::{
     key_segment, new_row, parse_key_segment, parse_query, patch_columns, patched_row, table,
     writable,
 };
+use offline_tables_core::scope::Caller;
 use offline_tables_core::Error;
 use offline_tables_core::{Key, Profile};
 use serde_json::{json, Map, Value};
@@ -67,7 +68,7 @@ pub async fn list(
 async fn visible(
     s: &AppState,
     profile: &Profile,
-    user: &str,
+    user: &Caller,
     name: &str,
     key: &Key,
 ) -> AppResult<(db::Stored, Map<String, Value>)> {
@@ -103,7 +104,7 @@ pub async fn read(
 async fn store_in_scope(
     profile: &Profile,
     mut tx: db::Tx,
-    user: &str,
+    user: &Caller,
     name: &str,
     key: &str,
     current: Option<&db::Stored>,
@@ -152,7 +153,7 @@ pub async fn create(
 async fn load_for_write(
     s: &AppState,
     profile: &Profile,
-    user: &str,
+    user: &Caller,
     name: &str,
     key: &Key,
     now: i64,

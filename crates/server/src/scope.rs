@@ -3,7 +3,7 @@
 
 use crate::db::{self, key_text, Db};
 use crate::error::AppResult;
-use offline_tables_core::scope::ScopeContext;
+use offline_tables_core::scope::{Caller, ScopeContext};
 use offline_tables_core::{Key, Profile, Scope};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -20,7 +20,7 @@ pub enum Src<'a> {
 pub struct Scoper<'a> {
     src: Src<'a>,
     profile: &'a Profile,
-    pub user: &'a str,
+    pub caller: &'a Caller,
     pub now_ms: i64,
     memo: HashMap<(String, String), bool>,
 }
@@ -42,11 +42,11 @@ fn related(scope: &Scope, out: &mut Vec<(String, String)>) {
 type BoxFut<'b, T> = Pin<Box<dyn Future<Output = T> + Send + 'b>>;
 
 impl<'a> Scoper<'a> {
-    pub fn new(src: Src<'a>, profile: &'a Profile, user: &'a str, now_ms: i64) -> Self {
+    pub fn new(src: Src<'a>, profile: &'a Profile, caller: &'a Caller, now_ms: i64) -> Self {
         Scoper {
             src,
             profile,
-            user,
+            caller,
             now_ms,
             memo: HashMap::new(),
         }
@@ -85,7 +85,7 @@ impl<'a> Scoper<'a> {
                     .unwrap_or(false)
             };
             let ctx = ScopeContext {
-                user_id: self.user,
+                caller: self.caller,
                 now_ms: self.now_ms,
                 parent_in_scope: &lookup,
             };

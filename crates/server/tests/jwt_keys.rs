@@ -447,7 +447,7 @@ async fn a_jwks_url_that_cannot_be_read_at_start_is_an_error() {
 #[tokio::test]
 async fn hs256_and_static_tokens_keep_working_beside_public_keys() {
     let mut tokens = std::collections::HashMap::new();
-    tokens.insert("tok-alice".to_string(), "alice".to_string());
+    tokens.insert("tok-alice".to_string(), Caller::user("alice"));
     let ctx = server(Auth {
         tokens,
         jwt: Some(jsonwebtoken::DecodingKey::from_secret(

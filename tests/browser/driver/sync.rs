@@ -8,6 +8,7 @@ mod faults;
 mod policies;
 mod profile;
 mod tabs;
+mod teams;
 
 use crate::common::server::*;
 use crate::common::sync::*;

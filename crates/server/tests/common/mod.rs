@@ -8,6 +8,7 @@
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
+pub use offline_tables_core::scope::Caller;
 use offline_tables_core::{Key, Profile};
 use offline_tables_server::auth::Auth;
 use offline_tables_server::db::{self, key_text, Db};
@@ -30,6 +31,8 @@ pub const JWT_SECRET: &str = "test-secret";
 pub const ALICE: &str = "tok-alice";
 pub const BOB: &str = "tok-bob";
 pub const CAROL: &str = "tok-carol";
+/// Development-token users in teams: `tok-<user>` is `<user>`, a member of these teams.
+pub const TEAM_MEMBERS: [(&str, &[&str]); 2] = [("tara", &["north"]), ("uma", &["north", "east"])];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -292,7 +295,18 @@ impl Ctx {
         let clock_now = now.clone();
         let mut tokens = std::collections::HashMap::new();
         for user in ["alice", "bob", "carol"] {
-            tokens.insert(format!("tok-{user}"), user.to_string());
+            tokens.insert(format!("tok-{user}"), Caller::user(user));
+        }
+        // Two members of the team "north" (TEAM_MEMBERS).
+        for (user, teams) in TEAM_MEMBERS {
+            let teams = teams.iter().map(|t| t.to_string()).collect();
+            tokens.insert(
+                format!("tok-{user}"),
+                Caller {
+                    id: user.into(),
+                    teams,
+                },
+            );
         }
         let app = app(Config {
             db: db.clone(),
