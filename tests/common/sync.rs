@@ -7,12 +7,6 @@ use super::*;
 use serde_json::Value;
 use wasm_bindgen_futures::JsFuture;
 
-#[wasm_bindgen(module = "/tests/common/sync.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = orHung)]
-    fn or_hung(p: &Promise, ms: u32) -> Promise;
-}
-
 /// How long any `sync()` may take in a test: a sync that hangs fails its test at once
 /// rather than stalling the suite until the runner gives up on the browser.
 pub const SYNC_MS: u32 = 8_000;
@@ -29,15 +23,16 @@ pub fn status(store: &OfflineStore) -> Value {
 
 /// `store.sync()`'s report, which must come within `SYNC_MS`.
 pub async fn sync(store: &OfflineStore) -> Value {
-    let r = JsFuture::from(or_hung(&store.sync(), SYNC_MS))
-        .await
-        .unwrap_or_else(|e| panic!("sync() rejected: {}", json(&e)));
-    assert!(
-        r.as_string().as_deref() != Some("hung"),
-        "sync() did not answer within {SYNC_MS} ms: {}",
-        status(store)
-    );
-    parse(&json(&r))
+    match JsFuture::from(within(&store.sync(), SYNC_MS)).await {
+        Ok(r) => parse(&json(&r)),
+        Err(e) if is_timeout(&e) => {
+            panic!(
+                "sync() did not answer within {SYNC_MS} ms: {}",
+                status(store)
+            )
+        }
+        Err(e) => panic!("sync() rejected: {}", json(&e)),
+    }
 }
 
 /// `sync()`, which must complete and leave the store idle.

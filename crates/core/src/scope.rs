@@ -25,7 +25,7 @@ impl Caller {
 
     /// True when `owner` is this user or one of their teams.
     pub fn owns(&self, owner: &str) -> bool {
-        self.id == owner || self.teams.iter().any(|t| t == owner)
+        self.owners().any(|o| o == owner)
     }
 
     /// The owner values whose rows are this caller's: the user id, then each team.

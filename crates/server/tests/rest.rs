@@ -5,16 +5,7 @@
 mod common;
 
 use common::*;
-use serde_json::{json, Value};
-
-fn ids(r: &Resp) -> Vec<Value> {
-    r.body["value"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no value: {}", r.text))
-        .iter()
-        .map(|row| row["id"].clone())
-        .collect()
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn listing_filters_selects_orders_and_pages_within_scope() {
@@ -22,21 +13,21 @@ async fn listing_filters_selects_orders_and_pages_within_scope() {
         let ctx = Ctx::demo(kind).await;
         let r = ctx.get(ALICE, "/api/data/accounts").await;
         assert_eq!(r.status, 200, "{}", r.text);
-        assert_eq!(ids(&r), [json!("a0"), json!("a2"), json!("a4")], "{kind:?}");
+        assert_eq!(r.ids(), [json!("a0"), json!("a2"), json!("a4")], "{kind:?}");
         assert!(r.body.get("count").is_none(), "count only when asked");
 
         let r = ctx
             .get(ALICE, "/api/data/accounts?$filter=city%20eq%20'Paris'")
             .await;
-        assert_eq!(ids(&r), [json!("a0")]);
+        assert_eq!(r.ids(), [json!("a0")]);
         assert_eq!(r.body["value"][0]["name"], "Account 0");
 
         let r = ctx
             .get(ALICE, "/api/data/accounts?$orderby=city%20desc")
             .await;
-        assert_eq!(ids(&r), [json!("a0"), json!("a2"), json!("a4")]);
+        assert_eq!(r.ids(), [json!("a0"), json!("a2"), json!("a4")]);
         let r = ctx.get(ALICE, "/api/data/accounts?$orderby=city").await;
-        assert_eq!(ids(&r), [json!("a4"), json!("a2"), json!("a0")]);
+        assert_eq!(r.ids(), [json!("a4"), json!("a2"), json!("a0")]);
 
         let r = ctx
             .get(
@@ -75,16 +66,16 @@ async fn listing_filters_selects_orders_and_pages_within_scope() {
                 "/api/data/accounts?$filter=city%20eq%20'Paris'&$count=true",
             )
             .await;
-        assert_eq!(ids(&r), [json!("a3")]);
+        assert_eq!(r.ids(), [json!("a3")]);
         assert_eq!(r.body["count"], 1);
         // Windowed, related work orders; all products.
         let r = ctx.get(ALICE, "/api/data/workorders?$orderby=id").await;
-        assert_eq!(ids(&r), [json!("w10"), json!("w2"), json!("w6")]);
-        assert_eq!(ids(&ctx.get(CAROL, "/api/data/products").await).len(), 3);
-        assert_eq!(ids(&ctx.get(CAROL, "/api/data/accounts").await).len(), 0);
+        assert_eq!(r.ids(), [json!("w10"), json!("w2"), json!("w6")]);
+        assert_eq!(ctx.get(CAROL, "/api/data/products").await.ids().len(), 3);
+        assert_eq!(ctx.get(CAROL, "/api/data/accounts").await.ids().len(), 0);
         // Parameters that are not query options belong to the app.
         let r = ctx.get(ALICE, "/api/data/accounts?_=12345&$top=1").await;
-        assert_eq!(ids(&r), [json!("a0")]);
+        assert_eq!(r.ids(), [json!("a0")]);
     })
     .await;
 }

@@ -33,17 +33,6 @@ async fn north_account(ctx: &Ctx) {
     assert_eq!(r.status, 201, "{}", r.text);
 }
 
-fn ids(list: &Resp) -> Vec<String> {
-    let mut ids: Vec<String> = list.body["value"]
-        .as_array()
-        .unwrap_or_else(|| panic!("not a list: {}", list.text))
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_string())
-        .collect();
-    ids.sort();
-    ids
-}
-
 #[tokio::test]
 async fn team_rows_reach_every_member_and_nobody_else() {
     for_each_backend(|kind| async move {
@@ -63,7 +52,7 @@ async fn team_rows_reach_every_member_and_nobody_else() {
             let list = ctx
                 .get(token, "/api/data/accounts?$filter=ownerId%20eq%20'north'")
                 .await;
-            assert_eq!(ids(&list), ["n-acc"], "{token}");
+            assert_eq!(list.ids(), [json!("n-acc")], "{token}");
             assert_eq!(
                 ctx.get(token, "/api/data/workorders/'n-wo'").await.status,
                 200
@@ -79,7 +68,7 @@ async fn team_rows_reach_every_member_and_nobody_else() {
             let list = ctx
                 .get(token, "/api/data/accounts?$filter=ownerId%20eq%20'north'")
                 .await;
-            assert_eq!(ids(&list), Vec::<String>::new(), "{token}");
+            assert_eq!(list.ids(), Vec::<Value>::new(), "{token}");
             let got = ctx.get(token, "/api/data/accounts/'n-acc'").await;
             got.assert_error(404, "not_found");
         }
@@ -172,7 +161,7 @@ async fn a_jwt_teams_claim_is_read_and_must_be_a_list_of_strings() {
         let list = ctx
             .get(&member, "/api/data/accounts?$filter=ownerId%20eq%20'north'")
             .await;
-        assert_eq!(ids(&list), ["n-acc"]);
+        assert_eq!(list.ids(), [json!("n-acc")]);
         let outsider = token(json!(["south"]));
         let list = ctx
             .get(
@@ -180,7 +169,7 @@ async fn a_jwt_teams_claim_is_read_and_must_be_a_list_of_strings() {
                 "/api/data/accounts?$filter=ownerId%20eq%20'north'",
             )
             .await;
-        assert_eq!(ids(&list), Vec::<String>::new());
+        assert_eq!(list.ids(), Vec::<Value>::new());
         for bad in [
             json!("north"),
             json!([1]),

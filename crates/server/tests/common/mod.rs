@@ -234,6 +234,16 @@ pub struct Resp {
 }
 
 impl Resp {
+    /// The `id` of each row of a list answer (`{ value: [...] }`), in its order.
+    pub fn ids(&self) -> Vec<Value> {
+        self.body["value"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no value: {}", self.text))
+            .iter()
+            .map(|row| row["id"].clone())
+            .collect()
+    }
+
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }

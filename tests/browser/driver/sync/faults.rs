@@ -146,7 +146,3 @@ fn answers_for(id: u64) -> Vec<Value> {
         .filter(|o| o["id"] == id)
         .collect()
 }
-
-async fn list_is_empty(p: js_sys::Promise) -> bool {
-    ok_json(p).await == "[]"
-}
