@@ -1,8 +1,8 @@
 //! Pull apply: the server's changes written to the local store in one transaction: rows,
-//! the bases of rows with local changes (server row and version) and, for a pulled
-//! page, the new checkpoint, so the checkpoint never runs ahead of the data it covers. A
-//! row with pending local changes keeps its local state on top; only its base moves (the
-//! change is rebased).
+//! the bases of rows with kept conflicts or server removals under local changes and, for
+//! a pulled page, the new checkpoint, so the checkpoint never runs ahead of the data it
+//! covers. A row with pending local changes keeps its local state and the base it was
+//! made against, so its push meets the server's newer row as a conflict.
 
 use super::js::{put_rows, rows_to_js};
 use super::outbox::{coalesce_present, drop_from_log, read_log};
@@ -307,7 +307,7 @@ impl Db {
             }
         }
         // A row with a conflict kept for the app stays as the user left it, like a
-        // pending one: only its base moves.
+        // pending one; its base follows the server, so the app settles on the newest row.
         let kept = kept_from(&tx, kept).await?;
         let kept = row_set(&kept);
         for c in changes {
@@ -362,11 +362,16 @@ impl Db {
                 // Built only where a base is written: a download writes none.
                 let bk = || base_key(c.table, &k);
                 match c.row.map(|i| rows.get(i)) {
+                    // A pending change keeps the base it was made against: pushed against
+                    // it, it meets this newer row as a conflict, settled by the table's
+                    // policy. Moving the base here would let the push overwrite the
+                    // server's change unseen (protocol §4 rule 3).
+                    Some(_) if local_on_top && !kept.contains(&(c.table, c.key)) => {}
                     Some(row_js) => {
-                        // Under a local change the base takes the server's row and version
-                        // (the change is rebased on them). Otherwise the table takes the
-                        // row, and a page's checkpoint bounds its version: no base is
-                        // written, so a download writes each row once (see `Base`).
+                        // Under a kept conflict the base takes the server's row and
+                        // version. Otherwise the table takes the row, and a page's
+                        // checkpoint bounds its version: no base is written, so a
+                        // download writes each row once (see `Base`).
                         if local_on_top || checkpoint.is_none() {
                             let row = match local_on_top {
                                 true => row_js.clone(),

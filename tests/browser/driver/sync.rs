@@ -7,6 +7,7 @@ mod conflicts;
 mod faults;
 mod policies;
 mod profile;
+mod races;
 mod tabs;
 mod teams;
 

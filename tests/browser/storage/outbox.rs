@@ -288,20 +288,22 @@ async fn pulled_rows_never_overwrite_pending_local_changes() {
         ],
     )
     .await;
-    // The pending rows keep their local state, rebased on the new server version.
+    // The pending rows keep their local state and the base they were made against: the
+    // update still stands against version 5, the insert is still an insert, so each
+    // meets the server's newer row as a conflict instead of overwriting it.
     assert_eq!(ok_json(t.get("a".into())).await, local);
     assert_eq!(ok_json(t.get("new".into())).await, r#"{"id":"new","v":0}"#);
     assert_pending(
         &store,
         format!(
             "[{},{}]",
-            change(r#""a""#, "update", &local, r#""6""#, server2),
+            change(r#""a""#, "update", &local, r#""5""#, BASE_A),
             change(
                 r#""new""#,
-                "update",
+                "insert",
                 r#"{"id":"new","v":0}"#,
-                r#""1""#,
-                r#"{"id":"new","v":"server"}"#
+                "null",
+                "null"
             )
         ),
     )

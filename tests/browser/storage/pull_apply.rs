@@ -90,7 +90,10 @@ async fn a_page_that_cannot_be_stored_changes_nothing() {
 }
 
 #[wasm_bindgen_test]
-async fn a_pending_local_change_stays_on_top_and_is_rebased() {
+async fn a_pending_local_change_keeps_its_row_and_its_base() {
+    // The change was made against version 3: pushed against 3 it meets the server's
+    // version 8 as a conflict, settled by the table's policy. Were its base moved to 8,
+    // the push would overwrite the server's change unseen (protocol §4 rule 3).
     let store = fresh().await;
     let db = store.db();
     let a = store.table("accounts").unwrap();
@@ -107,7 +110,7 @@ async fn a_pending_local_change_stays_on_top_and_is_rebased() {
     }))
     .await
     .unwrap();
-    // The user's row is untouched; the pending update now stands against version 8.
+    // The user's row is untouched; the pending update still stands against version 3.
     assert_eq!(
         ok_json(a.get("a1".into())).await,
         r#"{"id":"a1","name":"A","city":"Lyon"}"#
@@ -115,7 +118,7 @@ async fn a_pending_local_change_stays_on_top_and_is_rebased() {
     assert_eq!(
         canon(&pending_json(&store).await),
         canon(
-            r#"[{"table":"accounts","key":"a1","op":"update","row":{"id":"a1","name":"A","city":"Lyon"},"baseVersion":"8","baseRow":{"id":"a1","name":"B","city":"Paris"}}]"#
+            r#"[{"table":"accounts","key":"a1","op":"update","row":{"id":"a1","name":"A","city":"Lyon"},"baseVersion":"3","baseRow":{"id":"a1","name":"A","city":"Paris"}}]"#
         )
     );
     assert_eq!(db.checkpoint().await.unwrap().as_deref(), Some("8"));
