@@ -85,6 +85,12 @@ pub fn words() -> impl Strategy<Value = &'static str> {
     words.extend(TABLE_FIELDS);
     words.extend([
         "owner",
+        "columns",
+        "files",
+        "download",
+        "maxBytes",
+        "sync",
+        "view",
         "related",
         "table",
         "column",

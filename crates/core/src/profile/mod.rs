@@ -8,6 +8,9 @@ use crate::value::{object, type_name};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+mod columns;
+pub use columns::{Download, FileDef, DEFAULT_FILE_MAX_BYTES, MAX_FILE_BYTES};
+
 pub const DEFAULT_SYNC_INTERVAL_SECONDS: u32 = 300;
 pub const MAX_PROFILE_VERSION: u32 = 1_000_000;
 
@@ -67,6 +70,10 @@ pub struct TableDef {
     pub sync_interval_seconds: u32,
     pub read_only: bool,
     pub scope: Scope,
+    /// The columns the device keeps besides the key (None: all of them).
+    pub columns: Option<Vec<String>>,
+    /// File columns, by name.
+    pub files: BTreeMap<String, FileDef>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -225,6 +232,13 @@ impl Profile {
                     ("readOnly", t.read_only.into()),
                     ("scope", t.scope.to_json()),
                 ]);
+                let mut o = o;
+                if let Some(cols) = &t.columns {
+                    o["columns"] = cols.clone().into();
+                }
+                if !t.files.is_empty() {
+                    o["files"] = columns::files_to_json(&t.files);
+                }
                 (n.clone(), o)
             })
             .collect();
@@ -327,6 +341,9 @@ fn parse_table(v: &Value, path: &str) -> Result<TableDef> {
         None | Some(Value::Null) => Scope::All,
         Some(s) => parse_scope(s, &format!("{path}.scope"))?,
     };
+    let columns = columns::parse_columns(obj.get("columns"), path, &key)?;
+    let files = columns::parse_files(obj.get("files"), path, &key)?;
+    columns::check_selection(&columns, &indexes, &files, path)?;
     Ok(TableDef {
         key,
         indexes,
@@ -334,6 +351,8 @@ fn parse_table(v: &Value, path: &str) -> Result<TableDef> {
         sync_interval_seconds,
         read_only,
         scope,
+        columns,
+        files,
     })
 }
 
