@@ -87,18 +87,56 @@ fn server_options(v: ServerOptions) -> Result<Server, Error> {
 }
 
 /// The engine's settings from `options.sync` and the profile.
+/// `sync()`'s `options.tables`: None for every table; each must be a table of `profile`.
+fn sync_tables(options: &JsValue, profile: &Profile) -> Result<Option<Vec<String>>, Error> {
+    let bad = |what: String| Error::invalid_argument(format!("sync: options.tables {what}"));
+    if options.is_undefined() || options.is_null() {
+        return Ok(None);
+    }
+    let tables = js_sys::Reflect::get(options, &"tables".into()).unwrap_or_default();
+    if tables.is_undefined() {
+        return Ok(None);
+    }
+    if !js_sys::Array::is_array(&tables) {
+        return Err(bad("must be an array of table names".into()));
+    }
+    let mut out = Vec::new();
+    for t in js_sys::Array::from(&tables).iter() {
+        match t.as_string() {
+            Some(t) if profile.tables.contains_key(&t) => out.push(t),
+            Some(t) => {
+                return Err(bad(format!(
+                    "names '{t}', which is not a table of the profile"
+                )))
+            }
+            None => return Err(bad("must be an array of table names".into())),
+        }
+    }
+    Ok(Some(out))
+}
+
 fn sync_config(sync: &SyncOptions, profile: &Profile) -> Result<Config, Error> {
     let mut config = Config::default();
     if let Some(auto) = sync.auto {
         config.auto = auto;
     }
     let seconds = match sync.interval_seconds {
-        // One pull serves every table, so the shortest interval is every table's.
-        None => profile
-            .tables
-            .values()
-            .map(|t| t.sync_interval_seconds as f64)
-            .reduce(f64::min),
+        // Each sync group on its profile interval (`Profile::sync_groups`).
+        None => {
+            let groups = profile.sync_groups();
+            config.group_intervals_ms = groups
+                .iter()
+                .map(|g| g.interval_seconds as u64 * 1000)
+                .collect();
+            if groups.len() < 2 {
+                config.group_intervals_ms.clear();
+            }
+            groups
+                .iter()
+                .map(|g| g.interval_seconds as f64)
+                .reduce(f64::min)
+        }
+        // One interval for every table: one group.
         Some(s) if s >= 1.0 => Some(s),
         Some(_) => {
             return Err(Error::invalid_argument(
@@ -158,15 +196,22 @@ impl OfflineStore {
         })
     }
 
-    /// Syncs now (push, then pull); resolves when that cycle ends. Offline, it resolves
-    /// at once with `result: "offline"`: nothing is attempted and nothing is an error.
+    /// Syncs now (push, then pull every table, or `options.tables` and the tables that
+    /// pull with them); resolves when that cycle ends. Offline, it resolves at once with
+    /// `result: "offline"`: nothing is attempted and nothing is an error.
     #[wasm_bindgen(unchecked_return_type = "Promise<SyncResult>")]
-    pub fn sync(&self) -> Promise {
-        match &self.syncer {
-            Some(s) => s.request_sync(),
-            None => super::rejected(&Error::invalid_argument(
+    pub fn sync(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "SyncRequest")] options: Option<JsValue>,
+    ) -> Promise {
+        let Some(s) = &self.syncer else {
+            return super::rejected(&Error::invalid_argument(
                 "sync: this store was opened without a server",
-            )),
+            ));
+        };
+        match sync_tables(&options.unwrap_or_default(), &self.db.profile()) {
+            Ok(tables) => s.request_sync(tables.as_deref()),
+            Err(e) => super::rejected(&e),
         }
     }
 

@@ -150,6 +150,13 @@ export interface SyncStatus {
   initialSync: InitialSync;
 }
 
+/** What `sync()` pulls. */
+export interface SyncRequest {
+  /** These tables and those that pull with them (a parent and its `related` children);
+   * default: every table. Pushes always go, whatever the tables. */
+  tables?: string[];
+}
+
 export interface SyncResult {
   /** "completed": pushed and pulled everything; "offline": nothing attempted; "failed": retried later. */
   result: "completed" | "offline" | "failed";

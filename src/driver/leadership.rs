@@ -48,8 +48,8 @@ pub fn background_sync_tag(name: &str) -> String {
 
 /// A message between the tabs of one database.
 pub enum Message {
-    /// A follower asks the leader to sync.
-    SyncRequest,
+    /// A follower asks the leader to sync these sync groups (empty: all).
+    SyncRequest(Vec<usize>),
     /// The leader finished a sync requested by anyone: `{ result, status }`.
     Finished(JsValue),
     /// The leader's status changed.
@@ -66,7 +66,12 @@ impl Message {
     /// Read from the channel: its `kind` and `body` (None for a kind this tab does not know).
     fn read(kind: &str, body: JsValue) -> Option<Message> {
         Some(match kind {
-            "sync" => Message::SyncRequest,
+            "sync" => Message::SyncRequest(
+                js_sys::Array::from(&body)
+                    .iter()
+                    .filter_map(|g| g.as_f64().map(|g| g as usize))
+                    .collect(),
+            ),
             "finished" => Message::Finished(body),
             "status" => Message::Status(body),
             "conflict" => Message::Conflict(body),
@@ -79,7 +84,14 @@ impl Message {
     /// As sent on the channel: its `kind` and `body`.
     fn written(self) -> (&'static str, JsValue) {
         match self {
-            Message::SyncRequest => ("sync", JsValue::UNDEFINED),
+            Message::SyncRequest(groups) => (
+                "sync",
+                groups
+                    .iter()
+                    .map(|g| JsValue::from(*g as f64))
+                    .collect::<js_sys::Array>()
+                    .into(),
+            ),
             Message::Finished(body) => ("finished", body),
             Message::Status(body) => ("status", body),
             Message::Conflict(body) => ("conflict", body),

@@ -70,6 +70,9 @@ pub struct Syncer {
     stopped: Cell<bool>,
     /// The next page of a download, fetched while the current one was written.
     ahead: RefCell<Option<exchange::Ahead>>,
+    /// The tables of each sync group, by the engine's group index; empty when the engine
+    /// has one group of every table.
+    groups: Vec<Vec<String>>,
 }
 
 impl Syncer {
@@ -83,7 +86,17 @@ impl Syncer {
     pub fn start(db: Rc<Db>, server: Server, config: Config) -> Rc<Syncer> {
         let name = db.name.clone();
         let board = Board::new(db.profile().tables.keys());
+        let groups = match config.group_intervals_ms.is_empty() {
+            true => Vec::new(),
+            false => db
+                .profile()
+                .sync_groups()
+                .into_iter()
+                .map(|g| g.tables)
+                .collect(),
+        };
         let me = Rc::new(Syncer {
+            groups,
             db,
             server,
             engine: RefCell::new(Engine::new(config)),
@@ -119,7 +132,7 @@ impl Syncer {
     fn on_message(self: &Rc<Self>, m: Message) {
         let leader = self.leadership.is_leader();
         match m {
-            Message::SyncRequest if leader => self.feed(Event::SyncRequested),
+            Message::SyncRequest(groups) if leader => self.feed(Event::SyncRequested { groups }),
             Message::ListsChanged => self.refresh_counts(),
             Message::Finished(result) if !leader => {
                 for (resolve, _) in self.waiters.borrow_mut().drain(..) {
@@ -179,7 +192,7 @@ impl Syncer {
         });
         // Requests made while following are served now.
         if !self.waiters.borrow().is_empty() {
-            self.feed(Event::SyncRequested);
+            self.feed(Event::SyncRequested { groups: Vec::new() });
         }
     }
 
@@ -281,8 +294,38 @@ impl Syncer {
         }
     }
 
-    /// `store.sync()`: resolves when the cycle it starts (or joins) ends.
-    pub fn request_sync(self: &Rc<Self>) -> js_sys::Promise {
+    /// The sync groups holding `tables` (None: every group, which is also what one group
+    /// of every table gets).
+    fn groups_of(&self, tables: Option<&[String]>) -> Vec<usize> {
+        let Some(tables) = tables.filter(|_| !self.groups.is_empty()) else {
+            return Vec::new();
+        };
+        let of: Vec<usize> = (0..self.groups.len())
+            .filter(|&i| self.groups[i].iter().any(|t| tables.contains(t)))
+            .collect();
+        match of.len() == self.groups.len() {
+            true => Vec::new(),
+            false => of,
+        }
+    }
+
+    /// The tables of the sync groups `groups` (None: every table).
+    fn tables_of(&self, groups: &[usize]) -> Option<Vec<String>> {
+        if groups.is_empty() {
+            return None;
+        }
+        Some(
+            groups
+                .iter()
+                .flat_map(|&g| self.groups[g].iter().cloned())
+                .collect(),
+        )
+    }
+
+    /// `store.sync()`, of the tables `tables` (and those they pull with) or of every table
+    /// (None): resolves when the cycle it starts (or joins) ends.
+    pub fn request_sync(self: &Rc<Self>, tables: Option<&[String]>) -> js_sys::Promise {
+        let groups = self.groups_of(tables);
         let me = self.clone();
         let promise = js_sys::Promise::new(&mut |resolve, reject| {
             me.waiters.borrow_mut().push((resolve, reject));
@@ -292,9 +335,9 @@ impl Syncer {
                 // Report what this request's cycle does, not earlier automatic ones.
                 self.board.take_report();
             }
-            self.feed(Event::SyncRequested);
+            self.feed(Event::SyncRequested { groups });
         } else {
-            self.leadership.post(Message::SyncRequest);
+            self.leadership.post(Message::SyncRequest(groups));
         }
         promise
     }
@@ -324,10 +367,11 @@ impl Syncer {
                     me.feed(ev);
                 });
             }
-            Instruction::SendPull { request } => {
+            Instruction::SendPull { request, groups } => {
                 let me = self.clone();
+                let tables = self.tables_of(&groups);
                 wasm_bindgen_futures::spawn_local(async move {
-                    let ev = me.pull(request).await;
+                    let ev = me.pull(request, tables).await;
                     me.feed(ev);
                 });
             }

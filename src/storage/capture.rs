@@ -76,7 +76,7 @@ pub(super) async fn write_logged(
 ) -> Result<()> {
     let fail = |e| tx.fail(e);
     let (bases, meta, outbox) = (tx.store(BASE)?, tx.store(META)?, tx.store(OUTBOX)?);
-    let checkpoint = meta_get(&meta, "checkpoint").map_err(fail)?;
+    let checkpoints = super::checkpoints::Pending::issue(tx, &meta)?;
     let unmarked = meta_get(&meta, "unmarked").map_err(fail)?;
     let mut sorted = Sorted::default();
     let mut reads = Vec::new();
@@ -103,7 +103,8 @@ pub(super) async fn write_logged(
         .primitive()
         .map_err(fail)?;
     let seq = tx.wait(added).await?;
-    let checkpoint = tx.wait(checkpoint).await?.and_then(|v| v.as_string());
+    // The table's own checkpoint bounds the version of a row downloaded and not edited.
+    let checkpoint = checkpoints.read(tx).await?.of(table);
     let unmarked = tx.wait(unmarked).await?.and_then(|v| v.as_bool()) == Some(true);
     for read in reads {
         match read {

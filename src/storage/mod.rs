@@ -5,6 +5,7 @@
 //! `upgrade.rs` does so without the crate (it says why).
 
 mod capture;
+mod checkpoints;
 pub(crate) mod js;
 pub mod lists;
 mod live;

@@ -3,7 +3,7 @@
 
 pub(crate) use super::records::key_js;
 use super::records::{self, base_key, parse_base, version_max, OutboxRecord, StoredEntry};
-use super::tx::{delete, get, meta_get, or_undefined, put, Tx};
+use super::tx::{delete, get, or_undefined, put, Tx};
 use super::{Db, BASE, META, OUTBOX};
 use crate::error::{Error, Result};
 use indexed_db_futures::object_store::ObjectStore;
@@ -227,11 +227,11 @@ impl Db {
         let fail = |e| tx.fail(e);
         let row_req = get(&tx.store(table)?, key).map_err(fail)?;
         let base_req = get(&tx.store(BASE)?, &base_key(table, key)).map_err(fail)?;
-        let checkpoint = meta_get(&tx.store(META)?, "checkpoint").map_err(fail)?;
+        let checkpoints = super::checkpoints::Pending::issue(&tx, &tx.store(META)?)?;
         let log = read_log(&tx, &tx.store(OUTBOX)?).await?;
         let row = or_undefined(tx.wait(row_req).await?);
         let base = parse_base(tx.wait(base_req).await?, &ctx)?;
-        let checkpoint = tx.wait(checkpoint).await?.and_then(|v| v.as_string());
+        let checkpoint = checkpoints.read(&tx).await?.of(table);
         let k = records::key_of(key).ok_or_else(|| {
             Error::invalid_argument("meta: key must be a string or a finite number")
         })?;

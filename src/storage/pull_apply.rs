@@ -4,6 +4,7 @@
 //! covers. A row with pending local changes keeps its local state and the base it was
 //! made against, so its push meets the server's newer row as a conflict.
 
+use super::checkpoints::{write_last_pull, Pending, LAST_PULL};
 use super::js::{put_rows, rows_to_js};
 use super::outbox::{coalesce_present, drop_from_log, read_log};
 use super::records::{self, base_key, key_js, parse_base, row_set, ConflictId, RowSet};
@@ -14,6 +15,7 @@ use crate::error::Result;
 use indexed_db_futures::internals::SystemRepr;
 use indexed_db_futures::prelude::*;
 use js_sys::Array;
+use offline_tables_core::protocol::checkpoint_of;
 use offline_tables_core::protocol::{Change, PullResponse};
 use offline_tables_core::Key;
 use serde_json::Value;
@@ -86,17 +88,19 @@ pub enum Applied {
     Stale,
 }
 
-/// A page's checkpoint move: from the checkpoint it was pulled from to its own.
-#[derive(Clone, Copy)]
+/// A page's checkpoint moves: each table pulled, from the checkpoint it was pulled from
+/// to the page's; `done`: the page ends its pull.
 struct Moves<'a> {
-    from: Option<&'a str>,
-    to: &'a str,
+    from: &'a [(String, Option<String>)],
+    to: Vec<(&'a str, &'a str)>,
+    done: bool,
 }
 
 /// See `Db::pull_state`.
 pub struct PullState {
     pub client_id: Option<String>,
-    pub checkpoint: Option<String>,
+    /// Every table of the profile, with its checkpoint (None: never pulled).
+    pub checkpoints: Vec<(String, Option<String>)>,
     pub user: Option<String>,
 }
 
@@ -138,16 +142,35 @@ impl Db {
             .map(drop)
     }
 
-    /// Applies a page pulled from the checkpoint `asked` (None: from the start), whose
-    /// rows are `rows` (`rows[i]` is the row of `page.changes[i]`, see
-    /// `transport::Pulled`), and stores its checkpoint in the same transaction, provided
-    /// the store's checkpoint is still `asked` (else `Stale`, nothing written). Change
-    /// kinds this client does not know, and tables outside its profile, are skipped.
+    /// Applies a page of every table pulled from the one checkpoint `asked` (None: from
+    /// the start); see `apply_pulled_page`.
     pub async fn apply_page(
         &self,
         page: &PullResponse,
         rows: &Array,
         asked: Option<&str>,
+    ) -> Result<Applied> {
+        let asked: Vec<(String, Option<String>)> = self
+            .profile()
+            .tables
+            .keys()
+            .map(|t| (t.clone(), asked.map(str::to_string)))
+            .collect();
+        self.apply_pulled_page(page, rows, &asked).await
+    }
+
+    /// Applies a page pulled for the tables of `asked`, each from its checkpoint there
+    /// (None: from the start), whose rows are `rows` (`rows[i]` is the row of
+    /// `page.changes[i]`, see `transport::Pulled`), and stores each table's new
+    /// checkpoint in the same transaction (the page's `checkpoints`, or its `checkpoint`
+    /// for every table from a server without them), provided the store's checkpoints are
+    /// still those of `asked` (else `Stale`, nothing written). Change kinds this client
+    /// does not know, and tables outside its profile, are skipped.
+    pub async fn apply_pulled_page(
+        &self,
+        page: &PullResponse,
+        rows: &Array,
+        asked: &[(String, Option<String>)],
     ) -> Result<Applied> {
         let profile = self.profile();
         let changes: Vec<Incoming> = page
@@ -181,9 +204,20 @@ impl Db {
             })
             .filter(|c| profile.tables.contains_key(c.table))
             .collect();
+        let to = asked
+            .iter()
+            .map(|(t, _)| {
+                let c = page
+                    .checkpoints
+                    .as_deref()
+                    .and_then(|m| checkpoint_of(m, t));
+                (t.as_str(), c.unwrap_or(&page.checkpoint).as_str())
+            })
+            .collect();
         let moves = Moves {
             from: asked,
-            to: &page.checkpoint,
+            to,
+            done: !page.has_more,
         };
         self.apply_changes(&changes, rows, Some(moves)).await
     }
@@ -216,29 +250,33 @@ impl Db {
         let conn = self.conn()?;
         let tx = self.tx(&conn, &[META], false, ctx)?;
         let meta = tx.store(META)?;
-        let reqs = ["clientId", "checkpoint", "user"].map(|k| meta_get(&meta, k));
-        let mut out = [None, None, None];
+        let cps = Pending::issue(&tx, &meta)?;
+        let reqs = ["clientId", "user"].map(|k| meta_get(&meta, k));
+        let mut out = [None, None];
         for (slot, req) in out.iter_mut().zip(reqs) {
             *slot = tx
                 .wait(req.map_err(|e| tx.fail(e))?)
                 .await?
                 .and_then(|v| v.as_string());
         }
-        let [client_id, checkpoint, user] = out;
+        let cps = cps.read(&tx).await?;
+        let [client_id, user] = out;
         Ok(PullState {
             client_id,
-            checkpoint,
+            checkpoints: self
+                .profile()
+                .tables
+                .keys()
+                .map(|t| (t.clone(), cps.of(t)))
+                .collect(),
             user,
         })
     }
 
-    /// The checkpoint of the last page applied, if any.
+    /// The lowest checkpoint of the profile's tables (None while any table has none).
     pub async fn checkpoint(&self) -> Result<Option<String>> {
-        let ctx = "reading the checkpoint";
-        let conn = self.conn()?;
-        let tx = self.tx(&conn, &[META], false, ctx)?;
-        let req = meta_get(&tx.store(META)?, "checkpoint").map_err(|e| tx.fail(e))?;
-        Ok(tx.wait(req).await?.and_then(|v| v.as_string()))
+        let state = self.pull_state().await?;
+        Ok(lowest(&state.checkpoints))
     }
 
     async fn apply_changes(
@@ -247,7 +285,7 @@ impl Db {
         rows: &Array,
         moves: Option<Moves<'_>>,
     ) -> Result<Applied> {
-        let checkpoint = moves.map(|m| m.to);
+        let checkpoint = moves.as_ref().map(|m| &m.to);
         let ctx = "applying server changes";
         let profile = self.profile();
         let mut tables: Vec<&str> = changes.iter().map(|c| c.table).collect();
@@ -265,16 +303,22 @@ impl Db {
         // The three reads go out together: each awaited alone costs a round trip to
         // the database, once per page of a download.
         let stored = match moves {
-            Some(_) => Some(meta_get(&meta, "checkpoint").map_err(|e| tx.fail(e))?),
+            Some(_) => Some((
+                Pending::issue(&tx, &meta)?,
+                meta_get(&meta, LAST_PULL).map_err(|e| tx.fail(e))?,
+            )),
             None => None,
         };
         let kept = kept_request(&tx)?;
         let log = read_log(&tx, &outbox).await?;
-        if let (Some(m), Some(stored)) = (moves, stored) {
-            let stored = tx.wait(stored).await?.and_then(|v| v.as_string());
-            if stored.as_deref() != m.from {
+        let mut stored_cps = None;
+        if let (Some(m), Some((cps, last))) = (&moves, stored) {
+            let cps = cps.read(&tx).await?;
+            let last = or_undefined(tx.wait(last).await?);
+            if m.from.iter().any(|(t, from)| cps.of(t) != *from) {
                 return Ok(Applied::Stale);
             }
+            stored_cps = Some((cps, last));
         }
         let logged = RowSet::of(
             log.iter()
@@ -320,8 +364,12 @@ impl Db {
         let mut touched = super::Touched::default();
         let mut apply = || -> Result<()> {
             let fail = |e| tx.fail(e);
-            if let Some(cp) = checkpoint {
-                put_at(&meta, &cp.into(), &"checkpoint".into()).map_err(fail)?;
+            if let (Some(m), Some((cps, last))) = (&moves, &stored_cps) {
+                cps.write(&tx, &meta, &m.to)?;
+                if m.done {
+                    let tables: Vec<&str> = m.to.iter().map(|(t, _)| *t).collect();
+                    write_last_pull(&tx, &meta, last.clone(), &tables, js_sys::Date::now())?;
+                }
             }
             drop_from_log(&tx, &outbox, &log, |e, k| {
                 stale.contains(&(e.table.as_str(), k))
@@ -415,6 +463,19 @@ impl Db {
     }
 }
 
+/// The lowest of `checkpoints` (None while any is None, or when there are none).
+pub fn lowest(checkpoints: &[(String, Option<String>)]) -> Option<String> {
+    let mut out: Option<(u64, &String)> = None;
+    for (_, c) in checkpoints {
+        let c = c.as_ref()?;
+        let n = c.parse::<u64>().ok()?;
+        if out.map_or(true, |(m, _)| n < m) {
+            out = Some((n, c));
+        }
+    }
+    out.map(|(_, c)| c.clone())
+}
+
 impl Db {
     /// Prepares a full resync, in one transaction: every row without a pending change or
     /// a kept conflict is dropped with its base (the next pulls bring back what the
@@ -477,8 +538,13 @@ impl Db {
                 dropped.add(table, &k);
             }
             let meta = tx.store(META)?;
-            delete(&meta, &"checkpoint".into()).map_err(fail)?;
-            delete(&meta, &INITIAL_SYNC.into()).map_err(fail)?;
+            for k in [
+                super::checkpoints::LEGACY,
+                super::checkpoints::CHECKPOINTS,
+                INITIAL_SYNC,
+            ] {
+                delete(&meta, &k.into()).map_err(fail)?;
+            }
             Ok(())
         };
         let written = drop_all();

@@ -21,9 +21,9 @@ pub fn status(store: &OfflineStore) -> Value {
     parse(&json(&store.status().unwrap()))
 }
 
-/// `store.sync()`'s report, which must come within `SYNC_MS`.
+/// `store.sync(None)`'s report, which must come within `SYNC_MS`.
 pub async fn sync(store: &OfflineStore) -> Value {
-    match JsFuture::from(within(&store.sync(), SYNC_MS)).await {
+    match JsFuture::from(within(&store.sync(None), SYNC_MS)).await {
         Ok(r) => parse(&json(&r)),
         Err(e) if is_timeout(&e) => {
             panic!(

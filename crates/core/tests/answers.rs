@@ -2,7 +2,7 @@
 //! push answer below is refused with a message, and the honest ones pass.
 
 use offline_tables_core::protocol::answers::{check_pull, check_push};
-use offline_tables_core::protocol::{PullResponse, PushMutation, PushResponse};
+use offline_tables_core::protocol::{PullRequest, PullResponse, PushMutation, PushResponse};
 use offline_tables_core::Profile;
 use serde_json::{json, Value};
 
@@ -20,6 +20,21 @@ fn page(v: Value) -> PullResponse {
     serde_json::from_value(v).unwrap()
 }
 
+/// A pull of every table from `checkpoint`, as before per-table checkpoints.
+fn legacy(checkpoint: Option<&str>) -> PullRequest {
+    serde_json::from_value(
+        json!({ "protocolVersion": 1, "clientId": "c", "checkpoint": checkpoint }),
+    )
+    .unwrap()
+}
+
+/// A pull of `tables` with per-table checkpoints (revision 2).
+fn per_table(checkpoints: Value, tables: Option<Value>) -> PullRequest {
+    serde_json::from_value(json!({ "protocolVersion": 1, "clientId": "c",
+                                   "checkpoints": checkpoints, "tables": tables }))
+    .unwrap()
+}
+
 fn honest_page() -> Value {
     json!({ "protocolVersion": 1, "checkpoint": "12", "hasMore": false, "changes": [
         { "kind": "upsert", "table": "accounts", "key": "a1", "version": "11",
@@ -33,16 +48,16 @@ fn honest_page() -> Value {
 #[test]
 fn honest_pages_pass() {
     let p = profile();
-    check_pull(None, &page(honest_page()), &p).unwrap();
-    check_pull(Some("10"), &page(honest_page()), &p).unwrap();
+    check_pull(&legacy(None), &page(honest_page()), &p).unwrap();
+    check_pull(&legacy(Some("10")), &page(honest_page()), &p).unwrap();
     let mut resync = honest_page();
     resync["resync"] = json!(true);
     resync["checkpoint"] = json!("0");
-    check_pull(Some("10"), &page(resync), &p).unwrap();
+    check_pull(&legacy(Some("10")), &page(resync), &p).unwrap();
     // More to come, from a checkpoint that moved.
     let mut more = honest_page();
     more["hasMore"] = json!(true);
-    check_pull(Some("3"), &page(more), &p).unwrap();
+    check_pull(&legacy(Some("3")), &page(more), &p).unwrap();
 }
 
 #[test]
@@ -119,9 +134,97 @@ fn hostile_pages_are_refused() {
     for (what, asked, edit) in cases {
         let mut v = honest_page();
         edit(&mut v);
-        let r = check_pull(asked, &page(v), &p);
+        let r = check_pull(&legacy(asked), &page(v), &p);
         assert!(r.is_err(), "{what}: accepted");
     }
+}
+
+#[test]
+fn per_table_pages_are_checked_table_by_table() {
+    let p = profile();
+    let asked = per_table(
+        json!({ "accounts": "10", "counters": "40" }),
+        Some(json!(["accounts"])),
+    );
+    let honest = || {
+        json!({ "protocolVersion": 1, "checkpoint": "12", "hasMore": false,
+                "checkpoints": { "accounts": "12" }, "changes": [
+            { "kind": "upsert", "table": "accounts", "key": "a1", "version": "11",
+              "row": { "id": "a1" } },
+            { "kind": "upsert", "table": "elsewhere", "key": "x", "version": "5", "row": 1 } ] })
+    };
+    check_pull(&asked, &page(honest()), &p).unwrap();
+    // Every table when none is named; a table never pulled starts from nothing.
+    let all = per_table(json!({ "accounts": null, "counters": "40" }), None);
+    let mut both = honest();
+    both["checkpoints"] = json!({ "accounts": "12", "counters": "40" });
+    check_pull(&all, &page(both), &p).unwrap();
+    // A resync is fine once any table has a checkpoint, pulled or not.
+    let mut resync = honest();
+    resync["resync"] = json!(true);
+    check_pull(
+        &per_table(
+            json!({ "accounts": null, "counters": "4" }),
+            Some(json!(["accounts"])),
+        ),
+        &page(resync.clone()),
+        &p,
+    )
+    .unwrap();
+    assert!(check_pull(
+        &per_table(json!({ "accounts": null }), None),
+        &page(resync),
+        &p
+    )
+    .is_err());
+
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "a table not pulled",
+            Box::new(|v| v["changes"][0]["table"] = json!("counters")),
+        ),
+        (
+            "a version past its table's checkpoint",
+            Box::new(|v| v["checkpoints"]["accounts"] = json!("10")),
+        ),
+        (
+            "a table's checkpoint going back",
+            Box::new(|v| {
+                v["checkpoints"]["accounts"] = json!("9");
+                v["changes"] = json!([]);
+            }),
+        ),
+        (
+            "a checkpoint for a table not pulled",
+            Box::new(|v| v["checkpoints"]["counters"] = json!("50")),
+        ),
+        (
+            "no checkpoint for the table pulled",
+            Box::new(|v| v["checkpoints"] = json!({})),
+        ),
+        (
+            "a checkpoint that is not a version",
+            Box::new(|v| v["checkpoints"]["accounts"] = json!("x")),
+        ),
+        (
+            "more, but no checkpoint moved",
+            Box::new(|v| {
+                v["hasMore"] = json!(true);
+                v["checkpoints"]["accounts"] = json!("10");
+                v["changes"] = json!([]);
+            }),
+        ),
+    ];
+    for (what, edit) in cases {
+        let mut v = honest();
+        edit(&mut v);
+        assert!(
+            check_pull(&asked, &page(v), &p).is_err(),
+            "{what}: accepted"
+        );
+    }
+    // Per-table checkpoints in answer to a pull without them.
+    assert!(check_pull(&legacy(Some("10")), &page(honest()), &p).is_err());
 }
 
 fn sent() -> Vec<PushMutation> {

@@ -25,17 +25,25 @@ fn check(name: &str, events: Vec<(u64, Event)>) {
     check_with(name, true, events)
 }
 
-fn check_with(name: &str, auto: bool, events: Vec<(u64, Event)>) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(format!("{name}.json"));
-    let config = Config {
+fn config(auto: bool) -> Config {
+    Config {
         debounce_ms: 1_000,
         interval_ms: 300_000,
+        group_intervals_ms: Vec::new(),
         backoff_base_ms: 1_000,
         backoff_max_ms: 60_000,
         auto,
-    };
+    }
+}
+
+fn check_with(name: &str, auto: bool, events: Vec<(u64, Event)>) {
+    check_config(name, config(auto), events)
+}
+
+fn check_config(name: &str, config: Config, events: Vec<(u64, Event)>) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{name}.json"));
     let mut engine = Engine::new(config.clone());
     let steps: Vec<Step> = events
         .into_iter()
@@ -111,7 +119,7 @@ fn offline_nothing_is_sent_and_online_syncs_at_once() {
         vec![
             (0, Event::Started { online: false }),
             (5, Event::LocalWrite),
-            (6, Event::SyncRequested),
+            (6, Event::SyncRequested { groups: vec![] }),
             (7, Event::Visible),
             (9, Event::Online),
             (20, push_done(1, false)),
@@ -172,7 +180,7 @@ fn a_401_refreshes_the_token_once_then_reports_unauthorized() {
             (30, push_done(2, false)),
             (40, failed(3, Failure::Unauthorized)),
             (50, Event::LocalWrite),
-            (60, Event::SyncRequested),
+            (60, Event::SyncRequested { groups: vec![] }),
             (70, failed(4, Failure::Unauthorized)),
             (80, Event::TokenRefreshed { ok: false }),
         ],
@@ -194,7 +202,7 @@ fn another_users_token_asks_for_a_new_one_then_reports_user_mismatch() {
             (20, Event::TokenRefreshed { ok: true }),
             (30, failed(2, mismatch())),
             (40, Event::LocalWrite),
-            (50, Event::SyncRequested),
+            (50, Event::SyncRequested { groups: vec![] }),
             (60, failed(3, mismatch())),
             (70, Event::TokenRefreshed { ok: false }),
         ],
@@ -218,10 +226,68 @@ fn writes_are_debounced_and_writes_during_a_cycle_run_another() {
                 },
             ),
             (1_410, Event::LocalWrite),
+            // A write's cycle only pushes: no group's interval has passed.
             (1_420, push_done(3, false)),
-            (1_430, pull_done(4, false)),
-            (1_440, push_done(5, false)),
-            (1_450, pull_done(6, false)),
+            (1_430, push_done(4, false)),
+        ],
+    );
+}
+
+#[test]
+fn each_sync_group_pulls_on_its_own_interval() {
+    // Group 0 every 5 s, group 1 once a day: group 0's timer pulls group 0 alone; a
+    // write pulls nothing; sync() pulls both; a day later both are due.
+    let config = Config {
+        group_intervals_ms: vec![5_000, 86_400_000],
+        ..config(true)
+    };
+    check_config(
+        "groups",
+        config,
+        vec![
+            (0, Event::Started { online: true }),
+            (10, push_done(1, false)),
+            (20, pull_done(2, false)),
+            (
+                5_020,
+                Event::TimerFired {
+                    timer: Timer::Interval,
+                },
+            ),
+            (5_030, push_done(3, false)),
+            (5_040, pull_done(4, false)),
+            (6_000, Event::LocalWrite),
+            (
+                7_000,
+                Event::TimerFired {
+                    timer: Timer::Debounce,
+                },
+            ),
+            (7_010, push_done(5, false)),
+            (8_000, Event::SyncRequested { groups: vec![] }),
+            (8_010, push_done(6, false)),
+            (8_020, pull_done(7, false)),
+            (9_000, Event::SyncRequested { groups: vec![1] }),
+            (9_010, push_done(8, false)),
+            // A pull that fails wants its group again; a trigger during it waits.
+            (9_020, failed(9, Failure::Network)),
+            (
+                9_770,
+                Event::TimerFired {
+                    timer: Timer::Backoff,
+                },
+            ),
+            (9_780, push_done(10, false)),
+            (9_790, pull_done(11, false)),
+            // A day on, both groups are due: one pull of every table.
+            (
+                86_410_000,
+                Event::TimerFired {
+                    timer: Timer::Interval,
+                },
+            ),
+            (86_410_010, push_done(12, false)),
+            (86_410_020, pull_done(13, false)),
         ],
     );
 }
@@ -260,15 +326,15 @@ fn with_auto_sync_off_only_sync_requests_start_cycles() {
             (6, Event::Visible),
             (7, Event::Offline),
             (8, Event::Online),
-            (9, Event::SyncRequested),
+            (9, Event::SyncRequested { groups: vec![] }),
             (20, push_done(1, false)),
             (25, Event::LocalWrite),
             (30, pull_done(2, false)),
             // A failure sets no backoff timer: the state says error until sync() again.
-            (40, Event::SyncRequested),
+            (40, Event::SyncRequested { groups: vec![] }),
             (41, failed(3, Failure::Server { status: 503 })),
             (60_000, Event::Visible),
-            (60_001, Event::SyncRequested),
+            (60_001, Event::SyncRequested { groups: vec![] }),
         ],
     );
 }

@@ -137,6 +137,7 @@ impl World {
             engine: Engine::new(Config {
                 debounce_ms: 100,
                 interval_ms: 5_000,
+                group_intervals_ms: Vec::new(),
                 backoff_base_ms: 50,
                 backoff_max_ms: 2_000,
                 auto: true,
@@ -159,6 +160,15 @@ impl World {
 
     fn feed(&mut self, event: Event) {
         self.last_event = format!("{event:?} at {} (world online: {})", self.now, self.online);
+        if std::env::var("SIM_TRACE").is_ok() {
+            eprintln!(
+                "{} {:?} local0={:?} base0={:?}",
+                self.now,
+                event,
+                self.local.get(&0),
+                self.base.get(&0)
+            );
+        }
         let random = self.rng.unit();
         for i in self.engine.step(self.now, random, event) {
             self.run(i);
@@ -235,7 +245,7 @@ impl World {
                     }
                 }
             }
-            Instruction::SendPull { request } => {
+            Instruction::SendPull { request, .. } => {
                 if !self.engine.status().online && !self.sent_while_offline {
                     self.sent_while_offline = true;
                     self.offline_send = format!("pull after {}", self.last_event);
@@ -391,7 +401,7 @@ fn run_schedule(seed: u64, steps: usize) -> Result<(), String> {
                 Event::Offline
             });
         } else if r < 0.37 {
-            w.feed(Event::SyncRequested);
+            w.feed(Event::SyncRequested { groups: vec![] });
         } else if r < 0.39 {
             w.feed(Event::Visible);
         } else {
@@ -408,7 +418,7 @@ fn run_schedule(seed: u64, steps: usize) -> Result<(), String> {
     // One request must be enough: follow the responses and the backoff (a failure still
     // in flight from the faulty period backs off) but no interval or debounce timer, so
     // an engine that stalls mid-cycle cannot be rescued by a later trigger.
-    w.feed(Event::SyncRequested);
+    w.feed(Event::SyncRequested { groups: vec![] });
     let mut relogins = 0;
     for _ in 0..100_000 {
         w.timers.retain(|_, (t, _)| *t == Timer::Backoff);
@@ -428,7 +438,7 @@ fn run_schedule(seed: u64, steps: usize) -> Result<(), String> {
                 // unauthorized after one refresh; the app signs in again and asks.
                 None if w.engine.status().state == SyncState::Unauthorized && relogins < 3 => {
                     relogins += 1;
-                    w.feed(Event::SyncRequested);
+                    w.feed(Event::SyncRequested { groups: vec![] });
                 }
                 None => break,
             },

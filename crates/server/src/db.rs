@@ -269,21 +269,32 @@ pub struct Logged {
 pub async fn changes(
     db: &Db,
     bucket: &str,
+    table: Option<&str>,
     after: i64,
     upto: i64,
     limit: i64,
 ) -> AppResult<Vec<Logged>> {
-    let rows = sqlx::query(
+    // With a table, by the (bucket, tbl, version) index of migration 4.
+    let of_table = if table.is_some() {
+        " AND m.tbl = $5"
+    } else {
+        ""
+    };
+    let sql = format!(
         "SELECT m.tbl, m.key, m.version, r.version, r.data FROM ot_members m \
          JOIN ot_rows r ON r.tbl = m.tbl AND r.key = m.key \
-         WHERE m.bucket = $1 AND m.version > $2 AND m.version <= $3 ORDER BY m.version LIMIT $4",
-    )
-    .bind(bucket)
-    .bind(after)
-    .bind(upto)
-    .bind(limit)
-    .fetch_all(&db.pool)
-    .await?;
+         WHERE m.bucket = $1 AND m.version > $2 AND m.version <= $3{of_table} \
+         ORDER BY m.version LIMIT $4"
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(bucket)
+        .bind(after)
+        .bind(upto)
+        .bind(limit);
+    if let Some(t) = table {
+        q = q.bind(t);
+    }
+    let rows = q.fetch_all(&db.pool).await?;
     rows.into_iter()
         .map(|r| {
             Ok(Logged {

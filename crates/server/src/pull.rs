@@ -34,15 +34,13 @@ pub async fn pull(
         return Err(Error::invalid_argument("limit must be at least 1").into());
     }
     let limit = req.limit.unwrap_or(DEFAULT_PULL_LIMIT).min(MAX_PULL_LIMIT) as i64;
-    let after: i64 = match req.checkpoint.as_deref() {
-        None | Some("") => 0,
-        Some(c) => c.parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| {
-            Error::invalid_argument(format!("checkpoint '{c}' is not one this server gave"))
-        })?,
-    };
     let now = (s.clock)();
     // One profile for the whole page, even if it is replaced meanwhile.
     let profile = s.profile();
+    let asked = Asked::of(&req, &profile)?;
+    // The lowest checkpoint of the tables pulled: every read below starts there, and
+    // each table's rows are then taken from its own.
+    let after = asked.pulled.iter().map(|(_, c)| *c).min().unwrap_or(0);
     bulk::ensure(&s.db, &profile).await?;
     let client = req.client_id.as_str();
     {
@@ -64,8 +62,10 @@ pub async fn pull(
         let (horizon, seen, counter): (i64, i64, i64) =
             (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
         // Older than the horizon it has not seen, or newer than any version (a restored
-        // backup): nothing changes, and the client starts over.
-        if after > 0 && ((after < horizon && seen < horizon) || after > counter) {
+        // backup): nothing changes, and the client starts over. Every table's checkpoint
+        // counts, pulled now or not: the horizon is seen once for all of them.
+        let stale = |c: i64| c > 0 && ((c < horizon && seen < horizon) || c > counter);
+        if asked.all.iter().any(|c| stale(*c)) {
             tx.rollback().await?;
             return Ok(Json(PullResponse {
                 protocol_version: PROTOCOL_VERSION,
@@ -75,6 +75,7 @@ pub async fn pull(
                 resync: true,
                 profile_version: Some(profile.version),
                 user: Some(user.id.clone()),
+                checkpoints: None,
             }));
         }
         if seen != horizon {
@@ -84,41 +85,57 @@ pub async fn pull(
                 .execute(&mut *tx)
                 .await?;
         }
-        if after == 0 {
-            // A fresh start: the client holds nothing synced.
-            sqlx::query("DELETE FROM ot_views WHERE client_id = $1")
-                .bind(client)
-                .execute(&mut *tx)
-                .await?;
+        if !asked.per_table {
+            forget(&mut tx, client, None, after).await?;
         } else {
-            // Removals the client has acknowledged by sending a later checkpoint.
-            sqlx::query("DELETE FROM ot_views WHERE client_id = $1 AND removed_at IS NOT NULL AND removed_at <= $2")
-                .bind(client)
-                .bind(after)
-                .execute(&mut *tx)
-                .await?;
+            for (table, c) in &asked.pulled {
+                forget(&mut tx, client, Some(table), *c).await?;
+            }
         }
         tx.commit().await?;
     }
-    age_out(&s, &profile, client, &user, now).await?;
+    age_out(&s, &profile, client, &user, now, &asked).await?;
 
     // Read the counter first: every version up to it is committed (see db.rs).
     let upto = s.db.counter().await?;
     // The caller's two buckets (members.rs), each read by version up to the page size,
     // merged below; a row can be in both only as a removal marker in one of them.
     let mut logged = Vec::new();
-    for bucket in members::buckets_of(&user) {
-        logged.extend(db::changes(&s.db, &bucket, after, upto, limit + 1).await?);
+    let mut removals = Vec::new();
+    let gone_sql = "SELECT tbl, key, removed_at FROM ot_views WHERE client_id = $1 \
+         AND removed_at > $2 AND removed_at <= $3";
+    if !asked.per_table {
+        for bucket in members::buckets_of(&user) {
+            logged.extend(db::changes(&s.db, &bucket, None, after, upto, limit + 1).await?);
+        }
+        removals = sqlx::query(&format!("{gone_sql} ORDER BY removed_at LIMIT $4"))
+            .bind(client)
+            .bind(after)
+            .bind(upto)
+            .bind(limit + 1)
+            .fetch_all(&s.db.pool)
+            .await?;
+    } else {
+        // Each table from its own checkpoint, by index (migration 4); merged by version
+        // below, so at most `limit + 1` of each stream matter.
+        for (table, c) in &asked.pulled {
+            for bucket in members::buckets_of(&user) {
+                let t = Some(table.as_str());
+                logged.extend(db::changes(&s.db, &bucket, t, *c, upto, limit + 1).await?);
+            }
+            let sql = format!("{gone_sql} AND tbl = $5 ORDER BY removed_at LIMIT $4");
+            removals.extend(
+                sqlx::query(&sql)
+                    .bind(client)
+                    .bind(*c)
+                    .bind(upto)
+                    .bind(limit + 1)
+                    .bind(table.as_str())
+                    .fetch_all(&s.db.pool)
+                    .await?,
+            );
+        }
     }
-    let removals = sqlx::query(
-        "SELECT tbl, key, removed_at FROM ot_views WHERE client_id = $1 AND removed_at > $2 AND removed_at <= $3 ORDER BY removed_at LIMIT $4",
-    )
-    .bind(client)
-    .bind(after)
-    .bind(upto)
-    .bind(limit + 1)
-    .fetch_all(&s.db.pool)
-    .await?;
     // Merge the two streams by version; keep `limit`.
     enum Ev {
         Row(db::Logged),
@@ -217,6 +234,7 @@ pub async fn pull(
     }
     let mut held: std::collections::HashSet<(String, String)> = Default::default();
     for (table, keys) in candidates {
+        let after = asked.from(table).unwrap_or(after);
         for chunk in keys.chunks(500) {
             let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
             let sql = format!(
@@ -294,6 +312,14 @@ pub async fn pull(
         }
         tx.commit().await?;
     }
+    // Each pulled table's bound: the page's, unless the table's own is higher.
+    let checkpoints = asked.per_table.then(|| {
+        asked
+            .pulled
+            .iter()
+            .map(|(t, c)| (t.clone(), checkpoint.max(*c).to_string()))
+            .collect()
+    });
     Ok(Json(PullResponse {
         protocol_version: PROTOCOL_VERSION,
         changes,
@@ -302,7 +328,101 @@ pub async fn pull(
         resync: false,
         profile_version: Some(profile.version),
         user: Some(user.id.clone()),
+        checkpoints,
     }))
+}
+
+/// What a pull asks for: each table to pull with the checkpoint it is pulled from (0:
+/// from the start), and every checkpoint the client holds (for the resync horizon).
+struct Asked {
+    /// Per-table checkpoints (revision 2); else one checkpoint for every table.
+    per_table: bool,
+    pulled: Vec<(String, i64)>,
+    all: Vec<i64>,
+}
+
+impl Asked {
+    fn of(req: &PullRequest, profile: &Profile) -> AppResult<Asked> {
+        let parse = |c: Option<&str>| -> AppResult<i64> {
+            match c {
+                None | Some("") => Ok(0),
+                Some(c) => c.parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| {
+                    Error::invalid_argument(format!("checkpoint '{c}' is not one this server gave"))
+                        .into()
+                }),
+            }
+        };
+        let Some(mine) = &req.checkpoints else {
+            let after = parse(req.checkpoint.as_deref())?;
+            let pulled = profile.tables.keys().map(|t| (t.clone(), after)).collect();
+            return Ok(Asked {
+                per_table: false,
+                pulled,
+                all: vec![after],
+            });
+        };
+        let mut all = Vec::with_capacity(mine.len());
+        for (_, c) in mine {
+            all.push(parse(c.as_deref())?);
+        }
+        let names: Vec<&String> = match &req.tables {
+            Some(t) => t.iter().collect(),
+            None => mine.iter().map(|(t, _)| t).collect(),
+        };
+        let mut pulled = Vec::with_capacity(names.len());
+        for t in names {
+            let Some(c) = offline_tables_core::protocol::checkpoint_of(mine, t) else {
+                return Err(Error::invalid_argument(format!(
+                    "tables names '{t}', which checkpoints does not"
+                ))
+                .into());
+            };
+            profile.table(t)?;
+            if pulled.iter().any(|(p, _)| p == t) {
+                return Err(Error::invalid_argument(format!("tables names '{t}' twice")).into());
+            }
+            pulled.push((t.clone(), parse(c.as_deref())?));
+        }
+        Ok(Asked {
+            per_table: true,
+            pulled,
+            all,
+        })
+    }
+
+    /// The checkpoint `table` is pulled from, if it is pulled.
+    fn from(&self, table: &str) -> Option<i64> {
+        self.pulled
+            .iter()
+            .find(|(t, _)| t == table)
+            .map(|(_, c)| *c)
+    }
+}
+
+/// Forgets, for `client`, what a pull from checkpoint `c` makes moot in its view (of
+/// `table`, or of every table): all of it on a start over (0), else the removals the
+/// checkpoint acknowledges.
+async fn forget(tx: &mut db::Tx, client: &str, table: Option<&str>, c: i64) -> AppResult<()> {
+    let mut sql = String::from("DELETE FROM ot_views WHERE client_id = $1");
+    if table.is_some() {
+        sql.push_str(" AND tbl = $2");
+    }
+    if c > 0 {
+        sql.push_str(if table.is_some() {
+            " AND removed_at IS NOT NULL AND removed_at <= $3"
+        } else {
+            " AND removed_at IS NOT NULL AND removed_at <= $2"
+        });
+    }
+    let mut q = sqlx::query(&sql).bind(client);
+    if let Some(t) = table {
+        q = q.bind(t);
+    }
+    if c > 0 {
+        q = q.bind(c);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// True when rows of `table` can leave a scope as time passes: its own
@@ -325,11 +445,12 @@ async fn age_out(
     client: &str,
     user: &Caller,
     now: i64,
+    asked: &Asked,
 ) -> AppResult<()> {
     let aging: Vec<&String> = profile
         .tables
         .keys()
-        .filter(|t| depends_on_time(profile, t))
+        .filter(|t| asked.from(t).is_some() && depends_on_time(profile, t))
         .collect();
     for table in aging {
         let held: Vec<String> = sqlx::query(

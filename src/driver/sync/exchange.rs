@@ -6,9 +6,11 @@
 use super::{storage_failure, Syncer, PULL_LIMIT, PUSH_BATCH};
 use crate::driver::initial;
 use crate::driver::leadership::Message;
+use crate::storage::pull_apply::lowest;
 use crate::storage::Applied;
 use crate::transport::Pulled;
 use offline_tables_core::engine::{Event, Failure};
+use offline_tables_core::protocol::checkpoint_of;
 use offline_tables_core::protocol::{
     answers, Change, Estimate, PullRequest, PullResponse, PushRequest, PushResponse,
     PROTOCOL_VERSION,
@@ -104,23 +106,31 @@ impl Syncer {
         }
     }
 
-    pub(super) async fn pull(self: &Rc<Self>, request: u64) -> Event {
+    /// Pulls `tables` (None: every table).
+    pub(super) async fn pull(self: &Rc<Self>, request: u64, tables: Option<Vec<String>>) -> Event {
         // A page fetched ahead answers the request this pull would make: its state needs
         // no read (a download makes a hundred pulls, and every transaction waits for the
         // page written before it). That the store is still at the checkpoint it was
         // pulled from is checked where it is written (`Applied::Stale`).
-        let ahead = self.ahead.borrow_mut().take();
+        let ahead = self
+            .ahead
+            .borrow_mut()
+            .take()
+            .filter(|a| a.request.tables == tables);
         let (body, fetched) = match ahead {
             Some(Ahead { request, answer }) => (request, Some(answer)),
             None => (
-                match self.pull_request().await {
+                match self.pull_request(tables).await {
                     Ok(body) => body,
                     Err(failure) => return Event::Failed { request, failure },
                 },
                 None,
             ),
         };
-        if let Err(failure) = self.prepare_download(body.checkpoint.is_none()).await {
+        if let Err(failure) = self
+            .prepare_download(body.checkpoints.iter().flatten().all(|(_, c)| c.is_none()))
+            .await
+        {
             return Event::Failed { request, failure };
         }
         let fetched = match fetched {
@@ -134,8 +144,10 @@ impl Syncer {
         self.take_page(request, body, page, rows).await
     }
 
-    /// The next pull request, from the store's state read in one transaction.
-    async fn pull_request(&self) -> Result<PullRequest, Failure> {
+    /// The next pull request of `tables` (None: every table), from the store's state
+    /// read in one transaction: every table's checkpoint, and the lowest of them for a
+    /// server without per-table checkpoints (protocol §4).
+    async fn pull_request(&self, tables: Option<Vec<String>>) -> Result<PullRequest, Failure> {
         let state = self.db.pull_state().await.map_err(storage_failure)?;
         let client_id = match state.client_id {
             Some(id) => id,
@@ -144,9 +156,11 @@ impl Syncer {
         Ok(PullRequest {
             protocol_version: PROTOCOL_VERSION,
             client_id,
-            checkpoint: state.checkpoint,
+            checkpoint: lowest(&state.checkpoints),
             limit: Some(PULL_LIMIT),
             user: state.user,
+            checkpoints: Some(state.checkpoints),
+            tables,
         })
     }
 
@@ -158,9 +172,7 @@ impl Syncer {
         page: PullResponse,
         rows: js_sys::Array,
     ) -> Event {
-        if let Err(message) =
-            answers::check_pull(body.checkpoint.as_deref(), &page, &self.db.profile())
-        {
+        if let Err(message) = answers::check_pull(&body, &page, &self.db.profile()) {
             return Event::Failed {
                 request,
                 failure: Failure::Malformed { message },
@@ -250,7 +262,13 @@ impl Syncer {
         page: &PullResponse,
         rows: &js_sys::Array,
     ) -> crate::error::Result<Applied> {
-        let asked = body.checkpoint.as_deref();
+        let mine = body.checkpoints.clone().unwrap_or_default();
+        // The tables the page moves: those pulled, or every one from a server without
+        // per-table checkpoints (it answered for all, from the lowest checkpoint).
+        let asked: Vec<(String, Option<String>)> = match (&page.checkpoints, &body.tables) {
+            (Some(_), Some(t)) => mine.into_iter().filter(|(n, _)| t.contains(n)).collect(),
+            _ => mine,
+        };
         // A pull acknowledges every removal up to its checkpoint: the server then forgets
         // them (`ot_views`). Sent ahead from a page that carries removals, it would
         // acknowledge removals not yet written, and a failed write would lose them (the
@@ -261,17 +279,29 @@ impl Syncer {
             .iter()
             .any(|c| matches!(c, Change::Remove { .. }));
         if !page.has_more || page.resync || removes {
-            return self.db.apply_page(page, rows, asked).await;
+            return self.db.apply_pulled_page(page, rows, &asked).await;
         }
-        // The user the store is bound to once this page is applied (bound above).
+        // The state once this page is applied: its checkpoints, and the user the store is
+        // bound to (bound above).
+        let mut checkpoints = body.checkpoints.clone().unwrap_or_default();
+        for (t, c) in checkpoints.iter_mut() {
+            if checkpoint_of(&asked, t).is_some() {
+                let to = page
+                    .checkpoints
+                    .as_deref()
+                    .and_then(|m| checkpoint_of(m, t));
+                *c = Some(to.unwrap_or(&page.checkpoint).clone());
+            }
+        }
         let next = PullRequest {
-            checkpoint: Some(page.checkpoint.clone()),
+            checkpoint: lowest(&checkpoints),
+            checkpoints: Some(checkpoints),
             user: page.user.clone().or_else(|| body.user.clone()),
             ..body.clone()
         };
         let profile = self.db.profile();
         let (applied, answer) = futures_util::future::join(
-            self.db.apply_page(page, rows, asked),
+            self.db.apply_pulled_page(page, rows, &asked),
             self.server.pull(&next, &profile),
         )
         .await;

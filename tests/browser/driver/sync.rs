@@ -5,6 +5,7 @@
 
 mod conflicts;
 mod faults;
+mod intervals;
 mod policies;
 mod profile;
 mod races;
@@ -147,7 +148,7 @@ async fn a_refused_token_reports_unauthorized_and_keeps_every_pending_change() {
 #[wasm_bindgen_test]
 async fn a_store_without_a_server_refuses_sync_with_a_code() {
     let store = fresh().await;
-    assert_eq!(code_of(store.sync()).await, "invalid_argument");
+    assert_eq!(code_of(store.sync(None)).await, "invalid_argument");
     assert!(store.status().unwrap().is_null());
     finish(store).await;
 }

@@ -5,7 +5,11 @@
 //! sync). It holds no data and does no I/O, so any schedule replays exactly in a test.
 //!
 //! A sync cycle pushes first (batch after batch until the outbox is drained), then pulls
-//! (page after page until the server has no more). Failures back off exponentially with
+//! (page after page until the server has no more) the sync groups it wants: tables pull
+//! in groups (`Profile::sync_groups`), each on its own interval. A start and `sync()`
+//! want every group; writes, the network coming back, visibility and the interval timer
+//! want the groups whose interval has passed since their last pull, and a cycle that
+//! wants none only pushes. Failures back off exponentially with
 //! jitter, capped, and the backoff resets on success or when the network comes back.
 //! Offline, nothing is sent and nothing is an error. Responses to requests the engine no
 //! longer waits for (duplicated, late) are ignored.
@@ -18,8 +22,11 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Quiet time after a local write before pushing.
     pub debounce_ms: u64,
-    /// Time between syncs while online (the profile's shortest `syncIntervalSeconds`).
+    /// Time between syncs while online, for a single group.
     pub interval_ms: u64,
+    /// The interval of each sync group, by group index; empty: one group, `interval_ms`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_intervals_ms: Vec<u64>,
     pub backoff_base_ms: u64,
     pub backoff_max_ms: u64,
     /// Sync by itself (on start, writes, network back, visibility, the interval); when
@@ -40,6 +47,7 @@ impl Default for Config {
             backoff_base_ms: 1_000,
             backoff_max_ms: 300_000,
             auto: true,
+            group_intervals_ms: Vec::new(),
         }
     }
 }
@@ -124,8 +132,11 @@ pub enum Event {
     TimerFired {
         timer: Timer,
     },
-    /// `store.sync()` was called.
-    SyncRequested,
+    /// `store.sync()` was called, for the sync groups `groups` (empty: every group).
+    SyncRequested {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        groups: Vec<usize>,
+    },
     /// A push batch was answered and its outcomes applied; `more`: the outbox still holds
     /// mutations not yet sent.
     PushDone {
@@ -195,9 +206,12 @@ pub enum Instruction {
     SendPush {
         request: u64,
     },
-    /// Send a pull from the stored checkpoint.
+    /// Send a pull of the sync groups `groups` (empty: every group), each table from
+    /// its stored checkpoint.
     SendPull {
         request: u64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        groups: Vec<usize>,
     },
     SetTimer {
         timer: Timer,
@@ -249,7 +263,29 @@ pub struct Engine {
     /// Resyncs the server asked for in this cycle (`Event::PullRestarted`).
     #[serde(default)]
     restarts: u32,
+    /// Per sync group: when its last pull ran to its end, and whether a cycle should
+    /// pull it.
+    #[serde(default)]
+    groups: Vec<Group>,
+    /// The groups of the pull in progress.
+    #[serde(default)]
+    pulling: Vec<usize>,
     status: Status,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Group {
+    interval_ms: u64,
+    pulled_at: Option<u64>,
+    wanted: bool,
+}
+
+/// Which groups a trigger wants pulled.
+enum Want<'a> {
+    All,
+    /// Those whose interval has passed since their last pull.
+    Due,
+    These(&'a [usize]),
 }
 
 /// Resyncs one cycle may make before it fails: one is the protocol's own (a horizon or a
@@ -258,7 +294,21 @@ pub const MAX_RESTARTS: u32 = 2;
 
 impl Engine {
     pub fn new(config: Config) -> Engine {
+        let intervals = match config.group_intervals_ms.is_empty() {
+            true => vec![config.interval_ms],
+            false => config.group_intervals_ms.clone(),
+        };
+        let groups = intervals
+            .into_iter()
+            .map(|interval_ms| Group {
+                interval_ms,
+                pulled_at: None,
+                wanted: false,
+            })
+            .collect();
         Engine {
+            groups,
+            pulling: Vec::new(),
             config,
             online: false,
             phase: Phase::Idle,
@@ -299,6 +349,7 @@ impl Engine {
                     if online {
                         out.push(self.interval(now));
                     }
+                    self.want(now, Want::All);
                     self.request(now, &mut out);
                 }
             }
@@ -324,6 +375,7 @@ impl Engine {
                 }
                 if self.config.auto {
                     out.push(self.interval(now));
+                    self.want(now, Want::Due);
                     self.request(now, &mut out);
                 }
             }
@@ -340,10 +392,17 @@ impl Engine {
                 });
                 // A request in flight will fail and be handled then.
             }
-            Event::Visible if self.config.auto => self.request(now, &mut out),
+            Event::Visible if self.config.auto => {
+                self.want(now, Want::Due);
+                self.request(now, &mut out)
+            }
             Event::Visible => {}
-            Event::SyncRequested => {
+            Event::SyncRequested { groups } => {
                 self.waiting = true;
+                match groups.is_empty() {
+                    true => self.want(now, Want::All),
+                    false => self.want(now, Want::These(&groups)),
+                }
                 // Asked for explicitly: retry now rather than at the end of the backoff.
                 if self.phase == Phase::BackingOff {
                     out.push(Instruction::ClearTimer {
@@ -354,11 +413,13 @@ impl Engine {
                 self.request(now, &mut out);
             }
             Event::TimerFired { timer } => match timer {
-                Timer::Debounce => self.request(now, &mut out),
+                Timer::Debounce => {
+                    self.want(now, Want::Due);
+                    self.request(now, &mut out)
+                }
                 Timer::Interval => {
-                    if self.online {
-                        out.push(self.interval(now));
-                    }
+                    // Re-armed when the cycle ends, from the pulls it made.
+                    self.want(now, Want::Due);
                     self.request(now, &mut out);
                 }
                 Timer::Backoff => {
@@ -375,8 +436,12 @@ impl Engine {
                         self.pause_offline(&mut out);
                     } else if more {
                         self.send_push(&mut out);
-                    } else {
+                    } else if self.groups.iter().any(|g| g.wanted) {
+                        self.begin_pull(|g| g.wanted);
                         self.send_pull(&mut out);
+                    } else {
+                        // No group is due: the cycle only pushed.
+                        self.cycle_done(now, &mut out);
                     }
                 }
             }
@@ -388,17 +453,11 @@ impl Engine {
                     } else if has_more {
                         self.send_pull(&mut out);
                     } else {
-                        self.phase = Phase::Idle;
-                        self.token_refreshed = false;
-                        self.status.last_sync_at = Some(now);
-                        self.status.last_error = None;
-                        self.status.error_code = None;
-                        if self.again {
-                            self.again = false;
-                            self.start_cycle(&mut out);
-                        } else {
-                            self.finish(Finish::Completed, &mut out);
+                        for &g in &self.pulling {
+                            self.groups[g].pulled_at = Some(now);
                         }
+                        self.pulling.clear();
+                        self.cycle_done(now, &mut out);
                     }
                 }
             }
@@ -414,6 +473,8 @@ impl Engine {
                     } else if !self.online {
                         self.pause_offline(&mut out);
                     } else {
+                        // The store started every table over: pull them all.
+                        self.begin_pull(|_| true);
                         self.send_pull(&mut out);
                     }
                 }
@@ -449,10 +510,72 @@ impl Engine {
         out
     }
 
+    /// The interval timer, at the next time a group's interval passes (each group from
+    /// its last pull; one never pulled counts from now).
     fn interval(&self, now: u64) -> Instruction {
+        let at = self
+            .groups
+            .iter()
+            .map(|g| {
+                g.pulled_at
+                    .unwrap_or(now)
+                    .max(now.saturating_sub(g.interval_ms))
+                    + g.interval_ms
+            })
+            .min()
+            .unwrap_or(now + self.config.interval_ms);
         Instruction::SetTimer {
             timer: Timer::Interval,
-            at: now + self.config.interval_ms,
+            at: at.max(now + 1),
+        }
+    }
+
+    /// The groups `pick` chooses become the pull in progress; wanted again if it fails,
+    /// while triggers from now on want groups for the next cycle.
+    fn begin_pull(&mut self, pick: impl Fn(&Group) -> bool) {
+        self.pulling.clear();
+        for (i, g) in self.groups.iter_mut().enumerate() {
+            if pick(g) {
+                g.wanted = false;
+                self.pulling.push(i);
+            }
+        }
+    }
+
+    /// A pull stopped before its end: its groups are wanted again.
+    fn abandon_pull(&mut self) {
+        for g in self.pulling.drain(..) {
+            self.groups[g].wanted = true;
+        }
+    }
+
+    fn want(&mut self, now: u64, which: Want) {
+        for (i, g) in self.groups.iter_mut().enumerate() {
+            g.wanted |= match which {
+                Want::All => true,
+                Want::Due => g.pulled_at.map_or(true, |t| now >= t + g.interval_ms),
+                Want::These(these) => these.contains(&i),
+            };
+        }
+    }
+
+    /// The cycle pushed and pulled what it wanted: idle, or the next cycle if a trigger
+    /// came meanwhile.
+    fn cycle_done(&mut self, now: u64, out: &mut Vec<Instruction>) {
+        self.phase = Phase::Idle;
+        self.token_refreshed = false;
+        self.status.last_sync_at = Some(now);
+        self.status.last_error = None;
+        self.status.error_code = None;
+        if self.config.auto && self.online {
+            // Re-armed from the pulls just made.
+            out.push(self.interval(now));
+        }
+        if self.again {
+            self.again = false;
+            self.start_cycle(out);
+        } else {
+            self.finish(Finish::Completed, out);
         }
     }
 
@@ -496,7 +619,11 @@ impl Engine {
     fn send_pull(&mut self, out: &mut Vec<Instruction>) {
         let request = self.take_request();
         self.phase = Phase::Pulling(request);
-        out.push(Instruction::SendPull { request });
+        let groups = match self.pulling.len() == self.groups.len() {
+            true => Vec::new(),
+            false => self.pulling.clone(),
+        };
+        out.push(Instruction::SendPull { request, groups });
     }
 
     fn take_request(&mut self) -> u64 {
@@ -508,6 +635,7 @@ impl Engine {
     /// The network went away mid-cycle: stop here; `Online` starts a new cycle, which
     /// resumes where this one stopped (the outbox and the checkpoint say where).
     fn pause_offline(&mut self, out: &mut Vec<Instruction>) {
+        self.abandon_pull();
         self.phase = Phase::Idle;
         self.again = false;
         self.finish(Finish::Offline, out);
@@ -521,6 +649,7 @@ impl Engine {
     }
 
     fn fail(&mut self, now: u64, random: f64, failure: Failure, out: &mut Vec<Instruction>) {
+        self.abandon_pull();
         self.phase = Phase::Idle;
         // A refused or foreign token: ask the app for a new one once, then wait for a
         // new token or request instead of retrying with the same one.

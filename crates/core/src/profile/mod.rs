@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 mod columns;
+mod groups;
 pub use columns::{Download, FileDef, DEFAULT_FILE_MAX_BYTES, MAX_FILE_BYTES};
+pub use groups::SyncGroup;
 
 pub const DEFAULT_SYNC_INTERVAL_SECONDS: u32 = 300;
 pub const MAX_PROFILE_VERSION: u32 = 1_000_000;
@@ -233,11 +235,13 @@ impl Profile {
                     ("scope", t.scope.to_json()),
                 ]);
                 let mut o = o;
-                if let Some(cols) = &t.columns {
-                    o["columns"] = cols.clone().into();
-                }
-                if !t.files.is_empty() {
-                    o["files"] = columns::files_to_json(&t.files);
+                if let Value::Object(m) = &mut o {
+                    if let Some(cols) = &t.columns {
+                        m.insert("columns".into(), cols.clone().into());
+                    }
+                    if !t.files.is_empty() {
+                        m.insert("files".into(), columns::files_to_json(&t.files));
+                    }
                 }
                 (n.clone(), o)
             })

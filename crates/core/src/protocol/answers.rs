@@ -3,7 +3,10 @@
 //! rows it did not send, acknowledge mutations it never saw, or keep a client pulling
 //! forever. A failed check is a `malformed` answer: nothing of it is applied.
 
-use super::{Change, Outcome, PullResponse, PushMutation, PushResponse, PROTOCOL_VERSION};
+use super::{
+    checkpoint_of, Change, Outcome, PullRequest, PullResponse, PushMutation, PushResponse,
+    PROTOCOL_VERSION,
+};
 use crate::{Key, Profile};
 use serde_json::Value;
 
@@ -58,32 +61,78 @@ fn row_has_key(
     }
 }
 
-/// A pull page, answering a pull from `asked` (None: from the start), for a client on
-/// `profile`. Changes of tables outside the profile and of unknown kinds are skipped by
-/// the client, so only their versions are checked.
+/// A pull page answering `asked`, for a client on `profile`. Changes of tables outside
+/// the profile and of unknown kinds are skipped by the client, so only their versions
+/// are checked. A page with per-table `checkpoints` (revision 2) is checked table by
+/// table; one without is checked against `asked.checkpoint`, as older servers answer.
 pub fn check_pull(
-    asked: Option<&str>,
+    asked: &PullRequest,
     page: &PullResponse,
     profile: &Profile,
 ) -> Result<(), String> {
     protocol(page.protocol_version)?;
+    let mine = asked.checkpoints.as_ref();
     if page.resync {
         // A resync restarts from no checkpoint; asking that again would loop.
-        return match asked {
-            Some(_) => Ok(()),
-            None => Err("the server asked for a resync of a pull from the start".into()),
+        let any =
+            asked.checkpoint.is_some() || mine.is_some_and(|m| m.iter().any(|(_, c)| c.is_some()));
+        return match any {
+            true => Ok(()),
+            false => Err("the server asked for a resync of a pull from the start".into()),
         };
     }
     let checkpoint = version(&page.checkpoint, "the checkpoint")?;
-    let asked = asked.and_then(number);
-    if let Some(a) = asked {
-        if checkpoint < a {
-            return Err(format!("the checkpoint went back from {a} to {checkpoint}"));
+    // The bound of each table's versions in this page, and whether any bound moved.
+    let bounds: Vec<(&str, u64)> = match (&page.checkpoints, mine) {
+        (Some(given), Some(mine)) => {
+            let pulled: Vec<&String> = match &asked.tables {
+                Some(t) => t.iter().collect(),
+                None => mine.iter().map(|(t, _)| t).collect(),
+            };
+            if given.len() != pulled.len()
+                || pulled.iter().any(|t| checkpoint_of(given, t).is_none())
+            {
+                return Err("the checkpoints are not those of the tables pulled".into());
+            }
+            let mut moved = false;
+            let mut out = Vec::new();
+            for (t, c) in given {
+                let n = version(c, &format!("the checkpoint of {}", clip(t)))?;
+                let from = checkpoint_of(mine, t)
+                    .cloned()
+                    .flatten()
+                    .and_then(|a| number(&a));
+                if let Some(a) = from {
+                    if n < a {
+                        return Err(format!("the checkpoint of {t} went back from {a} to {n}"));
+                    }
+                }
+                moved |= from != Some(n);
+                out.push((t.as_str(), n));
+            }
+            if page.has_more && !moved && page.changes.is_empty() {
+                return Err("the server said there is more but no checkpoint moved".into());
+            }
+            out
         }
-        if page.has_more && checkpoint == a && page.changes.is_empty() {
-            return Err("the server said there is more but the checkpoint did not move".into());
+        (Some(_), None) => {
+            return Err("the server answered with checkpoints nobody asked for".into())
         }
-    }
+        (None, _) => {
+            if let Some(a) = asked.checkpoint.as_deref().and_then(number) {
+                if checkpoint < a {
+                    return Err(format!("the checkpoint went back from {a} to {checkpoint}"));
+                }
+                if page.has_more && checkpoint == a && page.changes.is_empty() {
+                    return Err(
+                        "the server said there is more but the checkpoint did not move".into(),
+                    );
+                }
+            }
+            Vec::new()
+        }
+    };
+    let per_table = page.checkpoints.is_some();
     for (i, c) in page.changes.iter().enumerate() {
         let (table, key, v, row) = match c {
             Change::Upsert {
@@ -102,13 +151,20 @@ pub fn check_pull(
         };
         // Named only in a message: a page of 1,000 valid changes formats nothing.
         let what = || format!("change {i} ({table} {key})");
+        let bound = match bounds.iter().find(|(t, _)| *t == table.as_str()) {
+            Some((_, b)) => *b,
+            None if per_table && profile.tables.contains_key(table) => {
+                return Err(format!("{}: its table was not pulled", what()))
+            }
+            None => checkpoint,
+        };
         // The checkpoint bounds every version the page delivers: the client relies on
         // it for the base of a row it edits later.
         match number(v) {
             None => return Err(not_a_version(v, &what())),
-            Some(n) if n > checkpoint => {
+            Some(n) if n > bound => {
                 return Err(format!(
-                    "{}: version {v} is past the checkpoint {checkpoint}",
+                    "{}: version {v} is past the checkpoint {bound}",
                     what()
                 ))
             }

@@ -29,6 +29,14 @@ pub struct PullRequest {
     /// The user the client's store belongs to (see [`check_user`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// Revision 2: every table the client holds, with its own checkpoint (None: never
+    /// pulled), as an object on the wire. With it, `checkpoint` is only for servers
+    /// older than revision 2.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "pairs")]
+    pub checkpoints: Option<Vec<(String, Option<String>)>>,
+    /// Revision 2: the tables to pull now (None: all of `checkpoints`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tables: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -52,6 +60,62 @@ pub struct PullResponse {
     /// field). A client store not yet bound to a user binds itself to this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// Revision 2, answering a request with `checkpoints`: each pulled table's new
+    /// checkpoint, as an object on the wire. None from older servers: `checkpoint` then
+    /// holds for every table.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "pairs")]
+    pub checkpoints: Option<Vec<(String, String)>>,
+}
+
+/// The checkpoint of `table` in `pairs` (per-table checkpoints, as sent).
+pub fn checkpoint_of<'a, V>(pairs: &'a [(String, V)], table: &str) -> Option<&'a V> {
+    pairs.iter().find(|(t, _)| t == table).map(|(_, v)| v)
+}
+
+/// Per-table checkpoints: pairs in Rust (a map type would be a few kB more of the client's
+/// wasm), an object on the wire.
+mod pairs {
+    use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+    use serde::ser::{Serialize, Serializer};
+    use std::marker::PhantomData;
+
+    type Pairs<V> = Option<Vec<(String, V)>>;
+
+    pub fn serialize<S: Serializer, V: Serialize>(v: &Pairs<V>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(pairs) => s.collect_map(pairs.iter().map(|(k, v)| (k, v))),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, V: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Pairs<V>, D::Error> {
+        struct Of<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Of<V> {
+            type Value = Pairs<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object mapping table names to checkpoints")
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_map(self)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(kv) = m.next_entry::<String, V>()? {
+                    out.push(kv);
+                }
+                Ok(Some(out))
+            }
+        }
+        d.deserialize_option(Of(PhantomData))
+    }
 }
 
 /// Why a row leaves the client.

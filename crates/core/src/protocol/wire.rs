@@ -318,6 +318,17 @@ impl FromValue for PullResponse {
             resync: f.flag("resync")?,
             profile_version: f.opt_u32("profileVersion")?,
             user: f.opt_string("user")?,
+            checkpoints: match f.opt("checkpoints") {
+                None => None,
+                Some(Value::Object(m)) => {
+                    let mut out = Vec::with_capacity(m.len());
+                    for (t, c) in m {
+                        out.push((t, string(c)?));
+                    }
+                    Some(out)
+                }
+                Some(other) => return Err(invalid(&other, "an object of checkpoints")),
+            },
         })
     }
 }

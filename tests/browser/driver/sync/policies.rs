@@ -328,7 +328,7 @@ async fn pending_changes_survive_a_close_during_the_push_and_land_exactly_once()
     let closing = store.clone();
     spy_on_next_push(&Closure::once_into_js(move || closing.close()));
     // Not awaited: the store closes under it, so it never answers.
-    let _unanswered = store.sync();
+    let _unanswered = store.sync(None);
     drop(store);
     let mut waited = 0;
     while spy_sent() == "[]" {

@@ -50,7 +50,7 @@ async fn edit_during_pull(
         .add(json!([{ "path": "/sync/pull", "method": "POST", "times": 1,
                       "fault": { "kind": "delay", "ms": HOLD_MS } }]))
         .await;
-    let pulling = JsFuture::from(store.sync());
+    let pulling = JsFuture::from(store.sync(None));
     let mut waited = 0;
     while faults.fired().await.is_empty() {
         assert!(waited < SYNC_MS, "the pull was never held");
