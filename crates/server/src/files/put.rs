@@ -81,6 +81,13 @@ pub async fn put(
     let profile = s.profile();
     let at = address(&profile, &name, &seg, &col, true)?;
     let hash = claimed_hash(&headers)?;
+    let t = Target {
+        table: &name,
+        key: &at.key_text,
+        col: &col,
+    };
+    let (_, row) = crate::rest::visible(&s, &profile, &user, &name, &at.key).await?;
+    let meta = named_file(&row, &name, &at.key, &col, &hash)?;
     let what = format!("column '{col}' of '{name}'");
     let limit = s.files.limit(at.file.max_bytes);
     let declared = headers
@@ -90,13 +97,6 @@ pub async fn put(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large(limit, &what));
     }
-    let t = Target {
-        table: &name,
-        key: &at.key_text,
-        col: &col,
-    };
-    let (_, row) = crate::rest::visible(&s, &profile, &user, &name, &at.key).await?;
-    let meta = named_file(&row, &name, &at.key, &col, &hash)?;
     let stored = records::get(&s.db.pool, &t).await?;
     let already = stored.as_ref().is_some_and(|f| f.hash == hash);
     let sink = match &s.files {
