@@ -14,7 +14,7 @@ pub use store::Store;
 
 use crate::auth::User;
 use crate::db::{key_text, Tx};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::json::UrlPath as Path;
 use crate::scope::{Scoper, Src};
 use crate::AppState;
@@ -153,20 +153,16 @@ pub async fn read(
     let (len, body) = match (&stored.blob, &s.files) {
         (Some(blob), Store::Dir(dir)) => match tokio::fs::File::open(dir.blob_path(blob)).await {
             Ok(file) => {
-                let len = file
-                    .metadata()
-                    .await
-                    .map_err(crate::error::AppError::internal)?
-                    .len();
+                let len = file.metadata().await.map_err(AppError::internal)?.len();
                 let stream = tokio_util::io::ReaderStream::new(file);
                 (len, Body::from_stream(stream))
             }
             // Let go (and removed) since the entry was read.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(no_file().into()),
-            Err(e) => return Err(crate::error::AppError::internal(e)),
+            Err(e) => return Err(AppError::internal(e)),
         },
         (Some(_), Store::Database { .. }) => {
-            return Err(crate::error::AppError::internal(
+            return Err(AppError::internal(
                 "a file is in a files directory, but the server has none (--files-dir)",
             ))
         }

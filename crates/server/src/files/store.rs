@@ -121,13 +121,19 @@ impl Dir {
         format!("{hex}-{nonce}")
     }
 
-    /// Renames the upload at `temp` into place as `blob`, never over an existing file.
+    /// Renames the upload at `temp` into place as `blob`, never over an existing file, and
+    /// syncs the directory: once the upload's transaction commits, a crash must not lose
+    /// the name its entry gives.
     pub async fn persist(&self, temp: TempPath, blob: &str) -> AppResult<()> {
         let to = self.blob_path(blob);
-        tokio::task::spawn_blocking(move || temp.persist_noclobber(to))
-            .await
-            .map_err(AppError::internal)?
-            .map_err(AppError::internal)
+        let dir = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            temp.persist_noclobber(to)?;
+            std::fs::File::open(dir)?.sync_all()
+        })
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)
     }
 
     /// Removes `blob`; one already gone is no error.

@@ -5,6 +5,8 @@
 //! write and read by hand.
 #![allow(dead_code)]
 
+pub mod files;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
