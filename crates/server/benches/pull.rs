@@ -57,6 +57,7 @@ async fn run(scope: Value, label: &str, expected: usize) {
         clock: system_clock(),
         cors_origins: vec![],
         body_limit: 1 << 20,
+        files: offline_tables_server::files::Store::for_database(&url, None).expect("files"),
         #[cfg(feature = "test-faults")]
         test_faults: false,
     });

@@ -146,6 +146,7 @@ async fn env(pg: Option<&str>, label: &str, users: usize) -> Env {
         clock: Arc::new(|| NOW),
         cors_origins: vec![],
         body_limit: 1 << 20,
+        files: offline_tables_server::files::Store::for_database(&url, None).expect("files"),
         #[cfg(feature = "test-faults")]
         test_faults: false,
     });

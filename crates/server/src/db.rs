@@ -17,7 +17,7 @@ use sqlx::error::BoxDynError;
 use sqlx::migrate::{MigrateError, Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Row, Transaction};
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
 pub type Tx = Transaction<'static, Any>;
@@ -64,6 +64,15 @@ pub fn key_text(k: &Key) -> String {
     serde_json::to_string(k).unwrap_or_default()
 }
 
+/// The file of a `sqlite:` database URL; None for another database or an in-memory one.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let (file, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let file = file.trim_start_matches("//");
+    let memory = file.is_empty() || file.starts_with(':') || query.contains("mode=memory");
+    (!memory).then(|| PathBuf::from(file))
+}
+
 /// A stored row: its version and its data (None: a tombstone).
 #[derive(Debug, Clone)]
 pub struct Stored {
@@ -77,12 +86,9 @@ impl Db {
         install_default_drivers();
         let postgres = url.starts_with("postgres");
         let url = if let Some(path) = url.strip_prefix("sqlite:") {
-            let file = path.split('?').next().unwrap_or("");
-            if !file.is_empty() && !file.starts_with(':') {
-                if let Some(dir) = Path::new(file.trim_start_matches("//")).parent() {
-                    if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir)?;
-                    }
+            if let Some(dir) = sqlite_file(url).as_deref().and_then(Path::parent) {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir)?;
                 }
             }
             if path.contains('?') {
@@ -354,8 +360,8 @@ fn scope_values(
     })
 }
 
-/// Writes a row (None: delete, leaving a tombstone) at a new version, keeps the
-/// reference index for `related` scopes, and when the row's scope may have changed
+/// Writes a row (None: delete, leaving a tombstone) at a new version, lets go of the files
+/// it no longer names, keeps the reference index for `related` scopes, and when the row's scope may have changed
 /// gives its related rows new versions so pulls re-evaluate them (move-in, move-out).
 pub async fn store(
     tx: &mut Tx,
@@ -383,6 +389,9 @@ pub async fn store(
     .bind(data)
     .execute(&mut **tx)
     .await?;
+    let old_data = old.and_then(|o| o.data.as_ref());
+    // Files the row no longer names go with this write (files/records.rs).
+    crate::files::records::release_row(tx, profile, table, key, old_data, new).await?;
     let refs = ref_columns(profile, table);
     if !refs.is_empty() {
         sqlx::query("DELETE FROM ot_refs WHERE tbl = $1 AND key = $2")
@@ -405,7 +414,6 @@ pub async fn store(
         }
     }
     let buckets = members::compute(tx, profile, table, new).await?;
-    let old_data = old.and_then(|o| o.data.as_ref());
     members::set(tx, profile, table, key, old_data, new, &buckets, version).await?;
     if scope_values(profile, table, old_data) != scope_values(profile, table, new) {
         touch_children(tx, profile, table, key, now_ms).await?;

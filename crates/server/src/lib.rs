@@ -1,6 +1,6 @@
 //! The reference server of offline-tables: the sync protocol (`/sync/profile`,
-//! `/sync/pull`, `/sync/push`) and a REST data API (`/api/data/{table}`) over SQLite or
-//! PostgreSQL, enforcing the offline profile's scopes. `app(config)` builds the router,
+//! `/sync/pull`, `/sync/push`), a REST data API (`/api/data/{table}`) and the bytes of file
+//! columns (`/api/files/{table}/{key}/{column}`) over SQLite or PostgreSQL, enforcing the offline profile's scopes. `app(config)` builds the router,
 //! so tests drive it with `oneshot` and no socket. Built with the `test-faults` feature
 //! (tests only, never the release binary), `Config::test_faults` also mounts the
 //! test-only fault layer of `faults.rs`.
@@ -12,6 +12,7 @@ pub mod error;
 pub mod estimate;
 #[cfg(feature = "test-faults")]
 pub mod faults;
+pub mod files;
 mod json;
 pub mod jwks;
 pub mod list;
@@ -27,11 +28,13 @@ pub mod sync;
 use arc_swap::ArcSwap;
 use auth::Auth;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{Extensions, HeaderMap, StatusCode, Version};
 use axum::routing::{get, post};
 use axum::Router;
 use db::Db;
 use offline_tables_core::Profile;
 use std::sync::Arc;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::trace::TraceLayer;
@@ -55,7 +58,10 @@ pub struct Config {
     pub clock: Clock,
     /// Allowed CORS origins; `*` allows any.
     pub cors_origins: Vec<String>,
+    /// The JSON body limit; uploads of files are bound by their column's `maxBytes` instead.
     pub body_limit: usize,
+    /// Where files' bytes are kept (`files::Store::for_database` picks the default).
+    pub files: files::Store,
     /// Mount the test-only fault layer and its `/_test/*` routes (`--test-faults`). Only
     /// in a build with the `test-faults` feature: a release build has neither.
     #[cfg(feature = "test-faults")]
@@ -68,6 +74,7 @@ pub struct Inner {
     served_profile: ArcSwap<Profile>,
     pub auth: Auth,
     pub clock: Clock,
+    pub files: files::Store,
 }
 
 impl Inner {
@@ -96,6 +103,12 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// Compresses no file's bytes (`files::Uncompressed`): a download keeps its length and the
+/// `ETag` that is its hash.
+fn not_a_file(_: StatusCode, _: Version, _: &HeaderMap, extensions: &Extensions) -> bool {
+    extensions.get::<files::Uncompressed>().is_none()
+}
+
 /// The router with every endpoint and layer.
 pub fn app(config: Config) -> Router {
     build(config).0
@@ -122,6 +135,7 @@ pub fn build(config: Config) -> (Router, AppState) {
         served_profile: ArcSwap::from_pointee(config.profile),
         auth: config.auth,
         clock: config.clock,
+        files: config.files,
     }));
     let router = Router::new()
         .route("/sync/profile", get(sync::profile))
@@ -133,6 +147,7 @@ pub fn build(config: Config) -> (Router, AppState) {
             "/api/data/{table}/{key}",
             get(rest::read).patch(rest::patch).delete(rest::remove),
         )
+        .merge(files::routes())
         .fallback(|| async { error::AppError::from(offline_tables_core::Error::no_endpoint()) })
         .with_state(state.clone());
     #[cfg(feature = "test-faults")]
@@ -145,7 +160,7 @@ pub fn build(config: Config) -> (Router, AppState) {
     // cross-origin.
     let router = router
         .layer(DefaultBodyLimit::max(config.body_limit))
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(not_a_file)))
         .layer(cors)
         .layer(TraceLayer::new_for_http());
     (router, state)

@@ -6,6 +6,7 @@ use clap::Parser;
 use offline_tables_core::Profile;
 use offline_tables_server::auth::Auth;
 use offline_tables_server::db::Db;
+use offline_tables_server::files::Store;
 use offline_tables_server::jwks::{parse_jwks, RefreshPolicy, RemoteJwks, VerifyingKey};
 use offline_tables_server::{build, bulk, seed, system_clock, AppState, Config};
 use serde_json::Value;
@@ -68,9 +69,13 @@ struct Args {
     /// Days a deleted row's tombstone is kept; older checkpoints must resync.
     #[arg(long, default_value_t = 30)]
     tombstone_days: u32,
-    /// Largest request body, in bytes.
+    /// Largest request body, in bytes (file uploads: their column's `maxBytes` instead).
     #[arg(long, default_value_t = 2 * 1024 * 1024)]
     body_limit: usize,
+    /// Keep the files of file columns in this directory (made if missing). Without it:
+    /// beside a SQLite database (`<database file>.files/`), in a PostgreSQL one (`ot_file_blobs`).
+    #[arg(long)]
+    files_dir: Option<PathBuf>,
     /// For tests only: mount /_test/faults, whose rules make requests fail on purpose.
     /// Exists only in a build with the `test-faults` feature; the release binary refuses it.
     #[cfg(feature = "test-faults")]
@@ -216,19 +221,33 @@ async fn main() -> Result<(), BoxError> {
     }
     let auth = read_auth(&args).await?;
     let db = Db::connect(&args.db).await?;
+    let files = Store::for_database(&args.db, args.files_dir.as_deref())
+        .map_err(|e| format!("cannot open the files directory: {e}"))?;
+    match files.path() {
+        Some(dir) => tracing::info!("files in {}", dir.display()),
+        None => tracing::info!("files in the database (ot_file_blobs)"),
+    }
     let clock = system_clock();
     if let Some(path) = &args.seed {
         load(&db, &profile, &read_json(path, "seed")?, clock(), true).await?;
     }
     {
-        // Tombstones older than the retention go, hourly; older checkpoints resync.
+        // Tombstones older than the retention go, hourly; older checkpoints resync. Blobs
+        // let go of by writes whose request did not remove them (a stop, an import) and
+        // uploads that never committed go too.
         let db = db.clone();
         let clock = clock.clone();
+        let files = files.clone();
         let keep_ms = args.tombstone_days as i64 * 86_400_000;
         tokio::spawn(async move {
             loop {
                 if let Err(e) = db.purge_tombstones(clock() - keep_ms).await {
                     tracing::warn!("purging tombstones failed: {}", e.0.message);
+                }
+                match files.sweep(&db, clock()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("removed {n} files no row names"),
+                    Err(e) => tracing::warn!("sweeping files failed: {}", e.0.message),
                 }
                 tokio::time::sleep(Duration::from_secs(3600)).await;
             }
@@ -241,6 +260,7 @@ async fn main() -> Result<(), BoxError> {
         clock,
         cors_origins: args.cors_origins,
         body_limit: args.body_limit,
+        files,
         #[cfg(feature = "test-faults")]
         test_faults: args.test_faults,
     });

@@ -114,6 +114,11 @@ pub async fn push(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    for (m, outcome) in req.mutations.iter().zip(&outcomes) {
+        if matches!(outcome, Outcome::Applied { .. }) {
+            crate::files::after_write(&s, &profile, &m.table, &key_text(&m.key)).await;
+        }
+    }
     Ok(Json(PushResponse {
         protocol_version: PROTOCOL_VERSION,
         outcomes,

@@ -65,7 +65,7 @@ pub async fn list(
     Ok(Json(body))
 }
 
-async fn visible(
+pub(crate) async fn visible(
     s: &AppState,
     profile: &Profile,
     user: &Caller,
@@ -140,6 +140,7 @@ pub async fn create(
         return Err(Error::exists(&name, &key).into());
     }
     let v = store_in_scope(&profile, tx, &user, &name, &kt, current.as_ref(), &row, now).await?;
+    crate::files::after_write(&s, &profile, &name, &kt).await;
     let mut resp = with_etag(StatusCode::CREATED, v, Value::Object(row));
     let location = format!("/api/data/{name}/{}", key_segment(&key));
     if let Ok(l) = HeaderValue::from_str(&location) {
@@ -189,6 +190,7 @@ pub async fn patch(
     let current = Some(current);
     let row = patched_row(row, cols, def, &key)?;
     let v = store_in_scope(&profile, tx, &user, &name, &kt, current.as_ref(), &row, now).await?;
+    crate::files::after_write(&s, &profile, &name, &kt).await;
     Ok(with_etag(StatusCode::OK, v, Value::Object(row)))
 }
 
@@ -206,5 +208,6 @@ pub async fn remove(
     let current = Some(current);
     db::store(&mut tx, &profile, &name, &kt, current.as_ref(), None, now).await?;
     tx.commit().await?;
+    crate::files::after_write(&s, &profile, &name, &kt).await;
     Ok(StatusCode::NO_CONTENT)
 }

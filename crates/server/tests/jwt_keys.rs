@@ -63,6 +63,7 @@ async fn server(auth: Auth) -> Ctx {
         clock: Arc::new(move || now.load(Ordering::SeqCst)),
         cors_origins: vec![],
         body_limit: 2 * 1024 * 1024,
+        files: ctx.files.clone(),
         #[cfg(feature = "test-faults")]
         test_faults: false,
     });

@@ -4,6 +4,7 @@
 //! older client survives a newer server. See `docs/protocol.md`.
 
 pub mod answers;
+pub mod files;
 pub mod wire;
 
 use crate::outbox::MutationOp;

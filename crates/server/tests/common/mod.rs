@@ -5,6 +5,8 @@
 //! write and read by hand.
 #![allow(dead_code)]
 
+pub mod files;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -12,6 +14,7 @@ pub use offline_tables_core::scope::Caller;
 use offline_tables_core::{Key, Profile};
 use offline_tables_server::auth::Auth;
 use offline_tables_server::db::{self, key_text, Db};
+pub use offline_tables_server::files::Store;
 use offline_tables_server::{app, Config};
 use serde_json::{json, Map, Value};
 use sqlx::Connection;
@@ -273,18 +276,30 @@ pub struct Ctx {
     pub db: Db,
     pub profile: Profile,
     pub now: Arc<AtomicI64>,
+    /// Where the server keeps files: the default for the database unless the test chose.
+    pub files: Store,
     _fresh: FreshDb,
 }
 
 impl Ctx {
     pub async fn new(kind: Kind, profile: Value, body_limit: usize) -> Ctx {
-        Ctx::build(kind, profile, body_limit, false).await
+        Ctx::build(kind, profile, body_limit, false, None).await
+    }
+
+    /// A server keeping its files in `files` (None: the default for its database).
+    pub async fn with_files(
+        kind: Kind,
+        profile: Value,
+        body_limit: usize,
+        files: Option<Store>,
+    ) -> Ctx {
+        Ctx::build(kind, profile, body_limit, false, files).await
     }
 
     /// The demo profile and seed, with the test fault layer (`--test-faults`).
     #[cfg(feature = "test-faults")]
     pub async fn demo_with_faults(kind: Kind) -> Ctx {
-        let ctx = Ctx::build(kind, demo_profile(), 2 * 1024 * 1024, true).await;
+        let ctx = Ctx::build(kind, demo_profile(), 2 * 1024 * 1024, true, None).await;
         ctx.seed(&demo_seed()).await;
         ctx
     }
@@ -295,11 +310,16 @@ impl Ctx {
         body_limit: usize,
         // Always false in a build without the fault layer (`demo_with_faults` is not there).
         #[cfg_attr(not(feature = "test-faults"), allow(unused_variables))] test_faults: bool,
+        files: Option<Store>,
     ) -> Ctx {
         let fresh = FreshDb::new(kind).await;
         let db = Db::connect(&fresh.url)
             .await
             .unwrap_or_else(|e| panic!("{kind:?}: connect {}: {e}", fresh.url));
+        let files = match files {
+            Some(f) => f,
+            None => Store::for_database(&fresh.url, None).expect("files store"),
+        };
         let profile = Profile::from_json(&profile).expect("test profile");
         let now = Arc::new(AtomicI64::new(NOW));
         let clock_now = now.clone();
@@ -331,6 +351,7 @@ impl Ctx {
             clock: Arc::new(move || clock_now.load(Ordering::SeqCst)),
             cors_origins: vec!["*".into()],
             body_limit,
+            files: files.clone(),
             #[cfg(feature = "test-faults")]
             test_faults,
         });
@@ -340,6 +361,7 @@ impl Ctx {
             db,
             profile,
             now,
+            files,
             _fresh: fresh,
         }
     }
