@@ -338,6 +338,25 @@ impl OfflineStore {
         })
     }
 
+    /// What the store holds, for a status page: `{ tables: { [name]: { rows, bytes } },
+    /// lastSyncAt: { [name]: ms }, usage, quota }`, where `bytes` are the rows' as JSON,
+    /// `lastSyncAt` each table's last complete pull, and `usage` and `quota` the browser's
+    /// estimate for the whole origin (`navigator.storage.estimate()`; null without one).
+    #[wasm_bindgen(unchecked_return_type = "Promise<StorageUsage>")]
+    pub fn usage(&self) -> Promise {
+        let db = self.db.clone();
+        promise(async move {
+            db.ready().await;
+            let out = db.usage().await?;
+            let (usage, quota) = crate::driver::initial::storage_estimate().await;
+            for (k, v) in [("usage", usage), ("quota", quota)] {
+                let v = v.map(JsValue::from_f64).unwrap_or(JsValue::NULL);
+                let _ = js_sys::Reflect::set(&out, &k.into(), &v);
+            }
+            Ok(out)
+        })
+    }
+
     /// How many rows have pending local changes.
     #[wasm_bindgen(js_name = pendingCount, unchecked_return_type = "Promise<number>")]
     pub fn pending_count(&self) -> Promise {

@@ -150,6 +150,17 @@ export interface SyncStatus {
   initialSync: InitialSync;
 }
 
+/** What the store holds (`usage()`), for a status page. */
+export interface StorageUsage {
+  /** Per table: its rows, and their size as JSON in bytes (UTF-16 code units). */
+  tables: { [table: string]: { rows: number; bytes: number } };
+  /** Per table: when its last pull ran to its end (ms since the epoch); absent before. */
+  lastSyncAt: { [table: string]: number };
+  /** The browser's estimate for the whole origin, in bytes (null when it gives none). */
+  usage: number | null;
+  quota: number | null;
+}
+
 /** What `sync()` pulls. */
 export interface SyncRequest {
   /** These tables and those that pull with them (a parent and its `related` children);

@@ -95,17 +95,29 @@ fn method(target: &JsValue, name: &str) -> Option<js_sys::Function> {
         .ok()
 }
 
+/// `navigator.storage.estimate()`: the bytes this origin uses and may use (`usage`,
+/// `quota`), each when the browser says.
+pub async fn storage_estimate() -> (Option<f64>, Option<f64>) {
+    let est = async {
+        let storage = storage_manager()?;
+        let promise = method(&storage, "estimate")?
+            .call0(&storage)
+            .ok()?
+            .dyn_into::<js_sys::Promise>()
+            .ok()?;
+        JsFuture::from(promise).await.ok()
+    };
+    let Some(est) = est.await else {
+        return (None, None);
+    };
+    let get = |k: &str| js_sys::Reflect::get(&est, &k.into()).ok()?.as_f64();
+    (get("usage"), get("quota"))
+}
+
 /// The bytes this origin may still store (`quota - usage`), when the browser says.
 pub async fn storage_room() -> Option<f64> {
-    let storage = storage_manager()?;
-    let promise = method(&storage, "estimate")?
-        .call0(&storage)
-        .ok()?
-        .dyn_into::<js_sys::Promise>()
-        .ok()?;
-    let est = JsFuture::from(promise).await.ok()?;
-    let get = |k: &str| js_sys::Reflect::get(&est, &k.into()).ok()?.as_f64();
-    Some(get("quota")? - get("usage").unwrap_or(0.0))
+    let (usage, quota) = storage_estimate().await;
+    Some(quota? - usage.unwrap_or(0.0))
 }
 
 /// A message when a download of `bytes` (JSON) will not fit in `room`.

@@ -18,6 +18,7 @@ mod records;
 mod schema;
 mod tx;
 mod upgrade;
+mod usage;
 pub mod write;
 
 pub(crate) use tx::Tx;

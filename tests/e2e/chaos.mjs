@@ -47,9 +47,12 @@ const TIMEOUT_MS = 1500; // the stores' request timeout: a hung request fails fa
 // context's binding, and a raw IndexedDB snapshot read in one transaction.
 function pageHelpers() {
   window.chaos = {
-    async open(name, url, token, timeoutMs) {
+    async open(name, url, token, timeoutMs, profile) {
       while (window.ot === undefined) await new Promise((r) => setTimeout(r, 10));
-      const store = await window.ot.OfflineStore.open({ name, server: { url, token, timeoutMs }, sync: { intervalSeconds: 2 } });
+      // Per-table sync (odd seeds): the server's profile with each table's own interval, so tables pull apart, each
+      // with its own checkpoint; else every table every 2 s, together.
+      const options = profile ? { profile, sync: {} } : { sync: { intervalSeconds: 2 } };
+      const store = await window.ot.OfflineStore.open({ name, server: { url, token, timeoutMs }, ...options });
       store.on("conflict", (c) => window.chaosEvent?.({ type: "conflict", table: c.table, key: c.key }));
       store.on("syncerror", (e) => window.chaosEvent?.({ type: "syncerror", table: e.table, key: e.key, reason: e.reason }));
       window.store = store;
@@ -65,12 +68,13 @@ function pageHelpers() {
           const s = tx.objectStore(n);
           return [n, await req(s.getAllKeys()), await req(s.getAll())];
         }));
-        const out = { tables: {}, pendingKeys: [], checkpoint: null, clientId: null };
+        const out = { tables: {}, pendingKeys: [], checkpoint: null, checkpoints: {}, clientId: null };
         const pend = (t, k) => out.pendingKeys.push(JSON.stringify([t, k]));
         for (const [n, keys, values] of all) {
           if (n === "_meta") {
             keys.forEach((k, i) => {
               if (k === "checkpoint") out.checkpoint = values[i];
+              if (k === "checkpoints") out.checkpoints = values[i];
               if (k === "clientId") out.clientId = values[i];
               if (k === "inflight") for (const m of JSON.parse(values[i]).mutations) pend(m.table, m.key);
             });
@@ -109,16 +113,24 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
   const trace = [];
   const note = (s) => { trace.push(s); if (verbose) console.log(`  [${seed}] ${s}`); };
 
+  // Odd seeds sync per table: work orders with their accounts every 5 s, notes every 6 s, drafts and products once a
+  // day (so only sync() and the partial syncs below pull those).
+  const intervals = seed % 2 === 1 ? { accounts: 5, workorders: 5, notes: 6, drafts: 86_400, products: 86_400 } : null;
   const server = await startReferenceServer({ db });
   const S = server.url;
   const tokenOf = (u) => `dev-token-${u}`;
+  let profile = null;
+  if (intervals) {
+    profile = await (await fetch(`${S}/sync/profile`, { headers: { authorization: `Bearer ${tokenOf("nina")}` } })).json();
+    for (const [t, sec] of Object.entries(intervals)) profile.tables[t].syncIntervalSeconds = sec;
+  }
   const rest = Object.fromEntries(["nina", "omar", "pia"].map((u) => [u, restAs(S, tokenOf(u))]));
   const admin = rest.nina; // /_test/* needs no user
   const devices = [];
   const writes = []; // every local write the schedule made: { dev, table, key, tag, op, seq, resolved, error, serverKnown }
   let seq = 0;
   let tagSeq = 0;
-  const stats = { ops: 0, writes: 0, refused: 0, faults: 0, reloads: 0, offline: 0, checks: 0, rest: 0, tabs: 0 };
+  const stats = { ops: 0, writes: 0, refused: 0, faults: 0, reloads: 0, offline: 0, checks: 0, rest: 0, tabs: 0, partial: 0 };
 
   const withTimeout = (p, ms, what) => Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new ChaosFailure(`${what}: no answer within ${ms} ms`)), ms))]);
   const ev = (d, fn, arg, what = "page call") => withTimeout(d.page.evaluate(fn, arg), 20_000, `${d.name}: ${what}`);
@@ -135,7 +147,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
     }
     d.opened = false;
     try {
-      await ev(d, ([n, u, t, ms]) => window.chaos.open(n, u, t, ms), [d.db, S, tokenOf(d.user), TIMEOUT_MS], "open");
+      await ev(d, ([n, u, t, ms, iv]) => window.chaos.open(n, u, t, ms, iv), [d.db, S, tokenOf(d.user), TIMEOUT_MS, profile], "open");
       d.opened = true;
     } catch (e) {
       note(`${d.name}: open failed: ${e.message.split("\n")[0]}`);
@@ -260,7 +272,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
         await d.page.waitForFunction(() => window.ot !== undefined, null, { timeout: 10_000 });
         d.opened = false;
         try {
-          await ev(d, ([n, u, t, ms]) => window.chaos.open(n, u, t, ms), [d.db, S, tokenOf(d.user), TIMEOUT_MS], "reopen");
+          await ev(d, ([n, u, t, ms, iv]) => window.chaos.open(n, u, t, ms, iv), [d.db, S, tokenOf(d.user), TIMEOUT_MS, profile], "reopen");
           d.opened = true;
         } catch (e) {
           note(`${d.name}: reopen failed: ${e.message.split("\n")[0]}`);
@@ -280,16 +292,24 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
 
     // A snapshot (one IndexedDB transaction) against the server's rows as of now, read after it: the checkpoint
     // must not pass the server's counter, and every server row at or below it must be there, unless pending.
+    // Each table by its own checkpoint (a store from before per-table checkpoints has one for all).
     async function checkSnapshot(d, snap, when) {
       const full = await pullAll(d.user);
-      if (snap.checkpoint == null) return;
-      const cp = BigInt(snap.checkpoint);
-      if (cp > BigInt(full.checkpoint)) {
-        throw new ChaosFailure(`${d.name} (${when}): checkpoint ${cp} is ahead of the server's counter ${full.checkpoint}`);
+      const cpOf = (t) => { const c = snap.checkpoints?.[t] ?? snap.checkpoint; return c == null ? null : BigInt(c); };
+      if (when === "end") {
+        const none = TABLES.filter((t) => cpOf(t) == null);
+        if (none.length) throw new ChaosFailure(`${d.name} (end): no checkpoint for ${none} after the final sync`);
+      }
+      for (const t of TABLES) {
+        const cp = cpOf(t);
+        if (cp != null && cp > BigInt(full.checkpoint)) {
+          throw new ChaosFailure(`${d.name} (${when}): ${t}'s checkpoint ${cp} is ahead of the server's counter ${full.checkpoint}`);
+        }
       }
       const pending = new Set(snap.pendingKeys);
       for (const c of full.changes) {
-        if (c.kind !== "upsert" || BigInt(c.version) > cp || pending.has(JSON.stringify([c.table, c.key]))) continue;
+        const cp = cpOf(c.table);
+        if (c.kind !== "upsert" || cp == null || BigInt(c.version) > cp || pending.has(JSON.stringify([c.table, c.key]))) continue;
         const local = (snap.tables[c.table] ?? []).find((r) => r.id === c.key);
         if (!local || !sameRow(local, c.row)) {
           throw new ChaosFailure(`${d.name} (${when}): checkpoint ${cp} covers ${c.table}/${c.key} at version ${c.version} `
@@ -326,7 +346,14 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
       if (!d.opened && r < 0.9) { await reload(d, "reload"); continue; }
       if (r < 0.45) await localWrite(d);
       else if (r < 0.52) await restWrite();
-      else if (r < 0.6) { note(`${d.name} sync`); const res = await ev(d, () => window.store.sync(), null, "sync"); note(`  -> ${res.result} pushed ${res.pushed} pulled ${res.pulled} conflicts ${res.conflicts} errors ${res.errors}`); }
+      else if (r < 0.6) {
+        // With per-table sync, half the syncs ask for one table (and those related to it).
+        const tables = intervals && chance(0.5) ? [pick(TABLES)] : null;
+        if (tables) stats.partial++;
+        note(`${d.name} sync${tables ? ` ${tables}` : ""}`);
+        const res = await ev(d, (t) => window.store.sync(t ? { tables: t } : undefined), tables, "sync");
+        note(`  -> ${res.result} pushed ${res.pushed} pulled ${res.pulled} conflicts ${res.conflicts} errors ${res.errors}`);
+      }
       else if (r < 0.7) await injectFault();
       else if (r < 0.8) {
         d.offline = !d.offline;
@@ -373,7 +400,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
       note(`${d.name} second tab${handover ? ", then the first one closes" : ""}`);
       try {
         d.page = second;
-        await ev(d, ([n, u, t, ms]) => window.chaos.open(n, u, t, ms), [d.db, S, tokenOf(d.user), TIMEOUT_MS], "open in a second tab");
+        await ev(d, ([n, u, t, ms, iv]) => window.chaos.open(n, u, t, ms, iv), [d.db, S, tokenOf(d.user), TIMEOUT_MS, profile], "open in a second tab");
         await localWrite(d);
         if (chance(0.5)) {
           const res = await ev(d, () => window.store.sync(), null, "sync from the second tab");
@@ -615,7 +642,7 @@ export async function runSchedules({ runs = 24, seed = (Date.now() % 1e9) >>> 0,
         const st = await runSchedule(h, s, { steps, verbose, full, db });
         passed++;
         progress.passed = passed;
-        log(`ok   seed ${s} (${Date.now() - t} ms): ${st.writes} writes, ${st.rest} REST, ${st.faults} faults, ${st.reloads} reloads, ${st.tabs} second tabs, ${st.offline} flips, ${st.checks} mid-run checks, ${st.applied} pushed, ${st.conflicts} conflicts, ${st.refused} refused`);
+        log(`ok   seed ${s} (${Date.now() - t} ms): ${st.writes} writes, ${st.rest} REST, ${st.faults} faults, ${st.reloads} reloads, ${st.tabs} second tabs, ${st.offline} flips, ${st.checks} mid-run checks, ${st.partial} one-table syncs, ${st.applied} pushed, ${st.conflicts} conflicts, ${st.refused} refused`);
       } catch (e) {
         failed.push({ seed: s, error: e });
         log(`FAIL seed ${s} (${Date.now() - t} ms): ${e.message}`);

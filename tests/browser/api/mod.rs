@@ -4,3 +4,4 @@ mod intercept;
 mod query;
 mod store;
 mod table;
+mod usage;
