@@ -193,7 +193,7 @@ impl Db {
 /// Refuses `rows` when one names a column the profile does not select for `table`
 /// (`columns`): the device never holds such a column, and the server would refuse it.
 /// `indexed`: name the row by its index (`bulkPut`).
-fn selected_only(
+pub(super) fn selected_only(
     def: &offline_tables_core::TableDef,
     table: &str,
     rows: &Array,

@@ -177,3 +177,61 @@ async fn a_local_write_naming_an_unselected_column_is_refused_and_changes_nothin
     assert_eq!(pending_count(&store).await, 1);
     finish(store).await;
 }
+
+#[wasm_bindgen_test]
+async fn a_kept_conflict_holds_the_selected_columns_and_its_merged_row_keeps_to_them() {
+    let store = open_manual(&unique_name("columns-conflict"), VAL).await;
+    synced(&store).await;
+    let visits = store.table("visits").unwrap();
+    let (mine, theirs) = (unique("mine"), unique("theirs"));
+    let set = |status: &str| json!({ "status": status }).to_string();
+    ok(visits.update("v3".into(), js(&set(&mine)))).await;
+    let (status, body) = rest_as(VAL, "PATCH", "/api/data/visits/'v3'", Some(&set(&theirs))).await;
+    assert_eq!(status, 200, "{body}");
+    synced(&store).await;
+    let conflicts = list(store.conflicts()).await;
+    assert_eq!(conflicts.len(), 1, "visits is manual: {conflicts:?}");
+    let c = &conflicts[0];
+    let server =
+        json!({ "id": "v3", "ownerId": "val", "status": theirs, "notes": "Gate code 1234" });
+    assert_eq!(c["server"], server, "{c}");
+    assert_eq!(c["local"]["status"], json!(mine), "{c}");
+
+    // The app's merged row must keep to the selection too.
+    let id = c["id"].as_f64().unwrap();
+    let mut merged = server.clone();
+    merged["status"] = json!(format!("{mine}+{theirs}"));
+    merged["internalCost"] = json!(0);
+    let e = rejection(store.resolve_conflict(id, js(&merged.to_string()))).await;
+    let (code, message) = (
+        js_sys::Reflect::get(&e, &"code".into())
+            .unwrap()
+            .as_string(),
+        js_sys::Reflect::get(&e, &"message".into())
+            .unwrap()
+            .as_string()
+            .unwrap(),
+    );
+    assert_eq!(code.as_deref(), Some("invalid_argument"), "{message}");
+    assert!(
+        message.starts_with("resolveConflict on 'visits': column 'internalCost'"),
+        "{message}"
+    );
+    assert_eq!(list(store.conflicts()).await.len(), 1, "still kept");
+
+    merged.as_object_mut().unwrap().remove("internalCost");
+    ok(store.resolve_conflict(id, js(&merged.to_string()))).await;
+    let r = synced(&store).await;
+    assert_eq!(
+        (r["pushed"].as_u64(), r["errors"].as_u64()),
+        (Some(1), Some(0)),
+        "{r}"
+    );
+    let full = stored_in_full("v3").await;
+    assert_eq!(
+        (&full["status"], &full["internalCost"]),
+        (&merged["status"], &json!(45.5)),
+        "{full}"
+    );
+    finish(store).await;
+}
