@@ -1,11 +1,13 @@
 //! Column selection against the reference server (the fixture's `visits` keeps `ownerId`,
 //! `status` and `notes` offline; its seed rows also hold `internalCost` and
 //! `supplierRef`): after a sync the unselected columns are nowhere in IndexedDB, a local
-//! update pushed leaves them intact on the server, and a local write naming one is
-//! refused with `invalid_argument` and changes nothing. User val only; the server's rows
-//! are read in full by serving, for a moment, the fixture profile without `visits`'s
-//! selection (the columns are no part of what the server derives from its profile, so
-//! nothing is rebuilt), and the fixture is put back before anything is asserted.
+//! update pushed leaves them intact on the server, a local write naming one is refused
+//! with `invalid_argument` and changes nothing, and a kept conflict (visits is `manual`)
+//! holds the server's row without them, its merged row held to the selection too. User
+//! val only. The server's rows are read in full by serving, for a moment, the fixture
+//! profile without `visits`'s selection (the columns are no part of what the server
+//! derives from its profile, so nothing is rebuilt); the fixture is put back before
+//! anything is asserted.
 
 use crate::common::server::*;
 use crate::common::sync::*;
