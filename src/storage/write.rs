@@ -209,14 +209,11 @@ pub(super) fn selected_only(
         return Ok(());
     };
     let column = found.get(1).as_string().unwrap_or_default();
-    let at = match indexed {
-        true => format!("rows[{}]: ", found.get(0).as_f64().unwrap_or(0.0)),
-        false => String::new(),
-    };
-    Err(Error::invalid_argument(format!(
-        "{what} on '{table}': {at}{}",
-        Error::unselected(table, &column).message
-    )))
+    let mut context = format!("{what} on '{table}': ");
+    if indexed {
+        context += &format!("rows[{}]: ", found.get(0).as_f64().unwrap_or(0.0) as u32);
+    }
+    Err(Error::unselected(&context, table, &column))
 }
 
 /// What a write that checks first expects of the row it writes.

@@ -43,10 +43,11 @@ impl Error {
         Self::not_found(format!("no row {key} in '{table}'"))
     }
     /// A column the table's profile does not select (`columns`, protocol.md §2), named by
-    /// a write or a query: the device neither holds nor writes it.
-    pub fn unselected(table: &str, column: &str) -> Self {
+    /// a write or a query (`context`, e.g. `"$filter: "`, goes first): the device neither
+    /// holds nor writes it.
+    pub fn unselected(context: &str, table: &str, column: &str) -> Self {
         Self::invalid_argument(format!(
-            "column '{column}' is not among the columns of '{table}' in the offline profile"
+            "{context}column '{column}' is not among the columns of '{table}' in the offline profile"
         ))
     }
     /// `POST` of a key that a live row has.
@@ -194,29 +195,24 @@ pub fn list_query(raw: Option<&str>, def: &TableDef, table: &str) -> RestResult<
     if def.columns.is_none() {
         return Ok(q);
     }
-    let mut filter = Vec::new();
-    if let Some(f) = &q.filter {
-        f.columns(&mut filter);
-    }
-    let order: Vec<String> = q.order_by.iter().map(|(c, _)| c.clone()).collect();
+    // The columns `$filter` and `$orderby` read, then `$select`'s.
+    let read = q.columns();
     let select = q.select.as_deref().unwrap_or_default();
-    for (option, cols) in [
-        ("$filter", &filter[..]),
-        ("$orderby", &order),
-        ("$select", select),
-    ] {
-        if let Some(c) = def.unselected(cols) {
-            let e = Error::unselected(table, c);
-            return Err(Error::invalid_argument(format!("{option}: {}", e.message)));
-        }
-    }
-    Ok(q)
+    let Some(c) = def.unselected(&read).or_else(|| def.unselected(select)) else {
+        return Ok(q);
+    };
+    let option = match () {
+        _ if !read.contains(c) => "$select: ",
+        _ if q.order_by.iter().any(|(o, _)| o == c) => "$orderby: ",
+        _ => "$filter: ",
+    };
+    Err(Error::unselected(option, table, c))
 }
 
 /// The first column of `row` that `table` does not select, refused.
 fn selected_only(row: &Map<String, Value>, def: &TableDef, table: &str) -> RestResult<()> {
     match def.unselected(row.keys()) {
-        Some(c) => Err(Error::unselected(table, c)),
+        Some(c) => Err(Error::unselected("", table, c)),
         None => Ok(()),
     }
 }

@@ -42,5 +42,5 @@ pub fn refused(def: &TableDef, table: &str, m: &PushMutation) -> Option<String> 
         .chain(m.columns.as_ref())
         .flat_map(Map::keys);
     def.unselected(named)
-        .map(|c| Error::unselected(table, c).message)
+        .map(|c| Error::unselected("", table, c).message)
 }
