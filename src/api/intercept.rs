@@ -236,8 +236,8 @@ impl Interceptor {
         let profile = self.db.profile();
         match (route, body) {
             (Route::List { table }, _) => {
-                rest::table(&profile, &table)?;
-                let q = rest::parse_query(query.as_deref())?;
+                let def = rest::table(&profile, &table)?;
+                let q = rest::list_query(query.as_deref(), def, &table)?;
                 self.list(&table, &q).await
             }
             (Route::Read { table, key }, _) => {
@@ -247,7 +247,7 @@ impl Interceptor {
             }
             (Route::Create { table }, Some((value, row))) => {
                 let def = rest::writable(&profile, &table)?;
-                let (key, _) = rest::new_row(&value, def)?;
+                let (key, _) = rest::new_row(&value, def, &table)?;
                 match self.db.insert_row(&table, &row).await {
                     Err(e) if e.code == ErrorCode::Conflict => Err(Error::exists(&table, &key)),
                     Err(e) => Err(rest_error(e)),
@@ -260,7 +260,7 @@ impl Interceptor {
             (Route::Update { table, key }, Some((value, patch))) => {
                 let def = rest::writable(&profile, &table)?;
                 let key = rest::parse_key_segment(&key)?;
-                let cols = rest::patch_columns(value)?;
+                let cols = rest::patch_columns(value, def, &table)?;
                 let kjs = key_js(&key);
                 if let Some(v) = cols.get(&def.key) {
                     let only_key = serde_json::Map::from_iter([(def.key.clone(), v.clone())]);

@@ -30,6 +30,12 @@ export interface TableProfile {
   syncIntervalSeconds?: number;
   readOnly?: boolean;
   scope?: Scope;
+  /**
+   * The columns the device keeps besides the key (default: every column). The server
+   * sends only these and keeps the others; a local write naming another column rejects
+   * with `invalid_argument`. Indexes must be among them.
+   */
+  columns?: string[];
 }
 
 /** The offline profile: which tables go offline, and how. */

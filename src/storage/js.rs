@@ -18,6 +18,8 @@ extern "C" {
     /// The keys of `rows` (an array), or a message (a string) saying what is wrong.
     #[wasm_bindgen(js_name = prepareRows)]
     pub fn prepare_rows(rows: &JsValue, key_col: &str, what: &str) -> JsValue;
+    /// The first column of `rows` not in `kept`, as `[row index, column]`, or null.
+    pub fn unkept(rows: &js_sys::Array, kept: &js_sys::Array) -> JsValue;
     /// `current` with `patch` applied; an `undefined` in the patch removes the column.
     #[wasm_bindgen(js_name = mergePatch)]
     pub fn merge_patch(current: &JsValue, patch: &JsValue) -> JsValue;

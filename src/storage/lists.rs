@@ -5,7 +5,7 @@ use super::js::rows_to_js;
 use super::outbox::to_json;
 use super::records::{self, base_key, key_js, parse_base, OutboxRecord};
 use super::tx::{delete, get, or_undefined, put, put_at};
-use super::write::write_logged;
+use super::write::{selected_only, write_logged};
 use super::{Db, Tx, BASE, CONFLICTS, ERRORS, OUTBOX};
 use crate::driver::events::{LocalWrite, Source};
 use crate::error::{Error, Result};
@@ -124,6 +124,11 @@ impl Db {
                 if let Some(problem) = keys.as_string() {
                     tx.abort().await;
                     return Err(Error::invalid_argument(format!("{ctx}: {problem}")));
+                }
+                let one = Array::of1(row);
+                if let Err(e) = selected_only(&def, &table, &one, ctx, false) {
+                    tx.abort().await;
+                    return Err(e);
                 }
                 let got = Array::from(&keys).get(0);
                 if !js_sys::Object::is(&got, &k) {

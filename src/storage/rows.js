@@ -78,6 +78,12 @@ export function prepareRows(rows, keyCol, what) {
   return keys;
 }
 
+/** The first column of `rows` (plain objects) that `kept` does not list, as [row index, column], or null. */
+export function unkept(rows, kept) {
+  for (let i = 0; i < rows.length; i++) for (const k of Object.keys(rows[i])) if (!kept.includes(k)) return [i, k];
+  return null;
+}
+
 /** `current` with `patch` applied: a copy; an `undefined` in the patch removes the column. */
 export function mergePatch(current, patch) {
   const out = Object.assign({}, current);

@@ -40,6 +40,7 @@ impl Db {
         let def = self.writable(table, what)?;
         let keys = self.keys_of(rows, &def.key, if what == "put" { "row" } else { "rows" })?;
         let rows: &Array = rows.unchecked_ref();
+        selected_only(&def, table, rows, what, what == "bulkPut")?;
         if rows.length() == 0 {
             return Ok(keys);
         }
@@ -64,6 +65,7 @@ impl Db {
     pub async fn insert_row(&self, table: &str, row: &JsValue) -> Result<JsValue> {
         let def = self.writable(table, "insert")?;
         let keys = self.keys_of(&Array::of1(row).into(), &def.key, "row")?;
+        selected_only(&def, table, &Array::of1(row), "insert", false)?;
         let key = keys.get(0);
         let ctx = format!("insert on '{table}'");
         let conn = self.conn()?;
@@ -101,6 +103,7 @@ impl Db {
                 def.key
             )));
         }
+        selected_only(&def, table, &Array::of1(patch), "update", false)?;
         let ctx = format!("update on '{table}'");
         let conn = self.conn()?;
         let tx = self.tx(&conn, &[table, OUTBOX, BASE, META], true, &ctx)?;
@@ -185,6 +188,32 @@ impl Db {
         self.events.emit_local(table, &keys, LocalWrite::Other);
         Ok(())
     }
+}
+
+/// Refuses `rows` when one names a column the profile does not select for `table`
+/// (`columns`): the device never holds such a column, and the server would refuse it.
+/// `indexed`: name the row by its index (`bulkPut`).
+pub(super) fn selected_only(
+    def: &offline_tables_core::TableDef,
+    table: &str,
+    rows: &Array,
+    what: &str,
+    indexed: bool,
+) -> Result<()> {
+    let Some(cols) = &def.columns else {
+        return Ok(());
+    };
+    let kept: Array = cols.iter().chain([&def.key]).map(JsValue::from).collect();
+    let found = js::unkept(rows, &kept);
+    let Some(found) = found.dyn_ref::<Array>() else {
+        return Ok(());
+    };
+    let column = found.get(1).as_string().unwrap_or_default();
+    let mut context = format!("{what} on '{table}': ");
+    if indexed {
+        context += &format!("rows[{}]: ", found.get(0).as_f64().unwrap_or(0.0) as u32);
+    }
+    Err(Error::unselected(&context, table, &column))
 }
 
 /// What a write that checks first expects of the row it writes.

@@ -96,11 +96,19 @@ pub fn collect(store: &OfflineStore, event: &str) -> (Seen, Guard) {
 }
 
 /// The profile the test server serves (tests/fixtures/profile.json): besides the
-/// field-service tables, `notes` (server-wins) and `drafts` (client-wins).
+/// field-service tables, `notes` (server-wins), `drafts` (client-wins) and `visits`
+/// (a column selection: its seed rows hold columns the devices never get).
 pub const FIXTURE_PROFILE: &str = include_str!("../fixtures/profile.json");
 
 /// The tables of `FIXTURE_PROFILE`.
-pub const FIXTURE_TABLES: [&str; 5] = ["accounts", "workorders", "products", "notes", "drafts"];
+pub const FIXTURE_TABLES: [&str; 6] = [
+    "accounts",
+    "workorders",
+    "products",
+    "notes",
+    "drafts",
+    "visits",
+];
 
 /// Opens (or opens again) the synced store `name` with `profile` and the bearer `token`.
 pub async fn open_synced_with(name: &str, token: &str, profile: &str) -> OfflineStore {

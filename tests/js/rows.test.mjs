@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  checkKey, checkJson, prepareRows, mergePatch, pick, pickJson, gather, describe, jsonText,
+  checkKey, checkJson, prepareRows, unkept, mergePatch, pick, pickJson, gather, describe, jsonText,
 } from "../../src/storage/rows.js";
 
 test("checkKey takes strings and finite numbers only", () => {
@@ -55,6 +55,14 @@ test("prepareRows returns the keys in order, or the first problem", () => {
   assert.equal(prepareRows([{ x: 1 }], "id", "row"), "row.id (the key) is missing");
   assert.equal(prepareRows([{ id: "a" }, { id: NaN }], "id", "rows"), "rows[1].id (the key) is NaN, not a finite number");
   assert.equal(prepareRows([{ id: "a", d: new Date(0) }], "id", "rows"), "rows[0].d is a Date; rows hold JSON values only (store dates as ISO strings)");
+});
+
+test("unkept finds the first column a selection does not keep, undefined ones included", () => {
+  const kept = ["id", "status"];
+  assert.equal(unkept([{ id: 1, status: "a" }, { id: 2 }], kept), null);
+  assert.equal(unkept([], kept), null);
+  assert.deepEqual(unkept([{ id: 1 }, { id: 2, status: "b", cost: 3, more: 4 }], kept), [1, "cost"]);
+  assert.deepEqual(unkept([{ id: 1, cost: undefined }], kept), [0, "cost"]);
 });
 
 test("mergePatch copies, sets, and removes columns patched with undefined", () => {

@@ -40,6 +40,7 @@ const profile: Profile = {
       },
     },
     products: { key: "id", readOnly: true, scope: "all" },
+    visits: { key: "id", columns: ["ownerId", "status"], scope: { owner: "ownerId" } },
   },
 };
 

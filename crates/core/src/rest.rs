@@ -42,6 +42,14 @@ impl Error {
     pub fn no_row(table: &str, key: &Key) -> Self {
         Self::not_found(format!("no row {key} in '{table}'"))
     }
+    /// A column the table's profile does not select (`columns`, protocol.md §2), named by
+    /// a write or a query (`context`, e.g. `"$filter: "`, goes first): the device neither
+    /// holds nor writes it.
+    pub fn unselected(context: &str, table: &str, column: &str) -> Self {
+        Self::invalid_argument(format!(
+            "{context}column '{column}' is not among the columns of '{table}' in the offline profile"
+        ))
+    }
     /// `POST` of a key that a live row has.
     pub fn exists(table: &str, key: &Key) -> Self {
         Self::conflict(format!("a row with key {key} already exists in '{table}'"))
@@ -179,9 +187,39 @@ pub fn parse_query(raw: Option<&str>) -> RestResult<Query> {
     Query::from_odata_params(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
 }
 
-/// The row a `POST` body creates and its key (a `409` for an existing key is the
-/// caller's to check).
-pub fn new_row(body: &Value, def: &TableDef) -> RestResult<(Key, Map<String, Value>)> {
+/// The query of a listing of `table`, refused when its `$filter`, `$orderby` or
+/// `$select` names a column the table does not select: the device has no such column to
+/// answer it from, and the server sends none.
+pub fn list_query(raw: Option<&str>, def: &TableDef, table: &str) -> RestResult<Query> {
+    let q = parse_query(raw)?;
+    if def.columns.is_none() {
+        return Ok(q);
+    }
+    // The columns `$filter` and `$orderby` read, then `$select`'s.
+    let read = q.columns();
+    let select = q.select.as_deref().unwrap_or_default();
+    let Some(c) = def.unselected(&read).or_else(|| def.unselected(select)) else {
+        return Ok(q);
+    };
+    let option = match () {
+        _ if !read.contains(c) => "$select: ",
+        _ if q.order_by.iter().any(|(o, _)| o == c) => "$orderby: ",
+        _ => "$filter: ",
+    };
+    Err(Error::unselected(option, table, c))
+}
+
+/// The first column of `row` that `table` does not select, refused.
+fn selected_only(row: &Map<String, Value>, def: &TableDef, table: &str) -> RestResult<()> {
+    match def.unselected(row.keys()) {
+        Some(c) => Err(Error::unselected("", table, c)),
+        None => Ok(()),
+    }
+}
+
+/// The row a `POST` body creates in `table` and its key (a `409` for an existing key is
+/// the caller's to check). Its columns must be among the table's selected ones.
+pub fn new_row(body: &Value, def: &TableDef, table: &str) -> RestResult<(Key, Map<String, Value>)> {
     let key = body
         .get(&def.key)
         .ok_or_else(|| {
@@ -189,13 +227,14 @@ pub fn new_row(body: &Value, def: &TableDef) -> RestResult<(Key, Map<String, Val
         })
         .and_then(|v| Key::from_json(v, &def.key))?;
     let row = check_row(body, &def.key, &key).map_err(Error::invalid_argument)?;
+    selected_only(&row, def, table)?;
     Ok((key, row))
 }
 
-/// The columns of a `PATCH` body.
-pub fn patch_columns(body: Value) -> RestResult<Map<String, Value>> {
+/// The columns of a `PATCH` body on `table`: among its selected ones.
+pub fn patch_columns(body: Value, def: &TableDef, table: &str) -> RestResult<Map<String, Value>> {
     match body {
-        Value::Object(cols) => Ok(cols),
+        Value::Object(cols) => selected_only(&cols, def, table).map(|()| cols),
         _ => Err(Error::invalid_argument(
             "the body must be a JSON object of columns",
         )),
@@ -338,12 +377,12 @@ mod tests {
             Profile::from_json(&json!({ "version": 1, "tables": { "t": { "key": "id" } } }))
                 .unwrap();
         let def = table(&profile, "t").unwrap();
-        let (k, row) = new_row(&json!({ "id": 3, "a": 1 }), def).unwrap();
+        let (k, row) = new_row(&json!({ "id": 3, "a": 1 }), def, "t").unwrap();
         assert_eq!((k, row.len()), (Key::Num(3.0), 2));
-        let e = new_row(&json!([1]), def).unwrap_err();
+        let e = new_row(&json!([1]), def, "t").unwrap_err();
         assert_eq!(e.message, "the row has no id (its key column)");
         assert_eq!(
-            new_row(&json!({ "id": null }), def)
+            new_row(&json!({ "id": null }), def, "t")
                 .unwrap_err()
                 .http_status(),
             400
@@ -355,7 +394,54 @@ mod tests {
         let cols = json!({ "id": "b" }).as_object().unwrap().clone();
         let e = patched_row(row, cols, def, &Key::Str("a".into())).unwrap_err();
         assert_eq!(e.message, "the row's id is 'b', not the mutation's key 'a'");
-        assert_eq!(patch_columns(json!([])).unwrap_err().http_status(), 400);
+        assert_eq!(
+            patch_columns(json!([]), def, "t")
+                .unwrap_err()
+                .http_status(),
+            400
+        );
+    }
+
+    #[test]
+    fn a_column_selection_refuses_bodies_and_options_naming_other_columns() {
+        let profile = Profile::from_json(&json!({ "version": 1, "tables": {
+            "v": { "key": "id", "columns": ["status"] } } }))
+        .unwrap();
+        let def = table(&profile, "v").unwrap();
+        let msg = "column 'cost' is not among the columns of 'v' in the offline profile";
+        let refused = |r: RestResult<Query>| {
+            let e = r.unwrap_err();
+            assert_eq!(e.http_status(), 400, "{e}");
+            e.message
+        };
+        for (raw, option) in [
+            ("$filter=status%20eq%20'a'%20or%20cost%20gt%201", "$filter"),
+            ("$orderby=status,cost%20desc", "$orderby"),
+            ("$select=id,cost", "$select"),
+        ] {
+            assert_eq!(
+                refused(list_query(Some(raw), def, "v")),
+                format!("{option}: {msg}")
+            );
+        }
+        let q = list_query(
+            Some("$filter=id%20eq%201&$orderby=status&$select=id,status"),
+            def,
+            "v",
+        );
+        assert_eq!(q.unwrap().select, Some(vec!["id".into(), "status".into()]));
+        let e = new_row(&json!({ "id": 1, "status": "a", "cost": 2 }), def, "v").unwrap_err();
+        assert_eq!((e.http_status(), e.message.as_str()), (400, msg));
+        assert!(new_row(&json!({ "id": 1, "status": "a" }), def, "v").is_ok());
+        let e = patch_columns(json!({ "cost": null }), def, "v").unwrap_err();
+        assert_eq!(e.message, msg);
+        assert!(patch_columns(json!({ "id": 1, "status": null }), def, "v").is_ok());
+        // A table without a selection takes any column, known or not.
+        let all = Profile::from_json(&json!({ "version": 1, "tables": { "t": { "key": "id" } } }))
+            .unwrap();
+        let t = table(&all, "t").unwrap();
+        assert!(list_query(Some("$filter=cost%20gt%201&$select=cost"), t, "t").is_ok());
+        assert!(patch_columns(json!({ "cost": 1 }), t, "t").is_ok());
     }
 
     #[test]

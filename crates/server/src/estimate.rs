@@ -22,6 +22,7 @@ pub async fn estimate(State(s): State<AppState>, User(user): User) -> AppResult<
         // The caller's buckets only, through the list path (list.rs).
         for row in crate::list::rows(&s.db, &mut scoper, name, def, &Query::default()).await? {
             t.rows += 1;
+            let row = crate::columns::sent(def, row);
             t.bytes += serde_json::to_string(&row).map_or(0, |j| j.len() as u64);
         }
         tables.push((name.clone(), t));

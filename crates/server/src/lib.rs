@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod bulk;
+pub mod columns;
 pub mod db;
 pub mod error;
 pub mod estimate;

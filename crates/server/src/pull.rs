@@ -207,7 +207,7 @@ pub async fn pull(
                         table: l.table.clone(),
                         key: parse_key(&l.key)?,
                         version: l.row_version.to_string(),
-                        row: Value::Object(l.data.unwrap_or_default()),
+                        row: Value::Object(crate::columns::sent(def, l.data.unwrap_or_default())),
                     }));
                     if !everyone {
                         view_adds.push((l.table, l.key));

@@ -2,6 +2,7 @@
 //! outcome commit with the effects), conflicts detected by row version, refusals.
 
 use crate::auth::User;
+use crate::columns;
 use crate::db::{self, key_text, Stored, Tx};
 use crate::error::{AppError, AppResult};
 use crate::json::JsonBody;
@@ -213,6 +214,9 @@ async fn apply(
     if let Some(message) = shape_error(m) {
         return Ok(rejected(m.id, RejectReason::Validation, message));
     }
+    if let Some(message) = columns::refused(def, &m.table, m) {
+        return Ok(rejected(m.id, RejectReason::Validation, message));
+    }
     let key = key_text(&m.key);
     let current: Option<Stored> = db::load(&mut **tx, &m.table, &key).await?;
     let live = current.as_ref().and_then(|c| c.data.clone());
@@ -234,7 +238,7 @@ async fn apply(
         .and_then(|b| b.parse::<i64>().ok());
     let conflict = || Outcome::Conflict {
         id: m.id,
-        server_row: live.clone().map(Value::Object),
+        server_row: live.clone().map(|r| Value::Object(columns::sent(def, r))),
         server_version: current
             .as_ref()
             .filter(|c| c.data.is_some())
@@ -253,7 +257,7 @@ async fn apply(
                 ));
             };
             match check_row(row, &def.key, &m.key) {
-                Ok(r) => Some(r),
+                Ok(r) => Some(columns::kept(def, r, live.as_ref())),
                 Err(e) => return Ok(rejected(m.id, RejectReason::Validation, e)),
             }
         }
@@ -263,7 +267,7 @@ async fn apply(
             }
             match (&m.row, &m.columns) {
                 (Some(row), _) => match check_row(row, &def.key, &m.key) {
-                    Ok(r) => Some(r),
+                    Ok(r) => Some(columns::kept(def, r, live.as_ref())),
                     Err(e) => return Ok(rejected(m.id, RejectReason::Validation, e)),
                 },
                 (None, Some(cols)) => {

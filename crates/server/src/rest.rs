@@ -3,6 +3,7 @@
 //! write gets a version and appears in pulls.
 
 use crate::auth::User;
+use crate::columns::sent;
 use crate::db::{self, key_text};
 use crate::error::AppResult;
 use crate::json::{JsonBody, UrlPath as Path};
@@ -14,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use offline_tables_core::query::project;
 use offline_tables_core::rest::{
-    key_segment, new_row, parse_key_segment, parse_query, patch_columns, patched_row, table,
+    key_segment, list_query, new_row, parse_key_segment, patch_columns, patched_row, table,
     writable,
 };
 use offline_tables_core::scope::Caller;
@@ -38,7 +39,7 @@ pub async fn list(
 ) -> AppResult<Json<Value>> {
     let profile = s.profile();
     let def = table(&profile, &name)?;
-    let q = parse_query(raw.as_deref())?;
+    let q = list_query(raw.as_deref(), def, &name)?;
     crate::bulk::ensure(&s.db, &profile).await?;
     let now = (s.clock)();
     let mut scoper = Scoper::new(Src::Pool(&s.db), &profile, &user, now);
@@ -54,7 +55,7 @@ pub async fn list(
         .map(|r| {
             Value::Object(match &q.select {
                 Some(cols) => project(&r, cols),
-                None => r,
+                None => sent(def, r),
             })
         })
         .collect();
@@ -89,13 +90,13 @@ pub async fn read(
     Path((name, seg)): Path<(String, String)>,
 ) -> AppResult<Response> {
     let profile = s.profile();
-    table(&profile, &name)?;
+    let def = table(&profile, &name)?;
     let key = parse_key_segment(&seg)?;
     let (stored, row) = visible(&s, &profile, &user, &name, &key).await?;
     Ok(with_etag(
         StatusCode::OK,
         stored.version,
-        Value::Object(row),
+        Value::Object(sent(def, row)),
     ))
 }
 
@@ -130,7 +131,7 @@ pub async fn create(
 ) -> AppResult<Response> {
     let profile = s.profile();
     let def = writable(&profile, &name)?;
-    let (key, row) = new_row(&body, def)?;
+    let (key, row) = new_row(&body, def, &name)?;
     let now = (s.clock)();
     let kt = key_text(&key);
     let mut tx = s.db.begin().await?;
@@ -183,7 +184,7 @@ pub async fn patch(
     let profile = s.profile();
     let def = writable(&profile, &name)?;
     let key = parse_key_segment(&seg)?;
-    let cols = patch_columns(body)?;
+    let cols = patch_columns(body, def, &name)?;
     let now = (s.clock)();
     let kt = key_text(&key);
     let (tx, current, row) = load_for_write(&s, &profile, &user, &name, &key, now).await?;
@@ -191,7 +192,7 @@ pub async fn patch(
     let row = patched_row(row, cols, def, &key)?;
     let v = store_in_scope(&profile, tx, &user, &name, &kt, current.as_ref(), &row, now).await?;
     crate::files::after_write(&s, &profile, &name, &kt).await;
-    Ok(with_etag(StatusCode::OK, v, Value::Object(row)))
+    Ok(with_etag(StatusCode::OK, v, Value::Object(sent(def, row))))
 }
 
 pub async fn remove(

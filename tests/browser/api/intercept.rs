@@ -2,10 +2,11 @@
 //! user, the store's local answers (after a sync) equal the server's online answers
 //! (status, body with its rows, order and counts, error code and message, `Location`),
 //! writes made through it go to the outbox and reach the server exactly once, other
-//! requests pass through, and uninstalling restores `fetch`. Users kim (reads) and lee
-//! (writes) only, with unique keys, so other test files sharing the server are not
-//! disturbed.
+//! requests pass through, and uninstalling restores `fetch`. Users kim (reads), lee
+//! (writes) and val (a table with a column selection) only, with unique keys, so other
+//! test files sharing the server are not disturbed.
 
+mod columns;
 mod install;
 mod reads;
 mod writes;

@@ -3,6 +3,7 @@
 //! through the REST API, a server write pulled with a `remote` change event, a 401 with
 //! and without a token refresh; numbers kept to the bit on the way.
 
+mod columns;
 mod conflicts;
 mod faults;
 mod intervals;

@@ -195,6 +195,16 @@ impl super::TableDef {
         }
     }
 
+    /// The first of `columns` the device does not keep, if any: what a write or a query
+    /// naming it is refused for.
+    pub fn unselected<'a>(
+        &self,
+        columns: impl IntoIterator<Item = &'a String>,
+    ) -> Option<&'a String> {
+        self.columns.as_ref()?;
+        columns.into_iter().find(|c| !self.keeps(c))
+    }
+
     /// `row` with only the columns the device keeps (the row itself when all are kept).
     pub fn project(&self, row: Map<String, Value>) -> Map<String, Value> {
         match &self.columns {

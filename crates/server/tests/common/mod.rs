@@ -34,6 +34,8 @@ pub const JWT_SECRET: &str = "test-secret";
 pub const ALICE: &str = "tok-alice";
 pub const BOB: &str = "tok-bob";
 pub const CAROL: &str = "tok-carol";
+/// The owner of the fixture's `visits`, a table with a column selection.
+pub const VAL: &str = "tok-val";
 /// Development-token users in teams: `tok-<user>` is `<user>`, a member of these teams.
 pub const TEAM_MEMBERS: [(&str, &[&str]); 2] = [("tara", &["north"]), ("uma", &["north", "east"])];
 
@@ -324,7 +326,7 @@ impl Ctx {
         let now = Arc::new(AtomicI64::new(NOW));
         let clock_now = now.clone();
         let mut tokens = std::collections::HashMap::new();
-        for user in ["alice", "bob", "carol"] {
+        for user in ["alice", "bob", "carol", "val"] {
             tokens.insert(format!("tok-{user}"), Caller::user(user));
         }
         // Two members of the team "north" (TEAM_MEMBERS).
