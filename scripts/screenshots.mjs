@@ -1,4 +1,4 @@
-// screenshots.mjs: takes the screenshots of the demo PWA (docs/demo.md) on a phone-sized screen into docs/screenshots/ (first download, online list, work order form, offline with pending changes, a conflict, a sync error).
+// screenshots.mjs: takes the screenshots of the demo PWA (docs/demo.md) on a phone-sized screen into docs/screenshots/ (first download, online list, work order form, device status, offline with pending changes, a conflict, a sync error).
 // Run after building the demo (npm start builds it, or scripts/build.sh bundler && node_modules/.bin/webpack): node scripts/screenshots.mjs
 // It starts its own reference server (fresh SQLite file, demo seed) on a free port.
 import { mkdirSync } from "node:fs";
@@ -44,6 +44,13 @@ try {
   await page.waitForSelector("form.edit");
   await shot(page, "workorder");
   await page.click("form.edit button.ghost"); // Cancel
+  await page.waitForSelector("#accounts li.card");
+
+  // The device status page: rows, size and last sync per table, pending changes, storage.
+  await page.click('nav.tabs a[data-tab="status"]');
+  await page.waitForSelector("#device-status table.tables tbody tr");
+  await shot(page, "status");
+  await page.click('nav.tabs a[data-tab="accounts"]');
   await page.waitForSelector("#accounts li.card");
 
   // Offline with pending changes. Without store.interceptFetch (not on this branch) the demo's forms save

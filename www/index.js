@@ -7,6 +7,7 @@ import { accountView, workorderView } from "./app/forms.js";
 import { current, markDownloaded, openStore, signOut, USERS } from "./app/session.js";
 import { signInView } from "./app/signin.js";
 import { renderStatus } from "./app/status.js";
+import { statusView } from "./app/statuspage.js";
 import { syncErrorsView } from "./app/syncerrors.js";
 
 const $ = (id) => document.getElementById(id);
@@ -36,7 +37,7 @@ function route(ctx) {
   const [, name = "", arg] = location.hash.match(/^#\/([^/]*)\/?(.*)$/) ?? [];
   const id = arg ? decodeURIComponent(arg) : null;
   for (const a of document.querySelectorAll("nav.tabs a")) {
-    a.classList.toggle("active", a.dataset.tab === ({ conflicts: "conflicts", errors: "errors" }[name] ?? "accounts"));
+    a.classList.toggle("active", a.dataset.tab === ({ conflicts: "conflicts", errors: "errors", status: "status" }[name] ?? "accounts"));
   }
   const root = h("div.view");
   main.replaceChildren(root);
@@ -46,6 +47,7 @@ function route(ctx) {
     case "account": return accountView(ctx, root, id);
     case "conflicts": return conflictsView(ctx, root);
     case "errors": return syncErrorsView(ctx, root);
+    case "status": return statusView(ctx, root);
     default: return accountsView(ctx, root);
   }
 }

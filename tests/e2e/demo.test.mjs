@@ -49,6 +49,27 @@ test("first launch shows the download's progress, then the accounts with their w
   assert.equal((await page.textContent("#sync-state")).trim(), "Connected");
 });
 
+test("the status page gives each table's rows, size and last sync, and syncs one table", { timeout: 30_000 }, async () => {
+  const { page } = device;
+  await page.click('nav.tabs a[data-tab="status"]');
+  await page.waitForSelector("#device-status table.tables tbody tr");
+  const cells = async (table) => page.$$eval(`#device-status tr[data-table="${table}"] td`, (tds) => tds.map((td) => td.textContent));
+  const [rows, size, last] = await cells("accounts");
+  assert.equal(rows, "300", "alice's 300 accounts");
+  assert.match(size, /kB$/);
+  assert.match(last, /every 5 min$/);
+  assert.doesNotMatch(last, /^never/, "accounts were pulled");
+  assert.match((await cells("products"))[2], /every day$/, "the catalogue's own interval");
+  // One table's sync: the store records its pull, and the page shows the new time.
+  const before = await page.evaluate(() => window.demo.store.usage().then((u) => u.lastSyncAt.products));
+  await new Promise((r) => setTimeout(r, 20));
+  await page.click('#device-status tr[data-table="products"] button.sync-table');
+  await pollUntil(() => page.evaluate((b) => window.demo.store.usage().then((u) => u.lastSyncAt.products > b), before), "products pulled again");
+  assert.match(await page.textContent("#status-storage"), / of /, "the browser's storage estimate");
+  await page.click('nav.tabs a[data-tab="accounts"]');
+  await page.waitForSelector("#accounts li.card");
+});
+
 test("a work order edited online is on the server", { timeout: 30_000 }, async () => {
   const { page } = device;
   const id = await page.getAttribute("#accounts a.wo >> nth=0", "data-id");

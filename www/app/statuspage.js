@@ -13,7 +13,7 @@ export function every(seconds) {
 }
 
 export function statusView(ctx, root) {
-  const body = h("div#device-status");
+  const body = h("div", { id: "device-status" });
   root.replaceChildren(h("h2.view-title", {}, "Device status"),
     h("p.muted.small", {}, "What this device keeps for offline use, and when each table last synced."), body);
   async function refresh() {
@@ -37,11 +37,11 @@ export function statusView(ctx, root) {
         h("thead", {}, h("tr", {}, h("th", {}, "Table"), h("th.num", {}, "Rows"), h("th.num", {}, "Size"), h("th", {}, "Last sync"), h("th", {}))),
         h("tbody", {}, rows)),
       h("dl.facts", {},
-        h("dt", {}, "Pending changes"), h("dd#status-pending", {}, String(s?.pending ?? 0)),
+        h("dt", {}, "Pending changes"), h("dd", { id: "status-pending" }, String(s?.pending ?? 0)),
         h("dt", {}, "Conflicts"), h("dd", {}, String(s?.conflicts ?? 0)),
         h("dt", {}, "Sync errors"), h("dd", {}, String(s?.errors ?? 0)),
         h("dt", {}, "Data kept"), h("dd", {}, kb(total)),
-        h("dt", {}, "Storage used by the app"), h("dd#status-storage", {}, usage.usage == null ? "unknown" : `${kb(usage.usage)} of ${kb(usage.quota)}`),
+        h("dt", {}, "Storage used by the app"), h("dd", { id: "status-storage" }, usage.usage == null ? "unknown" : `${kb(usage.usage)} of ${kb(usage.quota)}`),
         h("dt", {}, "Last complete sync"), h("dd", {}, when(s?.lastSyncAt))));
   }
   refresh();
