@@ -28,7 +28,8 @@ type AllReq = indexed_db_futures::future::GetAllPrimitiveRequest<JsValue>;
 
 /// The rows with a conflict kept for the app, as (table, key), read in `tx`.
 pub(super) async fn kept_conflicts(tx: &Tx<'_>) -> Result<Vec<(String, Key)>> {
-    kept_from(tx, kept_request(tx)?).await
+    let kept = kept_from(tx, kept_request(tx)?).await?;
+    Ok(kept.into_iter().map(|(t, k, _)| (t, k)).collect())
 }
 
 /// Issues the read of `kept_conflicts`, to await with `kept_from` once other reads are out.
@@ -39,13 +40,14 @@ fn kept_request(tx: &Tx<'_>) -> Result<AllReq> {
         .map_err(|e| tx.fail(e))
 }
 
-async fn kept_from(tx: &Tx<'_>, req: AllReq) -> Result<Vec<(String, Key)>> {
+/// The kept conflicts as (table, key, the stored entry).
+async fn kept_from(tx: &Tx<'_>, req: AllReq) -> Result<Vec<(String, Key, JsValue)>> {
     let kept = req.await.map_err(|e| tx.fail(e))?;
     let mut out = Vec::new();
     for c in kept {
-        let c: ConflictId =
-            records::from_js(c.map_err(|e| tx.fail(e))?, "a kept conflict", tx.context())?;
-        out.push((c.table, c.key));
+        let entry = c.map_err(|e| tx.fail(e))?;
+        let c: ConflictId = records::from_js(entry.clone(), "a kept conflict", tx.context())?;
+        out.push((c.table, c.key, entry));
     }
     Ok(out)
 }
@@ -352,8 +354,22 @@ impl Db {
         }
         // A row with a conflict kept for the app stays as the user left it, like a
         // pending one; its base follows the server, so the app settles on the newest row.
-        let kept = kept_from(&tx, kept).await?;
-        let kept = row_set(&kept);
+        let entries = kept_from(&tx, kept).await?;
+        let ids: Vec<(String, Key)> = entries
+            .iter()
+            .map(|(t, k, _)| (t.clone(), k.clone()))
+            .collect();
+        let kept = row_set(&ids);
+        // The kept conflict shows the server's newest row, so the app decides knowing it.
+        let follow = |c: &Incoming, row: JsValue| -> Result<()> {
+            let found = entries.iter().find(|(t, k, _)| t == c.table && k == c.key);
+            let Some((_, _, entry)) = found else {
+                return Ok(());
+            };
+            let _ = js_sys::Reflect::set(entry, &"server".into(), &row);
+            let _ = js_sys::Reflect::set(entry, &"serverVersion".into(), &c.version.into());
+            put(&tx.store(CONFLICTS)?, entry).map_err(|e| tx.fail(e))
+        };
         for c in changes {
             if kept.contains(&(c.table, c.key)) {
                 dirty.push((c.table, c.key));
@@ -425,6 +441,9 @@ impl Db {
                                 true => row_js.clone(),
                                 false => JsValue::UNDEFINED,
                             };
+                            if local_on_top {
+                                follow(c, row_js.clone())?;
+                            }
                             put_at(
                                 &base_store,
                                 &records::server_base(c.version, row, ctx)?,
@@ -443,6 +462,7 @@ impl Db {
                         // re-create the row, and a kept conflict settles on it.
                         let gone = records::server_base(c.version, JsValue::NULL, ctx)?;
                         put_at(&base_store, &gone, &bk()).map_err(fail)?;
+                        follow(c, JsValue::NULL)?;
                     }
                     None => {
                         delete(&base_store, &bk()).map_err(fail)?;

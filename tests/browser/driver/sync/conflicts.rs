@@ -100,6 +100,28 @@ async fn a_manual_table_keeps_the_conflict_until_the_app_resolves_it() {
         "{kept:?}"
     );
 
+    // The server's row changes again before the app decides: the kept conflict shows the
+    // newest row and version, so "keep mine" is chosen knowing what it overwrites.
+    let (status, newer) = rest(
+        "PATCH",
+        &format!("/api/data/workorders/{key}"),
+        Some(r#"{"status":"on-hold"}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{newer}");
+    assert_eq!(sync(&store).await["result"], "completed");
+    let again: Value = serde_json::from_str(&ok_json(store.conflicts()).await).unwrap();
+    assert_eq!(again.as_array().map(Vec::len), Some(1), "{again}");
+    assert_eq!(again[0]["id"], c["id"], "the same conflict: {again}");
+    assert_eq!(again[0]["server"]["status"], "on-hold", "{again}");
+    assert_eq!(again[0]["local"]["status"], "done", "{again}");
+    let (v0, v1) = (
+        c["serverVersion"].as_str(),
+        again[0]["serverVersion"].as_str(),
+    );
+    let num = |v: Option<&str>| v.and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    assert!(num(v1) > num(v0), "{v0:?} -> {v1:?}");
+
     // The app keeps the local row: it is pushed against the server's version.
     ok(store.resolve_conflict(c["id"].as_f64().unwrap(), "local".into())).await;
     assert_eq!(sync(&store).await["result"], "completed");
