@@ -174,7 +174,7 @@ impl OfflineStore {
     /// The table `name` of the profile; throws `unknown_table` for any other name.
     pub fn table(&self, name: &str) -> Result<Table, Thrown> {
         self.db.table(name)?;
-        Ok(Table::new(self.db.clone(), name))
+        Ok(Table::new(self.db.clone(), name, self.syncer.clone()))
     }
 
     /// Closes the database and stops syncing; later calls reject with `closed`.

@@ -189,7 +189,7 @@ impl Db {
 
 /// What a write that checks first expects of the row it writes.
 #[derive(Clone, Copy, PartialEq)]
-enum Expect {
+pub(super) enum Expect {
     /// `insert`: no row with the key yet (`conflict` otherwise).
     Missing,
     /// `update`, `delete` of an existing row: the row is there (`not_found` otherwise).
@@ -198,7 +198,7 @@ enum Expect {
 
 /// Reads the row `key` in `tx`: the row (undefined when missing) when it is as `expect`
 /// says, else `conflict` or `not_found` (the caller rolls `tx` back).
-async fn read_checked(
+pub(super) async fn read_checked(
     tx: &Tx<'_>,
     store: &ObjectStore<'_>,
     key: &JsValue,

@@ -22,6 +22,22 @@ extern "C" {
     ) -> Result<js_sys::Array, wasm_bindgen::JsValue>;
 }
 
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/transport/files.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = fileUrl)]
+    fn file_url(base: &str, table: &str, key: &wasm_bindgen::JsValue, column: &str) -> String;
+    #[wasm_bindgen(js_name = fileRequest)]
+    fn file_request(
+        method: &str,
+        url: &str,
+        token: Option<String>,
+        blob: &wasm_bindgen::JsValue,
+        hash: &wasm_bindgen::JsValue,
+        kind: &wasm_bindgen::JsValue,
+        timeout_ms: u32,
+    ) -> js_sys::Promise;
+}
+
 /// A pull answer: the page as Rust reads and checks it, with each upsert's row cut down
 /// to its key column, and the rows themselves as the JS objects the store writes
 /// (`rows[i]` is the row of `page.changes[i]`, undefined for a change without one).
@@ -191,6 +207,22 @@ impl Server {
                     .unwrap_or_else(|| "cannot read the answer".into()),
             }),
         }
+    }
+
+    /// Sends `method` (`PUT` with `blob`, `GET`, `DELETE`) to the file of a cell
+    /// (protocol §11): `{ status, blob }`, status 0 when no answer came (`files.js`).
+    pub async fn file(
+        &self,
+        method: &str,
+        cell: (&str, &wasm_bindgen::JsValue, &str),
+        blob: &wasm_bindgen::JsValue,
+        hash: &wasm_bindgen::JsValue,
+        kind: &wasm_bindgen::JsValue,
+    ) -> wasm_bindgen::JsValue {
+        let url = file_url(&self.url, cell.0, cell.1, cell.2);
+        let token = self.token.borrow().clone();
+        let p = file_request(method, &url, token, blob, hash, kind, self.timeout_ms);
+        JsFuture::from(p).await.unwrap_or_default()
     }
 
     /// Calls the app's `getToken()` (which may return a promise); true when it gave one.

@@ -100,7 +100,14 @@ pub fn collect(store: &OfflineStore, event: &str) -> (Seen, Guard) {
 pub const FIXTURE_PROFILE: &str = include_str!("../fixtures/profile.json");
 
 /// The tables of `FIXTURE_PROFILE`.
-pub const FIXTURE_TABLES: [&str; 5] = ["accounts", "workorders", "products", "notes", "drafts"];
+pub const FIXTURE_TABLES: [&str; 6] = [
+    "accounts",
+    "workorders",
+    "products",
+    "notes",
+    "drafts",
+    "inspections",
+];
 
 /// Opens (or opens again) the synced store `name` with `profile` and the bearer `token`.
 pub async fn open_synced_with(name: &str, token: &str, profile: &str) -> OfflineStore {

@@ -5,6 +5,7 @@
 
 mod conflicts;
 mod faults;
+mod files;
 mod intervals;
 mod policies;
 mod profile;

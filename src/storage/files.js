@@ -1,0 +1,153 @@
+// files.js: the local side of file columns (protocol.md §11) over the raw IDBDatabase: hashing a Blob, reading a
+// file cell, keeping a downloaded file, the upload queue and the counts. Blobs never cross into wasm; Rust writes the
+// row and its outbox entry (storage/files.rs) and calls these for the rest.
+//
+// `_files`: key [table, key, column], value { meta, blob } (the bytes the row's column names, or named).
+// `_uploads`: key [table, key, column], value { op: "put" | "delete", hash, size, type } (one per cell: the latest).
+
+const FILES = "_files", UPLOADS = "_uploads", OUTBOX = "_outbox";
+
+const done = (req) => new Promise((resolve, reject) => { req.onsuccess = () => resolve(req.result); req.onerror = () => reject(req.error); });
+const finished = (tx) => new Promise((resolve, reject) => {
+  tx.oncomplete = () => resolve();
+  tx.onerror = () => reject(tx.error);
+  tx.onabort = () => reject(tx.error || new DOMException("the transaction was aborted", "AbortError"));
+});
+const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, "0")).join("");
+/** The hash a row's column names, or undefined (a value without a well-formed hash names no file). */
+const hashIn = (row, column) => {
+  const m = row && row[column];
+  return m && typeof m === "object" && typeof m.hash === "string" && /^sha256-[0-9a-f]{64}$/.test(m.hash) ? m.hash : undefined;
+};
+const rowId = (t, k) => `${t}\u0000${typeof k}\u0000${k}`;
+
+/** True when `v` is a Blob (a File is one). */
+export function isBlob(v) { return typeof Blob !== "undefined" && v instanceof Blob; }
+
+/** The FileMeta of `blob`: its name (a File's; "" for a Blob), type, size and SHA-256 (works in a Service Worker too). */
+export async function fileMeta(blob) {
+  const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+  return { name: typeof blob.name === "string" ? blob.name : "", type: blob.type || "", size: blob.size, hash: "sha256-" + hex(digest) };
+}
+
+/** Issues, in `tx` (over `_files` and `_uploads`), the writes of a new file in a cell: its bytes and its upload. */
+export function queuePut(tx, table, key, column, meta, blob) {
+  tx.objectStore(FILES).put({ meta, blob }, [table, key, column]);
+  tx.objectStore(UPLOADS).put({ op: "put", hash: meta.hash, size: meta.size, type: meta.type }, [table, key, column]);
+}
+
+/** Issues, in `tx`, the writes of a cleared cell: its bytes go, and a DELETE of the server's is queued. */
+export function queueDelete(tx, table, key, column) {
+  tx.objectStore(FILES).delete([table, key, column]);
+  tx.objectStore(UPLOADS).put({ op: "delete", hash: null, size: 0, type: "" }, [table, key, column]);
+}
+
+/** `{ meta, blob }`: the row's metadata in `column` and the local bytes when they are those it names (else no blob). */
+export async function readFile(db, table, key, column) {
+  const tx = db.transaction([table, FILES], "readonly");
+  const [row, rec] = await Promise.all([done(tx.objectStore(table).get(key)), done(tx.objectStore(FILES).get([table, key, column]))]);
+  const hash = hashIn(row, column);
+  return { exists: row !== undefined, meta: hash ? row[column] : undefined, blob: hash && rec && rec.meta && rec.meta.hash === hash ? rec.blob : undefined };
+}
+
+/** Keeps downloaded bytes, unless the row no longer names them (a local putFile meanwhile). True when kept. */
+export async function keepFile(db, table, key, column, meta, blob) {
+  const tx = db.transaction([table, FILES], "readwrite");
+  const row = await done(tx.objectStore(table).get(key));
+  if (hashIn(row, column) !== meta.hash) { tx.abort(); return false; }
+  tx.objectStore(FILES).put({ meta: row[column], blob }, [table, key, column]);
+  await finished(tx);
+  return true;
+}
+
+/**
+ * The uploads ready to go: those whose row has nothing in the outbox (its change pushed and applied first).
+ * `[{ table, key, column, op, hash, type, blob }]`; a put whose bytes are gone is dropped from the queue here.
+ */
+export async function readyUploads(db) {
+  const tx = db.transaction([UPLOADS, FILES, OUTBOX], "readwrite");
+  const [keys, values, log] = await Promise.all([
+    done(tx.objectStore(UPLOADS).getAllKeys()), done(tx.objectStore(UPLOADS).getAll()), done(tx.objectStore(OUTBOX).getAll()),
+  ]);
+  const busy = new Set();
+  for (const e of log) for (const k of e.k || []) busy.add(rowId(e.t, k));
+  const out = [];
+  const reads = [];
+  keys.forEach(([table, key, column], i) => {
+    if (busy.has(rowId(table, key))) return;
+    const q = values[i];
+    const item = { table, key, column, op: q.op, hash: q.hash, type: q.type || "", blob: undefined };
+    out.push(item);
+    if (q.op === "put") reads.push(done(tx.objectStore(FILES).get([table, key, column])).then((rec) => {
+      if (rec && rec.meta && rec.meta.hash === q.hash) item.blob = rec.blob;
+      else tx.objectStore(UPLOADS).delete([table, key, column]);
+    }));
+  });
+  await Promise.all(reads);
+  await finished(tx);
+  return out.filter((u) => u.op !== "put" || u.blob !== undefined);
+}
+
+/** Drops `u` (from `readyUploads`) from the queue unless the cell was queued again meanwhile; adds `error` to `_errors`. */
+export async function uploadDone(db, u, error) {
+  const tx = db.transaction([UPLOADS, "_errors"], "readwrite");
+  const store = tx.objectStore(UPLOADS);
+  const q = await done(store.get([u.table, u.key, u.column]));
+  if (q && q.op === u.op && q.hash === u.hash) store.delete([u.table, u.key, u.column]);
+  if (error) tx.objectStore("_errors").add(error);
+  await finished(tx);
+}
+
+/**
+ * After a pull, for `table`'s `columns` (downloaded on sync): drops local bytes no row names any more (unless an
+ * upload of them is queued), and returns the cells to download `[{ key, column, meta }]`.
+ */
+export async function filesToFetch(db, table, keyCol, columns) {
+  const tx = db.transaction([table, FILES, UPLOADS], "readwrite");
+  const range = IDBKeyRange.bound([table], [table, []]);
+  const [rows, fkeys, frecs, queued] = await Promise.all([
+    done(tx.objectStore(table).getAll()), done(tx.objectStore(FILES).getAllKeys(range)),
+    done(tx.objectStore(FILES).getAll(range)), done(tx.objectStore(UPLOADS).getAllKeys(range)),
+  ]);
+  const cell = (k, c) => `${typeof k}\u0000${k}\u0000${c}`;
+  const have = new Map();
+  fkeys.forEach(([, k, c], i) => have.set(cell(k, c), frecs[i]));
+  const waiting = new Set(queued.map(([, k, c]) => cell(k, c)));
+  const named = new Set();
+  const fetch = [];
+  for (const row of rows) {
+    for (const c of columns) {
+      const hash = hashIn(row, c);
+      if (!hash) continue;
+      const id = cell(row[keyCol], c);
+      named.add(id);
+      const rec = have.get(id);
+      if (!rec || !rec.meta || rec.meta.hash !== hash) fetch.push({ key: row[keyCol], column: c, meta: row[c] });
+    }
+  }
+  const store = tx.objectStore(FILES);
+  fkeys.forEach((fk, i) => {
+    const id = cell(fk[1], fk[2]);
+    if (!named.has(id) && !waiting.has(id) && columns.includes(fk[2])) store.delete(fk);
+  });
+  await finished(tx);
+  return fetch;
+}
+
+/** `{ count, bytes, pending, pendingBytes }`: the files kept locally and the queued uploads. */
+export async function fileCounts(db) {
+  if (!db.objectStoreNames.contains(FILES)) return { count: 0, bytes: 0, pending: 0, pendingBytes: 0 };
+  const tx = db.transaction([FILES, UPLOADS], "readonly");
+  const [files, queued] = await Promise.all([done(tx.objectStore(FILES).getAll()), done(tx.objectStore(UPLOADS).getAll())]);
+  let bytes = 0, pendingBytes = 0;
+  for (const f of files) bytes += f.blob ? f.blob.size : 0;
+  for (const q of queued) pendingBytes += q.op === "put" ? q.size || 0 : 0;
+  return { count: files.length, bytes, pending: queued.length, pendingBytes };
+}
+
+/** The local bytes of a file by its URL segments (the interceptor's GET), or undefined. */
+export async function localBlob(db, table, key, column) {
+  if (!db.objectStoreNames.contains(table)) return undefined;
+  const r = await readFile(db, table, key, column);
+  return r.blob;
+}
