@@ -5,11 +5,14 @@
 //!
 //! The routes, keys, query strings, row checks and error messages come from the core's
 //! `rest` module, which the server uses too. Reads go through the local query planner,
-//! writes through the storage layer's logged writes, so they sync like any other.
+//! writes through the storage layer's logged writes, so they sync like any other. File
+//! GETs under the prefix's sibling `files/` (`/api/files/{table}/{key}/{column}`, §11)
+//! are answered from the local bytes when the store has them, else go to the network.
 
 use super::convert::{self, InterceptOptions, Js, ListBody};
 use super::OfflineStore;
 use crate::error::{Error, ErrorCode, FromJs, Thrown};
+use crate::storage::files::field;
 use crate::storage::outbox::key_js;
 use crate::storage::Db;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array, JSON};
@@ -89,6 +92,10 @@ export function installFetch(matches, answer) {
     if (g.fetch === fetch) g.fetch = original;
   };
 }
+export function respondBlob(blob, type, etag) {
+  const headers = new Headers({ "x-offline-tables": "local", "content-type": type || "application/octet-stream", etag });
+  return new Response(blob, { status: 200, headers });
+}
 export function respond(status, body, etag, location) {
   const headers = new Headers({ "x-offline-tables": "local" });
   if (body !== undefined) headers.set("content-type", "application/json");
@@ -102,6 +109,8 @@ extern "C" {
     fn resolve_prefix(prefix: &str) -> Option<String>;
     #[wasm_bindgen(js_name = installFetch)]
     fn install_fetch(matches: &JsValue, answer: &JsValue) -> Function;
+    #[wasm_bindgen(js_name = respondBlob)]
+    fn respond_blob(blob: &JsValue, kind: &str, etag: &str) -> JsValue;
     fn respond(
         status: u16,
         body: Option<String>,
@@ -163,7 +172,13 @@ struct Interceptor {
     db: Rc<Db>,
     /// Absolute: origin and path, ending in `/`.
     prefix: String,
+    /// Where file GETs are answered from local bytes: the prefix's sibling `files/` when
+    /// it ends in `data/` (`/api/data/` → `/api/files/`, protocol §11), else none.
+    files: Option<String>,
 }
+
+/// A file cell named by a URL: table, key, column.
+type Cell = (String, Key, String);
 
 impl Interceptor {
     fn new(db: Rc<Db>, prefix: Option<String>, what: &str) -> Result<Interceptor, Error> {
@@ -177,7 +192,10 @@ impl Interceptor {
                     "{what}: prefix '{text}' must be a path like \"/api/data/\" (on the page's own origin) or an http(s) URL like \"https://host/api/data/\", without query or fragment"
                 ))
             })?;
-        Ok(Interceptor { db, prefix })
+        let files = prefix
+            .strip_suffix("data/")
+            .map(|base| format!("{base}files/"));
+        Ok(Interceptor { db, prefix, files })
     }
 
     /// The route and raw query of a request, if it is one of ours.
@@ -189,6 +207,42 @@ impl Interceptor {
             None => (rest, None),
         };
         Route::parse(method, path).map(|r| (r, query))
+    }
+
+    /// The cell of a `GET {files}{table}/{key}/{column}`, if it is one.
+    fn file_cell(&self, method: &str, url: &str) -> Option<Cell> {
+        if method != "GET" {
+            return None;
+        }
+        let rest = url.strip_prefix(self.files.as_deref()?)?;
+        let path = rest.split(['?', '#']).next().unwrap_or("");
+        let mut parts = path.split('/');
+        let (t, k, c) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let decode = |s: &str| js_sys::decode_uri_component(s).ok().map(String::from);
+        let key = rest::parse_key_segment(&decode(k)?).ok()?;
+        Some((decode(t)?, key, decode(c)?))
+    }
+
+    /// The local bytes of a file cell as a `Response`, or undefined (not here: the
+    /// request goes to the network).
+    async fn answer_file(&self, (table, key, column): Cell) -> JsValue {
+        let def = self.db.profile().tables.get(&table).cloned();
+        if !def.is_some_and(|d| d.files.contains_key(&column)) {
+            return JsValue::UNDEFINED;
+        }
+        let Ok(found) = self.db.read_file(&table, &key_js(&key), &column).await else {
+            return JsValue::UNDEFINED;
+        };
+        let (blob, meta) = (field(&found, "blob"), field(&found, "meta"));
+        if blob.is_undefined() {
+            return blob;
+        }
+        let kind = field(&meta, "type").as_string().unwrap_or_default();
+        let hash = field(&meta, "hash").as_string().unwrap_or_default();
+        respond_blob(&blob, &kind, &format!("\"{hash}\""))
     }
 
     /// The path of `{prefix}{table}/{key}`, as the server writes `Location`.
@@ -207,8 +261,16 @@ impl Interceptor {
         let Ok(request) = request.dyn_into::<web_sys::Request>() else {
             return JsValue::UNDEFINED;
         };
-        let Some((route, query)) = self.route(&request.method(), &request.url()) else {
-            return JsValue::UNDEFINED;
+        let (method, url) = (request.method(), request.url());
+        let Some((route, query)) = self.route(&method, &url) else {
+            let Some(cell) = self.file_cell(&method, &url) else {
+                return JsValue::UNDEFINED;
+            };
+            self.db.ready().await;
+            if self.db.is_closed() {
+                return JsValue::UNDEFINED;
+            }
+            return self.answer_file(cell).await;
         };
         self.db.ready().await;
         if self.db.is_closed() {
@@ -419,7 +481,7 @@ impl OfflineStore {
         let m = me.clone();
         let matches =
             Closure::<dyn Fn(String, String) -> bool>::new(move |method: String, url: String| {
-                m.route(&method, &url).is_some()
+                m.route(&method, &url).is_some() || m.file_cell(&method, &url).is_some()
             });
         let answer = Closure::<dyn Fn(JsValue) -> Promise>::new(move |request: JsValue| {
             let me = me.clone();
