@@ -12,7 +12,6 @@
 use super::convert::{self, InterceptOptions, Js, ListBody};
 use super::OfflineStore;
 use crate::error::{Error, ErrorCode, FromJs, Thrown};
-use crate::storage::files::field;
 use crate::storage::outbox::key_js;
 use crate::storage::Db;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array, JSON};
@@ -92,10 +91,6 @@ export function installFetch(matches, answer) {
     if (g.fetch === fetch) g.fetch = original;
   };
 }
-export function respondBlob(blob, type, etag) {
-  const headers = new Headers({ "x-offline-tables": "local", "content-type": type || "application/octet-stream", etag });
-  return new Response(blob, { status: 200, headers });
-}
 export function respond(status, body, etag, location) {
   const headers = new Headers({ "x-offline-tables": "local" });
   if (body !== undefined) headers.set("content-type", "application/json");
@@ -109,8 +104,6 @@ extern "C" {
     fn resolve_prefix(prefix: &str) -> Option<String>;
     #[wasm_bindgen(js_name = installFetch)]
     fn install_fetch(matches: &JsValue, answer: &JsValue) -> Function;
-    #[wasm_bindgen(js_name = respondBlob)]
-    fn respond_blob(blob: &JsValue, kind: &str, etag: &str) -> JsValue;
     fn respond(
         status: u16,
         body: Option<String>,
@@ -177,9 +170,6 @@ struct Interceptor {
     files: Option<String>,
 }
 
-/// A file cell named by a URL: table, key, column.
-type Cell = (String, Key, String);
-
 impl Interceptor {
     fn new(db: Rc<Db>, prefix: Option<String>, what: &str) -> Result<Interceptor, Error> {
         let text = prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_string());
@@ -209,40 +199,10 @@ impl Interceptor {
         Route::parse(method, path).map(|r| (r, query))
     }
 
-    /// The cell of a `GET {files}{table}/{key}/{column}`, if it is one.
-    fn file_cell(&self, method: &str, url: &str) -> Option<Cell> {
-        if method != "GET" {
-            return None;
-        }
-        let rest = url.strip_prefix(self.files.as_deref()?)?;
-        let path = rest.split(['?', '#']).next().unwrap_or("");
-        let mut parts = path.split('/');
-        let (t, k, c) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() {
-            return None;
-        }
-        let decode = |s: &str| js_sys::decode_uri_component(s).ok().map(String::from);
-        let key = rest::parse_key_segment(&decode(k)?).ok()?;
-        Some((decode(t)?, key, decode(c)?))
-    }
-
-    /// The local bytes of a file cell as a `Response`, or undefined (not here: the
-    /// request goes to the network).
-    async fn answer_file(&self, (table, key, column): Cell) -> JsValue {
-        let def = self.db.profile().tables.get(&table).cloned();
-        if !def.is_some_and(|d| d.files.contains_key(&column)) {
-            return JsValue::UNDEFINED;
-        }
-        let Ok(found) = self.db.read_file(&table, &key_js(&key), &column).await else {
-            return JsValue::UNDEFINED;
-        };
-        let (blob, meta) = (field(&found, "blob"), field(&found, "meta"));
-        if blob.is_undefined() {
-            return blob;
-        }
-        let kind = field(&meta, "type").as_string().unwrap_or_default();
-        let hash = field(&meta, "hash").as_string().unwrap_or_default();
-        respond_blob(&blob, &kind, &format!("\"{hash}\""))
+    /// True for a `GET` under the files prefix (answered by `files.js` when the store
+    /// has the bytes).
+    fn is_file(&self, method: &str, url: &str) -> bool {
+        method == "GET" && self.files.as_deref().is_some_and(|f| url.starts_with(f))
     }
 
     /// The path of `{prefix}{table}/{key}`, as the server writes `Location`.
@@ -263,14 +223,12 @@ impl Interceptor {
         };
         let (method, url) = (request.method(), request.url());
         let Some((route, query)) = self.route(&method, &url) else {
-            let Some(cell) = self.file_cell(&method, &url) else {
-                return JsValue::UNDEFINED;
-            };
-            self.db.ready().await;
-            if self.db.is_closed() {
+            if !self.is_file(&method, &url) {
                 return JsValue::UNDEFINED;
             }
-            return self.answer_file(cell).await;
+            self.db.ready().await;
+            let files = self.files.as_deref().unwrap_or_default();
+            return self.db.file_response(files, &url).await;
         };
         self.db.ready().await;
         if self.db.is_closed() {
@@ -481,7 +439,7 @@ impl OfflineStore {
         let m = me.clone();
         let matches =
             Closure::<dyn Fn(String, String) -> bool>::new(move |method: String, url: String| {
-                m.route(&method, &url).is_some() || m.file_cell(&method, &url).is_some()
+                m.route(&method, &url).is_some() || m.is_file(&method, &url)
             });
         let answer = Closure::<dyn Fn(JsValue) -> Promise>::new(move |request: JsValue| {
             let me = me.clone();

@@ -50,14 +50,23 @@ export async function readFile(db, table, key, column) {
   return { exists: row !== undefined, meta: hash ? row[column] : undefined, blob: hash && rec && rec.meta && rec.meta.hash === hash ? rec.blob : undefined };
 }
 
-/** Keeps downloaded bytes, unless the row no longer names them (a local putFile meanwhile). True when kept. */
-export async function keepFile(db, table, key, column, meta, blob) {
-  const tx = db.transaction([table, FILES], "readwrite");
-  const row = await done(tx.objectStore(table).get(key));
-  if (hashIn(row, column) !== meta.hash) { tx.abort(); return false; }
-  tx.objectStore(FILES).put({ meta: row[column], blob }, [table, key, column]);
+/**
+ * Keeps downloaded bytes: `answers[i]` (`{ status, blob }`) of `cells[i]` (`{ table, key, column, meta }`), each
+ * unless its row no longer names them (a local putFile meanwhile). One transaction; resolves to how many were kept.
+ */
+export async function keepFiles(db, cells, answers) {
+  const got = cells.map((c, i) => [c, answers[i]]).filter(([, a]) => a && a.status === 200 && a.blob);
+  if (got.length === 0) return 0;
+  const tables = [...new Set(got.map(([c]) => c.table))];
+  const tx = db.transaction([...tables, FILES], "readwrite");
+  let kept = 0;
+  await Promise.all(got.map(([c, a]) => done(tx.objectStore(c.table).get(c.key)).then((row) => {
+    if (hashIn(row, c.column) !== c.meta.hash) return;
+    tx.objectStore(FILES).put({ meta: row[c.column], blob: a.blob }, [c.table, c.key, c.column]);
+    kept++;
+  })));
   await finished(tx);
-  return true;
+  return kept;
 }
 
 /**
@@ -88,48 +97,71 @@ export async function readyUploads(db) {
   return out.filter((u) => u.op !== "put" || u.blob !== undefined);
 }
 
-/** Drops `u` (from `readyUploads`) from the queue unless the cell was queued again meanwhile; adds `error` to `_errors`. */
-export async function uploadDone(db, u, error) {
+/**
+ * Settles the uploads sent (`queue[i]` answered `statuses[i]`, 0 for none) in one transaction: a put's 200/201, a
+ * delete's 2xx, and 404 (the row is gone) or a put's 409 (the row names another file now) end it; a put's 413 ends it
+ * as a sync error, returned (and kept in `_errors`); anything else (no answer, 5xx, 401) leaves it queued. An upload
+ * queued again meanwhile (another putFile of the cell) stays.
+ */
+export async function settleUploads(db, queue, statuses) {
   const tx = db.transaction([UPLOADS, "_errors"], "readwrite");
   const store = tx.objectStore(UPLOADS);
-  const q = await done(store.get([u.table, u.key, u.column]));
-  if (q && q.op === u.op && q.hash === u.hash) store.delete([u.table, u.key, u.column]);
-  if (error) tx.objectStore("_errors").add(error);
+  const errors = [];
+  await Promise.all(queue.map((u, i) => {
+    const s = statuses[i] || 0, put = u.op === "put";
+    const tooLarge = put && s === 413;
+    const ends = tooLarge || s === 404 || (put ? s === 200 || s === 201 || s === 409 : s >= 200 && s < 300);
+    if (!ends) return null;
+    const cell = [u.table, u.key, u.column];
+    return done(store.get(cell)).then((q) => {
+      if (q && q.op === u.op && q.hash === u.hash) store.delete(cell);
+      if (!tooLarge) return;
+      const error = {
+        table: u.table, key: u.key, column: u.column, op: "file", row: null, reason: "payload_too_large",
+        message: `the server refused the file of '${u.column}': larger than it accepts (413)`,
+      };
+      tx.objectStore("_errors").add(error);
+      errors.push(error);
+    });
+  }));
   await finished(tx);
+  return errors;
 }
 
 /**
- * After a pull, for `table`'s `columns` (downloaded on sync): drops local bytes no row names any more (unless an
- * upload of them is queued), and returns the cells to download `[{ key, column, meta }]`.
+ * After a pull, for each `[table, keyCol, columns]` of `specs` (columns downloaded on sync): drops the local bytes
+ * no row names any more (unless an upload of them is queued), and returns the cells to download,
+ * `[{ table, key, column, meta }]`. One transaction.
  */
-export async function filesToFetch(db, table, keyCol, columns) {
-  const tx = db.transaction([table, FILES, UPLOADS], "readwrite");
-  const range = IDBKeyRange.bound([table], [table, []]);
-  const [rows, fkeys, frecs, queued] = await Promise.all([
-    done(tx.objectStore(table).getAll()), done(tx.objectStore(FILES).getAllKeys(range)),
-    done(tx.objectStore(FILES).getAll(range)), done(tx.objectStore(UPLOADS).getAllKeys(range)),
-  ]);
-  const cell = (k, c) => `${typeof k}\u0000${k}\u0000${c}`;
-  const have = new Map();
-  fkeys.forEach(([, k, c], i) => have.set(cell(k, c), frecs[i]));
-  const waiting = new Set(queued.map(([, k, c]) => cell(k, c)));
-  const named = new Set();
+export async function filesToFetch(db, specs) {
+  const tx = db.transaction([...specs.map((s) => s[0]), FILES, UPLOADS], "readwrite");
   const fetch = [];
-  for (const row of rows) {
-    for (const c of columns) {
-      const hash = hashIn(row, c);
-      if (!hash) continue;
-      const id = cell(row[keyCol], c);
-      named.add(id);
-      const rec = have.get(id);
-      if (!rec || !rec.meta || rec.meta.hash !== hash) fetch.push({ key: row[keyCol], column: c, meta: row[c] });
+  await Promise.all(specs.map(async ([table, keyCol, columns]) => {
+    const range = IDBKeyRange.bound([table], [table, []]);
+    const [rows, fkeys, frecs, queued] = await Promise.all([
+      done(tx.objectStore(table).getAll()), done(tx.objectStore(FILES).getAllKeys(range)),
+      done(tx.objectStore(FILES).getAll(range)), done(tx.objectStore(UPLOADS).getAllKeys(range)),
+    ]);
+    const cell = (k, c) => `${typeof k}\u0000${k}\u0000${c}`;
+    const have = new Map();
+    fkeys.forEach(([, k, c], i) => have.set(cell(k, c), frecs[i]));
+    const waiting = new Set(queued.map(([, k, c]) => cell(k, c)));
+    const named = new Set();
+    for (const row of rows) {
+      for (const c of columns) {
+        const hash = hashIn(row, c);
+        if (!hash) continue;
+        const id = cell(row[keyCol], c);
+        named.add(id);
+        const rec = have.get(id);
+        if (!rec || !rec.meta || rec.meta.hash !== hash) fetch.push({ table, key: row[keyCol], column: c, meta: row[c] });
+      }
     }
-  }
-  const store = tx.objectStore(FILES);
-  fkeys.forEach((fk, i) => {
-    const id = cell(fk[1], fk[2]);
-    if (!named.has(id) && !waiting.has(id) && columns.includes(fk[2])) store.delete(fk);
-  });
+    fkeys.forEach((fk) => {
+      const id = cell(fk[1], fk[2]);
+      if (!named.has(id) && !waiting.has(id) && columns.includes(fk[2])) tx.objectStore(FILES).delete(fk);
+    });
+  }));
   await finished(tx);
   return fetch;
 }
@@ -145,9 +177,28 @@ export async function fileCounts(db) {
   return { count: files.length, bytes, pending: queued.length, pendingBytes };
 }
 
-/** The local bytes of a file by its URL segments (the interceptor's GET), or undefined. */
-export async function localBlob(db, table, key, column) {
-  if (!db.objectStoreNames.contains(table)) return undefined;
-  const r = await readFile(db, table, key, column);
-  return r.blob;
+/** A URL's key segment as a key ('a1' quoted with '' for a quote, or a number), or undefined. */
+function keyOf(seg) {
+  if (/^'.*'$/s.test(seg) && seg.length >= 2) return seg.slice(1, -1).replace(/''/g, "'");
+  const n = Number(seg);
+  return seg !== "" && /^-?[0-9.eE+-]+$/.test(seg) && Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * The interceptor's answer to `GET {files}{table}/{key}/{column}` (`url`): a 200 Response with the local bytes when
+ * the store has those the row names, else undefined (the request goes to the network).
+ */
+export async function fileResponse(db, files, url) {
+  try {
+    const parts = url.slice(files.length).split(/[?#]/)[0].split("/").map(decodeURIComponent);
+    if (parts.length !== 3 || parts[0].startsWith("_") || !db.objectStoreNames.contains(parts[0])) return undefined;
+    const key = keyOf(parts[1]);
+    if (key === undefined) return undefined;
+    const { meta, blob } = await readFile(db, parts[0], key, parts[2]);
+    if (!blob) return undefined;
+    const headers = { "x-offline-tables": "local", "content-type": meta.type || "application/octet-stream", etag: `"${meta.hash}"` };
+    return new Response(blob, { status: 200, headers });
+  } catch (_) {
+    return undefined;
+  }
 }

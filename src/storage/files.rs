@@ -40,21 +40,16 @@ extern "C" {
     ) -> std::result::Result<(), JsValue>;
     #[wasm_bindgen(js_name = readFile)]
     fn read_file(db: &JsValue, table: &str, key: &JsValue, column: &str) -> Promise;
-    #[wasm_bindgen(js_name = keepFile)]
-    fn keep_file(
-        db: &JsValue,
-        table: &str,
-        key: &JsValue,
-        column: &str,
-        meta: &JsValue,
-        blob: &JsValue,
-    ) -> Promise;
+    #[wasm_bindgen(js_name = keepFiles)]
+    fn keep_files(db: &JsValue, cells: &Array, answers: &Array) -> Promise;
     #[wasm_bindgen(js_name = readyUploads)]
     fn ready_uploads(db: &JsValue) -> Promise;
-    #[wasm_bindgen(js_name = uploadDone)]
-    fn upload_done(db: &JsValue, upload: &JsValue, error: &JsValue) -> Promise;
+    #[wasm_bindgen(js_name = settleUploads)]
+    fn settle_uploads(db: &JsValue, queue: &Array, statuses: &Array) -> Promise;
     #[wasm_bindgen(js_name = filesToFetch)]
-    fn files_to_fetch(db: &JsValue, table: &str, key_col: &str, columns: &Array) -> Promise;
+    fn files_to_fetch(db: &JsValue, specs: &Array) -> Promise;
+    #[wasm_bindgen(js_name = fileResponse)]
+    fn file_response(db: &JsValue, files: &str, url: &str) -> Promise;
     #[wasm_bindgen(js_name = fileCounts)]
     fn file_counts(db: &JsValue) -> Promise;
 }
@@ -103,13 +98,8 @@ impl Db {
         blob: &JsValue,
     ) -> Result<JsValue> {
         let ctx = format!("putFile on '{table}'");
+        self.writable(table, "putFile")?;
         let def = self.file_column(table, key, column, "putFile")?;
-        if self.table(table)?.read_only {
-            return Err(Error::new(
-                ErrorCode::ReadOnly,
-                format!("{ctx}: the table is read-only in the offline profile"),
-            ));
-        }
         if !is_blob(blob) {
             return Err(Error::invalid_argument(format!(
                 "{ctx}: the file must be a Blob or a File"
@@ -135,13 +125,8 @@ impl Db {
     /// queues the server's DELETE, in one transaction.
     pub async fn delete_file(&self, table: &str, key: &JsValue, column: &str) -> Result<()> {
         let ctx = format!("deleteFile on '{table}'");
+        self.writable(table, "deleteFile")?;
         self.file_column(table, key, column, "deleteFile")?;
-        if self.table(table)?.read_only {
-            return Err(Error::new(
-                ErrorCode::ReadOnly,
-                format!("{ctx}: the table is read-only in the offline profile"),
-            ));
-        }
         self.write_cell(table, key, column, &JsValue::NULL, None, &ctx)
             .await
     }
@@ -195,18 +180,10 @@ impl Db {
         wait(read_file(&self.raw_db()?, table, key, column), &ctx).await
     }
 
-    /// Keeps downloaded bytes unless the row names other ones now; true when kept.
-    pub async fn keep_file(
-        &self,
-        table: &str,
-        key: &JsValue,
-        column: &str,
-        meta: &JsValue,
-        blob: &JsValue,
-    ) -> Result<bool> {
-        let ctx = format!("keeping a downloaded file of '{table}'");
-        let p = keep_file(&self.raw_db()?, table, key, column, meta, blob);
-        Ok(wait(p, &ctx).await?.is_truthy())
+    /// Keeps the downloaded bytes `answers[i]` of `cells[i]` (`files.js`, `keepFiles`).
+    pub async fn keep_files(&self, cells: &Array, answers: &Array) -> Result<()> {
+        let p = keep_files(&self.raw_db()?, cells, answers);
+        wait(p, "keeping downloaded files").await.map(drop)
     }
 
     /// The uploads whose rows have nothing pending (see `files.js`).
@@ -215,20 +192,29 @@ impl Db {
         Ok(wait(p, "reading the upload queue").await?.into())
     }
 
-    /// Ends `upload`: off the queue (unless queued again since), with `error` (a sync
-    /// error entry) added to the sync errors when given.
-    pub async fn upload_done(&self, upload: &JsValue, error: &JsValue) -> Result<()> {
-        let p = upload_done(&self.raw_db()?, upload, error);
-        wait(p, "settling an upload").await.map(drop)
+    /// Settles the uploads `queue` sent, answered `statuses`; the sync errors it added
+    /// (`files.js`, `settleUploads`).
+    pub async fn settle_uploads(&self, queue: &Array, statuses: &Array) -> Result<Array> {
+        let p = settle_uploads(&self.raw_db()?, queue, statuses);
+        Ok(wait(p, "settling uploads").await?.into())
     }
 
-    /// The cells of `table`'s `columns` whose bytes are not here yet; drops the bytes no
-    /// row names any more.
-    pub async fn files_to_fetch(&self, table: &str, columns: &[&String]) -> Result<Array> {
-        let def = self.table(table)?;
-        let cols: Array = columns.iter().map(|c| JsValue::from_str(c)).collect();
-        let p = files_to_fetch(&self.raw_db()?, table, &def.key, &cols);
+    /// The cells whose bytes are not here yet, of the tables and `download: "sync"`
+    /// columns in `specs` (`[table, keyColumn, columns]`); drops the bytes no row names.
+    pub async fn files_to_fetch(&self, specs: &Array) -> Result<Array> {
+        let p = files_to_fetch(&self.raw_db()?, specs);
         Ok(wait(p, "listing the files to download").await?.into())
+    }
+
+    /// The interceptor's answer to a file GET under `files` (a `Response` with the local
+    /// bytes), or undefined.
+    pub async fn file_response(&self, files: &str, url: &str) -> JsValue {
+        match self.raw_db() {
+            Ok(db) => JsFuture::from(file_response(&db, files, url))
+                .await
+                .unwrap_or_default(),
+            Err(_) => JsValue::UNDEFINED,
+        }
     }
 
     /// `{ count, bytes, pending, pendingBytes }` of the local files and queued uploads.

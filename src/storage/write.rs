@@ -15,7 +15,11 @@ use offline_tables_core::ErrorCode;
 use wasm_bindgen::prelude::*;
 
 impl Db {
-    fn writable(&self, table: &str, what: &str) -> Result<offline_tables_core::TableDef> {
+    pub(super) fn writable(
+        &self,
+        table: &str,
+        what: &str,
+    ) -> Result<offline_tables_core::TableDef> {
         let def = self.table(table)?;
         if def.read_only {
             return Err(Error::new(

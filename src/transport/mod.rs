@@ -24,17 +24,19 @@ extern "C" {
 
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/src/transport/files.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = fileUrl)]
-    fn file_url(base: &str, table: &str, key: &wasm_bindgen::JsValue, column: &str) -> String;
-    #[wasm_bindgen(js_name = fileRequest)]
-    fn file_request(
-        method: &str,
-        url: &str,
+    #[wasm_bindgen(js_name = sendFiles)]
+    fn send_files(
+        base: &str,
         token: Option<String>,
-        blob: &wasm_bindgen::JsValue,
-        hash: &wasm_bindgen::JsValue,
-        kind: &wasm_bindgen::JsValue,
-        timeout_ms: u32,
+        timeout: u32,
+        queue: &js_sys::Array,
+    ) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = getFiles)]
+    fn get_files(
+        base: &str,
+        token: Option<String>,
+        timeout: u32,
+        cells: &js_sys::Array,
     ) -> js_sys::Promise;
 }
 
@@ -209,20 +211,19 @@ impl Server {
         }
     }
 
-    /// Sends `method` (`PUT` with `blob`, `GET`, `DELETE`) to the file of a cell
-    /// (protocol §11): `{ status, blob }`, status 0 when no answer came (`files.js`).
-    pub async fn file(
-        &self,
-        method: &str,
-        cell: (&str, &wasm_bindgen::JsValue, &str),
-        blob: &wasm_bindgen::JsValue,
-        hash: &wasm_bindgen::JsValue,
-        kind: &wasm_bindgen::JsValue,
-    ) -> wasm_bindgen::JsValue {
-        let url = file_url(&self.url, cell.0, cell.1, cell.2);
+    /// Sends the queued file uploads and deletes (protocol §11, `files.js`): their
+    /// statuses in order, 0 for those not answered.
+    pub async fn send_files(&self, queue: &js_sys::Array) -> js_sys::Array {
         let token = self.token.borrow().clone();
-        let p = file_request(method, &url, token, blob, hash, kind, self.timeout_ms);
-        JsFuture::from(p).await.unwrap_or_default()
+        let p = send_files(&self.url, token, self.timeout_ms, queue);
+        JsFuture::from(p).await.unwrap_or_default().unchecked_into()
+    }
+
+    /// GETs the files of `cells`: `{ status, blob }` each, in order.
+    pub async fn get_files(&self, cells: &js_sys::Array) -> js_sys::Array {
+        let token = self.token.borrow().clone();
+        let p = get_files(&self.url, token, self.timeout_ms, cells);
+        JsFuture::from(p).await.unwrap_or_default().unchecked_into()
     }
 
     /// Calls the app's `getToken()` (which may return a promise); true when it gave one.

@@ -1,29 +1,20 @@
 //! The sync cycle's file transfers (protocol.md §11): the queued uploads and deletes,
 //! sent once the push phase is over (a row's change pushed and applied before its file
-//! goes), and after a complete pull the downloads of `download: "sync"` columns.
+//! goes), and after a complete pull the downloads of `download: "sync"` columns. The
+//! loops are in JavaScript (`storage/files.js`, `transport/files.js`), where the blobs
+//! are; each step here is one call.
 
 use super::Syncer;
 use crate::driver::leadership::Message;
-use crate::storage::files::field;
+use js_sys::{Array, Object, Reflect};
 use offline_tables_core::profile::Download;
-use serde_json::{json, Value};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
-/// A JS key (a string or a number) as JSON.
-fn key_json(k: &JsValue) -> Value {
-    match k.as_string() {
-        Some(s) => Value::String(s),
-        None => k.as_f64().map_or(Value::Null, |n| json!(n)),
-    }
-}
-
 impl Syncer {
-    /// Sends the queued uploads whose rows have nothing pending. `200`/`201` (and `204`
-    /// for a delete) end one; `409` (the row names another file now) and `404` (the row
-    /// is gone) drop it; `413` ends it as a sync error; no answer stops here (offline);
-    /// anything else leaves it queued for the next cycle. One's failure never stops the
-    /// others.
+    /// Sends the queued uploads whose rows have nothing pending, then settles them in
+    /// one transaction (`settleUploads` says which answers end one); a `413` is a sync
+    /// error, announced as a refused push is. One's failure never stops the others.
     pub(super) async fn send_uploads(self: &Rc<Self>) {
         let Ok(queue) = self.db.ready_uploads().await else {
             return;
@@ -31,55 +22,12 @@ impl Syncer {
         if queue.length() == 0 {
             return;
         }
-        for u in queue.iter() {
-            let (Some(table), Some(column), Some(op)) = (
-                field(&u, "table").as_string(),
-                field(&u, "column").as_string(),
-                field(&u, "op").as_string(),
-            ) else {
-                continue;
-            };
-            let key = field(&u, "key");
-            let put = op == "put";
-            let answer = self
-                .server
-                .file(
-                    if put { "PUT" } else { "DELETE" },
-                    (&table, &key, &column),
-                    &field(&u, "blob"),
-                    &field(&u, "hash"),
-                    &field(&u, "type"),
-                )
-                .await;
-            let status = field(&answer, "status").as_f64().unwrap_or(0.0) as u16;
-            let error = match (put, status) {
-                (_, 0) => break,
-                (true, 200 | 201 | 404 | 409) | (false, 200..=299 | 404) => None,
-                (true, 413) => Some(json!({
-                    "table": table,
-                    "key": key_json(&key),
-                    "column": column,
-                    "op": "file",
-                    "row": null,
-                    "reason": "payload_too_large",
-                    "message": format!(
-                        "the server refused the file of '{column}': larger than it accepts (413)"
-                    ),
-                })),
-                _ => continue,
-            };
-            let entry = match &error {
-                Some(e) => {
-                    crate::api::convert::to_js(&crate::api::convert::Json(e)).unwrap_or_default()
-                }
-                None => JsValue::UNDEFINED,
-            };
-            if self.db.upload_done(&u, &entry).await.is_err() {
-                break;
-            }
-            if let Some(e) = &error {
+        let statuses = self.server.send_files(&queue).await;
+        if let Ok(errors) = self.db.settle_uploads(&queue, &statuses).await {
+            for e in errors.iter() {
                 self.board.pushed(0, 0, 1);
-                self.announce(&self.error_events, Message::SyncError, e);
+                self.error_events.emit_value(&e);
+                self.leadership.post(Message::SyncError(e));
             }
         }
         self.refresh_counts();
@@ -87,49 +35,38 @@ impl Syncer {
 
     /// After a complete pull of `tables` (None: every table): downloads the files of
     /// `download: "sync"` columns that the rows name and the store lacks. A failed
-    /// download is tried again after the next pull; no answer stops them all (offline).
+    /// download is tried again after the next pull.
     pub(super) async fn fetch_files(&self, tables: Option<&[String]>) {
         let profile = self.db.profile();
+        let specs = Array::new();
         for (name, def) in &profile.tables {
             if tables.is_some_and(|t| !t.contains(name)) {
                 continue;
             }
-            let cols: Vec<&String> = def
+            let cols: Array = def
                 .files
                 .iter()
                 .filter(|(_, f)| f.download == Download::Sync)
-                .map(|(c, _)| c)
+                .map(|(c, _)| JsValue::from_str(c))
                 .collect();
-            if cols.is_empty() {
-                continue;
+            if cols.length() > 0 {
+                specs.push(&Array::of3(&name.into(), &def.key.as_str().into(), &cols));
             }
-            let Ok(list) = self.db.files_to_fetch(name, &cols).await else {
-                continue;
-            };
-            for cell in list.iter() {
-                let (key, meta) = (field(&cell, "key"), field(&cell, "meta"));
-                let Some(column) = field(&cell, "column").as_string() else {
-                    continue;
-                };
-                let none = JsValue::UNDEFINED;
-                let answer = self
-                    .server
-                    .file("GET", (name, &key, &column), &none, &none, &none)
-                    .await;
-                match field(&answer, "status").as_f64().unwrap_or(0.0) as u16 {
-                    0 => return,
-                    200 => {
-                        let blob = field(&answer, "blob");
-                        let _ = self.db.keep_file(name, &key, &column, &meta, &blob).await;
-                    }
-                    _ => {}
-                }
-            }
+        }
+        if specs.length() == 0 {
+            return;
+        }
+        let Ok(cells) = self.db.files_to_fetch(&specs).await else {
+            return;
+        };
+        if cells.length() > 0 {
+            let answers = self.server.get_files(&cells).await;
+            let _ = self.db.keep_files(&cells, &answers).await;
         }
     }
 
     /// `getFile` of a `download: "view"` column without local bytes: GETs them, keeps
-    /// them (when the row still names them) and gives them; undefined without an answer.
+    /// them (when the row still names them) and gives them; undefined without them.
     pub async fn view_file(
         &self,
         table: &str,
@@ -137,16 +74,22 @@ impl Syncer {
         column: &str,
         meta: &JsValue,
     ) -> JsValue {
-        let none = JsValue::UNDEFINED;
-        let answer = self
-            .server
-            .file("GET", (table, key, column), &none, &none, &none)
-            .await;
-        if field(&answer, "status").as_f64() != Some(200.0) {
-            return none;
+        let cell = Object::new();
+        for (k, v) in [
+            ("table", &JsValue::from_str(table)),
+            ("key", key),
+            ("column", &JsValue::from_str(column)),
+            ("meta", meta),
+        ] {
+            let _ = Reflect::set(&cell, &k.into(), v);
         }
-        let blob = field(&answer, "blob");
-        let _ = self.db.keep_file(table, key, column, meta, &blob).await;
-        blob
+        let cells = Array::of1(&cell);
+        let answers = self.server.get_files(&cells).await;
+        let _ = self.db.keep_files(&cells, &answers).await;
+        let answer = answers.get(0);
+        match crate::storage::files::field(&answer, "status").as_f64() {
+            Some(200.0) => crate::storage::files::field(&answer, "blob"),
+            _ => JsValue::UNDEFINED,
+        }
     }
 }
