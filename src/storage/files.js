@@ -129,14 +129,14 @@ export async function settleUploads(db, queue, statuses) {
 }
 
 /**
- * After a pull, for each `[table, keyCol, columns]` of `specs` (columns downloaded on sync): drops the local bytes
- * no row names any more (unless an upload of them is queued), and returns the cells to download,
- * `[{ table, key, column, meta }]`. One transaction.
+ * After a pull, for each `[table, keyCol, columns, all]` of `specs` (`columns`: those downloaded on sync; `all`:
+ * every file column): drops the local bytes no row names any more (unless an upload of them is queued), and returns
+ * the cells of `columns` to download, `[{ table, key, column, meta }]`. One transaction.
  */
 export async function filesToFetch(db, specs) {
   const tx = db.transaction([...specs.map((s) => s[0]), FILES, UPLOADS], "readwrite");
   const fetch = [];
-  await Promise.all(specs.map(async ([table, keyCol, columns]) => {
+  await Promise.all(specs.map(async ([table, keyCol, columns, all]) => {
     const range = IDBKeyRange.bound([table], [table, []]);
     const [rows, fkeys, frecs, queued] = await Promise.all([
       done(tx.objectStore(table).getAll()), done(tx.objectStore(FILES).getAllKeys(range)),
@@ -148,18 +148,19 @@ export async function filesToFetch(db, specs) {
     const waiting = new Set(queued.map(([, k, c]) => cell(k, c)));
     const named = new Set();
     for (const row of rows) {
-      for (const c of columns) {
+      for (const c of all) {
         const hash = hashIn(row, c);
         if (!hash) continue;
         const id = cell(row[keyCol], c);
-        named.add(id);
         const rec = have.get(id);
-        if (!rec || !rec.meta || rec.meta.hash !== hash) fetch.push({ table, key: row[keyCol], column: c, meta: row[c] });
+        const here = rec && rec.meta && rec.meta.hash === hash;
+        if (here) named.add(id);
+        else if (columns.includes(c)) fetch.push({ table, key: row[keyCol], column: c, meta: row[c] });
       }
     }
     fkeys.forEach((fk) => {
       const id = cell(fk[1], fk[2]);
-      if (!named.has(id) && !waiting.has(id) && columns.includes(fk[2])) tx.objectStore(FILES).delete(fk);
+      if (!named.has(id) && !waiting.has(id)) tx.objectStore(FILES).delete(fk);
     });
   }));
   await finished(tx);

@@ -33,9 +33,9 @@ impl Syncer {
         self.refresh_counts();
     }
 
-    /// After a complete pull of `tables` (None: every table): downloads the files of
-    /// `download: "sync"` columns that the rows name and the store lacks. A failed
-    /// download is tried again after the next pull.
+    /// After a complete pull of `tables` (None: every table): drops the local bytes no
+    /// row names any more, and downloads the files of `download: "sync"` columns that the
+    /// rows name and the store lacks. A failed download is tried again after the next pull.
     pub(super) async fn fetch_files(&self, tables: Option<&[String]>) {
         let profile = self.db.profile();
         let specs = Array::new();
@@ -43,14 +43,16 @@ impl Syncer {
             if tables.is_some_and(|t| !t.contains(name)) {
                 continue;
             }
-            let cols: Array = def
-                .files
-                .iter()
-                .filter(|(_, f)| f.download == Download::Sync)
-                .map(|(c, _)| JsValue::from_str(c))
-                .collect();
-            if cols.length() > 0 {
-                specs.push(&Array::of3(&name.into(), &def.key.as_str().into(), &cols));
+            let (cols, all) = (Array::new(), Array::new());
+            for (c, f) in &def.files {
+                all.push(&c.into());
+                if f.download == Download::Sync {
+                    cols.push(&c.into());
+                }
+            }
+            if all.length() > 0 {
+                let spec = Array::of4(&name.into(), &def.key.as_str().into(), &cols, &all);
+                specs.push(&spec);
             }
         }
         if specs.length() == 0 {

@@ -142,6 +142,13 @@ async fn a_photo_put_offline_survives_a_reopen_and_reaches_the_server_once() {
     assert_eq!(meta["type"], "image/jpeg", "{meta}");
     let hash = meta["hash"].as_str().unwrap().to_string();
     assert!(hash.starts_with("sha256-") && hash.len() == 71, "{meta}");
+    let st = status_field_becomes(
+        &store,
+        "files",
+        json!({ "pending": 1, "pendingBytes": 5000 }),
+    )
+    .await;
+    assert_eq!(st["pending"], 1, "the row's change is pending too: {st}");
     // The row names the file; the file reads back offline.
     assert_eq!(local(&store, T, &key).await["photo"], meta);
     assert_eq!(
