@@ -380,3 +380,57 @@ async fn the_interceptor_answers_a_file_get_from_the_local_bytes() {
         .is_undefined());
     finish(store).await;
 }
+
+/// A `503` to an upload leaves it queued (the sync still completes: the row went); the
+/// next sync sends it.
+#[wasm_bindgen_test]
+async fn an_upload_the_server_fails_stays_queued_and_goes_at_the_next_sync() {
+    let faults = crate::common::faults::Faults::begin("tess").await;
+    let store = open_at(
+        &unique_name("files-503"),
+        "dev-token-tess",
+        FIXTURE_PROFILE,
+        server_url(),
+    )
+    .await;
+    let key = unique("i");
+    put(&store, T, json!({ "id": key, "ownerId": "tess" })).await;
+    put_file(&store, &key, "photo", &blob_of("retry", 1000, "image/jpeg")).await;
+    faults
+        .add(
+            json!([{ "path": "/api/files/*", "method": "PUT", "times": 1,
+                      "fault": { "kind": "status", "status": 503 } }]),
+        )
+        .await;
+    synced(&store).await;
+    faults.assert_used_up().await;
+    assert_eq!(usage_files(&store).await["pending"], 1, "still queued");
+    assert!(
+        server_row("dev-token-tess", T, &key).await.is_some(),
+        "the row went"
+    );
+    let (status, _) = on_server(
+        "dev-token-tess",
+        "GET",
+        &key,
+        "photo",
+        &JsValue::UNDEFINED,
+        "",
+    )
+    .await;
+    assert_eq!(status, 404, "not uploaded yet");
+    synced(&store).await;
+    assert_eq!(usage_files(&store).await["pending"], 0);
+    let (status, text) = on_server(
+        "dev-token-tess",
+        "GET",
+        &key,
+        "photo",
+        &JsValue::UNDEFINED,
+        "",
+    )
+    .await;
+    assert_eq!((status, text), (200, "retry".repeat(200)));
+    assert!(list(store.sync_errors()).await.is_empty());
+    finish(store).await;
+}
