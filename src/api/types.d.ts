@@ -283,6 +283,8 @@ export type ErrorCode =
   | "unauthorized"
   | "conflict"
   | "user_mismatch"
+  /** putFile: the file is above the column's maxBytes (nothing was stored). */
+  | "payload_too_large"
   | "internal";
 
 /** Every rejected promise of this package carries an Error with a stable `code`. */
