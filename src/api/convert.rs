@@ -169,7 +169,16 @@ pub struct StatusOut<'a> {
     pub pending: u32,
     pub conflicts: u32,
     pub errors: u32,
+    pub files: FilesOut,
     pub initial_sync: InitialSync<'a>,
+}
+
+/// `status().files`: the queued file uploads.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilesOut {
+    pub pending: u32,
+    pub pending_bytes: f64,
 }
 
 /// `{ done, tables: { name: { rows, total, done } } }`.

@@ -5,7 +5,9 @@
 //!
 //! The routes, keys, query strings, row checks and error messages come from the core's
 //! `rest` module, which the server uses too. Reads go through the local query planner,
-//! writes through the storage layer's logged writes, so they sync like any other.
+//! writes through the storage layer's logged writes, so they sync like any other. File
+//! GETs under the prefix's sibling `files/` (`/api/files/{table}/{key}/{column}`, §11)
+//! are answered from the local bytes when the store has them, else go to the network.
 
 use super::convert::{self, InterceptOptions, Js, ListBody};
 use super::OfflineStore;
@@ -163,6 +165,9 @@ struct Interceptor {
     db: Rc<Db>,
     /// Absolute: origin and path, ending in `/`.
     prefix: String,
+    /// Where file GETs are answered from local bytes: the prefix's sibling `files/` when
+    /// it ends in `data/` (`/api/data/` → `/api/files/`, protocol §11), else none.
+    files: Option<String>,
 }
 
 impl Interceptor {
@@ -177,7 +182,10 @@ impl Interceptor {
                     "{what}: prefix '{text}' must be a path like \"/api/data/\" (on the page's own origin) or an http(s) URL like \"https://host/api/data/\", without query or fragment"
                 ))
             })?;
-        Ok(Interceptor { db, prefix })
+        let files = prefix
+            .strip_suffix("data/")
+            .map(|base| format!("{base}files/"));
+        Ok(Interceptor { db, prefix, files })
     }
 
     /// The route and raw query of a request, if it is one of ours.
@@ -189,6 +197,12 @@ impl Interceptor {
             None => (rest, None),
         };
         Route::parse(method, path).map(|r| (r, query))
+    }
+
+    /// True for a `GET` under the files prefix (answered by `files.js` when the store
+    /// has the bytes).
+    fn is_file(&self, method: &str, url: &str) -> bool {
+        method == "GET" && self.files.as_deref().is_some_and(|f| url.starts_with(f))
     }
 
     /// The path of `{prefix}{table}/{key}`, as the server writes `Location`.
@@ -207,8 +221,14 @@ impl Interceptor {
         let Ok(request) = request.dyn_into::<web_sys::Request>() else {
             return JsValue::UNDEFINED;
         };
-        let Some((route, query)) = self.route(&request.method(), &request.url()) else {
-            return JsValue::UNDEFINED;
+        let (method, url) = (request.method(), request.url());
+        let Some((route, query)) = self.route(&method, &url) else {
+            if !self.is_file(&method, &url) {
+                return JsValue::UNDEFINED;
+            }
+            self.db.ready().await;
+            let files = self.files.as_deref().unwrap_or_default();
+            return self.db.file_response(files, &url).await;
         };
         self.db.ready().await;
         if self.db.is_closed() {
@@ -419,7 +439,7 @@ impl OfflineStore {
         let m = me.clone();
         let matches =
             Closure::<dyn Fn(String, String) -> bool>::new(move |method: String, url: String| {
-                m.route(&method, &url).is_some()
+                m.route(&method, &url).is_some() || m.is_file(&method, &url)
             });
         let answer = Closure::<dyn Fn(JsValue) -> Promise>::new(move |request: JsValue| {
             let me = me.clone();

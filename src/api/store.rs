@@ -174,7 +174,7 @@ impl OfflineStore {
     /// The table `name` of the profile; throws `unknown_table` for any other name.
     pub fn table(&self, name: &str) -> Result<Table, Thrown> {
         self.db.table(name)?;
-        Ok(Table::new(self.db.clone(), name))
+        Ok(Table::new(self.db.clone(), name, self.syncer.clone()))
     }
 
     /// Closes the database and stops syncing; later calls reject with `closed`.
@@ -339,7 +339,8 @@ impl OfflineStore {
     }
 
     /// What the store holds, for a status page: `{ tables: { [name]: { rows, bytes } },
-    /// lastSyncAt: { [name]: ms }, usage, quota }`, where `bytes` are the rows' as JSON,
+    /// lastSyncAt: { [name]: ms }, files: { count, bytes, pending }, usage, quota }`, where
+    /// `bytes` are the rows' as JSON, `files` the files kept here and the uploads queued,
     /// `lastSyncAt` each table's last complete pull, and `usage` and `quota` the browser's
     /// estimate for the whole origin (`navigator.storage.estimate()`; null without one).
     #[wasm_bindgen(unchecked_return_type = "Promise<StorageUsage>")]

@@ -1,8 +1,11 @@
 //! `Table`: reads and writes of one table of the profile.
 
 use super::promise;
+use crate::driver::sync::Syncer;
+use crate::storage::files::field;
 use crate::storage::Db;
 use js_sys::{Array, Promise};
+use offline_tables_core::profile::Download;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -12,13 +15,16 @@ use wasm_bindgen::prelude::*;
 pub struct Table {
     db: Rc<Db>,
     name: String,
+    /// The store's syncer (for `getFile` of a `download: "view"` column).
+    syncer: Option<Rc<Syncer>>,
 }
 
 impl Table {
-    pub(crate) fn new(db: Rc<Db>, name: &str) -> Table {
+    pub(crate) fn new(db: Rc<Db>, name: &str, syncer: Option<Rc<Syncer>>) -> Table {
         Table {
             db,
             name: name.to_string(),
+            syncer,
         }
     }
 }
@@ -160,6 +166,66 @@ impl Table {
                 Some(m) => super::convert::to_js(&m)?,
                 None => JsValue::UNDEFINED,
             })
+        })
+    }
+
+    /// Attaches `blob` (a Blob or File) to the row `key` in the file column `column`: in
+    /// one transaction the row's column becomes its `FileMeta` (a write pushed as any),
+    /// the bytes are kept here and their upload is queued. Rejects with
+    /// `invalid_argument` (not a file column, not a Blob), `not_found` (no such row) or
+    /// `payload_too_large` (above the column's `maxBytes`; nothing is stored).
+    #[wasm_bindgen(js_name = putFile, unchecked_return_type = "Promise<FileMeta>")]
+    pub fn put_file(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
+        column: String,
+        #[wasm_bindgen(unchecked_param_type = "Blob")] blob: JsValue,
+    ) -> Promise {
+        let (db, t) = (self.db.clone(), self.name.clone());
+        promise(async move {
+            db.ready().await;
+            db.put_file(&t, &key, &column, &blob).await
+        })
+    }
+
+    /// The file in `column` of the row `key`: the local bytes when they are those the
+    /// row names; else, for a `download: "view"` column, fetched from the server (and
+    /// kept) when it answers; else undefined.
+    #[wasm_bindgen(js_name = getFile, unchecked_return_type = "Promise<Blob | undefined>")]
+    pub fn get_file(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
+        column: String,
+    ) -> Promise {
+        let (db, t, syncer) = (self.db.clone(), self.name.clone(), self.syncer.clone());
+        promise(async move {
+            db.ready().await;
+            let def = db.file_column(&t, &key, &column, "getFile")?;
+            let found = db.read_file(&t, &key, &column).await?;
+            let (blob, meta) = (field(&found, "blob"), field(&found, "meta"));
+            if !blob.is_undefined() || meta.is_undefined() {
+                return Ok(blob);
+            }
+            match (&syncer, def.download) {
+                (Some(s), Download::View) => Ok(s.view_file(&t, &key, &column, &meta).await),
+                _ => Ok(JsValue::UNDEFINED),
+            }
+        })
+    }
+
+    /// Clears `column` of the row `key` (a write pushed as any), drops the local bytes
+    /// and queues the server's delete. Rejects with `not_found` when there is no such row.
+    #[wasm_bindgen(js_name = deleteFile, unchecked_return_type = "Promise<void>")]
+    pub fn delete_file(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
+        column: String,
+    ) -> Promise {
+        let (db, t) = (self.db.clone(), self.name.clone());
+        promise(async move {
+            db.ready().await;
+            db.delete_file(&t, &key, &column).await?;
+            Ok(JsValue::UNDEFINED)
         })
     }
 }

@@ -36,6 +36,9 @@ export interface TableProfile {
    * with `invalid_argument`. Indexes must be among them.
    */
   columns?: string[];
+  /** File columns (putFile, getFile, deleteFile): "sync" downloads the files with the rows,
+   * "view" when getFile asks; maxBytes (default 10 MiB) is checked by putFile too. */
+  files?: { [column: string]: { download?: "sync" | "view"; maxBytes?: number } };
 }
 
 /** The offline profile: which tables go offline, and how. */
@@ -108,10 +111,24 @@ export interface SyncError {
   id: number;
   table: string;
   key: Key;
-  op: MutationOp;
+  /** "file": the server refused a file's bytes (its row's change was applied); not retried. */
+  op: MutationOp | "file";
   row: Row | null;
-  reason: "validation" | "permission" | "read_only" | "other";
+  /** The file column, for op "file". */
+  column?: string;
+  reason: "validation" | "permission" | "read_only" | "other" | "payload_too_large";
   message: string;
+}
+
+/** A file column's value: the file's metadata (protocol §11). The bytes travel apart. */
+export interface FileMeta {
+  /** A File's name; "" for a Blob. */
+  name: string;
+  /** A MIME type; "" when unknown. */
+  type: string;
+  size: number;
+  /** "sha256-" and 64 lowercase hex digits of the bytes. */
+  hash: string;
 }
 
 export type SyncState = "idle" | "syncing" | "offline" | "error" | "unauthorized";
@@ -152,6 +169,8 @@ export interface SyncStatus {
   conflicts: number;
   /** Changes the server refused (see syncErrors()). */
   errors: number;
+  /** Queued file uploads and deletes (putFile, deleteFile), and the bytes of the uploads. */
+  files: { pending: number; pendingBytes: number };
   /** The first download's progress. */
   initialSync: InitialSync;
 }
@@ -162,6 +181,8 @@ export interface StorageUsage {
   tables: { [table: string]: { rows: number; bytes: number } };
   /** Per table: when its last pull ran to its end (ms since the epoch); absent before. */
   lastSyncAt: { [table: string]: number };
+  /** Files kept here (their count and bytes), and the uploads and deletes still queued. */
+  files: { count: number; bytes: number; pending: number };
   /** The browser's estimate for the whole origin, in bytes (null when it gives none). */
   usage: number | null;
   quota: number | null;
@@ -268,6 +289,8 @@ export type ErrorCode =
   | "unauthorized"
   | "conflict"
   | "user_mismatch"
+  /** putFile: the file is above the column's maxBytes (nothing was stored). */
+  | "payload_too_large"
   | "internal";
 
 /** Every rejected promise of this package carries an Error with a stable `code`. */

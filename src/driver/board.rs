@@ -19,6 +19,8 @@ pub(super) struct Counts {
     pub(super) pending: u32,
     pub(super) conflicts: u32,
     pub(super) errors: u32,
+    /// Queued file uploads (and deletes), and the bytes of the uploads.
+    pub(super) files: (u32, f64),
 }
 
 /// What the sync cycles since the last `sync()` answer did.
@@ -71,6 +73,10 @@ impl Board {
             pending: c.pending,
             conflicts: c.conflicts,
             errors: c.errors,
+            files: convert::FilesOut {
+                pending: c.files.0,
+                pending_bytes: c.files.1,
+            },
             initial_sync: convert::InitialSync(&self.initial.borrow()),
         })
     }
@@ -133,11 +139,13 @@ impl Board {
         pending: impl IntoIterator<Item = (String, Key)>,
         conflicts: u32,
         errors: u32,
+        files: (u32, f64),
     ) -> (Counts, bool) {
         let counts = Counts {
             pending: self.pending_rows.borrow_mut().recounted(pending),
             conflicts,
             errors,
+            files,
         };
         (counts, self.counts.replace(counts) != counts)
     }
@@ -248,13 +256,14 @@ mod tests {
         let b = Board::default();
         assert_eq!(b.rows_written("t", [k("a")]), Written::Unknown);
         b.recount_started();
-        let (counts, changed) = b.recounted([("t".into(), k("x"))], 2, 1);
+        let (counts, changed) = b.recounted([("t".into(), k("x"))], 2, 1, (0, 0.0));
         assert!(changed);
         assert_eq!((counts.pending, counts.conflicts, counts.errors), (1, 2, 1));
         assert_eq!(b.rows_written("t", [k("x")]), Written::Unchanged);
         assert_eq!(b.rows_written("t", [k("b")]), Written::Changed);
         b.recount_started();
-        let (_, changed) = b.recounted([("t".into(), k("x")), ("t".into(), k("b"))], 2, 1);
+        let (_, changed) =
+            b.recounted([("t".into(), k("x")), ("t".into(), k("b"))], 2, 1, (0, 0.0));
         assert!(!changed);
     }
 

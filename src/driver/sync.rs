@@ -25,6 +25,7 @@ use wasm_bindgen::JsCast;
 
 mod counts;
 mod exchange;
+mod files;
 
 pub const PUSH_BATCH: usize = 500;
 pub const PULL_LIMIT: u32 = 1000;

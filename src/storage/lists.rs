@@ -219,6 +219,11 @@ impl Db {
             .await?;
         let table = entry["table"].as_str().unwrap_or_default().to_string();
         self.table(&table)?;
+        if entry["op"] == "file" {
+            return Err(Error::invalid_argument(format!(
+                "{ctx}: a refused file is not retried; putFile a smaller one, or discard the error"
+            )));
+        }
         let key = Key::from_json(&entry["key"], "sync error key")?;
         let k = key_js(&key);
         let row = entry

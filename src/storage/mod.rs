@@ -1,11 +1,13 @@
 //! The local store on IndexedDB, through indexed_db_futures: one object store per profile
 //! table plus `_outbox` (the log of local writes), `_base` (the server's last known row
 //! and version of synced rows with local changes), `_meta` (the installed profile, the
-//! checkpoint), `_conflicts` and `_errors`. Only this folder talks to IndexedDB, and only
+//! checkpoint), `_conflicts`, `_errors`, and `_files` and `_uploads` (file columns' blobs
+//! and upload queue, `files.rs`). Only this folder talks to IndexedDB, and only
 //! `upgrade.rs` does so without the crate (it says why).
 
 mod capture;
 mod checkpoints;
+pub mod files;
 pub(crate) mod js;
 pub mod lists;
 mod live;
@@ -43,7 +45,7 @@ pub(crate) const CONFLICTS: &str = "_conflicts";
 pub(crate) const ERRORS: &str = "_errors";
 
 /// Bumped when the internal stores change shape; part of the IndexedDB version.
-const INTERNAL_SCHEMA: f64 = 4.0;
+const INTERNAL_SCHEMA: f64 = 5.0;
 
 fn idb_version(profile: &Profile) -> f64 {
     profile.version as f64 * 10.0 + INTERNAL_SCHEMA

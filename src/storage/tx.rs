@@ -81,6 +81,12 @@ impl<'c> Tx<'c> {
         Error::indexed_db(e, &self.ctx)
     }
 
+    /// The `IDBTransaction` itself, for the JS helpers that issue requests in it.
+    pub fn raw(&self) -> JsValue {
+        use indexed_db_futures::internals::SystemRepr;
+        self.tx.as_sys().clone().into()
+    }
+
     pub fn context(&self) -> &str {
         &self.ctx
     }

@@ -61,7 +61,7 @@ fn upgrade(
         db.create_object_store_with_optional_parameters(OUTBOX, &p)
             .map_err(fail)?;
     }
-    for internal in [BASE, META] {
+    for internal in [BASE, META, super::files::FILES, super::files::UPLOADS] {
         if !names.contains(internal) {
             db.create_object_store(internal).map_err(fail)?;
         }

@@ -1,6 +1,6 @@
 //! What the store holds, for a status page (`store.usage()`, which adds the browser's own
 //! estimate of the origin's storage): rows and their bytes per table, and each table's
-//! last complete pull. Read in one transaction; the bytes are those of the rows as JSON (what a
+//! last complete pull, and the files kept and queued for upload (`files`). Read in one transaction; the bytes are those of the rows as JSON (what a
 //! table costs the app, not IndexedDB's overhead), so this reads every row: a status
 //! page's call, not a hot path.
 
@@ -13,7 +13,8 @@ use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 impl Db {
-    /// `{ tables: { [name]: { rows, bytes } }, lastSyncAt: { [name]: ms } }`.
+    /// `{ tables: { [name]: { rows, bytes } }, lastSyncAt: { [name]: ms },
+    /// files: { count, bytes, pending } }`.
     pub async fn usage(&self) -> Result<JsValue> {
         let ctx = "reading the storage used";
         let profile = self.profile();
@@ -57,6 +58,13 @@ impl Db {
             last
         };
         let _ = Reflect::set(&out, &"lastSyncAt".into(), &last_sync);
+        drop(tx);
+        let f = self.file_counts().await?;
+        let files = Object::new();
+        for name in ["count", "bytes", "pending"] {
+            let _ = Reflect::set(&files, &name.into(), &super::files::field(&f, name));
+        }
+        let _ = Reflect::set(&out, &"files".into(), &files);
         Ok(out.into())
     }
 }

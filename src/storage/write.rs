@@ -15,7 +15,11 @@ use offline_tables_core::ErrorCode;
 use wasm_bindgen::prelude::*;
 
 impl Db {
-    fn writable(&self, table: &str, what: &str) -> Result<offline_tables_core::TableDef> {
+    pub(super) fn writable(
+        &self,
+        table: &str,
+        what: &str,
+    ) -> Result<offline_tables_core::TableDef> {
         let def = self.table(table)?;
         if def.read_only {
             return Err(Error::new(
@@ -218,7 +222,7 @@ pub(super) fn selected_only(
 
 /// What a write that checks first expects of the row it writes.
 #[derive(Clone, Copy, PartialEq)]
-enum Expect {
+pub(super) enum Expect {
     /// `insert`: no row with the key yet (`conflict` otherwise).
     Missing,
     /// `update`, `delete` of an existing row: the row is there (`not_found` otherwise).
@@ -227,7 +231,7 @@ enum Expect {
 
 /// Reads the row `key` in `tx`: the row (undefined when missing) when it is as `expect`
 /// says, else `conflict` or `not_found` (the caller rolls `tx` back).
-async fn read_checked(
+pub(super) async fn read_checked(
     tx: &Tx<'_>,
     store: &ObjectStore<'_>,
     key: &JsValue,

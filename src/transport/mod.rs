@@ -22,6 +22,24 @@ extern "C" {
     ) -> Result<js_sys::Array, wasm_bindgen::JsValue>;
 }
 
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/transport/files.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = sendFiles)]
+    fn send_files(
+        base: &str,
+        token: Option<String>,
+        timeout: u32,
+        queue: &js_sys::Array,
+    ) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = getFiles)]
+    fn get_files(
+        base: &str,
+        token: Option<String>,
+        timeout: u32,
+        cells: &js_sys::Array,
+    ) -> js_sys::Promise;
+}
+
 /// A pull answer: the page as Rust reads and checks it, with each upsert's row cut down
 /// to its key column, and the rows themselves as the JS objects the store writes
 /// (`rows[i]` is the row of `page.changes[i]`, undefined for a change without one).
@@ -191,6 +209,21 @@ impl Server {
                     .unwrap_or_else(|| "cannot read the answer".into()),
             }),
         }
+    }
+
+    /// Sends the queued file uploads and deletes (protocol §11, `files.js`): their
+    /// statuses in order, 0 for those not answered.
+    pub async fn send_files(&self, queue: &js_sys::Array) -> js_sys::Array {
+        let token = self.token.borrow().clone();
+        let p = send_files(&self.url, token, self.timeout_ms, queue);
+        JsFuture::from(p).await.unwrap_or_default().unchecked_into()
+    }
+
+    /// GETs the files of `cells`: `{ status, blob }` each, in order.
+    pub async fn get_files(&self, cells: &js_sys::Array) -> js_sys::Array {
+        let token = self.token.borrow().clone();
+        let p = get_files(&self.url, token, self.timeout_ms, cells);
+        JsFuture::from(p).await.unwrap_or_default().unchecked_into()
     }
 
     /// Calls the app's `getToken()` (which may return a promise); true when it gave one.

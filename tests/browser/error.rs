@@ -29,13 +29,13 @@ async fn a_foreign_newer_database_under_the_name_is_a_storage_error() {
 #[wasm_bindgen_test]
 async fn a_foreign_database_at_the_same_version_is_a_storage_error() {
     let name = unique_name("foreign");
-    // Profile version 1 is IndexedDB version 14 (version * 10 + internal schema 4).
-    create_foreign_db(&name, 14).await;
+    // Profile version 1 is IndexedDB version 15 (version * 10 + internal schema 5).
+    create_foreign_db(&name, 15).await;
     match try_open(&name, PROFILE).await {
         Ok(_) => panic!("opening a database without our stores should fail"),
         Err(e) => assert_eq!(e.code, ErrorCode::Storage, "{e}"),
     }
-    assert_eq!(idb_version_of(&name).await, 14.0);
+    assert_eq!(idb_version_of(&name).await, 15.0);
     delete(&name).await;
 }
 

@@ -101,13 +101,14 @@ pub fn collect(store: &OfflineStore, event: &str) -> (Seen, Guard) {
 pub const FIXTURE_PROFILE: &str = include_str!("../fixtures/profile.json");
 
 /// The tables of `FIXTURE_PROFILE`.
-pub const FIXTURE_TABLES: [&str; 6] = [
+pub const FIXTURE_TABLES: [&str; 7] = [
     "accounts",
     "workorders",
     "products",
     "notes",
     "drafts",
     "visits",
+    "inspections",
 ];
 
 /// Opens (or opens again) the synced store `name` with `profile` and the bearer `token`.

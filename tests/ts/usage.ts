@@ -15,6 +15,7 @@ import type {
   Row,
   RowMeta,
   Conflict,
+  FileMeta,
   SyncError,
   SyncResult,
   SyncStatus,
@@ -145,7 +146,7 @@ export async function usage(): Promise<void> {
   const off: () => void = synced.on("status", (s: SyncStatus) => {
     const state: "idle" | "syncing" | "offline" | "error" | "unauthorized" = s.state;
     const last: number | null = s.lastSyncAt;
-    const counts: number = s.pending + s.conflicts + s.errors;
+    const counts: number = s.pending + s.conflicts + s.errors + s.files.pending + s.files.pendingBytes;
     void [state, last, counts];
   });
   off();
@@ -161,8 +162,9 @@ export async function usage(): Promise<void> {
   }
   const errors: SyncError[] = await synced.syncErrors();
   for (const e of errors) {
-    const reason: "validation" | "permission" | "read_only" | "other" = e.reason;
-    void reason;
+    const reason: "validation" | "permission" | "read_only" | "other" | "payload_too_large" = e.reason;
+    const fileColumn: string | undefined = e.column;
+    void [reason, fileColumn];
     await synced.retrySyncError(e.id);
     await synced.discardSyncError(e.id);
   }
@@ -182,6 +184,17 @@ export async function usage(): Promise<void> {
   const viaPrefix: Response | undefined = await synced.handleFetch(new Request("https://x/y/t"), { prefix: "https://x/y/" });
   const response: Response = answered ?? (await fetch("/api/data/accounts/A1"));
   void [listing, fromStore, viaPrefix, response];
+
+  // File columns.
+  const photos: Table = synced.table("inspections");
+  const fileMeta: FileMeta = await photos.putFile("i1", "photo", new Blob(["x"], { type: "image/png" }));
+  const hash: string = fileMeta.hash;
+  const sized: number = fileMeta.size;
+  const blob: Blob | undefined = await photos.getFile("i1", "photo");
+  await photos.deleteFile(1, "photo");
+  const used = await synced.usage();
+  const kept: number = used.files.count + used.files.bytes + used.files.pending;
+  void [hash, sized, blob, kept];
 
   void [name, version, tableName, one, byNumber, many, cityValue, all, some, byString, ordered, total, matching,
     matchingByString, pendingCount];

@@ -74,10 +74,21 @@ impl Syncer {
             self.board.recount_failed();
             return;
         };
+        let files = match self.db.file_counts().await {
+            Ok(f) => {
+                let n = |name| {
+                    crate::storage::files::field(&f, name)
+                        .as_f64()
+                        .unwrap_or(0.0)
+                };
+                (n("pending") as u32, n("pendingBytes"))
+            }
+            Err(_) => (0, 0.0),
+        };
         let rows = p
             .iter()
             .map(|p| (p.mutation.table.clone(), p.mutation.key.clone()));
-        let (counts, changed) = self.board.recounted(rows, c.length(), e.length());
+        let (counts, changed) = self.board.recounted(rows, c.length(), e.length(), files);
         if counts.pending > 0 {
             self.wake_when_online();
         }

@@ -25,7 +25,17 @@ pub(super) struct Ahead {
 }
 
 impl Syncer {
+    /// Pushes a batch; once nothing more is to push, sends the queued file uploads
+    /// (their rows' changes are applied on the server by then).
     pub(super) async fn push(self: &Rc<Self>, request: u64) -> Event {
+        let ev = self.push_batch(request).await;
+        if let Event::PushDone { more: false, .. } = ev {
+            self.send_uploads().await;
+        }
+        ev
+    }
+
+    async fn push_batch(self: &Rc<Self>, request: u64) -> Event {
         // A page fetched ahead predates what this push settles: never apply it after.
         self.ahead.borrow_mut().take();
         let batch = match self.db.freeze_batch(PUSH_BATCH).await {
@@ -237,6 +247,9 @@ impl Syncer {
                         self.board.initial_finished();
                     }
                     self.publish();
+                }
+                if !page.has_more {
+                    self.fetch_files(body.tables.as_deref()).await;
                 }
                 Event::PullDone {
                     request,

@@ -6,6 +6,7 @@
 mod columns;
 mod conflicts;
 mod faults;
+mod files;
 mod intervals;
 mod policies;
 mod profile;

@@ -160,8 +160,8 @@ async fn another_schema_at_the_same_version_is_invalid_profile() {
         assert_ne!(profile, PROFILE, "{what}: the test edit must apply");
         assert_eq!(open_code(&name, profile).await, "invalid_profile", "{what}");
     }
-    // Profile version 1 is IndexedDB version 14 (version * 10 + internal schema 4).
-    assert_eq!(idb_version_of(&name).await, 14.0, "no upgrade happened");
+    // Profile version 1 is IndexedDB version 15 (version * 10 + internal schema 5).
+    assert_eq!(idb_version_of(&name).await, 15.0, "no upgrade happened");
 
     // The same indexes in another order are the same schema.
     let reordered = PROFILE.replace(r#"["ownerId", "city"]"#, r#"["city", "ownerId"]"#);
@@ -218,7 +218,7 @@ async fn changing_a_key_column_is_invalid_profile_and_loses_nothing() {
     }
     assert_eq!(
         idb_version_of(&name).await,
-        14.0,
+        15.0,
         "the upgrade was rolled back"
     );
     assert_eq!(index_names(&name, "accounts").await, ["city", "ownerId"]);
@@ -356,4 +356,56 @@ async fn pending_ops(store: &OfflineStore) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/tests/browser/storage/old_layout.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = makeLayout4)]
+    fn make_layout4(
+        name: &str,
+        profile: &str,
+        table: &str,
+        key_path: &str,
+        rows: &wasm_bindgen::JsValue,
+    ) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = storeNames)]
+    fn store_names(name: &str) -> js_sys::Promise;
+}
+
+/// A database of internal schema 4 (before file columns) opens upgraded: `_files` and
+/// `_uploads` are created, its rows stay, and a file can be put at once.
+#[wasm_bindgen_test]
+async fn a_database_from_before_file_columns_gains_their_stores_and_keeps_its_rows() {
+    let name = unique_name("layout4");
+    let profile = r#"{"version":1,"tables":{"inspections":{"key":"id","files":{"photo":{}}}}}"#;
+    ok(make_layout4(
+        &name,
+        profile,
+        "inspections",
+        "id",
+        &js(r#"[{"id":"i1","site":"North"}]"#),
+    ))
+    .await;
+    let before = json(&ok(store_names(&name)).await);
+    assert!(
+        !before.contains("_files") && !before.contains("_uploads"),
+        "{before}"
+    );
+    let store = open(&name, profile).await;
+    assert_eq!(idb_version_of(&name).await, 15.0);
+    let after = json(&ok(store_names(&name)).await);
+    assert!(
+        after.contains("\"_files\"") && after.contains("\"_uploads\""),
+        "{after}"
+    );
+    let t = store.table("inspections").unwrap();
+    assert!(ok_json(t.get("i1".into())).await.contains("North"));
+    let blob = js_sys::eval("new Blob(['abc'])").unwrap();
+    let meta = ok_json(t.put_file("i1".into(), "photo".into(), blob)).await;
+    assert!(
+        meta.contains("sha256-ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        "{meta}"
+    );
+    assert!(ok_json(t.get("i1".into())).await.contains("sha256-"));
+    finish(store).await;
 }
