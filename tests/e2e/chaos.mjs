@@ -14,6 +14,7 @@
 // and the command that replays it.
 import assert from "node:assert/strict";
 import path from "node:path";
+import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { startHarness, startReferenceServer, restAs } from "./harness.mjs";
@@ -33,7 +34,8 @@ export function mulberry32(seed) {
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const POLICY = { accounts: "merge", workorders: "manual", notes: "server-wins", drafts: "client-wins", products: "readOnly" };
 const WRITABLE = ["accounts", "workorders", "notes", "drafts"];
-const TABLES = [...WRITABLE, "products"];
+// inspections: rows with a photo file column, written by photoWrite (a row, then its photo) and checked for files.
+const TABLES = [...WRITABLE, "products", "inspections"];
 // Devices: two of nina's (same rows: conflicts) and one of omar's (whose keys overlap nina's: permission refusals).
 const DEVICES = [
   { name: "n1", user: "nina" },
@@ -130,7 +132,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
   const writes = []; // every local write the schedule made: { dev, table, key, tag, op, seq, resolved, error, serverKnown }
   let seq = 0;
   let tagSeq = 0;
-  const stats = { ops: 0, writes: 0, refused: 0, faults: 0, reloads: 0, offline: 0, checks: 0, rest: 0, tabs: 0, partial: 0 };
+  const stats = { ops: 0, writes: 0, refused: 0, faults: 0, reloads: 0, offline: 0, checks: 0, rest: 0, tabs: 0, partial: 0, photos: 0, filesChecked: 0 };
 
   const withTimeout = (p, ms, what) => Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new ChaosFailure(`${what}: no answer within ${ms} ms`)), ms))]);
   const ev = (d, fn, arg, what = "page call") => withTimeout(d.page.evaluate(fn, arg), 20_000, `${d.name}: ${what}`);
@@ -225,6 +227,28 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
       } else if (!res.ok && !(kind === "update" && res.code === "not_found")) {
         throw new ChaosFailure(`${d.name}: ${kind} ${table} rejected unexpectedly: ${res.code} ${res.message}`);
       }
+    }
+
+    // A photo on an inspection: the row if the device has none, then its photo (putFile), whose upload goes after
+    // the row's push. Omar's keys overlap nina's, so some rows (and so their uploads) are refused.
+    async function photoWrite(d) {
+      const key = d.user === "omar" && chance(0.7) ? `oin-${int(0, 1)}` : `in-${int(0, 1)}`;
+      const tag = newTag(d);
+      const res = await ev(d, async ([key, owner, tag]) => {
+        const t = window.store.table("inspections");
+        try {
+          if ((await t.get(key)) === undefined) await t.put({ id: key, ownerId: owner, tag });
+          const bytes = `photo ${tag} `.repeat(40);
+          const meta = await t.putFile(key, "photo", new Blob([bytes], { type: "image/x-test" }));
+          return { ok: true, hash: meta.hash };
+        } catch (e) {
+          return { ok: false, code: e.code, message: e.message };
+        }
+      }, [key, d.user, tag], "photo");
+      stats.photos++;
+      note(`${d.name} photo inspections ${key}=${tag} -> ${res.ok ? res.hash.slice(0, 15) : res.code}`);
+      // A row deleted meanwhile by a pull (another device's refused write reverted) is the one allowed refusal.
+      if (!res.ok && res.code !== "not_found") throw new ChaosFailure(`${d.name}: photo on ${key} refused: ${res.code} ${res.message}`);
     }
 
     async function restWrite() {
@@ -344,7 +368,8 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
       const d = pick(devices);
       const r = rnd();
       if (!d.opened && r < 0.9) { await reload(d, "reload"); continue; }
-      if (r < 0.45) await localWrite(d);
+      if (r < 0.41) await localWrite(d);
+      else if (r < 0.45) await photoWrite(d);
       else if (r < 0.52) await restWrite();
       else if (r < 0.6) {
         // With per-table sync, half the syncs ask for one table (and those related to it).
@@ -524,6 +549,28 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
       }
     }
 
+    // Files: every photo a server row names is stored on the server with those bytes (its hash), and each device
+    // holds the same bytes locally ("download": "sync"), readable with no request.
+    for (const d of devices) {
+      const rows = (await rest[d.user]("GET", "/api/data/inspections")).body.value;
+      for (const row of rows) {
+        if (!row.photo) continue;
+        const url = `${S}/api/files/inspections/'${encodeURIComponent(row.id)}'/photo`;
+        const res = await fetch(url, { headers: { authorization: `Bearer ${tokenOf(d.user)}`, "x-test-no-faults": "1" } });
+        if (res.status !== 200) throw new ChaosFailure(`inspections/${row.id}: the server's row names a photo it does not serve (${res.status})`);
+        const hash = "sha256-" + createHash("sha256").update(Buffer.from(await res.arrayBuffer())).digest("hex");
+        if (hash !== row.photo.hash) throw new ChaosFailure(`inspections/${row.id}: the server serves ${hash} for a row naming ${row.photo.hash}`);
+        const local = await ev(d, async ([key]) => {
+          const blob = await window.store.table("inspections").getFile(key, "photo");
+          if (!blob) return null;
+          const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+          return "sha256-" + Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+        }, [row.id], "getFile");
+        if (local !== row.photo.hash) throw new ChaosFailure(`${d.name}: inspections/${row.id}'s photo is ${local} locally, ${row.photo.hash} on the server`);
+        stats.filesChecked++;
+      }
+    }
+
     // Exactly once, from the journal: one outcome per (clientId, id); no tag applied under two ids.
     const byId = new Map();
     for (const e of journal) {
@@ -539,7 +586,8 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
     const seenTags = new Set();   // tags in any pushed mutation of its own device
     for (const e of journal) {
       const tag = tagOf(e);
-      if (!tag || devOf.get(e.clientId) !== tag.split(".")[0]) continue;
+      // (An inspection's tag is its row's, which its photo's metadata write carries again: not one write each.)
+      if (!tag || e.table === "inspections" || devOf.get(e.clientId) !== tag.split(".")[0]) continue;
       seenTags.add(tag);
       if (e.status === "applied") {
         if (!appliedIds.has(tag)) appliedIds.set(tag, new Set());
@@ -642,7 +690,7 @@ export async function runSchedules({ runs = 24, seed = (Date.now() % 1e9) >>> 0,
         const st = await runSchedule(h, s, { steps, verbose, full, db });
         passed++;
         progress.passed = passed;
-        log(`ok   seed ${s} (${Date.now() - t} ms): ${st.writes} writes, ${st.rest} REST, ${st.faults} faults, ${st.reloads} reloads, ${st.tabs} second tabs, ${st.offline} flips, ${st.checks} mid-run checks, ${st.partial} one-table syncs, ${st.applied} pushed, ${st.conflicts} conflicts, ${st.refused} refused`);
+        log(`ok   seed ${s} (${Date.now() - t} ms): ${st.writes} writes, ${st.rest} REST, ${st.faults} faults, ${st.reloads} reloads, ${st.tabs} second tabs, ${st.offline} flips, ${st.checks} mid-run checks, ${st.partial} one-table syncs, ${st.photos} photos (${st.filesChecked} checked at the end), ${st.applied} pushed, ${st.conflicts} conflicts, ${st.refused} refused`);
       } catch (e) {
         failed.push({ seed: s, error: e });
         log(`FAIL seed ${s} (${Date.now() - t} ms): ${e.message}`);

@@ -70,6 +70,44 @@ test("the status page gives each table's rows, size and last sync, and syncs one
   await page.waitForSelector("#accounts li.card");
 });
 
+test("a photo taken offline shows at once, survives an offline reload, and uploads once back online", { timeout: 60_000 }, async () => {
+  const { page, context } = device;
+  const id = await page.getAttribute("#accounts a.wo >> nth=2", "data-id");
+  await context.setOffline(true);
+  await page.click(`#accounts a.wo[data-id="${id}"]`);
+  await page.waitForSelector("#photo");
+  assert.match(await page.textContent("#photo-info"), /No photo yet/);
+  // A picture made in the page (a real PNG), picked through the form's file input, offline.
+  const png = await page.evaluate(() => {
+    const c = document.createElement("canvas");
+    c.width = 64; c.height = 48;
+    const g = c.getContext("2d");
+    g.fillStyle = "#2a6"; g.fillRect(0, 0, 64, 48); g.fillStyle = "#fff"; g.fillText("WO", 20, 28);
+    return c.toDataURL("image/png").split(",")[1];
+  });
+  const bytes = Buffer.from(png, "base64");
+  await page.setInputFiles("#photo-input", { name: "pump.png", mimeType: "image/png", buffer: bytes });
+  await page.waitForSelector("img.photo:not([hidden])");
+  const pendingFiles = () => page.evaluate(() => window.demo.store.status().files.pending);
+  await pollUntil(async () => (await pendingFiles()) === 1, "the upload counted as pending");
+  await pollUntil(async () => /1 photo waiting to upload/.test(await page.textContent("#photo-info")), "the panel shows the upload waiting");
+  // An offline reload: the photo is still there, still waiting.
+  await page.reload();
+  await page.waitForSelector("img.photo:not([hidden])", { timeout: 15_000 });
+  await pollUntil(async () => (await pendingFiles()) === 1, "still pending after the reload");
+  // Back online: the row's change, then the photo, reach the server, once.
+  await context.setOffline(false);
+  await page.evaluate(() => window.demo.store.sync());
+  await pollUntil(async () => (await pendingFiles()) === 0, "the photo uploaded");
+  const row = await server.rest("GET", `/api/data/workorders/'${id}'`);
+  assert.equal(row.body.photo?.name, "pump.png", JSON.stringify(row.body));
+  const file = await fetch(`${server.url}/api/files/workorders/'${id}'/photo`, { headers: { authorization: "Bearer dev-token-alice" } });
+  assert.equal(file.status, 200);
+  assert.deepEqual(Buffer.from(await file.arrayBuffer()), bytes, "the server holds the photo's bytes");
+  await page.click("form.edit button.ghost"); // Cancel
+  await page.waitForSelector("#accounts li.card");
+});
+
 test("a work order edited online is on the server", { timeout: 30_000 }, async () => {
   const { page } = device;
   const id = await page.getAttribute("#accounts a.wo >> nth=0", "data-id");

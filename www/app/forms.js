@@ -1,6 +1,7 @@
-// forms.js: the edit forms: a work order (status, title, notes) and an account (name, city, with its work orders), saved with PATCH through the data layer.
+// forms.js: the edit forms: a work order (status, title, notes, with its photo panel) and an account (name, city, with its work orders), saved with PATCH through the data layer.
 import * as api from "./api.js";
 import { h, relativeDay, statusChip, STATUSES } from "./dom.js";
+import { photoPanel } from "./photo.js";
 
 const field = (label, control) => h("label", {}, h("span", {}, label), control);
 const readOnly = (label, value) => h("div.ro", {}, h("span", {}, label), h("span", {}, value ?? "—"));
@@ -51,6 +52,7 @@ export async function workorderView(ctx, root, id) {
   const status = h("select", { name: "status" }, STATUSES.map((s) => h("option", { value: s, selected: s === w.status }, s)));
   const title = h("input", { name: "title", value: w.title ?? "", required: true, maxLength: 120 });
   const notes = h("textarea", { name: "notes", rows: 4, maxLength: 2000, value: w.notes ?? "" });
+  const photo = photoPanel(ctx, w.id);
   root.replaceChildren(
     h("h2.view-title", {}, `Work order ${w.id}`),
     h("section.panel.facts", {},
@@ -58,10 +60,12 @@ export async function workorderView(ctx, root, id) {
       readOnly("Part", product ? `${product.name} (${product.sku}, €${product.price.toFixed(2)})` : w.productId),
       readOnly("Scheduled", w.scheduledFor ? new Date(w.scheduledFor).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) : null),
       readOnly("Modified", relativeDay(w.modifiedOn))),
+    photo.el,
     editForm(ctx, "workorders", w.id, [field("Status", status), field("Title", title), field("Notes", notes)],
       // A work order edited now is "modified in the last 30 days": it stays in the profile's scope.
       () => ({ status: status.value, title: title.value.trim(), notes: notes.value, modifiedOn: new Date().toISOString() })),
   );
+  return { onStatus: photo.refresh };
 }
 
 export async function accountView(ctx, root, id) {
