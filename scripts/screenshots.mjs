@@ -1,4 +1,4 @@
-// screenshots.mjs: takes the screenshots of the demo PWA (docs/demo.md) on a phone-sized screen into docs/screenshots/ (first download, online list, work order form, device status, offline with pending changes, a conflict, a sync error).
+// screenshots.mjs: takes the screenshots of the demo PWA (docs/demo.md) on a phone-sized screen into docs/screenshots/ (first download, online list, work order form, device status, offline with pending changes, a photo taken offline, a conflict, a sync error).
 // Run after building the demo (npm start builds it, or scripts/build.sh bundler && node_modules/.bin/webpack): node scripts/screenshots.mjs
 // It starts its own reference server (fresh SQLite file, demo seed) on a free port.
 import { mkdirSync } from "node:fs";
@@ -66,6 +66,30 @@ try {
   }, ids);
   await until(() => page.isVisible("#sync-pending"), "pending shown");
   await shot(page, "offline-pending");
+
+  // A photo taken offline on a work order: shown at once, waiting to upload.
+  await page.click(`#accounts a.wo[data-id="${ids[0]}"]`);
+  await page.waitForSelector("#photo");
+  const png = await page.evaluate(() => {
+    const c = document.createElement("canvas");
+    c.width = 640; c.height = 360;
+    const g = c.getContext("2d");
+    const sky = g.createLinearGradient(0, 0, 0, 360);
+    sky.addColorStop(0, "#8fb8de"); sky.addColorStop(1, "#dfe9f3");
+    g.fillStyle = sky; g.fillRect(0, 0, 640, 360);
+    g.fillStyle = "#5a6b7b"; g.fillRect(120, 150, 400, 150);
+    g.fillStyle = "#2f3b47"; g.fillRect(160, 190, 90, 90); g.fillRect(390, 190, 90, 90);
+    g.fillStyle = "#c0392b"; g.beginPath(); g.arc(320, 235, 38, 0, Math.PI * 2); g.fill();
+    g.fillStyle = "#fff"; g.font = "bold 28px sans-serif"; g.fillText("PUMP 3", 272, 120);
+    return c.toDataURL("image/png").split(",")[1];
+  });
+  await page.setInputFiles("#photo-input", { name: "pump-3.png", mimeType: "image/png", buffer: Buffer.from(png, "base64") });
+  await page.waitForSelector("img.photo:not([hidden])");
+  await until(async () => /waiting to upload/.test(await page.textContent("#photo-info")), "the photo waiting to upload");
+  await page.evaluate(() => document.getElementById("photo").scrollIntoView());
+  await shot(page, "photo");
+  await page.click("form.edit button.ghost"); // Cancel
+  await page.waitForSelector("#accounts li.card");
   await context.setOffline(false);
   await until(async () => !(await page.isVisible("#sync-pending")), "pending drained");
 
