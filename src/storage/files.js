@@ -167,11 +167,14 @@ export async function filesToFetch(db, specs) {
   return fetch;
 }
 
-/** `{ count, bytes, pending, pendingBytes }`: the files kept locally and the queued uploads. */
-export async function fileCounts(db) {
+/**
+ * `{ count, bytes, pending, pendingBytes }`: the files kept locally (with `kept` only: the status's recount reads
+ * the queue alone, not every blob) and the queued uploads.
+ */
+export async function fileCounts(db, kept) {
   if (!db.objectStoreNames.contains(FILES)) return { count: 0, bytes: 0, pending: 0, pendingBytes: 0 };
   const tx = db.transaction([FILES, UPLOADS], "readonly");
-  const [files, queued] = await Promise.all([done(tx.objectStore(FILES).getAll()), done(tx.objectStore(UPLOADS).getAll())]);
+  const [files, queued] = await Promise.all([kept ? done(tx.objectStore(FILES).getAll()) : [], done(tx.objectStore(UPLOADS).getAll())]);
   let bytes = 0, pendingBytes = 0;
   for (const f of files) bytes += f.blob ? f.blob.size : 0;
   for (const q of queued) pendingBytes += q.op === "put" ? q.size || 0 : 0;

@@ -51,7 +51,7 @@ extern "C" {
     #[wasm_bindgen(js_name = fileResponse)]
     fn file_response(db: &JsValue, files: &str, url: &str) -> Promise;
     #[wasm_bindgen(js_name = fileCounts)]
-    fn file_counts(db: &JsValue) -> Promise;
+    fn file_counts(db: &JsValue, kept: bool) -> Promise;
 }
 
 /// Awaits a promise of `files.js`, its rejection sorted as IndexedDB's.
@@ -218,7 +218,8 @@ impl Db {
     }
 
     /// `{ count, bytes, pending, pendingBytes }` of the local files and queued uploads.
-    pub async fn file_counts(&self) -> Result<JsValue> {
-        wait(file_counts(&self.raw_db()?), "counting files").await
+    /// Without `kept`, the queue only (`count` and `bytes` are 0).
+    pub async fn file_counts(&self, kept: bool) -> Result<JsValue> {
+        wait(file_counts(&self.raw_db()?, kept), "counting files").await
     }
 }
