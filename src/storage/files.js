@@ -48,7 +48,7 @@ export async function readFile(db, table, key, column) {
   const tx = db.transaction([table, FILES], "readonly");
   const [row, rec] = await Promise.all([done(tx.objectStore(table).get(key)), done(tx.objectStore(FILES).get([table, key, column]))]);
   const hash = hashIn(row, column);
-  return { exists: row !== undefined, meta: hash ? row[column] : undefined, blob: hash && rec && rec.meta && rec.meta.hash === hash ? rec.blob : undefined };
+  return { meta: hash ? row[column] : undefined, blob: hash && rec && rec.meta && rec.meta.hash === hash ? rec.blob : undefined };
 }
 
 /**
