@@ -21,11 +21,12 @@ const hashIn = (row, column) => {
 };
 const rowId = (t, k) => `${t}\u0000${typeof k}\u0000${k}`;
 
-/** True when `v` is a Blob (a File is one). */
-export function isBlob(v) { return typeof Blob !== "undefined" && v instanceof Blob; }
-
-/** The FileMeta of `blob`: its name (a File's; "" for a Blob), type, size and SHA-256 (works in a Service Worker too). */
+/**
+ * The FileMeta of `blob`: its name (a File's; "" for a Blob), type, size and SHA-256 (works in a Service Worker too);
+ * a string saying what is wrong when `blob` is not a Blob (a File is one).
+ */
 export async function fileMeta(blob) {
+  if (typeof Blob === "undefined" || !(blob instanceof Blob)) return "the file must be a Blob or a File";
   const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
   return { name: typeof blob.name === "string" ? blob.name : "", type: blob.type || "", size: blob.size, hash: "sha256-" + hex(digest) };
 }
@@ -47,7 +48,7 @@ export async function readFile(db, table, key, column) {
   const tx = db.transaction([table, FILES], "readonly");
   const [row, rec] = await Promise.all([done(tx.objectStore(table).get(key)), done(tx.objectStore(FILES).get([table, key, column]))]);
   const hash = hashIn(row, column);
-  return { exists: row !== undefined, meta: hash ? row[column] : undefined, blob: hash && rec && rec.meta && rec.meta.hash === hash ? rec.blob : undefined };
+  return { meta: hash ? row[column] : undefined, blob: hash && rec && rec.meta && rec.meta.hash === hash ? rec.blob : undefined };
 }
 
 /**
@@ -167,15 +168,18 @@ export async function filesToFetch(db, specs) {
   return fetch;
 }
 
-/** `{ count, bytes, pending, pendingBytes }`: the files kept locally and the queued uploads. */
-export async function fileCounts(db) {
-  if (!db.objectStoreNames.contains(FILES)) return { count: 0, bytes: 0, pending: 0, pendingBytes: 0 };
+/**
+ * With `kept`, `{ count, bytes, pending }`: the files kept locally and the queued uploads (`usage().files`); without,
+ * `{ pending, pendingBytes }` of the queue alone (`status().files`: a recount reads no blob).
+ */
+export async function fileCounts(db, kept) {
+  if (!db.objectStoreNames.contains(FILES)) return kept ? { count: 0, bytes: 0, pending: 0 } : { pending: 0, pendingBytes: 0 };
   const tx = db.transaction([FILES, UPLOADS], "readonly");
-  const [files, queued] = await Promise.all([done(tx.objectStore(FILES).getAll()), done(tx.objectStore(UPLOADS).getAll())]);
+  const [files, queued] = await Promise.all([kept ? done(tx.objectStore(FILES).getAll()) : [], done(tx.objectStore(UPLOADS).getAll())]);
   let bytes = 0, pendingBytes = 0;
   for (const f of files) bytes += f.blob ? f.blob.size : 0;
   for (const q of queued) pendingBytes += q.op === "put" ? q.size || 0 : 0;
-  return { count: files.length, bytes, pending: queued.length, pendingBytes };
+  return kept ? { count: files.length, bytes, pending: queued.length } : { pending: queued.length, pendingBytes };
 }
 
 /** A URL's key segment as a key ('a1' quoted with '' for a quote, or a number), or undefined. */

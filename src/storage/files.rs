@@ -18,8 +18,6 @@ pub(crate) const UPLOADS: &str = "_uploads";
 
 #[wasm_bindgen(module = "/src/storage/files.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = isBlob)]
-    pub fn is_blob(v: &JsValue) -> bool;
     #[wasm_bindgen(js_name = fileMeta)]
     fn file_meta(blob: &JsValue) -> Promise;
     #[wasm_bindgen(catch, js_name = queuePut)]
@@ -51,7 +49,7 @@ extern "C" {
     #[wasm_bindgen(js_name = fileResponse)]
     fn file_response(db: &JsValue, files: &str, url: &str) -> Promise;
     #[wasm_bindgen(js_name = fileCounts)]
-    fn file_counts(db: &JsValue) -> Promise;
+    fn file_counts(db: &JsValue, kept: bool) -> Promise;
 }
 
 /// Awaits a promise of `files.js`, its rejection sorted as IndexedDB's.
@@ -100,12 +98,10 @@ impl Db {
         let ctx = format!("putFile on '{table}'");
         self.writable(table, "putFile")?;
         let def = self.file_column(table, key, column, "putFile")?;
-        if !is_blob(blob) {
-            return Err(Error::invalid_argument(format!(
-                "{ctx}: the file must be a Blob or a File"
-            )));
-        }
         let meta = wait(file_meta(blob), &ctx).await?;
+        if let Some(problem) = meta.as_string() {
+            return Err(Error::invalid_argument(format!("{ctx}: {problem}")));
+        }
         let size = field(&meta, "size").as_f64().unwrap_or(0.0);
         if size > def.max_bytes as f64 {
             return Err(Error::new(
@@ -217,8 +213,9 @@ impl Db {
         }
     }
 
-    /// `{ count, bytes, pending, pendingBytes }` of the local files and queued uploads.
-    pub async fn file_counts(&self) -> Result<JsValue> {
-        wait(file_counts(&self.raw_db()?), "counting files").await
+    /// `{ count, bytes, pending }` of the local files and queued uploads; without
+    /// `kept`, `{ pending, pendingBytes }` of the queue only.
+    pub async fn file_counts(&self, kept: bool) -> Result<JsValue> {
+        wait(file_counts(&self.raw_db()?, kept), "counting files").await
     }
 }

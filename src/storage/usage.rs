@@ -59,11 +59,7 @@ impl Db {
         };
         let _ = Reflect::set(&out, &"lastSyncAt".into(), &last_sync);
         drop(tx);
-        let f = self.file_counts().await?;
-        let files = Object::new();
-        for name in ["count", "bytes", "pending"] {
-            let _ = Reflect::set(&files, &name.into(), &super::files::field(&f, name));
-        }
+        let files = self.file_counts(true).await?;
         let _ = Reflect::set(&out, &"files".into(), &files);
         Ok(out.into())
     }

@@ -43,7 +43,7 @@ async function fileRequest(method, url, token, blob, hash, type, timeoutMs) {
  */
 export async function sendFiles(base, token, timeoutMs, queue) {
   const out = [];
-  for (const u of queue) {
+  for (const u of Array.isArray(queue) ? queue : []) {
     const put = u.op === "put";
     const r = out.includes(0) ? { status: 0 } : await fileRequest(put ? "PUT" : "DELETE", fileUrl(base, u.table, u.key, u.column),
       token, u.blob, u.hash, u.type, timeoutMs);

@@ -216,14 +216,20 @@ impl Server {
     pub async fn send_files(&self, queue: &js_sys::Array) -> js_sys::Array {
         let token = self.token.borrow().clone();
         let p = send_files(&self.url, token, self.timeout_ms, queue);
-        JsFuture::from(p).await.unwrap_or_default().unchecked_into()
+        // Never rejects (`files.js`); an array however it settles.
+        JsFuture::from(p)
+            .await
+            .map_or_else(|_| js_sys::Array::new(), |a| a.unchecked_into())
     }
 
     /// GETs the files of `cells`: `{ status, blob }` each, in order.
     pub async fn get_files(&self, cells: &js_sys::Array) -> js_sys::Array {
         let token = self.token.borrow().clone();
         let p = get_files(&self.url, token, self.timeout_ms, cells);
-        JsFuture::from(p).await.unwrap_or_default().unchecked_into()
+        // Never rejects (`files.js`); an array however it settles.
+        JsFuture::from(p)
+            .await
+            .map_or_else(|_| js_sys::Array::new(), |a| a.unchecked_into())
     }
 
     /// Calls the app's `getToken()` (which may return a promise); true when it gave one.

@@ -74,7 +74,7 @@ impl Syncer {
             self.board.recount_failed();
             return;
         };
-        let files = match self.db.file_counts().await {
+        let files = match self.db.file_counts(false).await {
             Ok(f) => {
                 let n = |name| {
                     crate::storage::files::field(&f, name)

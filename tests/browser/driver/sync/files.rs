@@ -127,6 +127,15 @@ async fn a_photo_put_offline_survives_a_reopen_and_reaches_the_server_once() {
         code_of(table.put_file("missing".into(), "photo".into(), photo.clone())).await,
         "not_found"
     );
+    assert_eq!(
+        code_of(table.put_file(
+            key.clone().into(),
+            "photo".into(),
+            js(r#"{"not":"a blob"}"#)
+        ))
+        .await,
+        "invalid_argument"
+    );
     let big = blob_of("x", 100_001, "image/jpeg");
     assert_eq!(
         code_of(table.put_file(key.clone().into(), "photo".into(), big)).await,
