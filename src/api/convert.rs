@@ -181,7 +181,7 @@ pub struct FilesOut {
     pub pending_bytes: f64,
 }
 
-/// `{ done, tables: { name: { rows, total, done } } }`.
+/// `{ done, tables: { name: { rows, total, done } }, files: { done, total } }`.
 pub struct InitialSync<'a>(pub &'a crate::driver::initial::Progress);
 
 impl Serialize for InitialSync<'_> {
@@ -206,13 +206,21 @@ impl Serialize for InitialSync<'_> {
             }
         }
         #[derive(Serialize)]
+        struct Files {
+            done: u64,
+            total: Option<u64>,
+        }
+        #[derive(Serialize)]
         struct Out<'a> {
             done: bool,
             tables: Tables<'a>,
+            files: Files,
         }
+        let (done, total) = self.0.files;
         Out {
             done: self.0.done,
             tables: Tables(self.0),
+            files: Files { done, total },
         }
         .serialize(s)
     }

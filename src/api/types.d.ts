@@ -151,6 +151,9 @@ export interface InitialSync {
       done: boolean;
     };
   };
+  /** Files of `download: "sync"` columns: downloaded so far, and to download (null until
+   * the rows are in). The download is done once its rows and these files are. */
+  files: { done: number; total: number | null };
 }
 
 export interface SyncStatus {

@@ -232,6 +232,11 @@ impl Board {
         self.initial.borrow_mut().add_page(page);
     }
 
+    /// The first download's files: `total` to download, `done` of them downloaded.
+    pub(super) fn files_progress(&self, done: u64, total: u64) {
+        self.initial.borrow_mut().files = (done, Some(total));
+    }
+
     /// The first download is over (and stored as such).
     pub(super) fn initial_finished(&self) {
         self.initial.borrow_mut().done = true;

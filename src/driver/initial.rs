@@ -29,6 +29,9 @@ pub struct Progress {
     pub loaded: bool,
     /// The server's estimate was asked for in this session (answered or not).
     pub estimated: bool,
+    /// Files of `download: "sync"` columns: downloaded, and to download (None until the
+    /// rows are in and the store knows which files they name).
+    pub files: (u64, Option<u64>),
 }
 
 impl Progress {

@@ -235,9 +235,14 @@ impl Syncer {
                     self.refresh_counts();
                 }
                 self.board.pulled(pulled);
-                if !self.board.initial_done() {
+                let initial = !self.board.initial_done();
+                if initial {
                     self.board.page_written(&page);
-                    if !page.has_more {
+                }
+                if !page.has_more {
+                    // The files of a first download are part of it: it ends after them.
+                    self.fetch_files(body.tables.as_deref(), initial).await;
+                    if initial {
                         if let Err(e) = self.db.mark_initial_sync_done().await {
                             return Event::Failed {
                                 request,
@@ -246,10 +251,9 @@ impl Syncer {
                         }
                         self.board.initial_finished();
                     }
-                    self.publish();
                 }
-                if !page.has_more {
-                    self.fetch_files(body.tables.as_deref()).await;
+                if initial {
+                    self.publish();
                 }
                 Event::PullDone {
                     request,

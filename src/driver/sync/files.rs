@@ -36,7 +36,8 @@ impl Syncer {
     /// After a complete pull of `tables` (None: every table): drops the local bytes no
     /// row names any more, and downloads the files of `download: "sync"` columns that the
     /// rows name and the store lacks. A failed download is tried again after the next pull.
-    pub(super) async fn fetch_files(&self, tables: Option<&[String]>) {
+    /// During the first download (`initial`), the files count in its progress.
+    pub(super) async fn fetch_files(&self, tables: Option<&[String]>, initial: bool) {
         let profile = self.db.profile();
         let specs = Array::new();
         for (name, def) in &profile.tables {
@@ -61,9 +62,24 @@ impl Syncer {
         let Ok(cells) = self.db.files_to_fetch(&specs).await else {
             return;
         };
-        if cells.length() > 0 {
+        let total = cells.length() as u64;
+        if initial {
+            self.board.files_progress(0, total);
+            self.publish();
+        }
+        if total > 0 {
             let answers = self.server.get_files(&cells).await;
-            let _ = self.db.keep_files(&cells, &answers).await;
+            let kept = self.db.keep_files(&cells, &answers).await.is_ok();
+            if initial {
+                // An answer with bytes is a file downloaded (`files.js`, `getFiles`).
+                let got = answers
+                    .iter()
+                    .filter(|a| {
+                        js_sys::Reflect::get(a, &"blob".into()).is_ok_and(|b| !b.is_undefined())
+                    })
+                    .count() as u64;
+                self.board.files_progress(if kept { got } else { 0 }, total);
+            }
         }
     }
 

@@ -260,6 +260,14 @@ async fn a_synced_file_is_readable_offline_after_the_first_download_and_a_viewed
     let name = unique_name("files-r");
     let reader = open_at(&name, "dev-token-tina", FIXTURE_PROFILE, server_url()).await;
     synced(&reader).await;
+    // The first download's progress counts the photos (sync) it brought, all of them,
+    // and the download is done only with them: as many as the store holds now.
+    let s = status(&reader);
+    let files = &s["initialSync"]["files"];
+    assert_eq!(s["initialSync"]["done"], true, "{s}");
+    assert!(files["total"].as_u64().is_some_and(|n| n >= 1), "{s}");
+    assert_eq!(files["done"], files["total"], "{s}");
+    assert_eq!(files["total"], usage_files(&reader).await["count"], "{s}");
     // The photo (sync) came with the rows; the report (view) waits for a read.
     // (Earlier runs' rows of this user bring their photos too: counted relatively.)
     let before = usage_files(&reader).await;
