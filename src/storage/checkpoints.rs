@@ -86,3 +86,16 @@ pub(super) fn write_last_pull(
     }
     put_at(meta, &o, &LAST_PULL.into()).map_err(|e| tx.fail(e))
 }
+
+/// The lowest of `checkpoints` (None while any is None, or when there are none).
+pub fn lowest(checkpoints: &[(String, Option<String>)]) -> Option<String> {
+    let mut out: Option<(u64, &String)> = None;
+    for (_, c) in checkpoints {
+        let c = c.as_ref()?;
+        let n = c.parse::<u64>().ok()?;
+        if out.map_or(true, |(m, _)| n < m) {
+            out = Some((n, c));
+        }
+    }
+    out.map(|(_, c)| c.clone())
+}

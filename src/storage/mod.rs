@@ -6,7 +6,7 @@
 //! `upgrade.rs` does so without the crate (it says why).
 
 mod capture;
-mod checkpoints;
+pub(crate) mod checkpoints;
 pub mod files;
 pub(crate) mod js;
 pub mod lists;
@@ -17,6 +17,7 @@ pub use pull_apply::Applied;
 pub mod push_settle;
 pub mod read;
 mod records;
+mod resync;
 mod schema;
 mod tx;
 mod upgrade;

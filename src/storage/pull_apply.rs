@@ -4,7 +4,7 @@
 //! covers. A row with pending local changes keeps its local state and the base it was
 //! made against, so its push meets the server's newer row as a conflict.
 
-use super::checkpoints::{write_last_pull, Pending, LAST_PULL};
+use super::checkpoints::{lowest, write_last_pull, Pending, LAST_PULL};
 use super::js::{put_rows, rows_to_js};
 use super::outbox::{coalesce_present, drop_from_log, read_log};
 use super::records::{self, base_key, key_js, parse_base, row_set, ConflictId, RowSet};
@@ -22,7 +22,7 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 /// The `_meta` key set once a first download ran to its end.
-const INITIAL_SYNC: &str = "initialSyncDone";
+pub(super) const INITIAL_SYNC: &str = "initialSyncDone";
 
 type AllReq = indexed_db_futures::future::GetAllPrimitiveRequest<JsValue>;
 
@@ -48,23 +48,6 @@ async fn kept_from(tx: &Tx<'_>, req: AllReq) -> Result<Vec<(String, Key, JsValue
         let entry = c.map_err(|e| tx.fail(e))?;
         let c: ConflictId = records::from_js(entry.clone(), "a kept conflict", tx.context())?;
         out.push((c.table, c.key, entry));
-    }
-    Ok(out)
-}
-
-/// The keys a getAllKeys read, as `T`.
-async fn all_keys<T: serde::de::DeserializeOwned>(
-    tx: &Tx<'_>,
-    req: indexed_db_futures::future::GetAllPrimitiveRequest<JsValue>,
-    what: &str,
-) -> Result<Vec<T>> {
-    let mut out = Vec::new();
-    for k in req.await.map_err(|e| tx.fail(e))? {
-        out.push(records::from_js(
-            k.map_err(|e| tx.fail(e))?,
-            what,
-            tx.context(),
-        )?);
     }
     Ok(out)
 }
@@ -480,97 +463,5 @@ impl Db {
         tx.commit_or_abort(written).await?;
         touched.emit(&self.events, Source::Remote);
         Ok(Applied::Written { moot })
-    }
-}
-
-/// The lowest of `checkpoints` (None while any is None, or when there are none).
-pub fn lowest(checkpoints: &[(String, Option<String>)]) -> Option<String> {
-    let mut out: Option<(u64, &String)> = None;
-    for (_, c) in checkpoints {
-        let c = c.as_ref()?;
-        let n = c.parse::<u64>().ok()?;
-        if out.map_or(true, |(m, _)| n < m) {
-            out = Some((n, c));
-        }
-    }
-    out.map(|(_, c)| c.clone())
-}
-
-impl Db {
-    /// Prepares a full resync, in one transaction: every row without a pending change or
-    /// a kept conflict is dropped with its base (the next pulls bring back what the
-    /// server still has); rows with pending changes or kept conflicts stay, with their
-    /// bases; the checkpoint is cleared.
-    pub async fn reset_for_resync(&self) -> Result<()> {
-        let ctx = "preparing a full resync";
-        let profile = self.profile();
-        let tables: Vec<&str> = profile.tables.keys().map(String::as_str).collect();
-        let mut stores = tables.clone();
-        stores.extend([OUTBOX, BASE, META, CONFLICTS]);
-        let conn = self.conn()?;
-        let tx = self.tx(&conn, &stores, true, ctx)?;
-        let log = read_log(&tx, &tx.store(OUTBOX)?).await?;
-        let kept = kept_conflicts(&tx).await?;
-        let keep = RowSet::of(
-            kept.iter().map(|(t, k)| (t.as_str(), k)).chain(
-                log.iter()
-                    .flat_map(|e| e.keys.iter().map(|k| (e.table.as_str(), k))),
-            ),
-        );
-        let mut reads = Vec::new();
-        for t in &tables {
-            let s = tx.store(t)?;
-            reads.push(
-                s.get_all_keys::<JsValue>()
-                    .primitive()
-                    .map_err(|e| tx.fail(e))?,
-            );
-        }
-        let base_store = tx.store(BASE)?;
-        let bases = base_store
-            .get_all_keys::<JsValue>()
-            .primitive()
-            .map_err(|e| tx.fail(e))?;
-        let mut keys: Vec<Vec<Key>> = Vec::new();
-        for req in reads {
-            keys.push(all_keys(&tx, req, "a key").await?);
-        }
-        let bases: Vec<(String, Key)> = all_keys(&tx, bases, "a base key").await?;
-        let drop = RowSet::of(
-            tables
-                .iter()
-                .zip(&keys)
-                .flat_map(|(t, ks)| ks.iter().map(move |k| (*t, k)))
-                .chain(
-                    bases
-                        .iter()
-                        .filter(|(t, _)| profile.tables.contains_key(t))
-                        .map(|(t, k)| (t.as_str(), k)),
-                ),
-        );
-        let mut dropped = super::Touched::default();
-        let mut drop_all = || -> Result<()> {
-            let fail = |e| tx.fail(e);
-            for &(table, key) in drop.iter().filter(|id| !keep.contains(id)) {
-                let k = key_js(key);
-                delete(&base_store, &base_key(table, &k)).map_err(fail)?;
-                delete(&tx.store(table)?, &k).map_err(fail)?;
-                dropped.add(table, &k);
-            }
-            let meta = tx.store(META)?;
-            for k in [
-                super::checkpoints::LEGACY,
-                super::checkpoints::CHECKPOINTS,
-                INITIAL_SYNC,
-            ] {
-                delete(&meta, &k.into()).map_err(fail)?;
-            }
-            Ok(())
-        };
-        let written = drop_all();
-        std::mem::drop(base_store);
-        tx.commit_or_abort(written).await?;
-        dropped.emit(&self.events, Source::Remote);
-        Ok(())
     }
 }

@@ -160,15 +160,6 @@ impl World {
 
     fn feed(&mut self, event: Event) {
         self.last_event = format!("{event:?} at {} (world online: {})", self.now, self.online);
-        if std::env::var("SIM_TRACE").is_ok() {
-            eprintln!(
-                "{} {:?} local0={:?} base0={:?}",
-                self.now,
-                event,
-                self.local.get(&0),
-                self.base.get(&0)
-            );
-        }
         let random = self.rng.unit();
         for i in self.engine.step(self.now, random, event) {
             self.run(i);

@@ -6,7 +6,7 @@
 use super::{storage_failure, Syncer, PULL_LIMIT, PUSH_BATCH};
 use crate::driver::initial;
 use crate::driver::leadership::Message;
-use crate::storage::pull_apply::lowest;
+use crate::storage::checkpoints::lowest;
 use crate::storage::Applied;
 use crate::transport::Pulled;
 use offline_tables_core::engine::{Event, Failure};

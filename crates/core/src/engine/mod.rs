@@ -15,7 +15,10 @@
 //! longer waits for (duplicated, late) are ignored.
 
 use crate::error::ErrorCode;
+use groups::{Group, Want};
 use serde::{Deserialize, Serialize};
+
+mod groups;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -273,41 +276,14 @@ pub struct Engine {
     status: Status,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Group {
-    interval_ms: u64,
-    pulled_at: Option<u64>,
-    wanted: bool,
-}
-
-/// Which groups a trigger wants pulled.
-enum Want<'a> {
-    All,
-    /// Those whose interval has passed since their last pull.
-    Due,
-    These(&'a [usize]),
-}
-
 /// Resyncs one cycle may make before it fails: one is the protocol's own (a horizon or a
 /// profile moved), a second can follow a profile change met during the first.
 pub const MAX_RESTARTS: u32 = 2;
 
 impl Engine {
     pub fn new(config: Config) -> Engine {
-        let intervals = match config.group_intervals_ms.is_empty() {
-            true => vec![config.interval_ms],
-            false => config.group_intervals_ms.clone(),
-        };
-        let groups = intervals
-            .into_iter()
-            .map(|interval_ms| Group {
-                interval_ms,
-                pulled_at: None,
-                wanted: false,
-            })
-            .collect();
         Engine {
-            groups,
+            groups: Group::all(&config),
             pulling: Vec::new(),
             config,
             online: false,
@@ -508,55 +484,6 @@ impl Engine {
         }
         self.refresh_status(before, &mut out);
         out
-    }
-
-    /// The interval timer, at the next time a group's interval passes (each group from
-    /// its last pull; one never pulled counts from now).
-    fn interval(&self, now: u64) -> Instruction {
-        let at = self
-            .groups
-            .iter()
-            .map(|g| {
-                g.pulled_at
-                    .unwrap_or(now)
-                    .max(now.saturating_sub(g.interval_ms))
-                    + g.interval_ms
-            })
-            .min()
-            .unwrap_or(now + self.config.interval_ms);
-        Instruction::SetTimer {
-            timer: Timer::Interval,
-            at: at.max(now + 1),
-        }
-    }
-
-    /// The groups `pick` chooses become the pull in progress; wanted again if it fails,
-    /// while triggers from now on want groups for the next cycle.
-    fn begin_pull(&mut self, pick: impl Fn(&Group) -> bool) {
-        self.pulling.clear();
-        for (i, g) in self.groups.iter_mut().enumerate() {
-            if pick(g) {
-                g.wanted = false;
-                self.pulling.push(i);
-            }
-        }
-    }
-
-    /// A pull stopped before its end: its groups are wanted again.
-    fn abandon_pull(&mut self) {
-        for g in self.pulling.drain(..) {
-            self.groups[g].wanted = true;
-        }
-    }
-
-    fn want(&mut self, now: u64, which: Want) {
-        for (i, g) in self.groups.iter_mut().enumerate() {
-            g.wanted |= match which {
-                Want::All => true,
-                Want::Due => g.pulled_at.map_or(true, |t| now >= t + g.interval_ms),
-                Want::These(these) => these.contains(&i),
-            };
-        }
     }
 
     /// The cycle pushed and pulled what it wanted: idle, or the next cycle if a trigger

@@ -33,6 +33,11 @@ fn file_url(key: &str, column: &str) -> String {
 }
 
 /// The server's answer to `method` on a cell's file: status and body text.
+/// `GET` of a cell's file on the server, as `token`: status and body text.
+async fn server_get(token: &str, key: &str, column: &str) -> (u16, String) {
+    on_server(token, "GET", key, column, &JsValue::UNDEFINED, "").await
+}
+
 async fn on_server(
     token: &str,
     method: &str,
@@ -186,15 +191,7 @@ async fn a_photo_put_offline_survives_a_reopen_and_reaches_the_server_once() {
         .await
         .expect("the row is on the server");
     assert_eq!(row["photo"], meta, "{row}");
-    let (status, text) = on_server(
-        "dev-token-tess",
-        "GET",
-        &key,
-        "photo",
-        &JsValue::UNDEFINED,
-        "",
-    )
-    .await;
+    let (status, text) = server_get("dev-token-tess", &key, "photo").await;
     assert_eq!((status, text.len()), (200, 5000));
     assert_eq!(text, "jpeg!".repeat(1000));
     // Stored once, by the client: the same bytes again are 200 (already there), not 201.
@@ -217,15 +214,7 @@ async fn a_photo_put_offline_survives_a_reopen_and_reaches_the_server_once() {
     assert_eq!(usage_files(&store).await["pending"], 0);
     let (_, row) = server_row("dev-token-tess", T, &key).await.unwrap();
     assert_eq!(row["photo"], Value::Null, "{row}");
-    let (status, _) = on_server(
-        "dev-token-tess",
-        "GET",
-        &key,
-        "photo",
-        &JsValue::UNDEFINED,
-        "",
-    )
-    .await;
+    let (status, _) = server_get("dev-token-tess", &key, "photo").await;
     assert_eq!(status, 404);
     finish(store).await;
 }
@@ -329,25 +318,9 @@ async fn a_file_the_server_refuses_as_too_large_is_a_sync_error_and_the_queue_go
     assert_eq!(errors[0]["reason"], "payload_too_large");
     // Not retried, and not blocking: the small one landed in the same cycle.
     assert_eq!(usage_files(&store).await["pending"], 0);
-    let (status, text) = on_server(
-        "dev-token-tess",
-        "GET",
-        &small,
-        "photo",
-        &JsValue::UNDEFINED,
-        "",
-    )
-    .await;
+    let (status, text) = server_get("dev-token-tess", &small, "photo").await;
     assert_eq!((status, text.len()), (200, 2000));
-    let (status, _) = on_server(
-        "dev-token-tess",
-        "GET",
-        &big,
-        "photo",
-        &JsValue::UNDEFINED,
-        "",
-    )
-    .await;
+    let (status, _) = server_get("dev-token-tess", &big, "photo").await;
     assert_eq!(status, 404);
     let id = errors[0]["id"].as_f64().unwrap();
     assert_eq!(
@@ -426,27 +399,11 @@ async fn an_upload_the_server_fails_stays_queued_and_goes_at_the_next_sync() {
         server_row("dev-token-tess", T, &key).await.is_some(),
         "the row went"
     );
-    let (status, _) = on_server(
-        "dev-token-tess",
-        "GET",
-        &key,
-        "photo",
-        &JsValue::UNDEFINED,
-        "",
-    )
-    .await;
+    let (status, _) = server_get("dev-token-tess", &key, "photo").await;
     assert_eq!(status, 404, "not uploaded yet");
     synced(&store).await;
     assert_eq!(usage_files(&store).await["pending"], 0);
-    let (status, text) = on_server(
-        "dev-token-tess",
-        "GET",
-        &key,
-        "photo",
-        &JsValue::UNDEFINED,
-        "",
-    )
-    .await;
+    let (status, text) = server_get("dev-token-tess", &key, "photo").await;
     assert_eq!((status, text), (200, "retry".repeat(200)));
     assert!(list(store.sync_errors()).await.is_empty());
     finish(store).await;
