@@ -7,6 +7,7 @@ pub(crate) mod convert;
 mod intercept;
 mod store;
 mod table;
+mod transaction;
 
 pub use store::OfflineStore;
 pub use table::Table;

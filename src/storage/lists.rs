@@ -175,6 +175,7 @@ impl Db {
                     t: &table,
                     k: Array::of1(&k).into(),
                     op,
+                    u: None,
                 };
                 let outbox = tx.store(OUTBOX)?;
                 outbox

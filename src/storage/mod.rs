@@ -19,6 +19,7 @@ pub mod read;
 mod records;
 mod resync;
 mod schema;
+pub mod transaction;
 mod tx;
 mod upgrade;
 mod usage;

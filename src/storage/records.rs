@@ -144,6 +144,9 @@ pub(crate) struct OutboxRecord<'a> {
     #[serde(with = "serde_wasm_bindgen::preserve")]
     pub k: JsValue,
     pub op: &'a str,
+    /// The transaction that wrote it (`store.transaction`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub u: Option<&'a str>,
 }
 
 /// An outbox record as read.
@@ -156,6 +159,8 @@ pub(crate) struct StoredEntry {
     pub keys: Vec<Key>,
     #[serde(default)]
     pub op: Option<String>,
+    #[serde(default, rename = "u")]
+    pub unit: Option<String>,
 }
 
 /// The row of a kept conflict, as read.

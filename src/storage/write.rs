@@ -15,7 +15,7 @@ use offline_tables_core::ErrorCode;
 use wasm_bindgen::prelude::*;
 
 impl Db {
-    pub(super) fn writable(
+    pub(crate) fn writable(
         &self,
         table: &str,
         what: &str,
@@ -91,8 +91,27 @@ impl Db {
         Ok(key)
     }
 
-    /// Merges `patch` into the stored row and resolves to the new row.
-    pub async fn update_row(&self, table: &str, key: &JsValue, patch: &JsValue) -> Result<JsValue> {
+    /// The key of `row`, a row to write to `table` (`def`), once checked as `put` checks it.
+    pub(crate) fn checked_key(
+        &self,
+        row: &JsValue,
+        def: &offline_tables_core::TableDef,
+        table: &str,
+        what: &str,
+    ) -> Result<JsValue> {
+        let one = Array::of1(row);
+        let keys = self.keys_of(&one.clone().into(), &def.key, "row")?;
+        selected_only(def, table, &one, what, false)?;
+        Ok(keys.get(0))
+    }
+
+    /// Checks an update's `key` and `patch` for `table` as `update` does; gives the table.
+    pub(crate) fn checked_update(
+        &self,
+        table: &str,
+        key: &JsValue,
+        patch: &JsValue,
+    ) -> Result<offline_tables_core::TableDef> {
         let def = self.writable(table, "update")?;
         check_key(key, "update: key")?;
         if let Some(problem) = js::check_json(patch, "patch") {
@@ -108,6 +127,12 @@ impl Db {
             )));
         }
         selected_only(&def, table, &Array::of1(patch), "update", false)?;
+        Ok(def)
+    }
+
+    /// Merges `patch` into the stored row and resolves to the new row.
+    pub async fn update_row(&self, table: &str, key: &JsValue, patch: &JsValue) -> Result<JsValue> {
+        self.checked_update(table, key, patch)?;
         let ctx = format!("update on '{table}'");
         let conn = self.conn()?;
         let tx = self.tx(&conn, &[table, OUTBOX, BASE, META], true, &ctx)?;

@@ -13,6 +13,7 @@ pub mod query;
 pub mod rest;
 pub mod scope;
 pub mod sort;
+pub mod units;
 pub mod value;
 
 pub use error::{DomError, Error, ErrorCode, Origin, Result};

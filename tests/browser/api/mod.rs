@@ -4,4 +4,5 @@ mod intercept;
 mod query;
 mod store;
 mod table;
+mod transaction;
 mod usage;
