@@ -245,6 +245,9 @@ pub struct ChangeEvent<'a> {
     pub table: &'a str,
     pub keys: Js<'a>,
     pub source: &'static str,
+    /// Temporary keys the server replaced: `[{ from, to }]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renamed: Option<Js<'a>>,
 }
 
 /// What the change emitter tells other tabs: `{ table, keys }`.

@@ -46,6 +46,19 @@ impl Table {
         })
     }
 
+    /// Inserts `row`: `conflict` if a row with its key exists. On a table whose keys the
+    /// server assigns (`keyAssigned: "server"`), leave the key out: the row gets a
+    /// temporary key (set on `row` too), replaced by the server's when it is pushed.
+    /// Resolves to the key.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Key>")]
+    pub fn insert(&self, #[wasm_bindgen(unchecked_param_type = "Row")] row: JsValue) -> Promise {
+        let (db, t) = (self.db.clone(), self.name.clone());
+        promise(async move {
+            db.ready().await;
+            db.insert_row(&t, &row).await
+        })
+    }
+
     /// The rows with `keys`, in order (undefined where missing).
     #[wasm_bindgen(js_name = getMany, unchecked_return_type = "Promise<(Row | undefined)[]>")]
     pub fn get_many(

@@ -199,6 +199,7 @@ impl TransactionTable {
         s.clone().call(async move {
             s.check_open(&t)?;
             let def = s.db.writable(&t, "insert")?;
+            crate::storage::write::give_temp_key(&def, &t, &row)?;
             let key = s.db.checked_key(&row, &def, &t, "insert")?;
             if !s.current(&t, &key).await?.is_undefined() {
                 return Err(Error::new(

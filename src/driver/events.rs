@@ -67,6 +67,7 @@ fn event(table: &str, keys: &JsValue, source: Source) -> crate::error::Result<Js
         table,
         keys: Js(keys),
         source: source.as_str(),
+        renamed: None,
     })
 }
 
@@ -145,6 +146,29 @@ impl Emitter {
     /// Tells listeners here, and other tabs, that `keys` of `table` changed.
     pub fn emit(&self, table: &str, keys: &Array, source: Source) {
         if let Some(e) = convert::reported(event(table, keys, source)) {
+            self.0.call(&e);
+        }
+        if let Some(channel) = self.0.channel.borrow().as_ref() {
+            let msg = TabChangeOut {
+                table,
+                keys: Js(keys),
+            };
+            if let Some(msg) = convert::reported(convert::to_js(&msg)) {
+                let _ = channel.post_message(&msg);
+            }
+        }
+    }
+
+    /// Tells listeners here, and other tabs, that temporary keys of `table` were replaced
+    /// (`keys` holds both; `renamed` is `[{ from, to }]`).
+    pub fn emit_renamed(&self, table: &str, keys: &Array, source: Source, renamed: &Array) {
+        let e = convert::to_js(&ChangeEvent {
+            table,
+            keys: Js(keys),
+            source: source.as_str(),
+            renamed: Some(Js(renamed)),
+        });
+        if let Some(e) = convert::reported(e) {
             self.0.call(&e);
         }
         if let Some(channel) = self.0.channel.borrow().as_ref() {

@@ -17,6 +17,7 @@ pub use pull_apply::Applied;
 pub mod push_settle;
 pub mod read;
 mod records;
+mod rename;
 mod resync;
 mod schema;
 pub mod transaction;

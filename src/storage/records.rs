@@ -191,6 +191,20 @@ pub struct RefusedChange {
     pub row: Option<Value>,
     pub reason: String,
     pub message: String,
+    /// A refused transaction: its unit, and every change it held (the first is above).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<UnitChange>>,
+}
+
+/// One change of a refused transaction, as its sync error lists it.
+#[derive(Serialize)]
+pub struct UnitChange {
+    pub table: String,
+    pub key: Key,
+    pub op: MutationOp,
+    pub row: Option<Value>,
 }
 
 /// Rows named by `(table, key)`, borrowed, sorted and searched by halves: the one set

@@ -68,6 +68,7 @@ impl Db {
     /// transaction as the write; resolves to its key.
     pub async fn insert_row(&self, table: &str, row: &JsValue) -> Result<JsValue> {
         let def = self.writable(table, "insert")?;
+        give_temp_key(&def, table, row)?;
         let keys = self.keys_of(&Array::of1(row).into(), &def.key, "row")?;
         selected_only(&def, table, &Array::of1(row), "insert", false)?;
         let key = keys.get(0);
@@ -243,6 +244,41 @@ pub(super) fn selected_only(
         context += &format!("rows[{}]: ", found.get(0).as_f64().unwrap_or(0.0) as u32);
     }
     Err(Error::unselected(&context, table, &column))
+}
+
+/// On a table whose keys the server assigns, gives `row` (the app's object) a temporary
+/// key, unless it already holds one; a row that names a key of its own is refused.
+pub(crate) fn give_temp_key(
+    def: &offline_tables_core::TableDef,
+    table: &str,
+    row: &JsValue,
+) -> Result<()> {
+    if !def.key_assigned || !row.is_object() {
+        return Ok(());
+    }
+    let col = JsValue::from_str(&def.key);
+    let key = js_sys::Reflect::get(row, &col).unwrap_or_default();
+    if key.is_undefined() || key.is_null() {
+        let mut temp = String::from(offline_tables_core::keys::TEMP_KEY_PREFIX);
+        for _ in 0..3 {
+            temp.push_str(&format!(
+                "{:08x}",
+                (js_sys::Math::random() * 4_294_967_296.0) as u64
+            ));
+        }
+        let _ = js_sys::Reflect::set(row, &col, &temp.into());
+        return Ok(());
+    }
+    if key
+        .as_string()
+        .is_some_and(|k| k.starts_with(offline_tables_core::keys::TEMP_KEY_PREFIX))
+    {
+        return Ok(());
+    }
+    Err(Error::invalid_argument(format!(
+        "insert on '{table}': the server assigns its keys; leave '{}' out and insert gives the row a temporary key",
+        def.key
+    )))
 }
 
 /// What a write that checks first expects of the row it writes.

@@ -6,7 +6,9 @@
 //! merge into one (named by the smallest of their ids), as does a unit with a row that a
 //! later plain write also touched (the row is still one change, and it belongs to it).
 
+use crate::conflict::Settlement;
 use crate::outbox::LogEntry;
+use crate::protocol::RejectReason;
 use crate::value::Key;
 
 /// A row of a table, as the outbox names it.
@@ -115,5 +117,51 @@ impl Units {
             }
         }
         out
+    }
+}
+
+/// How a unit of a push settles, from how each of its mutations would settle alone
+/// (`conflict::settle`, by its table's policy). The server applied all of it or none.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fate {
+    /// Every mutation applied.
+    Applied,
+    /// Not applied, but every conflict in it resends (merge, client-wins): the unit stays
+    /// pending, whole, and goes again with the conflicts' resends.
+    Retry,
+    /// Refused for good: a mutation was refused, or met a conflict its policy settles
+    /// for the server (server-wins, manual, merge without columns to merge). Every row
+    /// goes back to the server's state and the app sees one sync error for the unit.
+    Refused { reason: String, message: String },
+}
+
+/// The fate of a unit whose mutations settle as `members` would alone, with the key of
+/// each (`table`, key text) for the message.
+pub fn fate(members: &[(&str, String, &Settlement)]) -> Fate {
+    if members
+        .iter()
+        .all(|(_, _, s)| matches!(s, Settlement::Applied { .. }))
+    {
+        return Fate::Applied;
+    }
+    let refused = members.iter().find_map(|(t, k, s)| match s {
+        Settlement::Reject { reason, message } if *reason != RejectReason::Transaction => {
+            Some((reason.as_str().to_string(), format!("{t} {k}: {message}")))
+        }
+        _ => None,
+    });
+    let lost = members.iter().find_map(|(t, k, s)| match s {
+        Settlement::TakeServer { .. } | Settlement::Manual { .. } => Some((
+            "conflict".to_string(),
+            format!("{t} {k} changed on the server since it was read"),
+        )),
+        _ => None,
+    });
+    match refused.or(lost) {
+        Some((reason, why)) => Fate::Refused {
+            reason,
+            message: format!("the transaction was refused as a whole: {why}"),
+        },
+        None => Fate::Retry,
     }
 }

@@ -13,6 +13,8 @@ mod profile;
 mod races;
 mod tabs;
 mod teams;
+mod units;
+mod assigned_keys;
 
 use crate::common::server::*;
 use crate::common::sync::*;
