@@ -134,16 +134,34 @@ pub struct TransactionTable {
     name: String,
 }
 
+/// A call on a `TransactionTable`: one future for all of them (one state machine in the
+/// wasm, not seven).
+#[derive(Clone, Copy)]
+enum Op {
+    Get,
+    Query,
+    Count,
+    Put,
+    Insert,
+    Update,
+    Delete,
+}
+
+impl TransactionTable {
+    fn op(&self, op: Op, a: JsValue, b: JsValue) -> Promise {
+        let (s, t) = (self.state.clone(), self.name.clone());
+        s.clone().call(async move {
+            s.check_open(&t)?;
+            s.run(op, &t, a, b).await
+        })
+    }
+}
+
 #[wasm_bindgen]
 impl TransactionTable {
     #[wasm_bindgen(unchecked_return_type = "Promise<Row | undefined>")]
     pub fn get(&self, #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue) -> Promise {
-        let (s, t) = (self.state.clone(), self.name.clone());
-        s.clone().call(async move {
-            s.check_open(&t)?;
-            check_key(&key, "get: key")?;
-            s.current(&t, &key).await
-        })
+        self.op(Op::Get, key, JsValue::UNDEFINED)
     }
 
     /// The rows matching `q`, with the transaction's writes laid over the stored rows.
@@ -152,12 +170,7 @@ impl TransactionTable {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "Query")] q: Option<JsValue>,
     ) -> Promise {
-        let (s, t) = (self.state.clone(), self.name.clone());
-        s.clone().call(async move {
-            s.check_open(&t)?;
-            let q = convert::query(q.unwrap_or_default())?;
-            Ok(query(&s, &t, &q).await?.into())
-        })
+        self.op(Op::Query, q.unwrap_or_default(), JsValue::UNDEFINED)
     }
 
     /// How many rows match `q` (after its offset and limit), the transaction's writes
@@ -167,56 +180,18 @@ impl TransactionTable {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "Query")] q: Option<JsValue>,
     ) -> Promise {
-        let (s, t) = (self.state.clone(), self.name.clone());
-        s.clone().call(async move {
-            s.check_open(&t)?;
-            let mut q = convert::query(q.unwrap_or_default())?;
-            q.select = Some(Vec::new());
-            Ok(JsValue::from(query(&s, &t, &q).await?.length()))
-        })
+        self.op(Op::Count, q.unwrap_or_default(), JsValue::UNDEFINED)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Key>")]
     pub fn put(&self, #[wasm_bindgen(unchecked_param_type = "Row")] row: JsValue) -> Promise {
-        let (s, t) = (self.state.clone(), self.name.clone());
-        s.clone().call(async move {
-            s.check_open(&t)?;
-            let def = s.db.writable(&t, "put")?;
-            let key = s.db.checked_key(&row, &def, &t, "put")?;
-            let w = TxWrite::Put {
-                table: t,
-                row: row.clone(),
-            };
-            s.record(w, &key, row)?;
-            Ok(key)
-        })
+        self.op(Op::Put, row, JsValue::UNDEFINED)
     }
 
     /// Inserts `row`: `conflict` if a row with its key exists (here or stored).
     #[wasm_bindgen(unchecked_return_type = "Promise<Key>")]
     pub fn insert(&self, #[wasm_bindgen(unchecked_param_type = "Row")] row: JsValue) -> Promise {
-        let (s, t) = (self.state.clone(), self.name.clone());
-        s.clone().call(async move {
-            s.check_open(&t)?;
-            let def = s.db.writable(&t, "insert")?;
-            crate::storage::write::give_temp_key(&def, &t, &row)?;
-            let key = s.db.checked_key(&row, &def, &t, "insert")?;
-            if !s.current(&t, &key).await?.is_undefined() {
-                return Err(Error::new(
-                    ErrorCode::Conflict,
-                    format!(
-                        "insert on '{t}': a row with key {} exists",
-                        crate::storage::write::describe_key(&key)
-                    ),
-                ));
-            }
-            let w = TxWrite::Insert {
-                table: t,
-                row: row.clone(),
-            };
-            s.record(w, &key, row)?;
-            Ok(key)
-        })
+        self.op(Op::Insert, row, JsValue::UNDEFINED)
     }
 
     /// Merges `patch` into the row (`not_found` if there is none); resolves to the row.
@@ -226,43 +201,97 @@ impl TransactionTable {
         #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Partial<Row>")] patch: JsValue,
     ) -> Promise {
-        let (s, t) = (self.state.clone(), self.name.clone());
-        s.clone().call(async move {
-            s.check_open(&t)?;
-            s.db.checked_update(&t, &key, &patch)?;
-            let current = s.current(&t, &key).await?;
-            if current.is_undefined() {
-                return Err(not_found("update", &t, &key));
-            }
-            let row = js::merge_patch(&current, &patch);
-            let w = TxWrite::Update {
-                table: t,
-                key: key.clone(),
-                patch,
-            };
-            s.record(w, &key, row.clone())?;
-            Ok(row)
-        })
+        self.op(Op::Update, key, patch)
     }
 
     /// Deletes the row (`not_found` if there is none).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn delete(&self, #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue) -> Promise {
-        let (s, t) = (self.state.clone(), self.name.clone());
-        s.clone().call(async move {
-            s.check_open(&t)?;
-            s.db.writable(&t, "delete")?;
-            check_key(&key, "delete: key")?;
-            if s.current(&t, &key).await?.is_undefined() {
-                return Err(not_found("delete", &t, &key));
+        self.op(Op::Delete, key, JsValue::UNDEFINED)
+    }
+}
+
+impl State {
+    /// Carries out `op` on `t` with its arguments (`a`: the key, row or query; `b`: the
+    /// patch of an update).
+    async fn run(&self, op: Op, t: &str, a: JsValue, b: JsValue) -> Result<JsValue, Error> {
+        let t = t.to_string();
+        match op {
+            Op::Get => {
+                check_key(&a, "get: key")?;
+                self.current(&t, &a).await
             }
-            let w = TxWrite::Delete {
-                table: t,
-                key: key.clone(),
-            };
-            s.record(w, &key, JsValue::UNDEFINED)?;
-            Ok(JsValue::UNDEFINED)
-        })
+            Op::Query | Op::Count => {
+                let mut q = convert::query(a)?;
+                if let Op::Count = op {
+                    q.select = Some(Vec::new());
+                }
+                let rows = query(self, &t, &q).await?;
+                Ok(match op {
+                    Op::Count => JsValue::from(rows.length()),
+                    _ => rows.into(),
+                })
+            }
+            Op::Put | Op::Insert => {
+                let what = if let Op::Put = op { "put" } else { "insert" };
+                let def = self.db.writable(&t, what)?;
+                if let Op::Insert = op {
+                    crate::storage::write::give_temp_key(&def, &t, &a)?;
+                }
+                let key = self.db.checked_key(&a, &def, &t, what)?;
+                if let Op::Insert = op {
+                    if !self.current(&t, &key).await?.is_undefined() {
+                        return Err(Error::new(
+                            ErrorCode::Conflict,
+                            format!(
+                                "insert on '{t}': a row with key {} exists",
+                                crate::storage::write::describe_key(&key)
+                            ),
+                        ));
+                    }
+                }
+                let w = match op {
+                    Op::Put => TxWrite::Put {
+                        table: t,
+                        row: a.clone(),
+                    },
+                    _ => TxWrite::Insert {
+                        table: t,
+                        row: a.clone(),
+                    },
+                };
+                self.record(w, &key, a)?;
+                Ok(key)
+            }
+            Op::Update => {
+                self.db.checked_update(&t, &a, &b)?;
+                let current = self.current(&t, &a).await?;
+                if current.is_undefined() {
+                    return Err(not_found("update", &t, &a));
+                }
+                let row = js::merge_patch(&current, &b);
+                let w = TxWrite::Update {
+                    table: t,
+                    key: a.clone(),
+                    patch: b,
+                };
+                self.record(w, &a, row.clone())?;
+                Ok(row)
+            }
+            Op::Delete => {
+                self.db.writable(&t, "delete")?;
+                check_key(&a, "delete: key")?;
+                if self.current(&t, &a).await?.is_undefined() {
+                    return Err(not_found("delete", &t, &a));
+                }
+                let w = TxWrite::Delete {
+                    table: t,
+                    key: a.clone(),
+                };
+                self.record(w, &a, JsValue::UNDEFINED)?;
+                Ok(JsValue::UNDEFINED)
+            }
+        }
     }
 }
 

@@ -247,19 +247,17 @@ impl Db {
         for (table, k, row) in &again {
             let rows = tx.store(table)?;
             let op = if row.is_some() { "put" } else { "delete" };
-            written = write_logged(&tx, &rows, table, &Array::of1(k), op, &mut || {
-                match row {
-                    Some(r) => put(&rows, &rows_to_js(r, ctx)?).map_err(|e| tx.fail(e)),
-                    None => delete(&rows, k).map_err(|e| tx.fail(e)),
-                }
+            written = write_logged(&tx, &rows, table, &Array::of1(k), op, &mut || match row {
+                Some(r) => put(&rows, &rows_to_js(r, ctx)?).map_err(|e| tx.fail(e)),
+                None => delete(&rows, k).map_err(|e| tx.fail(e)),
             })
             .await;
             if written.is_err() {
                 break;
             }
         }
-        let written = written
-            .and_then(|_| delete(&tx.store(ERRORS)?, &id.into()).map_err(|e| tx.fail(e)));
+        let written =
+            written.and_then(|_| delete(&tx.store(ERRORS)?, &id.into()).map_err(|e| tx.fail(e)));
         tx.commit_or_abort(written).await?;
         for (table, k, _) in &again {
             self.events
@@ -267,5 +265,4 @@ impl Db {
         }
         Ok(())
     }
-
 }

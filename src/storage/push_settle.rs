@@ -15,10 +15,10 @@ use crate::driver::events::Source;
 use crate::error::{Error, ErrorCode, Result};
 use indexed_db_futures::prelude::*;
 use offline_tables_core::conflict::{settle, Settlement};
-use offline_tables_core::protocol::wire::{self, FromValue};
-use offline_tables_core::protocol::{Outcome, PushMutation, RejectReason};
 use offline_tables_core::keys::is_temp_key;
 use offline_tables_core::outbox::dirty_rows;
+use offline_tables_core::protocol::wire::{self, FromValue};
+use offline_tables_core::protocol::{Outcome, PushMutation, RejectReason};
 use offline_tables_core::units::{self, Fate, RowId, Units};
 use offline_tables_core::{Key, LogEntry, Mutation, MutationOp};
 use serde::Serialize;
@@ -210,10 +210,20 @@ impl Db {
         };
         let log = read_log(&tx, &tx.store(OUTBOX)?).await?;
         let profile = self.profile();
-        let policy_of = |t: &str| profile.tables.get(t).map(|d| d.conflict).unwrap_or_default();
-        let alone = |m: &PushMutation, base_row: &Option<Value>| {
-            settle(policy_of(&m.table), &core_of(m, base_row), outcome_of(m.id))
+        let policy_of = |t: &str| {
+            profile
+                .tables
+                .get(t)
+                .map(|d| d.conflict)
+                .unwrap_or_default()
         };
+        // How each mutation settles alone, then each unit's fate from its members'.
+        let alone: Vec<Settlement> = batch
+            .mutations
+            .iter()
+            .zip(&batch.base_rows)
+            .map(|(m, b)| settle(policy_of(&m.table), &core_of(m, b), outcome_of(m.id)))
+            .collect();
         let fates = unit_fates(&batch, &alone);
         let fate_of = |m: &PushMutation| {
             let u = m.unit.as_deref()?;
@@ -226,8 +236,8 @@ impl Db {
         let mut touched = super::Touched::default();
         let mut trim: Vec<(String, Key)> = Vec::new();
         let base_store = tx.store(BASE)?;
-        for (m, base_row) in batch.mutations.iter().zip(&batch.base_rows) {
-            let mut settlement = alone(m, base_row);
+        for ((m, base_row), settled) in batch.mutations.iter().zip(&batch.base_rows).zip(alone) {
+            let mut settlement = settled;
             let mut in_refused_unit = false;
             match (fate_of(m), &settlement) {
                 // A unit that goes again: the mutations the server skipped stay pending.
@@ -266,8 +276,12 @@ impl Db {
                 }
                 _ => {}
             }
-            if let (Settlement::Applied { .. }, Outcome::Applied { key: Some(real), .. }) =
-                (&settlement, outcome_of(m.id))
+            if let (
+                Settlement::Applied { .. },
+                Outcome::Applied {
+                    key: Some(real), ..
+                },
+            ) = (&settlement, outcome_of(m.id))
             {
                 if m.temp_key {
                     renames.push(Rename {
@@ -510,26 +524,20 @@ fn core_of(m: &PushMutation, base_row: &Option<Value>) -> Mutation {
     }
 }
 
-/// The fate of each unit in `batch`, from how its mutations settle alone.
-fn unit_fates(
-    batch: &Batch,
-    alone: &dyn Fn(&PushMutation, &Option<Value>) -> Settlement,
-) -> Vec<(String, Fate)> {
+/// The fate of each unit in `batch`, from how its mutations settle alone (`alone`, in
+/// the batch's order).
+fn unit_fates(batch: &Batch, alone: &[Settlement]) -> Vec<(String, Fate)> {
     let mut fates: Vec<(String, Fate)> = Vec::new();
     for m in &batch.mutations {
         let Some(u) = &m.unit else { continue };
         if fates.iter().any(|(f, _)| f == u) {
             continue;
         }
-        let settled: Vec<(PushMutation, Settlement)> = batch
+        let members: Vec<(&str, String, &Settlement)> = batch
             .mutations
             .iter()
-            .zip(&batch.base_rows)
+            .zip(alone)
             .filter(|(x, _)| x.unit.as_ref() == Some(u))
-            .map(|(x, b)| (x.clone(), alone(x, b)))
-            .collect();
-        let members: Vec<(&str, String, &Settlement)> = settled
-            .iter()
             .map(|(x, s)| (x.table.as_str(), x.key.to_string(), s))
             .collect();
         fates.push((u.clone(), units::fate(&members)));

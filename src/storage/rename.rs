@@ -23,8 +23,13 @@ const REMEMBERED: u32 = 1000;
 #[wasm_bindgen(module = "/src/storage/rename.js")]
 extern "C" {
     #[wasm_bindgen(js_name = rewriteReferences)]
-    fn rewrite_references(tx: &JsValue, table: &str, column: &str, from: &JsValue, to: &JsValue)
-        -> Promise;
+    fn rewrite_references(
+        tx: &JsValue,
+        table: &str,
+        column: &str,
+        from: &JsValue,
+        to: &JsValue,
+    ) -> Promise;
     #[wasm_bindgen(js_name = renameFiles)]
     fn rename_files(tx: &JsValue, table: &str, from: &JsValue, to: &JsValue) -> Promise;
 }
@@ -83,7 +88,10 @@ pub(super) async fn apply(
             put_at(&bases, &base, &base_key(&r.table, &to)).map_err(fail)?;
         }
         // Writes logged on it since the push froze.
-        for e in log.iter().filter(|e| e.table == r.table && e.keys.contains(&r.from)) {
+        for e in log
+            .iter()
+            .filter(|e| e.table == r.table && e.keys.contains(&r.from))
+        {
             let keys: Array = e
                 .keys
                 .iter()
@@ -103,7 +111,11 @@ pub(super) async fn apply(
             if !profile.tables.contains_key(table) {
                 continue;
             }
-            let rewritten = wait(rewrite_references(&tx.raw(), table, column, &from, &to), &ctx).await?;
+            let rewritten = wait(
+                rewrite_references(&tx.raw(), table, column, &from, &to),
+                &ctx,
+            )
+            .await?;
             let child_key = db.table(table)?.key;
             for row in Array::from(&rewritten).iter() {
                 let k = Reflect::get(&row, &child_key.as_str().into()).unwrap_or_default();
@@ -137,7 +149,11 @@ async fn remember(
     let stored = tx.wait(meta_get(meta, "renamed").map_err(fail)?).await?;
     let list: Array = stored.map(|v| Array::from(&v)).unwrap_or_default();
     for r in renames {
-        list.push(&Array::of3(&r.table.as_str().into(), &key_js(&r.from), &key_js(&r.to)));
+        list.push(&Array::of3(
+            &r.table.as_str().into(),
+            &key_js(&r.from),
+            &key_js(&r.to),
+        ));
     }
     let extra = list.length().saturating_sub(REMEMBERED);
     let list = list.slice(extra, list.length());
@@ -150,7 +166,9 @@ impl Db {
         let ctx = "reading renamed keys";
         let conn = self.conn()?;
         let tx = self.tx(&conn, &[META], false, ctx)?;
-        let stored = tx.wait(meta_get(&tx.store(META)?, "renamed").map_err(|e| tx.fail(e))?).await?;
+        let stored = tx
+            .wait(meta_get(&tx.store(META)?, "renamed").map_err(|e| tx.fail(e))?)
+            .await?;
         let Some(list) = stored else { return Ok(None) };
         Ok(Array::from(&list).iter().rev().find_map(|t| {
             let t = Array::from(&t);

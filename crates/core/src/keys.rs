@@ -127,7 +127,11 @@ mod tests {
     fn patterns_format_numbers() {
         let p = KeyPattern::parse("WO-{n:05}").unwrap();
         assert_eq!(s(p.format(42)), "WO-00042");
-        assert_eq!(s(p.format(123_456)), "WO-123456", "wider numbers are not cut");
+        assert_eq!(
+            s(p.format(123_456)),
+            "WO-123456",
+            "wider numbers are not cut"
+        );
         assert_eq!(s(KeyPattern::parse("{n}").unwrap().format(7)), "7");
         assert_eq!(s(KeyPattern::parse("a{n}b").unwrap().format(0)), "a0b");
         assert_eq!(
@@ -142,8 +146,8 @@ mod tests {
     #[test]
     fn bad_patterns_are_refused() {
         for bad in [
-            "", "WO-", "WO-{n", "{m}", "{n:5}", "{n:00}", "{n:021}", "{n:0x}", "{n}{n}",
-            "{n}}", "}{n}", "~{n}", "~tmp:{n}", "{n:0}",
+            "", "WO-", "WO-{n", "{m}", "{n:5}", "{n:00}", "{n:021}", "{n:0x}", "{n}{n}", "{n}}",
+            "}{n}", "~{n}", "~tmp:{n}", "{n:0}",
         ] {
             assert!(KeyPattern::parse(bad).is_err(), "{bad:?} accepted");
         }

@@ -46,13 +46,16 @@ pub(super) fn parse(
                 "needs keyAssigned: \"server\" (only keys the server assigns follow a pattern)",
             ))
         }
-        Some(Value::String(s)) => Some(
-            KeyPattern::parse(s).map_err(|e| err(&format!("{path}.keyPattern"), e))?,
-        ),
+        Some(Value::String(s)) => {
+            Some(KeyPattern::parse(s).map_err(|e| err(&format!("{path}.keyPattern"), e))?)
+        }
         Some(other) => {
             return Err(err(
                 &format!("{path}.keyPattern"),
-                format!("must be a string such as \"WO-{{n:05}}\", got {}", type_name(other)),
+                format!(
+                    "must be a string such as \"WO-{{n:05}}\", got {}",
+                    type_name(other)
+                ),
             ))
         }
     };

@@ -203,7 +203,11 @@ pub fn check_push(
     }
     for (m, o) in sent.iter().zip(&resp.outcomes) {
         let id = match o {
-            Outcome::Applied { id, version: v, key } => {
+            Outcome::Applied {
+                id,
+                version: v,
+                key,
+            } => {
                 version(v, &format!("the outcome of mutation {id}"))?;
                 match (m.temp_key, key) {
                     (true, None) => {

@@ -22,12 +22,20 @@ async fn open_store() -> OfflineStore {
 }
 
 async fn insert(store: &OfflineStore, table: &str, row: Value) -> Value {
-    parse(&json(&ok(store.table(table).unwrap().insert(js(&row.to_string()))).await))
+    parse(&json(
+        &ok(store.table(table).unwrap().insert(js(&row.to_string()))).await,
+    ))
 }
 
 /// The server's rows of `table` matching the OData `filter`, as tom sees them.
 async fn server_where(table: &str, filter: &str) -> Vec<Value> {
-    let (status, body) = rest_as(TOM, "GET", &format!("/api/data/{table}?$filter={filter}"), None).await;
+    let (status, body) = rest_as(
+        TOM,
+        "GET",
+        &format!("/api/data/{table}?$filter={filter}"),
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     body["value"].as_array().cloned().unwrap_or_default()
 }
@@ -40,10 +48,18 @@ async fn a_parent_and_child_created_offline_land_with_the_servers_keys() {
     let temp = insert(&store, "jobs", json!({ "title": title, "ownerId": "tom" })).await;
     let temp_key = temp.as_str().unwrap().to_string();
     assert!(temp_key.starts_with("~tmp:"), "{temp}");
-    let task = insert(&store, "tasks", json!({ "jobId": temp_key, "ownerId": "tom", "text": title })).await;
+    let task = insert(
+        &store,
+        "tasks",
+        json!({ "jobId": temp_key, "ownerId": "tom", "text": title }),
+    )
+    .await;
     let task_temp = task.as_str().unwrap().to_string();
     assert!(task_temp.starts_with("~tmp:"), "{task}");
-    assert_eq!(local(&store, "jobs", &temp_key).await["title"], json!(title));
+    assert_eq!(
+        local(&store, "jobs", &temp_key).await["title"],
+        json!(title)
+    );
 
     synced(&store).await;
     // On the server: one job with a real key, one task pointing at it.
@@ -53,15 +69,32 @@ async fn a_parent_and_child_created_offline_land_with_the_servers_keys() {
     assert!(real.starts_with("JOB-") && real.len() == 9, "{real}");
     let tasks = server_where("tasks", &format!("text eq '{title}'")).await;
     assert_eq!(tasks.len(), 1, "{tasks:?}");
-    assert_eq!(tasks[0]["jobId"], json!(real), "the child points at the parent's real key");
+    assert_eq!(
+        tasks[0]["jobId"],
+        json!(real),
+        "the child points at the parent's real key"
+    );
     let task_real = tasks[0]["id"].clone();
     assert!(task_real.is_number(), "{task_real}");
 
     // Locally: the same keys, the child pointing at the real key, nothing pending.
     let job = local(&store, "jobs", &real).await;
-    assert_eq!((&job["id"], &job["title"]), (&json!(real), &json!(title)), "{job}");
-    let rows = parse(&json(&ok(store.table("tasks").unwrap().query(Some(js(&json!({ "where": { "text": title } }).to_string())))).await));
-    assert_eq!(rows, json!([{ "id": task_real, "jobId": real, "ownerId": "tom", "text": title }]));
+    assert_eq!(
+        (&job["id"], &job["title"]),
+        (&json!(real), &json!(title)),
+        "{job}"
+    );
+    let rows = parse(&json(
+        &ok(store
+            .table("tasks")
+            .unwrap()
+            .query(Some(js(&json!({ "where": { "text": title } }).to_string()))))
+        .await,
+    ));
+    assert_eq!(
+        rows,
+        json!([{ "id": task_real, "jobId": real, "ownerId": "tom", "text": title }])
+    );
     assert_eq!(pending_count(&store).await, 0);
     // The temporary key still finds the row (an app may hold it).
     assert_eq!(local(&store, "jobs", &temp_key).await["id"], json!(real));
@@ -90,13 +123,30 @@ async fn a_child_written_after_its_parents_push_points_at_the_real_key() {
     synced(&store).await;
     let real = server_where("jobs", &format!("title eq '{title}'")).await[0]["id"].clone();
     // The app still holds the temporary key and writes a child with it.
-    insert(&store, "tasks", json!({ "jobId": temp, "ownerId": "tom", "text": title })).await;
+    insert(
+        &store,
+        "tasks",
+        json!({ "jobId": temp, "ownerId": "tom", "text": title }),
+    )
+    .await;
     synced(&store).await;
     let tasks = server_where("tasks", &format!("text eq '{title}'")).await;
     assert_eq!(tasks.len(), 1);
-    assert_eq!(tasks[0]["jobId"], real, "the server mapped the temporary key");
-    let rows = parse(&json(&ok(store.table("tasks").unwrap().query(Some(js(&json!({ "where": { "text": title } }).to_string())))).await));
-    assert_eq!(rows[0]["jobId"], real, "and the pull brought the real key here");
+    assert_eq!(
+        tasks[0]["jobId"], real,
+        "the server mapped the temporary key"
+    );
+    let rows = parse(&json(
+        &ok(store
+            .table("tasks")
+            .unwrap()
+            .query(Some(js(&json!({ "where": { "text": title } }).to_string()))))
+        .await,
+    ));
+    assert_eq!(
+        rows[0]["jobId"], real,
+        "and the pull brought the real key here"
+    );
     finish(store).await;
 }
 
@@ -113,10 +163,17 @@ async fn a_push_whose_answer_is_lost_gets_the_same_key_again() {
     let first = sync(&store).await;
     assert_ne!(first["result"], "completed", "{first}");
     let jobs = server_where("jobs", &format!("title eq '{title}'")).await;
-    assert_eq!(jobs.len(), 1, "applied once, though its answer was lost: {jobs:?}");
+    assert_eq!(
+        jobs.len(),
+        1,
+        "applied once, though its answer was lost: {jobs:?}"
+    );
     synced(&store).await;
     let sent = sent_mutations();
-    assert!(sent.len() >= 2 && sent.iter().all(|m| m["id"] == sent[0]["id"]), "the same mutation again: {sent:?}");
+    assert!(
+        sent.len() >= 2 && sent.iter().all(|m| m["id"] == sent[0]["id"]),
+        "the same mutation again: {sent:?}"
+    );
     let again = server_where("jobs", &format!("title eq '{title}'")).await;
     assert_eq!(again, jobs, "nothing applied twice, same key");
     let real = jobs[0]["id"].as_str().unwrap();
@@ -131,7 +188,10 @@ async fn a_key_of_ones_own_on_a_server_keyed_table_is_refused() {
     let store = open_store().await;
     let before = snapshot(&store).await;
     let row = js(r#"{"id":"JOB-99999","title":"mine","ownerId":"tom"}"#);
-    assert_eq!(code_of(store.table("jobs").unwrap().insert(row)).await, "invalid_argument");
+    assert_eq!(
+        code_of(store.table("jobs").unwrap().insert(row)).await,
+        "invalid_argument"
+    );
     assert_eq!(snapshot(&store).await, before);
     finish(store).await;
 }

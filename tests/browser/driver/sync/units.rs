@@ -24,7 +24,11 @@ extern "C" {
 }
 
 fn tables(names: &[&str]) -> JsValue {
-    names.iter().map(|n| JsValue::from(*n)).collect::<Array>().into()
+    names
+        .iter()
+        .map(|n| JsValue::from(*n))
+        .collect::<Array>()
+        .into()
 }
 
 async fn transact(store: &OfflineStore, names: &[&str], f: Function) {
@@ -50,7 +54,12 @@ async fn a_transaction_goes_in_one_push_as_one_unit_and_lands_whole() {
         ["workorders", { "id": wo, "accountId": acc, "status": "open", "modifiedOn": "2026-12-07T00:00:00Z" }],
         ["notes", { "id": note, "ownerId": "tom", "text": "first visit" }]
     ]);
-    transact(&store, &["accounts", "workorders", "notes"], insert_all(&js(&rows.to_string()))).await;
+    transact(
+        &store,
+        &["accounts", "workorders", "notes"],
+        insert_all(&js(&rows.to_string())),
+    )
+    .await;
     spy_reset();
     let report = synced(&store).await;
     assert_eq!(report["pushed"], 3, "{report}");
@@ -60,7 +69,10 @@ async fn a_transaction_goes_in_one_push_as_one_unit_and_lands_whole() {
     let mutations = sent_mutations();
     let unit = &mutations[0]["unit"];
     assert!(unit.is_string(), "{mutations:?}");
-    assert!(mutations.iter().all(|m| m["unit"] == *unit), "{mutations:?}");
+    assert!(
+        mutations.iter().all(|m| m["unit"] == *unit),
+        "{mutations:?}"
+    );
     assert!(server_row(TOM, "accounts", &acc).await.is_some());
     assert!(server_row(TOM, "workorders", &wo).await.is_some());
     assert!(server_row(TOM, "notes", &note).await.is_some());
@@ -80,7 +92,10 @@ async fn a_refused_member_leaves_nothing_on_the_server_and_one_sync_error() {
     transact(&store, &["accounts"], insert_all(&js(&rows.to_string()))).await;
     let report = sync(&store).await;
     assert_eq!(report["rejected"], 2, "{report}");
-    assert!(server_row(TOM, "accounts", &mine).await.is_none(), "nothing of the unit landed");
+    assert!(
+        server_row(TOM, "accounts", &mine).await.is_none(),
+        "nothing of the unit landed"
+    );
     // Both rows are back to the server's state (never there), nothing is pending.
     assert_eq!(local(&store, "accounts", &mine).await, Value::Null);
     assert_eq!(local(&store, "accounts", &theirs).await, Value::Null);
@@ -107,7 +122,12 @@ async fn a_refused_member_leaves_nothing_on_the_server_and_one_sync_error() {
 async fn a_conflict_on_a_server_wins_table_refuses_the_unit() {
     let store = open_store().await;
     let (note, acc) = (unique("u-note"), unique("u-acc"));
-    server_insert(TOM, "notes", json!({ "id": note, "ownerId": "tom", "text": "v1" })).await;
+    server_insert(
+        TOM,
+        "notes",
+        json!({ "id": note, "ownerId": "tom", "text": "v1" }),
+    )
+    .await;
     synced(&store).await;
     let (status, body) = rest_as(
         TOM,
@@ -126,8 +146,14 @@ async fn a_conflict_on_a_server_wins_table_refuses_the_unit() {
     )
     .await;
     sync(&store).await;
-    assert!(server_row(TOM, "accounts", &acc).await.is_none(), "the account did not land alone");
-    assert_eq!(server_row(TOM, "notes", &note).await.unwrap().1["text"], "server");
+    assert!(
+        server_row(TOM, "accounts", &acc).await.is_none(),
+        "the account did not land alone"
+    );
+    assert_eq!(
+        server_row(TOM, "notes", &note).await.unwrap().1["text"],
+        "server"
+    );
     assert_eq!(local(&store, "notes", &note).await["text"], "server");
     assert_eq!(local(&store, "accounts", &acc).await, Value::Null);
     let errs = errors(&store).await;
@@ -141,7 +167,12 @@ async fn a_conflict_on_a_server_wins_table_refuses_the_unit() {
 async fn a_merged_conflict_sends_the_unit_again_and_it_lands_whole() {
     let store = open_store().await;
     let (acc, note) = (unique("u-acc"), unique("u-note"));
-    server_insert(TOM, "accounts", json!({ "id": acc, "name": "A", "city": "Paris", "ownerId": "tom" })).await;
+    server_insert(
+        TOM,
+        "accounts",
+        json!({ "id": acc, "name": "A", "city": "Paris", "ownerId": "tom" }),
+    )
+    .await;
     synced(&store).await;
     let (status, body) = rest_as(
         TOM,
@@ -170,7 +201,11 @@ async fn a_merged_conflict_sends_the_unit_again_and_it_lands_whole() {
         "the first push met the conflict: {outcomes:?}"
     );
     let row = server_row(TOM, "accounts", &acc).await.unwrap().1;
-    assert_eq!((&row["name"], &row["city"]), (&json!("B"), &json!("Lyon")), "{row}");
+    assert_eq!(
+        (&row["name"], &row["city"]),
+        (&json!("B"), &json!("Lyon")),
+        "{row}"
+    );
     assert!(server_row(TOM, "notes", &note).await.is_some());
     assert!(errors(&store).await.is_empty());
     assert_eq!(pending_count(&store).await, 0);
