@@ -103,3 +103,71 @@ fn a_unit_with_a_held_row_waits_whole() {
     let held = |r: &RowId| *r == row("t", "x2");
     assert_eq!(units.pick(&rows, 10, &held), [row("t", "p1")]);
 }
+
+mod fates {
+    use offline_tables_core::conflict::Settlement;
+    use offline_tables_core::protocol::RejectReason;
+    use offline_tables_core::units::{fate, Fate};
+
+    fn applied() -> Settlement {
+        Settlement::Applied {
+            version: "5".into(),
+        }
+    }
+    fn rejected(reason: RejectReason) -> Settlement {
+        Settlement::Reject {
+            reason,
+            message: "no".into(),
+        }
+    }
+    fn resend() -> Settlement {
+        Settlement::Resend {
+            row: None,
+            base_version: Some("7".into()),
+            base_row: None,
+        }
+    }
+    fn take_server() -> Settlement {
+        Settlement::TakeServer {
+            row: None,
+            version: Some("7".into()),
+        }
+    }
+
+    fn of(members: &[Settlement]) -> Fate {
+        let named: Vec<(&str, String, &Settlement)> =
+            members.iter().map(|s| ("t", "k".to_string(), s)).collect();
+        fate(&named)
+    }
+
+    #[test]
+    fn a_unit_lands_whole_goes_again_whole_or_is_refused_whole() {
+        assert_eq!(of(&[applied(), applied()]), Fate::Applied);
+        // A conflict its policy resends: the unit goes again with it.
+        assert_eq!(
+            of(&[resend(), rejected(RejectReason::Transaction)]),
+            Fate::Retry
+        );
+        // A member refused for its own reason refuses the unit, with that reason.
+        match of(&[
+            rejected(RejectReason::Transaction),
+            rejected(RejectReason::Permission),
+        ]) {
+            Fate::Refused { reason, message } => {
+                assert_eq!(reason, "permission");
+                assert!(message.contains("t k: no"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A conflict settled for the server refuses it too, even beside a resend.
+        match of(&[resend(), take_server(), rejected(RejectReason::Transaction)]) {
+            Fate::Refused { reason, .. } => assert_eq!(reason, "conflict"),
+            other => panic!("{other:?}"),
+        }
+        // A refusal outranks a conflict in naming the reason.
+        match of(&[take_server(), rejected(RejectReason::Validation)]) {
+            Fate::Refused { reason, .. } => assert_eq!(reason, "validation"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
