@@ -157,11 +157,15 @@ async fn a_push_whose_answer_is_lost_gets_the_same_key_again() {
     let title = unique("lost");
     insert(&store, "jobs", json!({ "title": title, "ownerId": "tom" })).await;
     faults
-        .add(json!([{ "path": "/sync/push", "method": "POST", "times": 1, "fault": { "kind": "dropAfterCommit" } }]))
+        // Three: Chromium sends a request dropped on a kept-alive connection again by itself,
+        // up to twice (see `dropped_until_failed` in faults.rs), and each is answered from the
+        // outcome stored the first time.
+        .add(json!([{ "path": "/sync/push", "method": "POST", "times": 3, "fault": { "kind": "dropAfterCommit" } }]))
         .await;
     spy_reset();
     let first = sync(&store).await;
     assert_ne!(first["result"], "completed", "{first}");
+    faults.clear().await;
     let jobs = server_where("jobs", &format!("title eq '{title}'")).await;
     assert_eq!(
         jobs.len(),
@@ -179,7 +183,6 @@ async fn a_push_whose_answer_is_lost_gets_the_same_key_again() {
     let real = jobs[0]["id"].as_str().unwrap();
     assert_eq!(local(&store, "jobs", real).await["title"], json!(title));
     assert_eq!(pending_count(&store).await, 0);
-    faults.assert_used_up().await;
     finish(store).await;
 }
 

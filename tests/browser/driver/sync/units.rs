@@ -91,7 +91,8 @@ async fn a_refused_member_leaves_nothing_on_the_server_and_one_sync_error() {
     ]);
     transact(&store, &["accounts"], insert_all(&js(&rows.to_string()))).await;
     let report = sync(&store).await;
-    assert_eq!(report["rejected"], 2, "{report}");
+    assert_eq!(report["errors"], 2, "both changes refused: {report}");
+    assert_eq!(report["status"]["errors"], 1, "one sync error: {report}");
     assert!(
         server_row(TOM, "accounts", &mine).await.is_none(),
         "nothing of the unit landed"
@@ -112,7 +113,7 @@ async fn a_refused_member_leaves_nothing_on_the_server_and_one_sync_error() {
     ok(store.retry_sync_error(id)).await;
     assert_eq!(pending_count(&store).await, 2);
     let report = sync(&store).await;
-    assert_eq!(report["rejected"], 2, "{report}");
+    assert_eq!(report["errors"], 2, "{report}");
     assert_eq!(errors(&store).await.len(), 1);
     assert!(server_row(TOM, "accounts", &mine).await.is_none());
     finish(store).await;
