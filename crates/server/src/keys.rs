@@ -82,7 +82,7 @@ pub enum Mapped {
     /// Apply this mutation; `temp` is the temporary key of a `tempKey` insert, whose new
     /// key is the mutation's.
     Apply {
-        mutation: PushMutation,
+        mutation: Box<PushMutation>,
         temp: Option<Key>,
     },
     /// Refuse it (`validation`) with this message.
@@ -100,7 +100,7 @@ pub async fn map(
 ) -> AppResult<Mapped> {
     let Some(def) = profile.tables.get(&m.table) else {
         return Ok(Mapped::Apply {
-            mutation: m.clone(),
+            mutation: Box::new(m.clone()),
             temp: None,
         });
     };
@@ -173,7 +173,7 @@ pub async fn map(
         }
     }
     Ok(Mapped::Apply {
-        mutation: out,
+        mutation: Box::new(out),
         temp,
     })
 }

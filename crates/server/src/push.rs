@@ -223,7 +223,7 @@ async fn apply_one(
     now: i64,
 ) -> AppResult<Outcome> {
     let (m, temp) = match keys::map(tx, profile, client, m).await? {
-        keys::Mapped::Apply { mutation, temp } => (mutation, temp),
+        keys::Mapped::Apply { mutation, temp } => (*mutation, temp),
         keys::Mapped::Refuse(message) => {
             return Ok(rejected(m.id, RejectReason::Validation, message))
         }
