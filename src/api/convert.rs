@@ -137,6 +137,9 @@ pub struct TabChange {
     pub table: String,
     #[serde(with = "serde_wasm_bindgen::preserve")]
     pub keys: Array,
+    /// The rows the change left, parallel to `keys`, when the other tab sent them.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    pub rows: JsValue,
 }
 
 /// Keys given from JS or handed back by storage, for the status's count of pending rows.
@@ -247,11 +250,13 @@ pub struct ChangeEvent<'a> {
     pub source: &'static str,
 }
 
-/// What the change emitter tells other tabs: `{ table, keys }`.
+/// What the change emitter tells other tabs: `{ table, keys, rows? }`.
 #[derive(Serialize)]
 pub struct TabChangeOut<'a> {
     pub table: &'a str,
     pub keys: Js<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Js<'a>>,
 }
 
 /// A message on the sync channel: `{ type, body }`.

@@ -60,7 +60,8 @@ impl Db {
         .await;
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit_local(table, &keys, LocalWrite::Put);
+        self.events
+            .emit_local_rows(table, &keys, Some(rows), LocalWrite::Put);
         Ok(keys)
     }
 
@@ -87,7 +88,8 @@ impl Db {
         };
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit_local(table, &keys, LocalWrite::Put);
+        self.events
+            .emit_local_rows(table, &keys, Some(&Array::of1(row)), LocalWrite::Put);
         Ok(key)
     }
 
@@ -126,7 +128,8 @@ impl Db {
         };
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit_local(table, &keys, LocalWrite::Put);
+        self.events
+            .emit_local_rows(table, &keys, Some(&Array::of1(&row)), LocalWrite::Put);
         Ok(row)
     }
 
@@ -151,7 +154,9 @@ impl Db {
         };
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit_local(table, &keys, LocalWrite::Other);
+        let gone = Array::new_with_length(keys.length());
+        self.events
+            .emit_local_rows(table, &keys, Some(&gone), LocalWrite::Other);
         Ok(())
     }
 
@@ -189,7 +194,9 @@ impl Db {
         .await;
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit_local(table, &keys, LocalWrite::Other);
+        let gone = Array::new_with_length(keys.length());
+        self.events
+            .emit_local_rows(table, &keys, Some(&gone), LocalWrite::Other);
         Ok(())
     }
 }
