@@ -137,9 +137,6 @@ pub struct TabChange {
     pub table: String,
     #[serde(with = "serde_wasm_bindgen::preserve")]
     pub keys: Array,
-    /// The rows the change left, parallel to `keys`, when the other tab sent them.
-    #[serde(default, with = "serde_wasm_bindgen::preserve")]
-    pub rows: JsValue,
 }
 
 /// Keys given from JS or handed back by storage, for the status's count of pending rows.

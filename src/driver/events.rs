@@ -110,12 +110,15 @@ impl Emitter {
             let weak: Weak<Inner> = Rc::downgrade(&emitter.0);
             let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
                 if let Some(inner) = weak.upgrade() {
-                    if let Ok(m) = convert::from_js::<TabChange>(m.data()) {
+                    let data = m.data();
+                    if let Ok(m) = convert::from_js::<TabChange>(data.clone()) {
                         inner.tell(Heard::Tab);
                         if let Some(e) = convert::reported(event(&m.table, &m.keys, Source::Tab)) {
                             inner.call(&e);
                         }
-                        inner.live.changed(&m.table, &m.keys, m.rows.dyn_ref());
+                        // The rows, when the other tab sent them (`TabChangeOut`).
+                        let rows = js_sys::Reflect::get(&data, &"rows".into()).unwrap_or_default();
+                        inner.live.changed(&m.table, &m.keys, rows.dyn_ref());
                     }
                 }
             });

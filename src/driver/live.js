@@ -1,6 +1,6 @@
 // live.js: the live queries' helpers over the rows a change wrote, beside src/driver/live.rs.
 
-/** The JSON text of `[keys, rows]`, each row holding only `cols`, a deleted one (undefined) as null. */
+/** The JSON text of `[keys, rows]`, each row holding only `cols` (which may repeat), a deleted one (undefined) as null. */
 export function changedJson(keys, rows, cols) {
   const out = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {

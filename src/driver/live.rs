@@ -62,6 +62,8 @@ struct Live {
     /// The query's `select` as `gather` takes it (an array of columns, or null).
     select: JsValue,
     kind: RefCell<Kind>,
+    /// `kind.columns()`, the columns a changed row is read for.
+    columns: Vec<String>,
     listener: Function,
     on_error: Option<Function>,
     db: Weak<Db>,
@@ -101,6 +103,7 @@ impl Registry {
             id,
             table: table.to_string(),
             select,
+            columns: kind.columns(),
             kind: RefCell::new(kind),
             listener: to.listener,
             on_error: to.on_error,
@@ -116,18 +119,15 @@ impl Registry {
 
     /// Stops the live query `id` (nothing when it is stopped already).
     pub fn close(&self, id: u32) {
-        self.open.borrow_mut().retain(|l| {
-            let keep = l.id != id;
-            if !keep {
-                l.state.set(State::Stopped);
-            }
-            keep
-        });
+        let mut open = self.open.borrow_mut();
+        if let Some(i) = open.iter().position(|l| l.id == id) {
+            open.swap_remove(i).state.set(State::Stopped);
+        }
     }
 
     /// Stops every live query (the store closes).
     pub fn clear(&self) {
-        for l in self.open.borrow_mut().drain(..) {
+        for l in self.open.take() {
             l.state.set(State::Stopped);
         }
     }
@@ -148,26 +148,30 @@ impl Registry {
             return;
         }
         let decoded = rows.and_then(|rows| decode(keys, rows, &idle));
-        let changes: Option<Vec<Change<'_>>> = decoded.as_ref().map(|(keys, rows)| {
-            keys.iter()
-                .zip(rows)
-                .map(|(k, r)| Change {
-                    key: k.clone(),
-                    after: r.as_ref().map_or(After::Deleted, After::Row),
-                })
-                .collect()
-        });
+        let mut changes = Vec::new();
+        if let Some((keys, rows)) = &decoded {
+            for (key, row) in keys.iter().zip(rows) {
+                let after = match row {
+                    Value::Object(r) => After::Row(r),
+                    _ => After::Deleted,
+                };
+                changes.push(Change {
+                    key: key.clone(),
+                    after,
+                });
+            }
+        }
         for l in idle {
-            let Some(changes) = changes.as_deref().filter(|_| !l.stale.get()) else {
+            if decoded.is_none() || l.stale.get() {
                 l.start();
                 continue;
-            };
+            }
             let count = match &mut *l.kind.borrow_mut() {
-                Kind::Rows(w) => match w.affected(changes) {
+                Kind::Rows(w) => match w.affected(&changes) {
                     true => None,
                     false => continue,
                 },
-                Kind::Count(c) => c.apply(changes).then(|| c.count()),
+                Kind::Count(c) => c.apply(&changes).then(|| c.count()),
             };
             match count {
                 Some(n) => l.deliver(&JsValue::from(n as f64)),
@@ -177,37 +181,32 @@ impl Registry {
     }
 }
 
-/// The changed keys, and the rows (their columns the `live` queries read; None:
+/// The changed keys, and the rows (their columns the `live` queries read; null when
 /// deleted), or None when they do not read back as such (decided as unknown).
-fn decode(keys: &Array, rows: &Array, live: &[Rc<Live>]) -> Option<(Vec<Key>, Vec<Option<Row>>)> {
-    let mut cols: Vec<String> = live
-        .iter()
-        .flat_map(|l| l.kind.borrow().columns())
-        .collect();
-    offline_tables_core::sort::sort(&mut cols);
-    cols.dedup();
-    let cols: Array = cols.iter().map(|c| JsValue::from_str(c)).collect();
-    let (keys, rows): (Vec<Value>, Vec<Value>) =
-        match wire::from_str::<Value>(&changed_json(keys, rows, &cols)).ok()? {
-            Value::Array(mut pair) if pair.len() == 2 => match (pair.pop()?, pair.pop()?) {
-                (Value::Array(r), Value::Array(k)) if r.len() == k.len() => (k, r),
-                _ => return None,
-            },
-            _ => return None,
-        };
-    let keys = keys
-        .iter()
-        .map(|k| Key::from_json(k, "key").ok())
-        .collect::<Option<Vec<Key>>>()?;
-    let rows = rows
-        .into_iter()
-        .map(|r| match r {
-            Value::Object(m) => Some(Some(m)),
-            Value::Null => Some(None),
-            _ => None,
-        })
-        .collect::<Option<Vec<_>>>()?;
-    Some((keys, rows))
+fn decode(keys: &Array, rows: &Array, live: &[Rc<Live>]) -> Option<(Vec<Key>, Vec<Value>)> {
+    let mut names = Vec::new();
+    for l in live {
+        names.extend_from_slice(&l.columns);
+    }
+    // Each column once: a hundred queries on one table mostly read the same few.
+    offline_tables_core::sort::sort(&mut names);
+    names.dedup();
+    let cols = Array::new();
+    for c in names {
+        cols.push(&JsValue::from(c));
+    }
+    let Ok(Value::Array(mut pair)) = wire::from_str::<Value>(&changed_json(keys, rows, &cols))
+    else {
+        return None;
+    };
+    let (Some(Value::Array(rows)), Some(Value::Array(keys))) = (pair.pop(), pair.pop()) else {
+        return None;
+    };
+    let mut out = Vec::with_capacity(keys.len());
+    for k in &keys {
+        out.push(Key::from_json(k, "key").ok()?);
+    }
+    (rows.len() == out.len()).then_some((out, rows))
 }
 
 impl Live {
@@ -253,13 +252,7 @@ impl Live {
 
     /// Holds what a read gave and delivers the result.
     fn took(&self, rows: &Array) -> Result<()> {
-        let cols: Array = self
-            .kind
-            .borrow()
-            .columns()
-            .iter()
-            .map(|c| JsValue::from_str(c))
-            .collect();
+        let cols: Array = self.columns.iter().map(|c| JsValue::from_str(c)).collect();
         let picked: Vec<Row> = wire::from_str(&js::pick_json(rows, &cols))
             .map_err(|e| Error::storage(format!("live query on '{}': {e}", self.table)))?;
         let result: JsValue = match &mut *self.kind.borrow_mut() {

@@ -79,18 +79,20 @@ impl Keys {
 
 /// The keys of `rows` in their column `key_column` (rows without a valid key skipped:
 /// stored rows always have one).
-fn keys_of(rows: &[Row], key_column: &str) -> Vec<Key> {
-    rows.iter()
-        .filter_map(|r| Key::from_json(r.get(key_column)?, "key").ok())
-        .collect()
+fn keys_of(rows: &[Row], key_column: &str) -> Keys {
+    let mut keys = Vec::with_capacity(rows.len());
+    for r in rows {
+        if let Some(Ok(k)) = r.get(key_column).map(|v| Key::from_json(v, "key")) {
+            keys.push(k);
+        }
+    }
+    Keys::of(keys)
 }
 
-/// `cols` and `key_column`, each once, sorted.
-fn with_key(mut cols: Vec<String>, key_column: &str) -> Vec<String> {
-    if !cols.iter().any(|c| c == key_column) {
-        cols.push(key_column.to_string());
-        crate::sort::sort(&mut cols);
-    }
+/// The columns of `query` a row is read for, and the key (which may come twice).
+fn columns_of(query: &Query, key_column: &str) -> Vec<String> {
+    let mut cols = query.columns();
+    cols.push(key_column.to_string());
     cols
 }
 
@@ -131,14 +133,14 @@ impl Window {
 
     /// The columns `hold` and `affected` read of a row, the key among them.
     pub fn columns(&self) -> Vec<String> {
-        with_key(self.query.columns(), &self.key_column)
+        columns_of(&self.query, &self.key_column)
     }
 
     /// Takes the rows `read_query` read, in order (at least their `columns`), and gives
     /// the range of them to deliver.
     pub fn hold(&mut self, rows: &[Row]) -> std::ops::Range<usize> {
         let q = &self.query;
-        self.held = Keys::of(keys_of(rows, &self.key_column));
+        self.held = keys_of(rows, &self.key_column);
         self.full = q
             .limit
             .is_some_and(|l| rows.len() as u64 >= q.offset.saturating_add(l));
@@ -205,18 +207,12 @@ impl Counted {
 
     /// The columns `apply` reads of a changed row, the key among them.
     pub fn columns(&self) -> Vec<String> {
-        let mut cols = Vec::new();
-        if let Some(f) = &self.query.filter {
-            f.columns(&mut cols);
-        }
-        crate::sort::sort(&mut cols);
-        cols.dedup();
-        with_key(cols, &self.key_column)
+        columns_of(&self.query, &self.key_column)
     }
 
     /// Takes the rows `read_query` read.
     pub fn hold(&mut self, rows: &[Row]) {
-        self.keys = Keys::of(keys_of(rows, &self.key_column));
+        self.keys = keys_of(rows, &self.key_column);
     }
 
     /// Follows `changes`; false when one's row is unknown (read again: what is held is
@@ -352,6 +348,10 @@ mod tests {
             "id",
         );
         assert_eq!(c.columns(), vec!["done".to_string(), "id".to_string()]);
+        assert!(Window::new(q(json!({ "orderBy": "id" })), "id")
+            .columns()
+            .iter()
+            .all(|c| c == "id"));
         c.hold(&[row(json!({ "id": 1 })), row(json!({ "id": 2 }))]);
         assert_eq!(c.count(), 1);
         let open = row(json!({ "id": 3, "done": false }));
