@@ -170,7 +170,8 @@ async function liveWorkloads(ours, name, reps) {
   try {
     await h.bulkPut(makeRows(0, 10000));
     const base = makeRows(10000, 1)[0];
-    const puts = 50;
+    // Per sample: 200 unrelated puts (a small difference, so many to average), 50 affecting one.
+    const [unrelatedPuts, puts] = [200, 50];
     let n = 0;
     let waiting = null; // [id, resolve] of the put the group-7 listener waits for
     let stray = 0;
@@ -183,11 +184,11 @@ async function liveWorkloads(ours, name, reps) {
         const close = mode === "hundred" ? await openLive(t, onRows) : null;
         const t0 = now();
         const ids = [];
-        for (let i = 0; i < puts; i++) {
+        for (let i = 0; i < unrelatedPuts; i++) {
           ids.push(`x${n++}`);
           await t.put({ ...base, id: ids.at(-1), group: "none" });
         }
-        const ms = (now() - t0) / puts;
+        const ms = (now() - t0) / unrelatedPuts;
         (mode === "none" ? out.unrelatedNone : out.unrelatedHundred).push(ms);
         if (close) close();
         await t.bulkDelete(ids); // untimed: every phase starts from the same 10000 rows

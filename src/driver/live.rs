@@ -184,16 +184,16 @@ impl Registry {
 /// The changed keys, and the rows (their columns the `live` queries read; null when
 /// deleted), or None when they do not read back as such (decided as unknown).
 fn decode(keys: &Array, rows: &Array, live: &[Rc<Live>]) -> Option<(Vec<Key>, Vec<Value>)> {
-    let mut names = Vec::new();
-    for l in live {
-        names.extend_from_slice(&l.columns);
-    }
     // Each column once: a hundred queries on one table mostly read the same few.
-    offline_tables_core::sort::sort(&mut names);
-    names.dedup();
+    let mut names: Vec<&str> = Vec::new();
+    for c in live.iter().flat_map(|l| &l.columns) {
+        if !names.contains(&c.as_str()) {
+            names.push(c);
+        }
+    }
     let cols = Array::new();
     for c in names {
-        cols.push(&JsValue::from(c));
+        cols.push(&JsValue::from_str(c));
     }
     let Ok(Value::Array(mut pair)) = wire::from_str::<Value>(&changed_json(keys, rows, &cols))
     else {
