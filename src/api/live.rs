@@ -60,7 +60,9 @@ impl Table {
             false => Kind::Count(Counted::new(q, &key)),
         };
         let events = self.db.events.clone();
-        let id = events.live().open(&self.db, &self.name, kind, select, to);
+        let id = events
+            .live()
+            .open(&self.db, (&self.name, &key), kind, select, to);
         let off = Closure::<dyn FnMut()>::new(move || events.live().close(id));
         Ok(off.into_js_value().unchecked_into())
     }

@@ -12,16 +12,16 @@ use js_sys::{Array, Function, Uint32Array};
 use offline_tables_core::live::{After, Change, Counted, Row, Window};
 use offline_tables_core::protocol::wire;
 use offline_tables_core::{Key, Query};
-use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/src/driver/live.js")]
 extern "C" {
-    /// The JSON text of `[keys, rows]`, rows holding only `cols`, deleted ones as null.
+    /// The JSON text of `rows` holding only `cols` and their key (`keys[i]` in `key_col`);
+    /// a deleted row holds its key and `"": 1` (no column has an empty name).
     #[wasm_bindgen(js_name = changedJson)]
-    fn changed_json(keys: &Array, rows: &Array, cols: &Array) -> String;
+    fn changed_json(keys: &Array, rows: &Array, cols: &Array, key_col: &str) -> String;
 }
 
 /// What a live query follows: rows (`live`) or their count (`liveCount`).
@@ -59,6 +59,8 @@ enum State {
 struct Live {
     id: u32,
     table: String,
+    /// The table's key column.
+    key: String,
     /// The query's `select` as `gather` takes it (an array of columns, or null).
     select: JsValue,
     kind: RefCell<Kind>,
@@ -92,7 +94,7 @@ impl Registry {
     pub fn open(
         &self,
         db: &Rc<Db>,
-        table: &str,
+        (table, key): (&str, &str),
         kind: Kind,
         select: JsValue,
         to: Listeners,
@@ -102,6 +104,7 @@ impl Registry {
         let live = Rc::new(Live {
             id,
             table: table.to_string(),
+            key: key.to_string(),
             select,
             columns: kind.columns(),
             kind: RefCell::new(kind),
@@ -149,17 +152,16 @@ impl Registry {
         }
         let decoded = rows.and_then(|rows| decode(keys, rows, &idle));
         let mut changes = Vec::new();
-        if let Some((keys, rows)) = &decoded {
-            for (key, row) in keys.iter().zip(rows) {
-                let after = match row {
-                    Value::Object(r) => After::Row(r),
-                    _ => After::Deleted,
-                };
-                changes.push(Change {
-                    key: key.clone(),
-                    after,
-                });
-            }
+        for row in decoded.iter().flatten() {
+            let key = row.get(&idle[0].key).map(|k| Key::from_json(k, "key"));
+            let Some(Ok(key)) = key else {
+                return idle.iter().for_each(|l| l.start());
+            };
+            let after = match row.contains_key("") {
+                true => After::Deleted,
+                false => After::Row(row),
+            };
+            changes.push(Change { key, after });
         }
         for l in idle {
             if decoded.is_none() || l.stale.get() {
@@ -181,9 +183,9 @@ impl Registry {
     }
 }
 
-/// The changed keys, and the rows (their columns the `live` queries read; null when
-/// deleted), or None when they do not read back as such (decided as unknown).
-fn decode(keys: &Array, rows: &Array, live: &[Rc<Live>]) -> Option<(Vec<Key>, Vec<Value>)> {
+/// The changed rows as `changed_json` gives them (their columns the `live` queries
+/// read), or None when they do not read back as such (decided as unknown).
+fn decode(keys: &Array, rows: &Array, live: &[Rc<Live>]) -> Option<Vec<Row>> {
     // Each column once: a hundred queries on one table mostly read the same few.
     let mut names: Vec<&str> = Vec::new();
     for c in live.iter().flat_map(|l| &l.columns) {
@@ -195,18 +197,7 @@ fn decode(keys: &Array, rows: &Array, live: &[Rc<Live>]) -> Option<(Vec<Key>, Ve
     for c in names {
         cols.push(&JsValue::from_str(c));
     }
-    let Ok(Value::Array(mut pair)) = wire::from_str::<Value>(&changed_json(keys, rows, &cols))
-    else {
-        return None;
-    };
-    let (Some(Value::Array(rows)), Some(Value::Array(keys))) = (pair.pop(), pair.pop()) else {
-        return None;
-    };
-    let mut out = Vec::with_capacity(keys.len());
-    for k in &keys {
-        out.push(Key::from_json(k, "key").ok()?);
-    }
-    (rows.len() == out.len()).then_some((out, rows))
+    wire::from_str(&changed_json(keys, rows, &cols, &live[0].key)).ok()
 }
 
 impl Live {
