@@ -381,3 +381,32 @@ async fn a_burst_of_writes_ends_in_the_last_result_with_no_more_calls_than_write
     assert_eq!(counts.last().map(String::as_str), Some("20"));
     finish(store).await;
 }
+
+#[wasm_bindgen_test]
+async fn unsubscribing_before_the_first_read_ends_and_a_throwing_listener_stop_nothing_else() {
+    let store = fresh().await;
+    let t = store.table("accounts").unwrap();
+    // Stopped at once: not even the first result comes.
+    let early = Calls::new();
+    let off = live(&t, "{}", &early);
+    off.call0(&JsValue::UNDEFINED).unwrap();
+    let early_count = Calls::new();
+    let off = live_count(&t, "{}", &early_count);
+    off.call0(&JsValue::UNDEFINED).unwrap();
+
+    // A listener that throws is logged; the write and the other live queries go on.
+    let thrower = Function::new_with_args("rows", "throw new Error('listener failed on purpose')");
+    t.live(js("{}"), thrower.clone(), None).unwrap();
+    t.live_count(js("{}"), thrower, None).unwrap();
+    let calls = Calls::new();
+    let _off = live(&t, r#"{"select":["id"]}"#, &calls);
+    assert_eq!(calls.wait_for(1, 2000).await, ["[]"]);
+    assert_eq!(
+        ok(t.put(js(r#"{"id":"a"}"#))).await.as_string().as_deref(),
+        Some("a")
+    );
+    assert_eq!(calls.wait_for(1, 2000).await, [r#"[{"id":"a"}]"#]);
+    assert_eq!(early.take(), Vec::<String>::new());
+    assert_eq!(early_count.take(), Vec::<String>::new());
+    finish(store).await;
+}
