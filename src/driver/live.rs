@@ -22,6 +22,12 @@ extern "C" {
     /// a deleted row holds its key and `"": 1` (no column has an empty name).
     #[wasm_bindgen(js_name = changedJson)]
     fn changed_json(keys: &Array, rows: &Array, cols: &Array, key_col: &str) -> String;
+    /// What `deliver` and `fail` call.
+    fn listeners(listener: &Function, on_error: Option<&Function>) -> JsValue;
+    /// Calls the listener with `result` unless its JSON text is the last one's.
+    fn deliver(to: &JsValue, result: &JsValue);
+    /// Calls `onError` with `err`, or logs it.
+    fn fail(to: &JsValue, err: &JsValue);
 }
 
 /// What a live query follows: rows (`live`) or their count (`liveCount`).
@@ -66,14 +72,12 @@ struct Live {
     kind: RefCell<Kind>,
     /// `kind.columns()`, the columns a changed row is read for.
     columns: Vec<String>,
-    listener: Function,
-    on_error: Option<Function>,
+    /// The listeners and the JSON text of the last result delivered (`live.js`).
+    to: JsValue,
     db: Weak<Db>,
     state: Cell<State>,
     /// The last read failed: what is held is stale, so the next change reads.
     stale: Cell<bool>,
-    /// The JSON text of the last result delivered.
-    last: RefCell<Option<String>>,
 }
 
 /// The open live queries of one store.
@@ -108,12 +112,10 @@ impl Registry {
             select,
             columns: kind.columns(),
             kind: RefCell::new(kind),
-            listener: to.listener,
-            on_error: to.on_error,
+            to: listeners(&to.listener, to.on_error.as_ref()),
             db: Rc::downgrade(db),
             state: Cell::new(State::Idle),
             stale: Cell::new(false),
-            last: RefCell::default(),
         });
         self.open.borrow_mut().push(live.clone());
         live.start();
@@ -263,32 +265,12 @@ impl Live {
 
     /// Calls the listener with `result` unless it is the one it got last.
     fn deliver(&self, result: &JsValue) {
-        let text = js_sys::JSON::stringify(result)
-            .ok()
-            .and_then(|s| s.as_string());
-        {
-            let mut last = self.last.borrow_mut();
-            if text.is_some() && *last == text {
-                return;
-            }
-            *last = text;
-        }
-        if self.state.get() == State::Stopped {
-            return;
-        }
-        if let Err(e) = self.listener.call1(&JsValue::UNDEFINED, result) {
-            web_sys::console::error_2(&"offline-tables: a live query's listener threw".into(), &e);
+        if self.state.get() != State::Stopped {
+            deliver(&self.to, result);
         }
     }
 
     fn failed(&self, e: &Error) {
-        let err = crate::error::to_js(e);
-        let called = self
-            .on_error
-            .as_ref()
-            .map(|f| f.call1(&JsValue::UNDEFINED, &err));
-        if !matches!(called, Some(Ok(_))) {
-            web_sys::console::error_2(&"offline-tables: a live query failed".into(), &err);
-        }
+        fail(&self.to, &crate::error::to_js(e));
     }
 }
