@@ -5,6 +5,7 @@
 
 pub(crate) mod convert;
 mod intercept;
+mod live;
 mod store;
 mod table;
 mod transaction;

@@ -13,8 +13,8 @@ use wasm_bindgen::prelude::*;
 /// carries an `Error` with a stable `code`.
 #[wasm_bindgen]
 pub struct Table {
-    db: Rc<Db>,
-    name: String,
+    pub(super) db: Rc<Db>,
+    pub(super) name: String,
     /// The store's syncer (for `getFile` of a `download: "view"` column).
     syncer: Option<Rc<Syncer>>,
 }

@@ -39,18 +39,23 @@ impl TxWrite {
     }
 }
 
-/// The keys each table's writes touched, for the change events after the commit.
+/// The keys each table's writes touched and the rows they left (undefined: deleted),
+/// for the change events after the commit.
 #[derive(Default)]
-struct Written(Vec<(String, Array, bool)>);
+struct Written(Vec<(String, Array, Array, bool)>);
 
 impl Written {
-    fn add(&mut self, table: &str, key: &JsValue, deleted: bool) {
-        match self.0.iter_mut().find(|(t, _, _)| t == table) {
-            Some((_, keys, any_delete)) => {
+    fn add(&mut self, table: &str, key: &JsValue, row: &JsValue) {
+        let deleted = row.is_undefined();
+        match self.0.iter_mut().find(|(t, ..)| t == table) {
+            Some((_, keys, rows, any_delete)) => {
                 keys.push(key);
+                rows.push(row);
                 *any_delete |= deleted;
             }
-            None => self.0.push((table.to_string(), Array::of1(key), deleted)),
+            None => self
+                .0
+                .push((table.to_string(), Array::of1(key), Array::of1(row), deleted)),
         }
     }
 }
@@ -92,7 +97,7 @@ impl Db {
                         }
                         _ => Ok(JsValue::UNDEFINED),
                     };
-                    written.add(table, &key, false);
+                    written.add(table, &key, row);
                     match checked {
                         Ok(_) => {
                             write_logged(&tx, &store, table, &Array::of1(&key), "put", &mut || {
@@ -104,10 +109,10 @@ impl Db {
                     }
                 }
                 TxWrite::Update { key, patch, .. } => {
-                    written.add(table, key, false);
                     match read_checked(&tx, &store, key, ctx, Expect::Present).await {
                         Ok(current) => {
                             let row = super::js::merge_patch(&current, patch);
+                            written.add(table, key, &row);
                             write_logged(
                                 &tx,
                                 &store,
@@ -122,7 +127,7 @@ impl Db {
                     }
                 }
                 TxWrite::Delete { key, .. } => {
-                    written.add(table, key, true);
+                    written.add(table, key, &JsValue::UNDEFINED);
                     match read_checked(&tx, &store, key, ctx, Expect::Present).await {
                         Ok(_) => {
                             write_logged(
@@ -144,12 +149,13 @@ impl Db {
             }
         }
         tx.commit_or_abort(done).await?;
-        for (table, keys, any_delete) in written.0 {
+        for (table, keys, rows, any_delete) in written.0 {
             let wrote = match any_delete {
                 true => LocalWrite::Other,
                 false => LocalWrite::Put,
             };
-            self.events.emit_local(&table, &keys, wrote);
+            self.events
+                .emit_local_rows(&table, &keys, Some(&rows), wrote);
         }
         Ok(())
     }

@@ -60,7 +60,8 @@ impl Db {
         .await;
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit_local(table, &keys, LocalWrite::Put);
+        self.events
+            .emit_local_rows(table, &keys, Some(rows), LocalWrite::Put);
         Ok(keys)
     }
 
@@ -88,7 +89,8 @@ impl Db {
         };
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit_local(table, &keys, LocalWrite::Put);
+        self.events
+            .emit_local_rows(table, &keys, Some(&Array::of1(row)), LocalWrite::Put);
         Ok(key)
     }
 
@@ -152,7 +154,8 @@ impl Db {
         };
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit_local(table, &keys, LocalWrite::Put);
+        self.events
+            .emit_local_rows(table, &keys, Some(&Array::of1(&row)), LocalWrite::Put);
         Ok(row)
     }
 
@@ -177,7 +180,9 @@ impl Db {
         };
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit_local(table, &keys, LocalWrite::Other);
+        let gone = Array::new_with_length(keys.length());
+        self.events
+            .emit_local_rows(table, &keys, Some(&gone), LocalWrite::Other);
         Ok(())
     }
 
@@ -215,7 +220,9 @@ impl Db {
         .await;
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit_local(table, &keys, LocalWrite::Other);
+        let gone = Array::new_with_length(keys.length());
+        self.events
+            .emit_local_rows(table, &keys, Some(&gone), LocalWrite::Other);
         Ok(())
     }
 }

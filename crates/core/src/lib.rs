@@ -7,6 +7,7 @@ pub mod conflict;
 pub mod engine;
 pub mod error;
 pub mod keys;
+pub mod live;
 pub mod outbox;
 pub mod profile;
 pub mod protocol;

@@ -56,6 +56,22 @@ async fn a_parent_and_child_created_offline_land_with_the_servers_keys() {
     .await;
     let task_temp = task.as_str().unwrap().to_string();
     assert!(task_temp.starts_with("~tmp:"), "{task}");
+    // A live query over the task: it follows the rename.
+    let delivered: std::rc::Rc<std::cell::RefCell<Vec<String>>> = Default::default();
+    let sink = delivered.clone();
+    let listener = wasm_bindgen::closure::Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(
+        move |rows: wasm_bindgen::JsValue| sink.borrow_mut().push(json(&rows)),
+    );
+    let q = js(&json!({ "where": { "text": title } }).to_string());
+    let stop = store
+        .table("tasks")
+        .unwrap()
+        .live(
+            q,
+            wasm_bindgen::JsCast::unchecked_ref::<js_sys::Function>(listener.as_ref()).clone(),
+            None,
+        )
+        .unwrap();
     assert_eq!(
         local(&store, "jobs", &temp_key).await["title"],
         json!(title)
@@ -96,6 +112,18 @@ async fn a_parent_and_child_created_offline_land_with_the_servers_keys() {
         json!([{ "id": task_real, "jobId": real, "ownerId": "tom", "text": title }])
     );
     assert_eq!(pending_count(&store).await, 0);
+    // The live query's last result is the task as it is now, pointing at the real key.
+    let mut waited = 0;
+    while delivered.borrow().last().map(|l| parse(l)) != Some(rows.clone()) {
+        assert!(
+            waited < 3000,
+            "the live query did not follow the rename: {:?}",
+            delivered.borrow()
+        );
+        pause(50).await;
+        waited += 50;
+    }
+    let _ = stop.call0(&wasm_bindgen::JsValue::UNDEFINED);
     // The temporary key still finds the row (an app may hold it).
     assert_eq!(local(&store, "jobs", &temp_key).await["id"], json!(real));
     // The change events said what was renamed.
