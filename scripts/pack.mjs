@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { minify } from "terser";
+import { applyTypings } from "./typings.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = path.join(ROOT, "target", "npm");
@@ -76,6 +77,15 @@ if (existsSync(path.join(BUNDLER, "snippets"))) copy(path.join(BUNDLER, "snippet
 // Plain <script type="module"> pages and workers, no bundler: `import init, … from "offline-tables/web"`.
 copy(path.join(WEB, "offline_tables.js"), "web.js");
 copy(path.join(WEB, "offline_tables.d.ts"), "web.d.ts");
+// The typed classes (scripts/typings.mjs; build.sh ran it already, so this only checks a stale pkg/ is not shipped).
+for (const f of ["offline_tables.d.ts", "web.d.ts"]) {
+  const file = path.join(PKG, f);
+  try {
+    writeFileSync(file, applyTypings(readFileSync(file, "utf8"), f).text);
+  } catch (e) {
+    fail(e.message);
+  }
+}
 const shipped = ["offline_tables.js", "offline_tables_bg.js", "web.js",
   ...snippets.filter((f) => f.endsWith(".js")).map((f) => path.join("snippets", f))];
 for (const f of ["README.md", "LICENSE", "CHANGELOG.md"]) copy(path.join(ROOT, f), f);
