@@ -580,16 +580,17 @@ export class Table<R = Row> {
    * Calls `listener` with the rows matching `query` at once, then after every committed
    * change (local, pulled or from another tab) that alters them, once per transaction;
    * never for a change that leaves them the same. `onError` gets a failure to read them.
-   * Returns the function that unsubscribes.
+   * Returns the function that unsubscribes (`close()` stops them all); throws
+   * `invalid_argument` at once for a bad query.
    */
   live<S extends Columns<R> = Columns<R>>(
-    query: QueryOf<R, S>,
+    query: QueryOf<R, S> | undefined,
     listener: (rows: Selected<R, S>[]) => void,
     onError?: (error: OfflineTablesError) => void,
   ): () => void;
   /** As `live`, for how many rows match `query`. */
   liveCount(
-    query: QueryOf<R>,
+    query: QueryOf<R> | undefined,
     listener: (count: number) => void,
     onError?: (error: OfflineTablesError) => void,
   ): () => void;
