@@ -3,6 +3,7 @@
 // repository's devDependencies) with webpack, and drives it in headless Chromium against the reference server: the first
 // render shows the rows, a write re-renders them, an equal inline query does not re-subscribe and another one does,
 // useSyncStatus follows a sync, and unmounting unsubscribes (the real Table.live and liveCount, counted by a wrapper).
+// The README's *Typed tables* (```ts) and *React* (```tsx) examples are type-checked, compiled by tsc, bundled and run.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -17,9 +18,19 @@ import { CHROMIUM_FLAGS, restAs } from "./harness.mjs";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SERVER = process.env.OT_TEST_SERVER;
 const NPM_DIR = path.join(ROOT, "target", "npm");
-const TOKEN = "dev-token-sam";
+// rhea: a user no other test writes for (tests/fixtures/tokens.json).
+const TOKEN = "dev-token-rhea";
 
 let scratch, pkgDir, browser, httpServer, base;
+
+/** The README's one fenced block with this info string whose text includes `marker` (package.test.mjs has the same:
+ * importing it would run its tests here). */
+function readmeBlock(lang, marker) {
+  const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const blocks = [...readme.matchAll(/^```(\S+)[^\n]*\n([\s\S]*?)^```$/gm)].filter(([, l, body]) => l === lang && body.includes(marker));
+  assert.equal(blocks.length, 1, `README.md: one \`\`\`${lang} block with ${marker}`);
+  return blocks[0][2];
+}
 
 // The app: a list of one tag's notes (useLiveQuery by table name, an inline query object), their count (useLiveCount on
 // a Table), the store's name (useStore) and its sync status (useSyncStatus). Plain JS (no JSX), as webpack takes it.
@@ -140,20 +151,63 @@ test("the tarball ships offline-tables/react as plain JS importing only react, a
   }
 });
 
-test("the React declarations type-check a TSX app on the installed package", () => {
-  // @types/react as the app would have it (the repository's devDependency).
-  mkdirSync(path.join(scratch, "node_modules", "@types"), { recursive: true });
-  symlinkSync(path.join(ROOT, "node_modules", "@types", "react"), path.join(scratch, "node_modules", "@types", "react"));
-  writeFileSync(path.join(scratch, "app.tsx"), TSX);
-  writeFileSync(path.join(scratch, "tsconfig.json"), JSON.stringify({
-    compilerOptions: { target: "es2022", module: "esnext", moduleResolution: "bundler", lib: ["esnext", "dom"], types: [], jsx: "react-jsx", strict: true, noEmit: true, skipLibCheck: false },
-    files: ["app.tsx"],
+/** tsc on `files` in the scratch project (with `emit`, JS into out/), @types/react and @types/react-dom as an app has them. */
+function tsc(files, emit = false) {
+  for (const t of ["react", "react-dom"]) {
+    const link = path.join(scratch, "node_modules", "@types", t);
+    mkdirSync(path.dirname(link), { recursive: true });
+    if (!existsSync(link)) symlinkSync(path.join(ROOT, "node_modules", "@types", t), link);
+  }
+  const config = `tsconfig-${files[0].replace(/\W/g, "_")}.json`;
+  writeFileSync(path.join(scratch, config), JSON.stringify({
+    compilerOptions: {
+      target: "es2022", module: "esnext", moduleResolution: "bundler", lib: ["esnext", "dom"], types: [], jsx: "react-jsx",
+      strict: true, skipLibCheck: false, ...(emit ? { outDir: "out", rootDir: "." } : { noEmit: true }),
+    },
+    files,
   }));
   try {
-    execFileSync(path.join(ROOT, "node_modules", ".bin", "tsc"), ["-p", scratch], { cwd: scratch, stdio: "pipe" });
+    execFileSync(path.join(ROOT, "node_modules", ".bin", "tsc"), ["-p", config], { cwd: scratch, stdio: "pipe" });
   } catch (e) {
     assert.fail(`tsc: ${e.stdout}${e.stderr}`);
   }
+}
+
+test("the React declarations type-check a TSX app on the installed package", () => {
+  writeFileSync(path.join(scratch, "app.tsx"), TSX);
+  tsc(["app.tsx"]);
+});
+
+test("the README's typed-tables and React examples compile and run", { timeout: 90_000 }, async () => {
+  // One module, as a reader runs them one after the other; the README's server and user are the test's.
+  const code = [readmeBlock("ts", "OfflineStore.open<Schema>"), readmeBlock("tsx", "offline-tables/react")].join("\n")
+    .replaceAll("http://localhost:8080", SERVER).replaceAll("dev-token-alice", TOKEN).replaceAll('"alice"', '"rhea"');
+  mkdirSync(path.join(scratch, "readme"), { recursive: true });
+  writeFileSync(path.join(scratch, "readme", "app.tsx"), code);
+  tsc(["readme/app.tsx"], true);
+  execFileSync(path.join(ROOT, "node_modules", ".bin", "webpack"), [
+    "--config", path.join(scratch, "webpack.config.cjs"), "--entry", "./out/readme/app.js", "--output-path", path.join(scratch, "readme-dist"),
+    "--output-public-path", "/readme-dist/",
+  ], { cwd: scratch, stdio: "pipe" });
+  writeFileSync(path.join(scratch, "readme.html"), `<!doctype html><meta charset="utf-8"><title>readme</title><link rel="icon" href="data:,"><body><script src="/readme-dist/main.js"></script>`);
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  await page.goto(`${base}/readme.html`);
+  await page.waitForFunction(() => [...document.querySelectorAll("li")].some((li) => li.textContent === "Bluebird"), null, { timeout: 20_000 })
+    .catch(() => assert.fail(`the README's component never showed its row; errors: ${errors.join("; ")}`));
+  assert.match(await page.locator("p.status").textContent(), /^(idle|syncing|offline), \d+ to push$/);
+  // Its store synced by itself: the row is on the server, with the update.
+  let got;
+  for (let i = 0; i < 50 && got?.body?.rating !== 4; i++) {
+    got = await restAs(SERVER, TOKEN)("GET", "/api/data/accounts/t1");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(got.status, 200);
+  assert.deepEqual({ name: got.body.name, city: got.body.city, rating: got.body.rating }, { name: "Bluebird", city: "Lyon", rating: 4 });
+  assert.deepEqual(errors, []);
+  await page.close();
 });
 
 test("useLiveQuery, useLiveCount, useStore and useSyncStatus in Chromium", { timeout: 90_000 }, async () => {
@@ -166,7 +220,7 @@ test("useLiveQuery, useLiveCount, useStore and useSyncStatus in Chromium", { tim
   const run = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   const tag = `react-${run}`;
   const name = `react-${run}`;
-  const note = (id, text, t = tag) => ({ id: `${run}-${id}`, ownerId: "sam", tag: t, text });
+  const note = (id, text, t = tag) => ({ id: `${run}-${id}`, ownerId: "rhea", tag: t, text });
   const text = (sel) => page.locator(sel).textContent();
   const items = () => page.locator("#rows li").allTextContents();
   const until = (what, fn, arg) => page.waitForFunction(fn, arg, { timeout: 15_000 })
