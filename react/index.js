@@ -24,13 +24,20 @@ export function useStore() {
   return store;
 }
 
+/** A live query's failure, as its snapshot (a change React sees), thrown at render. */
+class Failed {
+  constructor(error) {
+    this.error = error;
+  }
+}
+
 /**
  * A live query's value as an external store: `subscribe` starts `table.live` (or
- * `liveCount`) and keeps each result; `get` gives the last one (undefined before the first).
+ * `liveCount`) and keeps each result; `get` gives the last one (undefined before the
+ * first, a Failed after an error).
  */
 function liveSource(kind, table, query) {
   let value;
-  let error;
   return {
     subscribe(onChange) {
       const listener = (v) => {
@@ -38,14 +45,18 @@ function liveSource(kind, table, query) {
         onChange();
       };
       const onError = (e) => {
-        error = e;
+        value = new Failed(e);
         onChange();
       };
-      const q = query ?? {};
-      return kind === "count" ? table.liveCount(q, listener, onError) : table.live(q, listener, onError);
+      try {
+        return kind === "count" ? table.liveCount(query, listener, onError) : table.live(query, listener, onError);
+      } catch (e) {
+        // A bad query throws at once: shown at render like a failed read.
+        onError(e);
+        return () => {};
+      }
     },
     get: () => value,
-    error: () => error,
   };
 }
 
@@ -67,8 +78,7 @@ function useLive(kind, tableOrName, query, deps) {
     [kind, key, typeof tableOrName === "string" ? provided : null],
   );
   const value = useSyncExternalStore(source.subscribe, source.get, source.get);
-  const error = source.error();
-  if (error) throw error;
+  if (value instanceof Failed) throw value.error;
   return value;
 }
 

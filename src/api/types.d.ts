@@ -455,8 +455,9 @@ export class OfflineStore<Schema extends SchemaShape<Schema> = Record<string, Ro
    *
    * - The writes made through `tx.table(name)` are checked as they are made and buffered;
    *   when `fn` resolves they commit together, in one IndexedDB transaction.
-   * - A throw in `fn` (or a rejection of its promise, or a write that fails) discards
-   *   them all: nothing is written, and the transaction rejects with that error.
+   * - A throw in `fn` (or a rejection of its promise) discards them all: nothing is
+   *   written, and the transaction rejects with that error. A write that fails rejects
+   *   and buffers nothing; awaited without a catch, it fails the whole transaction.
    * - `fn` may await anything (fetch, timers, other promises): nothing is written before
    *   it ends, so IndexedDB never commits part of it early.
    * - Reads inside (`get`, `query`, `count`) see the transaction's own writes.

@@ -35,7 +35,7 @@ function readmeBlock(lang, marker) {
 // The app: a list of one tag's notes (useLiveQuery by table name, an inline query object), their count (useLiveCount on
 // a Table), the store's name (useStore) and its sync status (useSyncStatus). Plain JS (no JSX), as webpack takes it.
 const APP = `
-import { createElement as h } from "react";
+import { Component, createElement as h } from "react";
 import { createRoot } from "react-dom/client";
 import { OfflineStore, Table } from "offline-tables";
 import { StoreProvider, useLiveCount, useLiveQuery, useStore, useSyncStatus } from "offline-tables/react";
@@ -77,6 +77,22 @@ window.start = async ({ name, url, token, tag, seed }) => {
 };
 window.rerender = (tag) => root.render(h(StoreProvider, { store }, h(Notes, { tag })));
 window.unmount = () => root.unmount();
+
+// A bad query reaches an error boundary, with its code.
+class Boundary extends Component {
+  constructor(props) { super(props); this.state = { error: null }; }
+  static getDerivedStateFromError(error) { return { error }; }
+  render() { return this.state.error ? h("p", { id: "caught" }, this.state.error.code) : this.props.children; }
+}
+function Bad() {
+  const rows = useLiveQuery("notes", { where: { tag: { near: 1 } } });
+  return h("p", null, String(rows));
+}
+window.renderBad = () => {
+  const el = document.createElement("div");
+  document.body.append(el);
+  createRoot(el).render(h(StoreProvider, { store }, h(Boundary, null, h(Bad))));
+};
 window.ready = true;
 `;
 
@@ -219,6 +235,7 @@ test("useLiveQuery, useLiveCount, useStore and useSyncStatus in Chromium", { tim
   await page.waitForFunction(() => window.ready === true, null, { timeout: 15_000 });
   const run = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   const tag = `react-${run}`;
+  const other = `other-${run}`;
   const name = `react-${run}`;
   const note = (id, text, t = tag) => ({ id: `${run}-${id}`, ownerId: "rhea", tag: t, text });
   const text = (sel) => page.locator(sel).textContent();
@@ -227,7 +244,7 @@ test("useLiveQuery, useLiveCount, useStore and useSyncStatus in Chromium", { tim
     .catch(() => assert.fail(`${what}; errors: ${errors.join("; ")}`));
 
   // (a) The first render after the first result shows the rows.
-  await page.evaluate((a) => window.start(a), { name, url: SERVER, token: TOKEN, tag, seed: [note(1, "first"), note(2, "second"), note(3, "elsewhere", "other")] });
+  await page.evaluate((a) => window.start(a), { name, url: SERVER, token: TOKEN, tag, seed: [note(1, "first"), note(2, "second"), note(3, "elsewhere", other)] });
   await until("the rows never showed", () => document.querySelectorAll("#rows li").length === 2);
   assert.deepEqual(await items(), ["first", "second"]);
   await until("the count never showed", () => document.getElementById("count")?.textContent === "2");
@@ -246,7 +263,7 @@ test("useLiveQuery, useLiveCount, useStore and useSyncStatus in Chromium", { tim
   await until("the new row never showed", () => document.querySelectorAll("#rows li").length === 3);
   assert.deepEqual(await items(), ["first", "second", "third"]);
   await until("the count never followed", () => document.getElementById("count")?.textContent === "3");
-  await page.evaluate((r) => window.store.table("notes").put(r), note(5, "not this list", "other"));
+  await page.evaluate((r) => window.store.table("notes").put(r), note(5, "not this list", other));
   await page.waitForTimeout(300);
   assert.deepEqual(await items(), ["first", "second", "third"]);
 
@@ -260,8 +277,9 @@ test("useLiveQuery, useLiveCount, useStore and useSyncStatus in Chromium", { tim
   assert.equal(onServer.body.text, "third");
 
   // Another query re-subscribes: the old subscriptions end, the new ones show the other tag's rows.
-  await page.evaluate(() => window.rerender("other"));
-  await until("the other query's rows never showed", () => [...document.querySelectorAll("#rows li")].map((li) => li.textContent).join() === "elsewhere,not this list");
+  await page.evaluate((t) => window.rerender(t), other);
+  await until("the other query's rows never showed", () => [...document.querySelectorAll("#rows li")].map((li) => li.textContent).join() === "elsewhere,not this list")
+    .catch(async (e) => { throw new Error(`${e.message}; shown: ${await page.locator("#root").innerHTML()}`); });
   assert.deepEqual(await page.evaluate(() => [window.live.subscribed, window.live.unsubscribed]), [4, 2]);
 
   // (c) Unmounting unsubscribes: no listener is called for a later write that the query would see.
@@ -269,11 +287,17 @@ test("useLiveQuery, useLiveCount, useStore and useSyncStatus in Chromium", { tim
   assert.deepEqual(await page.evaluate(() => [window.live.subscribed, window.live.unsubscribed]), [4, 4]);
   const calls = await page.evaluate(() => window.live.calls);
   const renders = await page.evaluate(() => window.renders);
-  await page.evaluate((r) => window.store.table("notes").put(r), note(6, "after unmount", "other"));
+  await page.evaluate((r) => window.store.table("notes").put(r), note(6, "after unmount", other));
   await page.waitForTimeout(500);
   assert.equal(await page.evaluate(() => window.live.calls), calls, "no listener call after unmount");
   assert.equal(await page.evaluate(() => window.renders), renders, "no render after unmount");
   assert.equal(await page.locator("#rows").count(), 0);
+
+  // A query the store refuses is thrown at render, for an error boundary.
+  const before = errors.length;
+  await page.evaluate(() => window.renderBad());
+  await until("the bad query never reached the boundary", () => document.getElementById("caught")?.textContent === "invalid_argument");
+  errors.splice(before); // React logs the error it gave the boundary
 
   await page.evaluate(async (n) => { window.store.close(); await window.store.constructor.deleteDatabase(n); }, name);
   assert.deepEqual(errors, []);
