@@ -1,7 +1,7 @@
 // typed.ts: type-level test of typed tables (OfflineStore.open<Schema>): rows, keys, where, orderBy, select, live,
 // transactions and server-assigned keys typed by the schema; wrong columns, values and table names rejected.
 import { OfflineStore, Table, TransactionTable } from "../../pkg";
-import type { ChangeEvent, Key, Keyed, OfflineTablesError, Profile, Row, SyncError, TempKey, TypedQuery } from "../../pkg";
+import type { ChangeEvent, JsonValue, Key, Keyed, OfflineTablesError, Profile, Row, SyncError, TempKey, TypedQuery } from "../../pkg";
 
 // An interface (no index signature) works as a row type, nested objects included.
 interface Geo {
@@ -19,7 +19,7 @@ interface Account {
   geo?: Geo;
 }
 type WorkOrder = { id: number; accountId: string; status: "open" | "done"; title: string; hours: number };
-type Note = { id: string; text: string };
+type Note = { id: string; text: string; meta?: JsonValue };
 
 type Schema = {
   accounts: Keyed<Account, "id">;
@@ -105,6 +105,9 @@ export async function typed(): Promise<void> {
   await notes.get(1);
   await notes.insert({ id: "n1", text: "hello" });
   const noteText: string | undefined = (await notes.get("n1"))?.text;
+  // A free-form JSON column takes any JSON value, and every operator.
+  await notes.put({ id: "n2", text: "x", meta: { tags: ["a"], n: 1, deep: [{ ok: true }] } });
+  await notes.query({ where: { meta: { eq: { n: 1 } }, text: { contains: "x" }, or: [{ meta: { gt: 1 } }, { meta: [1, 2] }] } });
 
   // Transactions: the listed tables, typed as on Table.
   const made: number | TempKey = await store.transaction(["accounts", "workorders"], async (tx) => {
