@@ -2,14 +2,24 @@
 import type { ReactElement, ReactNode } from "react";
 import type { Columns, OfflineStore, QueryOf, Row, SchemaShape, Selected, SyncStatus, Table } from "offline-tables";
 
-export interface StoreProviderProps<Schema extends SchemaShape<Schema> = Record<string, Row>> {
+/**
+ * An open store of either entry (`offline-tables` or `offline-tables/web`: two declarations of
+ * one class), whatever its Schema: what StoreProvider and useSyncStatus take.
+ */
+export interface AnyStore {
+  readonly name: string;
+  table(name: string): unknown;
+  status(): SyncStatus | null;
+}
+
+export interface StoreProviderProps {
   /** An open store: what useStore gives, and where the hooks find tables given by name. */
-  store: OfflineStore<Schema>;
+  store: AnyStore;
   children?: ReactNode;
 }
 
 /** `<StoreProvider store={store}>…</StoreProvider>`: the store of the components inside. */
-export function StoreProvider<Schema extends SchemaShape<Schema>>(props: StoreProviderProps<Schema>): ReactElement;
+export function StoreProvider(props: StoreProviderProps): ReactElement;
 
 /** The store of the nearest StoreProvider (say its Schema: `useStore<Schema>()`); throws `invalid_argument` outside one. */
 export function useStore<Schema extends SchemaShape<Schema> = Record<string, Row>>(): OfflineStore<Schema>;
@@ -38,4 +48,4 @@ export function useLiveCount<R = Row>(table: string, query?: QueryOf<R>, deps?: 
 
 /** The sync status of `store` (default: the provider's), updated on each of its "status" events; null for a store
  * without a server. */
-export function useSyncStatus(store?: OfflineStore<any>): SyncStatus | null;
+export function useSyncStatus(store?: AnyStore): SyncStatus | null;

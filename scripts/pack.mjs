@@ -89,6 +89,15 @@ for (const f of ["offline_tables.d.ts", "web.d.ts"]) {
     fail(e.message);
   }
 }
+// The web glue's declarations are the bundler's and init()'s: web.d.ts re-exports the bundler's instead of declaring
+// the classes and types again, so that both entries' types are one (a Keyed<…> or a store from either fits the other's
+// and the React hooks').
+{
+  const shared = read(PKG, "offline_tables.d.ts").toString();
+  const web = read(PKG, "web.d.ts").toString();
+  if (!web.startsWith(shared)) fail("web.d.ts does not begin with offline_tables.d.ts: were pkg/ and pkg-web/ built in one run?");
+  writeFileSync(path.join(PKG, "web.d.ts"), `/* offline-tables/web: the classes and types of offline-tables, and init() */\nexport * from "./offline_tables.js";\n${web.slice(shared.length)}`);
+}
 const shipped = ["offline_tables.js", "offline_tables_bg.js", "web.js", path.join("react", "index.js"),
   ...snippets.filter((f) => f.endsWith(".js")).map((f) => path.join("snippets", f))];
 for (const f of ["README.md", "LICENSE", "CHANGELOG.md"]) copy(path.join(ROOT, f), f);

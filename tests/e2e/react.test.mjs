@@ -112,6 +112,17 @@ function List({ store }: { store: OfflineStore<Schema> }) {
   return <ul title={status?.state}>{rows?.map((r) => <li key={r.id}>{r.text}</li>)}</ul>;
 }
 export const App = ({ store }: { store: OfflineStore<Schema> }) => <StoreProvider store={store}><List store={store} /></StoreProvider>;
+
+// A store of the web entry (its own declaration of the classes) works with the hooks alike.
+import { OfflineStore as WebStore } from "offline-tables/web";
+function WebList({ store }: { store: WebStore<Schema> }) {
+  const rows = useLiveQuery(store.table("notes"), { orderBy: "text" });
+  const first: Note | undefined = rows?.[0];
+  // @ts-expect-error no such column
+  useLiveQuery(store.table("notes"), { orderBy: "txt" });
+  return <p title={useSyncStatus(store)?.state}>{first?.text}</p>;
+}
+export const WebApp = ({ store }: { store: WebStore<Schema> }) => <StoreProvider store={store}><WebList store={store} /></StoreProvider>;
 `;
 
 before(async () => {
