@@ -121,8 +121,6 @@ pub async fn map(
         if let Some(real) = assigned(tx, client, &m.table, &m.key).await? {
             // Already given (an insert sent again as a new mutation): the same key.
             out.key = real;
-        } else {
-            out.key = next_key(tx, &m.table, def).await?;
         }
         temp = Some(m.key.clone());
     } else if is_temp_key(&m.key) {
@@ -135,11 +133,6 @@ pub async fn map(
             "the server assigns the keys of '{}': insert with a temporary key and tempKey",
             m.table
         )));
-    }
-    if out.key != m.key {
-        if let Some(Value::Object(row)) = &mut out.row {
-            row.insert(def.key.clone(), out.key.to_json());
-        }
     }
     // Columns that point at server-keyed tables.
     for (column, target) in profile.assigned_references(&m.table) {
@@ -172,6 +165,15 @@ pub async fn map(
             }
         }
     }
+    // The new key last: a mutation refused above takes no number from the sequence.
+    if m.temp_key && out.key == m.key {
+        out.key = next_key(tx, &m.table, def).await?;
+    }
+    if out.key != m.key {
+        if let Some(Value::Object(row)) = &mut out.row {
+            row.insert(def.key.clone(), out.key.to_json());
+        }
+    }
     Ok(Mapped::Apply {
         mutation: Box::new(out),
         temp,
@@ -180,6 +182,6 @@ pub async fn map(
 
 fn never_applied(table: &str, key: &Key) -> String {
     format!(
-        "'{key}' is a temporary key of '{table}' that the server never assigned: its insert was never applied"
+        "{key} is a temporary key of '{table}' that the server never assigned: its insert was never applied"
     )
 }
