@@ -4,7 +4,7 @@
 use super::table::Table;
 use crate::driver::live::{Kind, Listeners};
 use crate::error::Thrown;
-use js_sys::{Array, Function};
+use js_sys::Function;
 use offline_tables_core::live::{Counted, Window};
 use offline_tables_core::Query;
 use wasm_bindgen::prelude::*;
@@ -47,14 +47,7 @@ impl Table {
     fn open_live(&self, q: JsValue, rows: bool, to: Listeners) -> Result<Function, Thrown> {
         let q: Query = super::convert::query(q)?;
         let key = self.db.table(&self.name)?.key;
-        let select = match &q.select {
-            Some(cols) => cols
-                .iter()
-                .map(|c| JsValue::from_str(c))
-                .collect::<Array>()
-                .into(),
-            None => JsValue::NULL,
-        };
+        let select = crate::storage::read::selected_columns(&q);
         let kind = match rows {
             true => Kind::Rows(Window::new(q, &key)),
             false => Kind::Count(Counted::new(q, &key)),

@@ -383,7 +383,7 @@ impl Db {
 
 /// The query's `select` as the gathering JS takes it: an array of column names, or null
 /// for whole rows.
-fn selected_columns(q: &Query) -> JsValue {
+pub(crate) fn selected_columns(q: &Query) -> JsValue {
     match &q.select {
         Some(cols) => cols
             .iter()

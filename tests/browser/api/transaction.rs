@@ -4,7 +4,7 @@
 //! `driver/sync/units.rs`.)
 
 use crate::common::*;
-use js_sys::{Array, Function, Promise};
+use js_sys::{Function, Promise};
 use offline_tables::OfflineStore;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
@@ -27,14 +27,6 @@ extern "C" {
     fn use_after_end() -> Promise;
     #[wasm_bindgen(js_name = deletesAndQueries)]
     fn deletes_and_queries(gone: &str, kept: &str) -> Function;
-}
-
-fn tables(names: &[&str]) -> JsValue {
-    names
-        .iter()
-        .map(|n| JsValue::from(*n))
-        .collect::<Array>()
-        .into()
 }
 
 fn run(store: &OfflineStore, names: &[&str], f: Function) -> Promise {

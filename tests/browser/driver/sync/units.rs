@@ -8,7 +8,7 @@ use crate::common::push_spy::*;
 use crate::common::server::*;
 use crate::common::sync::*;
 use crate::common::*;
-use js_sys::{Array, Function};
+use js_sys::Function;
 use offline_tables::OfflineStore;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
@@ -21,14 +21,6 @@ extern "C" {
     fn insert_all(rows: &JsValue) -> Function;
     #[wasm_bindgen(js_name = updateAndInsert)]
     fn update_and_insert(updates: &JsValue, inserts: &JsValue) -> Function;
-}
-
-fn tables(names: &[&str]) -> JsValue {
-    names
-        .iter()
-        .map(|n| JsValue::from(*n))
-        .collect::<Array>()
-        .into()
 }
 
 async fn transact(store: &OfflineStore, names: &[&str], f: Function) {
