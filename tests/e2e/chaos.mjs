@@ -694,6 +694,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
         for (const c of e.changes ?? [e]) listed.add(JSON.stringify([c.table, c.key]));
         if (e.unit) listedUnits.add(e.unit);
       }
+      d.refusedUnits = listedUnits;
       const mine = journal.filter((e) => e.clientId === d.clientId);
       const refused = new Set(mine.filter((e) => e.status === "rejected" && (e.reason !== "transaction" || listedUnits.has(e.unit))).map((e) => JSON.stringify([e.table, e.key])));
       for (const r of refused) if (!listed.has(r)) throw new ChaosFailure(`${d.name}: the server refused a change to ${r} but the store's sync errors do not list it`);
@@ -748,11 +749,13 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
         }
       }
     }
-    // Every conflict on a manual table was kept for the app (seen in a "conflict" event or in conflicts()).
+    // Every conflict on a manual table was kept for the app (seen in a "conflict" event or in conflicts()), unless it
+    // refused its transaction: then the unit's one sync error (checked above) holds it, and the row is the server's.
     for (const d of devices) {
       for (const e of d.events) if (e.type === "conflict") d.kept.add(JSON.stringify([e.table, e.key]));
       for (const e of journal) {
         if (e.clientId !== d.clientId || e.status !== "conflict" || POLICY[e.table] !== "manual") continue;
+        if (e.unit && d.refusedUnits.has(e.unit)) continue;
         const k = JSON.stringify([e.table, e.key]);
         if (!d.kept.has(k)) throw new ChaosFailure(`${d.name}: the server answered a conflict on ${k} (mutation ${e.id}), a manual table, but the store never kept it for the app`);
       }

@@ -55,6 +55,20 @@ pub async fn push(
     while i < req.mutations.len() {
         let m = &req.mutations[i];
         if (m.id as i64) <= last {
+            // A unit's outcomes are stored together, so a unit is new or answered whole.
+            if let Some(u) = &m.unit {
+                if let Some(x) = req.mutations[i..]
+                    .iter()
+                    .take_while(|x| x.unit.as_ref() == Some(u))
+                    .find(|x| x.id as i64 > last)
+                {
+                    return Err(Error::invalid_argument(format!(
+                        "unit '{u}' holds mutation {}, already processed, and mutation {}, new",
+                        m.id, x.id
+                    ))
+                    .into());
+                }
+            }
             // Already applied: answer what was answered then, change nothing.
             outcomes.push(stored_outcome(&mut tx, client, m).await?);
             i += 1;
@@ -169,12 +183,25 @@ fn check_push_version(req: &PushRequest) -> AppResult<()> {
     Ok(())
 }
 
-/// A unit's mutations are contiguous in the push.
+/// The longest unit name, in characters.
+const MAX_UNIT_CHARS: usize = 200;
+
+/// A unit is named by 1 to 200 characters, and its mutations are contiguous in the push.
 fn check_units(mutations: &[PushMutation]) -> AppResult<()> {
     let mut seen: Vec<&str> = Vec::new();
     let mut prev: Option<&str> = None;
     for m in mutations {
         let u = m.unit.as_deref();
+        if let Some(name) = u {
+            let n = name.chars().count();
+            if n == 0 || n > MAX_UNIT_CHARS {
+                return Err(Error::invalid_argument(format!(
+                    "mutation {}: a unit is named by 1 to {MAX_UNIT_CHARS} characters, not {n}",
+                    m.id
+                ))
+                .into());
+            }
+        }
         if u != prev {
             if let Some(u) = u {
                 if seen.contains(&u) {

@@ -242,6 +242,12 @@ async fn a_unit_split_in_the_push_is_refused_whole() {
             assert!(r.text.contains("'u1'"), "names the unit: {}", r.text);
             ctx.assert_unchanged(&before, "a split unit").await;
         }
+        for unit in [String::new(), "u".repeat(201)] {
+            let m = json!([in_unit(&unit, insert_account(1, "a7", "alice"))]);
+            let r = ctx.post_push(ALICE, push2_body("alice-1", m)).await;
+            r.assert_error(400, "invalid_argument");
+            ctx.assert_unchanged(&before, "a badly named unit").await;
+        }
         // No id was consumed: id 1 is new to the server.
         let out = push2(
             &ctx,
@@ -314,6 +320,15 @@ async fn an_applied_unit_sent_again_applies_nothing_twice() {
         assert_eq!(out2[..4], out[..], "{kind:?}");
         assert_status(&out2[4], "applied", None);
         assert_eq!(ctx.counter().await, after.last().unwrap().2 + 1);
+
+        // A unit cannot be partly old and partly new: the push is refused whole.
+        let grown = ctx.snapshot().await;
+        let mut split = batch.as_array().unwrap().clone();
+        split.push(in_unit("u2", insert_account(6, "a6", "alice")));
+        let r = ctx.post_push(ALICE, push2_body("alice-1", Value::Array(split))).await;
+        r.assert_error(400, "invalid_argument");
+        assert!(r.text.contains("'u2'"), "names the unit: {}", r.text);
+        ctx.assert_unchanged(&grown, "a unit partly processed").await;
     })
     .await;
 }
