@@ -121,6 +121,11 @@ export interface Conflict {
   serverVersion: string | null;
 }
 
+/** Why a change was refused. "conflict": a transaction refused as a whole because one of
+ * its changes met a conflict its table's policy settles for the server. */
+export type SyncErrorReason =
+  | "validation" | "permission" | "read_only" | "other" | "payload_too_large" | "conflict";
+
 /** A change the server refused for good; the row shows the server's state again. */
 export interface SyncError {
   id: number;
@@ -131,7 +136,7 @@ export interface SyncError {
   row: Row | null;
   /** The file column, for op "file". */
   column?: string;
-  reason: "validation" | "permission" | "read_only" | "other" | "payload_too_large";
+  reason: SyncErrorReason;
   message: string;
   /** The transaction the refused change was part of: the server refused all its changes
    * together, and this one error stands for them. */
