@@ -325,10 +325,13 @@ async fn an_applied_unit_sent_again_applies_nothing_twice() {
         let grown = ctx.snapshot().await;
         let mut split = batch.as_array().unwrap().clone();
         split.push(in_unit("u2", insert_account(6, "a6", "alice")));
-        let r = ctx.post_push(ALICE, push2_body("alice-1", Value::Array(split))).await;
+        let r = ctx
+            .post_push(ALICE, push2_body("alice-1", Value::Array(split)))
+            .await;
         r.assert_error(400, "invalid_argument");
         assert!(r.text.contains("'u2'"), "names the unit: {}", r.text);
-        ctx.assert_unchanged(&grown, "a unit partly processed").await;
+        ctx.assert_unchanged(&grown, "a unit partly processed")
+            .await;
     })
     .await;
 }
