@@ -125,6 +125,7 @@ async function loadOurs() {
         get: (key) => table.get(key),
         queryGroup: (group) => table.query({ where: { group } }),
         close: () => store.close(),
+        table,
       };
     },
     destroy: (name) => OfflineStore.deleteDatabase(name),
@@ -140,6 +141,92 @@ async function loadOurs() {
       return { inMs, outMs, back };
     },
   };
+}
+
+// ---- live queries (issue 19's budgets), ours only ------------------------------------
+
+const LIVE_QUERIES = 100;
+const liveQuery = (g) => ({ where: { group: groupOf(g) }, orderBy: "amount", limit: 20 });
+
+/** Opens the 100 live queries (one per group) and resolves once each has its first result. */
+async function openLive(table, onRows) {
+  const offs = [];
+  await Promise.all(Array.from({ length: LIVE_QUERIES }, (_, g) => new Promise((first) => {
+    let calls = 0;
+    offs.push(table.live(liveQuery(g), (rows) => (calls++ === 0 ? first() : onRows(g, rows))));
+  })));
+  return () => offs.forEach((off) => off());
+}
+
+/**
+ * Budget 1: a put that no live query's result holds or admits (its group is no query's), with 100 live queries
+ * open vs none, per put. Budget 2: a put entering one query's result (group 7, first by amount), from the call
+ * until that listener has the new result, vs the same put then a fresh query() with no live query open.
+ */
+async function liveWorkloads(ours, name, reps) {
+  const h = await ours.open(name);
+  const t = h.table;
+  const out = { unrelatedNone: [], unrelatedHundred: [], affectedLive: [], writeThenQuery: [] };
+  try {
+    await h.bulkPut(makeRows(0, 10000));
+    const base = makeRows(10000, 1)[0];
+    // Per sample: 200 unrelated puts (a small difference, so many to average), 50 affecting one.
+    const [unrelatedPuts, puts] = [200, 50];
+    let n = 0;
+    let waiting = null; // [id, resolve] of the put the group-7 listener waits for
+    let stray = 0;
+    const onRows = (g, rows) => {
+      if (g === 7 && waiting && rows[0]?.id === waiting[0]) waiting[1](now());
+      else if (g !== 7) stray++;
+    };
+    for (let rep = 0; rep < reps; rep++) {
+      for (const mode of rotate(["none", "hundred"], rep)) {
+        const close = mode === "hundred" ? await openLive(t, onRows) : null;
+        const t0 = now();
+        const ids = [];
+        for (let i = 0; i < unrelatedPuts; i++) {
+          ids.push(`x${n++}`);
+          await t.put({ ...base, id: ids.at(-1), group: "none" });
+        }
+        const ms = (now() - t0) / unrelatedPuts;
+        (mode === "none" ? out.unrelatedNone : out.unrelatedHundred).push(ms);
+        if (close) close();
+        await t.bulkDelete(ids); // untimed: every phase starts from the same 10000 rows
+      }
+      for (const mode of rotate(["live", "query"], rep)) {
+        const close = mode === "live" ? await openLive(t, onRows) : null;
+        let total = 0;
+        const ids = [];
+        for (let i = 0; i < puts; i++) {
+          const row = { ...base, id: `a${n++}`, group: groupOf(7), amount: -n };
+          ids.push(row.id);
+          const t0 = now();
+          if (mode === "live") {
+            const got = new Promise((resolve) => { waiting = [row.id, resolve]; });
+            await t.put(row);
+            total += (await got) - t0;
+            waiting = null;
+          } else {
+            await t.put(row);
+            const rows = await t.query(liveQuery(7));
+            total += now() - t0;
+            check(rows[0].id === row.id, "the fresh query has the new row first");
+          }
+        }
+        (mode === "live" ? out.affectedLive : out.writeThenQuery).push(total / puts);
+        if (close) close();
+        await t.bulkDelete(ids);
+      }
+      log(`rep ${rep + 1}/${reps} live: unrelated put ${out.unrelatedNone.at(-1).toFixed(2)} ms with none open, ` +
+        `${out.unrelatedHundred.at(-1).toFixed(2)} ms with ${LIVE_QUERIES}; affecting one: listener has it after ` +
+        `${out.affectedLive.at(-1).toFixed(2)} ms, put + query() ${out.writeThenQuery.at(-1).toFixed(2)} ms`);
+    }
+    check(stray === 0, `${stray} calls of live queries the puts did not affect`);
+  } finally {
+    h.close();
+    await ours.destroy(name);
+  }
+  return out;
 }
 
 // ---- workloads -----------------------------------------------------------------------
@@ -169,6 +256,7 @@ window.runBench = async function runBench(config) {
   };
 
   const handles = {};
+  let live = null;
   try {
     // 1 + 2: bulkPut of putRows rows into a fresh database, then `gets` random gets by key.
     const putData = makeRows(0, putRows);
@@ -236,6 +324,10 @@ window.runBench = async function runBench(config) {
       log(`rep ${rep + 1}/${reps} query ${group}: ` +
         order.map((i) => `${i} ${samples.query[i].at(-1).toFixed(1)} ms`).join(", "));
     }
+    if (impls.ours) {
+      live = await liveWorkloads(impls.ours, dbName("live", "ours"), reps);
+      created.delete(`ours:${dbName("live", "ours")}`);
+    }
   } finally {
     for (const h of Object.values(handles)) h.close();
     for (const entry of created) {
@@ -244,7 +336,7 @@ window.runBench = async function runBench(config) {
     }
   }
   const left = (await indexedDB.databases()).map((d) => d.name).filter((n) => n.startsWith(`bench-${runId}`));
-  return { samples, boundary: impls.ours ? boundary : null, leftDatabases: left, userAgent: navigator.userAgent };
+  return { samples, boundary: impls.ours ? boundary : null, live, leftDatabases: left, userAgent: navigator.userAgent };
 };
 
 window.benchReady = true;

@@ -125,6 +125,25 @@ try {
     console.log("  (ms; JSON text: JSON.stringify/JSON.parse in the page and serde_json; serde-wb: serde-wasm-bindgen)");
     console.log();
   }
+  let live = null;
+  if (result.live) {
+    // Issue 19's budgets, both sides measured in this run (medians of per-put means).
+    const l = result.live;
+    const m = Object.fromEntries(Object.entries(l).map(([k, xs]) => [k, median(xs)]));
+    live = [
+      { budget: "a put affecting none of 100 live queries, vs none open", ours: round(m.unrelatedHundred, 2),
+        baseline: round(m.unrelatedNone, 2), ratio: round(m.unrelatedHundred / m.unrelatedNone, 2), limit: 1.2 },
+      { budget: "a put affecting one: listener has the result, vs put + query()", ours: round(m.affectedLive, 2),
+        baseline: round(m.writeThenQuery, 2), ratio: round(m.affectedLive / m.writeThenQuery, 2), limit: 2 },
+    ].map((r) => ({ ...r, pass: r.ratio <= r.limit, samples: undefined }));
+    live.samples = Object.fromEntries(Object.entries(l).map(([k, xs]) => [k, xs.map((x) => round(x, 2))]));
+    console.log(`live queries (10000 rows, 100 live queries of 20 rows each, ms per put, median of ${config.reps}):`);
+    for (const r of live) {
+      console.log(`  ${r.budget.padEnd(64)}${r.ours.toFixed(2).padStart(7)} vs ${r.baseline.toFixed(2).padStart(6)}` +
+        `  ${(r.ratio.toFixed(2) + "x").padStart(6)} (budget ${r.limit}x): ${r.pass ? "PASS" : "FAIL"}`);
+    }
+    console.log();
+  }
   const load = Object.fromEntries(Object.entries(result.samples.load).map(([i, xs]) => [i, round(xs[0], 0)]));
   console.log(`(untimed setup: loading ${config.queryRows} rows for the query took, in ms: ${JSON.stringify(load)})`);
 
@@ -136,6 +155,7 @@ try {
     config: { ...config, statistic: "median", unit: "ms" },
     results: rows,
     rowsAcrossBoundary: boundary,
+    liveQueries: live && { budgets: [...live], samples: live.samples },
     queryLoadMs: load,
   };
   await writeFile(opts.out, JSON.stringify(out, null, 2) + "\n");

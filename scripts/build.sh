@@ -46,4 +46,6 @@ for t in "${targets[@]}"; do
   # `wasm-release` (Cargo.toml): the release profile tuned for size (opt-level "z", panic = "abort").
   echo "build: wasm-pack build --profile wasm-release --target $target --out-dir $out ($(rustc --version), $(wasm-opt --version))"
   wasm-pack --log-level warn build --profile wasm-release --target "$target" --out-dir "$out" . "${cargo_args[@]}"
+  # The typed classes of src/api/types.d.ts (OfflineStore<Schema>, Table<R>) replace wasm-bindgen's untyped ones.
+  node scripts/typings.mjs "$out/offline_tables.d.ts"
 done

@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { minify } from "terser";
+import { applyTypings } from "./typings.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = path.join(ROOT, "target", "npm");
@@ -76,7 +77,28 @@ if (existsSync(path.join(BUNDLER, "snippets"))) copy(path.join(BUNDLER, "snippet
 // Plain <script type="module"> pages and workers, no bundler: `import init, … from "offline-tables/web"`.
 copy(path.join(WEB, "offline_tables.js"), "web.js");
 copy(path.join(WEB, "offline_tables.d.ts"), "web.d.ts");
-const shipped = ["offline_tables.js", "offline_tables_bg.js", "web.js",
+// React hooks, plain JS importing only "react" (a peer dependency): `import { useLiveQuery } from "offline-tables/react"`.
+copy(path.join(ROOT, "react", "index.js"), path.join("react", "index.js"));
+copy(path.join(ROOT, "react", "index.d.ts"), path.join("react", "index.d.ts"));
+// The typed classes (scripts/typings.mjs; build.sh ran it already, so this only checks a stale pkg/ is not shipped).
+for (const f of ["offline_tables.d.ts", "web.d.ts"]) {
+  const file = path.join(PKG, f);
+  try {
+    writeFileSync(file, applyTypings(readFileSync(file, "utf8"), f).text);
+  } catch (e) {
+    fail(e.message);
+  }
+}
+// The web glue's declarations are the bundler's and init()'s: web.d.ts re-exports the bundler's instead of declaring
+// the classes and types again, so that both entries' types are one (a Keyed<…> or a store from either fits the other's
+// and the React hooks').
+{
+  const shared = read(PKG, "offline_tables.d.ts").toString();
+  const web = read(PKG, "web.d.ts").toString();
+  if (!web.startsWith(shared)) fail("web.d.ts does not begin with offline_tables.d.ts: were pkg/ and pkg-web/ built in one run?");
+  writeFileSync(path.join(PKG, "web.d.ts"), `/* offline-tables/web: the classes and types of offline-tables, and init() */\nexport * from "./offline_tables.js";\n${web.slice(shared.length)}`);
+}
+const shipped = ["offline_tables.js", "offline_tables_bg.js", "web.js", path.join("react", "index.js"),
   ...snippets.filter((f) => f.endsWith(".js")).map((f) => path.join("snippets", f))];
 for (const f of ["README.md", "LICENSE", "CHANGELOG.md"]) copy(path.join(ROOT, f), f);
 
@@ -98,7 +120,7 @@ for (const f of shipped) {
 
 const files = [
   "offline_tables.js", "offline_tables_bg.js", "offline_tables.d.ts", "offline_tables_bg.wasm",
-  "offline_tables_bg.wasm.d.ts", "web.js", "web.d.ts", "CHANGELOG.md",
+  "offline_tables_bg.wasm.d.ts", "web.js", "web.d.ts", "react/", "CHANGELOG.md",
 ];
 if (existsSync(path.join(PKG, "snippets"))) files.push("snippets/");
 const manifest = {
@@ -117,10 +139,14 @@ const manifest = {
   exports: {
     ".": { types: "./offline_tables.d.ts", default: "./offline_tables.js" },
     "./web": { types: "./web.d.ts", default: "./web.js" },
+    "./react": { types: "./react/index.d.ts", default: "./react/index.js" },
     "./offline_tables_bg.wasm": "./offline_tables_bg.wasm",
     "./package.json": "./package.json",
   },
   files,
+  // Only offline-tables/react imports it (useSyncExternalStore: React 18 or later); apps without React need none.
+  peerDependencies: { react: ">=18" },
+  peerDependenciesMeta: { react: { optional: true } },
   // The bundler entry instantiates the module when imported; the snippets are imported for their exports only,
   // but wasm-bindgen marks them, and they are tiny.
   sideEffects: ["./offline_tables.js", "./snippets/*"],

@@ -245,13 +245,18 @@ pub struct ChangeEvent<'a> {
     pub table: &'a str,
     pub keys: Js<'a>,
     pub source: &'static str,
+    /// Temporary keys the server replaced: `[{ from, to }]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renamed: Option<Js<'a>>,
 }
 
-/// What the change emitter tells other tabs: `{ table, keys }`.
+/// What the change emitter tells other tabs: `{ table, keys, rows? }`.
 #[derive(Serialize)]
 pub struct TabChangeOut<'a> {
     pub table: &'a str,
     pub keys: Js<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Js<'a>>,
 }
 
 /// A message on the sync channel: `{ type, body }`.

@@ -267,6 +267,17 @@ impl Interceptor {
             }
             (Route::Create { table }, Some((value, row))) => {
                 let def = rest::writable(&profile, &table)?;
+                if def.key_assigned {
+                    // The server gives the key: a temporary one until the push (see
+                    // `give_temp_key`), in the answer and its Location.
+                    let key = self.db.insert_row(&table, &row).await.map_err(rest_error)?;
+                    let key = crate::storage::outbox::key_of(&key)
+                        .ok_or_else(|| Error::invalid_argument("the row's key is not a key"))?;
+                    return Ok(Reply {
+                        location: Some(self.location(&table, &key)),
+                        ..Reply::json(201, stringify(&row))
+                    });
+                }
                 let (key, _) = rest::new_row(&value, def, &table)?;
                 match self.db.insert_row(&table, &row).await {
                     Err(e) if e.code == ErrorCode::Conflict => Err(Error::exists(&table, &key)),
@@ -279,7 +290,9 @@ impl Interceptor {
             }
             (Route::Update { table, key }, Some((value, patch))) => {
                 let def = rest::writable(&profile, &table)?;
-                let key = rest::parse_key_segment(&key)?;
+                let key = self
+                    .real_key(&table, rest::parse_key_segment(&key)?)
+                    .await?;
                 let cols = rest::patch_columns(value, def, &table)?;
                 let kjs = key_js(&key);
                 if let Some(v) = cols.get(&def.key) {
@@ -307,7 +320,9 @@ impl Interceptor {
             }
             (Route::Delete { table, key }, _) => {
                 rest::writable(&profile, &table)?;
-                let key = rest::parse_key_segment(&key)?;
+                let key = self
+                    .real_key(&table, rest::parse_key_segment(&key)?)
+                    .await?;
                 match self.db.delete_existing(&table, &key_js(&key)).await {
                     Err(e) if e.code == ErrorCode::NotFound => Err(Error::no_row(&table, &key)),
                     Err(e) => Err(rest_error(e)),
@@ -323,6 +338,22 @@ impl Interceptor {
                 unreachable!("writes read their body first")
             }
         }
+    }
+
+    /// `key`, or the server's key for it once a push has replaced it (a temporary key
+    /// the app still holds).
+    async fn real_key(&self, table: &str, key: Key) -> RestResult<Key> {
+        if !offline_tables_core::keys::is_temp_key(&key) {
+            return Ok(key);
+        }
+        let real = self
+            .db
+            .renamed_to(table, &key_js(&key))
+            .await
+            .map_err(rest_error)?;
+        Ok(real
+            .and_then(|k| crate::storage::outbox::key_of(&k))
+            .unwrap_or(key))
     }
 
     /// `{ value, count? }`: with `$count`, one read gives both the count and the page.

@@ -5,8 +5,10 @@
 
 pub(crate) mod convert;
 mod intercept;
+mod live;
 mod store;
 mod table;
+mod transaction;
 
 pub use store::OfflineStore;
 pub use table::Table;

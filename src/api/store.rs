@@ -177,6 +177,19 @@ impl OfflineStore {
         Ok(Table::new(self.db.clone(), name, self.syncer.clone()))
     }
 
+    /// Runs `fn(tx)` as one transaction over `tables`: its writes (through
+    /// `tx.table(name)`) commit together when `fn` resolves, in one IndexedDB transaction,
+    /// and go to the server as one unit; if `fn` throws, none of them is written.
+    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    pub fn transaction(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string[]")] tables: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "(tx: Transaction) => unknown")] f: Function,
+    ) -> Promise {
+        let db = self.db.clone();
+        wasm_bindgen_futures::future_to_promise(super::transaction::run(db, tables, f))
+    }
+
     /// Closes the database and stops syncing; later calls reject with `closed`.
     pub fn close(&self) {
         if let Some(s) = &self.syncer {

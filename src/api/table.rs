@@ -13,8 +13,8 @@ use wasm_bindgen::prelude::*;
 /// carries an `Error` with a stable `code`.
 #[wasm_bindgen]
 pub struct Table {
-    db: Rc<Db>,
-    name: String,
+    pub(super) db: Rc<Db>,
+    pub(super) name: String,
     /// The store's syncer (for `getFile` of a `download: "view"` column).
     syncer: Option<Rc<Syncer>>,
 }
@@ -43,6 +43,19 @@ impl Table {
         promise(async move {
             db.ready().await;
             db.get_row(&t, &key).await
+        })
+    }
+
+    /// Inserts `row`: `conflict` if a row with its key exists. On a table whose keys the
+    /// server assigns (`keyAssigned: "server"`), leave the key out: the row gets a
+    /// temporary key (set on `row` too), replaced by the server's when it is pushed.
+    /// Resolves to the key.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Key>")]
+    pub fn insert(&self, #[wasm_bindgen(unchecked_param_type = "Row")] row: JsValue) -> Promise {
+        let (db, t) = (self.db.clone(), self.name.clone());
+        promise(async move {
+            db.ready().await;
+            db.insert_row(&t, &row).await
         })
     }
 

@@ -1,6 +1,7 @@
 //! Change events: listeners registered with `store.on("change", fn)`, called after every
 //! committed write, and a BroadcastChannel per database so other tabs of the same
-//! origin hear about writes too (they see `source: "tab"`).
+//! origin hear about writes too (they see `source: "tab"`). Every change also goes to the
+//! store's live queries (`live.rs`), with the rows it wrote where the writer had them.
 
 use crate::api::convert::{self, ChangeEvent, Js, TabChange, TabChangeOut};
 use js_sys::{Array, Function};
@@ -50,6 +51,12 @@ pub enum LocalWrite {
 
 type OnMessage = Closure<dyn FnMut(MessageEvent)>;
 
+/// The rows a change left, parallel to its keys (undefined: deleted); None: not known.
+pub type Rows<'a> = Option<&'a Array>;
+
+/// The most rows a change sends other tabs (more go as keys only).
+const TAB_ROWS: u32 = 100;
+
 #[derive(Default)]
 struct Inner {
     listeners: RefCell<Vec<(u32, Function)>>,
@@ -57,6 +64,7 @@ struct Inner {
     channel: RefCell<Option<BroadcastChannel>>,
     on_message: RefCell<Option<OnMessage>>,
     observer: RefCell<Option<Observer>>,
+    live: super::live::Registry,
 }
 
 #[derive(Clone, Default)]
@@ -67,6 +75,7 @@ fn event(table: &str, keys: &JsValue, source: Source) -> crate::error::Result<Js
         table,
         keys: Js(keys),
         source: source.as_str(),
+        renamed: None,
     })
 }
 
@@ -102,11 +111,15 @@ impl Emitter {
             let weak: Weak<Inner> = Rc::downgrade(&emitter.0);
             let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
                 if let Some(inner) = weak.upgrade() {
-                    if let Ok(m) = convert::from_js::<TabChange>(m.data()) {
+                    let data = m.data();
+                    if let Ok(m) = convert::from_js::<TabChange>(data.clone()) {
                         inner.tell(Heard::Tab);
                         if let Some(e) = convert::reported(event(&m.table, &m.keys, Source::Tab)) {
                             inner.call(&e);
                         }
+                        // The rows, when the other tab sent them (`TabChangeOut`).
+                        let rows = js_sys::Reflect::get(&data, &"rows".into()).unwrap_or_default();
+                        inner.live.changed(&m.table, &m.keys, rows.dyn_ref());
                     }
                 }
             });
@@ -133,24 +146,69 @@ impl Emitter {
         *self.0.observer.borrow_mut() = observer;
     }
 
+    /// The store's live queries.
+    pub fn live(&self) -> &super::live::Registry {
+        &self.0.live
+    }
+
     /// A local write committed: tells the sync driver what it did, then everyone else.
     pub fn emit_local(&self, table: &str, keys: &Array, wrote: LocalWrite) {
+        self.emit_local_rows(table, keys, None, wrote);
+    }
+
+    /// `emit_local` with the rows written (see `emit_rows`).
+    pub fn emit_local_rows(&self, table: &str, keys: &Array, rows: Rows, wrote: LocalWrite) {
         self.0.tell(match wrote {
             LocalWrite::Put => Heard::LocalPut { table, keys },
             LocalWrite::Other => Heard::LocalOther,
         });
-        self.emit(table, keys, Source::Local);
+        self.emit_rows(table, keys, rows, Source::Local);
     }
 
     /// Tells listeners here, and other tabs, that `keys` of `table` changed.
     pub fn emit(&self, table: &str, keys: &Array, source: Source) {
-        if let Some(e) = convert::reported(event(table, keys, source)) {
+        self.emit_rows(table, keys, None, source);
+    }
+
+    /// `emit` with the rows the change left, when the writer has them: `rows[i]` is the
+    /// row of `keys[i]` now, undefined when deleted (None: not known, so a live query
+    /// whose result they might touch reads again).
+    pub fn emit_rows(&self, table: &str, keys: &Array, rows: Rows, source: Source) {
+        self.emit_with(table, keys, rows, source, None);
+    }
+
+    /// Tells listeners here, and other tabs, that temporary keys of `table` were replaced
+    /// (`keys` holds both; `renamed` is `[{ from, to }]`). Live queries read again.
+    pub fn emit_renamed(&self, table: &str, keys: &Array, source: Source, renamed: &Array) {
+        self.emit_with(table, keys, None, source, Some(renamed));
+    }
+
+    fn emit_with(
+        &self,
+        table: &str,
+        keys: &Array,
+        rows: Rows,
+        source: Source,
+        renamed: Option<&Array>,
+    ) {
+        let e = convert::to_js(&ChangeEvent {
+            table,
+            keys: Js(keys),
+            source: source.as_str(),
+            renamed: renamed.map(|r| Js(r)),
+        });
+        if let Some(e) = convert::reported(e) {
             self.0.call(&e);
         }
+        self.0.live.changed(table, keys, rows);
         if let Some(channel) = self.0.channel.borrow().as_ref() {
+            // Large batches go by keys alone: cloning their rows into every tab's message
+            // would cost the writer more than a live query there re-reading.
+            let rows = rows.filter(|r| r.length() <= TAB_ROWS).map(|r| Js(r));
             let msg = TabChangeOut {
                 table,
                 keys: Js(keys),
+                rows,
             };
             if let Some(msg) = convert::reported(convert::to_js(&msg)) {
                 let _ = channel.post_message(&msg);
@@ -171,5 +229,6 @@ impl Emitter {
         self.0.on_message.borrow_mut().take();
         self.0.listeners.borrow_mut().clear();
         self.0.observer.borrow_mut().take();
+        self.0.live.clear();
     }
 }

@@ -4,6 +4,7 @@ mod board;
 pub mod events;
 pub mod initial;
 pub mod leadership;
+pub mod live;
 pub mod pending;
 pub mod sync;
 mod timers;

@@ -96,6 +96,7 @@ pub(super) async fn write_logged(
         t: table,
         k: keys.clone().into(),
         op,
+        u: tx.unit(),
     };
     let added = outbox
         .add(records::to_js(&record, tx.context())?)

@@ -175,6 +175,7 @@ impl Db {
                     t: &table,
                     k: Array::of1(&k).into(),
                     op,
+                    u: None,
                 };
                 let outbox = tx.store(OUTBOX)?;
                 outbox
@@ -211,40 +212,57 @@ impl Db {
     }
 
     /// Applies the refused change locally again, so it is pushed again; drops the error.
+    /// A refused transaction's error applies every change it held again, as one unit.
     pub async fn retry_sync_error(&self, id: f64) -> Result<()> {
         let ctx = "retrySyncError";
         let conn = self.conn()?;
         let (tx, entry) = self
             .open_entry(&conn, ERRORS, id, "sync error", ctx)
             .await?;
-        let table = entry["table"].as_str().unwrap_or_default().to_string();
-        self.table(&table)?;
         if entry["op"] == "file" {
             return Err(Error::invalid_argument(format!(
                 "{ctx}: a refused file is not retried; putFile a smaller one, or discard the error"
             )));
         }
-        let key = Key::from_json(&entry["key"], "sync error key")?;
-        let k = key_js(&key);
-        let row = entry
-            .get("row")
-            .filter(|v| !v.is_null() && entry["op"] != "delete")
-            .cloned();
-        let rows = tx.store(&table)?;
-        let op = if row.is_some() { "put" } else { "delete" };
-        let keys = Array::of1(&k);
-        let written = write_logged(&tx, &rows, &table, &keys, op, &mut || {
-            match &row {
-                Some(r) => put(&rows, &rows_to_js(r, ctx)?).map_err(|e| tx.fail(e))?,
-                None => delete(&rows, &k).map_err(|e| tx.fail(e))?,
-            };
-            delete(&tx.store(ERRORS)?, &id.into()).map_err(|e| tx.fail(e))
-        })
-        .await;
-        drop(rows);
+        let tx = match entry["unit"].as_str() {
+            Some(u) => tx.with_unit(u),
+            None => tx,
+        };
+        let changes: Vec<Value> = match &entry["changes"] {
+            Value::Array(list) => list.clone(),
+            _ => vec![entry.clone()],
+        };
+        let mut again = Vec::with_capacity(changes.len());
+        for c in &changes {
+            let table = c["table"].as_str().unwrap_or_default().to_string();
+            self.table(&table)?;
+            let key = Key::from_json(&c["key"], "sync error key")?;
+            let row = c
+                .get("row")
+                .filter(|v| !v.is_null() && c["op"] != "delete")
+                .cloned();
+            again.push((table, key_js(&key), row));
+        }
+        let mut written = Ok(());
+        for (table, k, row) in &again {
+            let rows = tx.store(table)?;
+            let op = if row.is_some() { "put" } else { "delete" };
+            written = write_logged(&tx, &rows, table, &Array::of1(k), op, &mut || match row {
+                Some(r) => put(&rows, &rows_to_js(r, ctx)?).map_err(|e| tx.fail(e)),
+                None => delete(&rows, k).map_err(|e| tx.fail(e)),
+            })
+            .await;
+            if written.is_err() {
+                break;
+            }
+        }
+        let written =
+            written.and_then(|_| delete(&tx.store(ERRORS)?, &id.into()).map_err(|e| tx.fail(e)));
         tx.commit_or_abort(written).await?;
-        self.events
-            .emit_local(&table, &Array::of1(&k), LocalWrite::Other);
+        for (table, k, _) in &again {
+            self.events
+                .emit_local(table, &Array::of1(k), LocalWrite::Other);
+        }
         Ok(())
     }
 }

@@ -17,8 +17,10 @@ pub use pull_apply::Applied;
 pub mod push_settle;
 pub mod read;
 mod records;
+mod rename;
 mod resync;
 mod schema;
+pub mod transaction;
 mod tx;
 mod upgrade;
 mod usage;
@@ -77,28 +79,49 @@ pub(crate) fn factory() -> Result<DBFactory> {
 }
 
 /// The keys one transaction wrote, per table, for the change events sent once it
-/// commits.
+/// commits, and the rows it left of them (undefined: deleted) while every write added
+/// its row (`add_row`); a write added by key alone makes the table's rows unknown.
 #[derive(Default)]
-pub(crate) struct Touched(offline_tables_core::by_name::ByName<Array>);
+pub(crate) struct Touched(offline_tables_core::by_name::ByName<(Array, Option<Array>)>);
 
 impl Touched {
-    pub fn add(&mut self, table: &str, key: &JsValue) {
-        self.0.entry(table, Array::new).push(key);
+    fn of(&mut self, table: &str) -> &mut (Array, Option<Array>) {
+        self.0.entry(table, || (Array::new(), Some(Array::new())))
     }
 
-    /// Adds `keys`, in order, after the keys of `table` added so far.
-    pub fn add_all(&mut self, table: &str, keys: Array) {
-        let had = self.0.entry(table, Array::new);
-        *had = match had.length() {
-            0 => keys,
-            _ => had.concat(&keys),
+    pub fn add(&mut self, table: &str, key: &JsValue) {
+        let had = self.of(table);
+        had.0.push(key);
+        had.1 = None;
+    }
+
+    /// Adds `key` and the row it has now (undefined when deleted).
+    pub fn add_row(&mut self, table: &str, key: &JsValue, row: &JsValue) {
+        let had = self.of(table);
+        had.0.push(key);
+        if let Some(rows) = &had.1 {
+            rows.push(row);
+        }
+    }
+
+    /// Adds `keys`, in order, after the keys of `table` added so far, and their `rows`.
+    pub fn add_all(&mut self, table: &str, keys: Array, rows: Option<Array>) {
+        let had = self.of(table);
+        let join = |a: &Array, b: Array| match a.length() {
+            0 => b,
+            _ => a.concat(&b),
+        };
+        had.0 = join(&had.0, keys);
+        had.1 = match (&had.1, rows) {
+            (Some(a), Some(b)) => Some(join(a, b)),
+            _ => None,
         };
     }
 
     /// One event per table, in the order of table names.
     pub fn emit(self, events: &Emitter, source: crate::driver::events::Source) {
-        for (table, keys) in self.0.iter() {
-            events.emit(table, keys, source);
+        for (table, (keys, rows)) in self.0.iter() {
+            events.emit_rows(table, keys, rows.as_ref(), source);
         }
     }
 }

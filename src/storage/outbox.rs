@@ -1,8 +1,8 @@
 //! Pending changes: reads the outbox log, the bases and the current rows, and lets the
 //! core coalesce them into one mutation per row. Also the per-row sync metadata.
 
-pub(crate) use super::records::key_js;
 use super::records::{self, base_key, parse_base, version_max, OutboxRecord, StoredEntry};
+pub(crate) use super::records::{key_js, key_of};
 use super::tx::{delete, get, or_undefined, put, Tx};
 use super::{Db, BASE, META, OUTBOX};
 use crate::error::{Error, Result};
@@ -164,6 +164,7 @@ pub(crate) fn drop_from_log(
                 t: &e.table,
                 k: keep.into(),
                 op: "put",
+                u: e.unit.as_deref(),
             };
             put(outbox, &records::to_js(&entry, tx.context())?).map_err(|e| tx.fail(e))?;
         }
@@ -189,6 +190,7 @@ pub(crate) async fn read_log(tx: &Tx<'_>, store: &ObjectStore<'_>) -> Result<Vec
             seq: e.seq,
             table: e.table,
             keys: e.keys,
+            unit: e.unit,
         });
     }
     Ok(log)

@@ -385,7 +385,11 @@ impl Db {
                 let key_col = &profile.table(table)?.key;
                 let keys = put_rows(store.as_sys().as_ref(), rows, &at, key_col)
                     .map_err(|e| tx.fail(e.into()))?;
-                touched.add_all(table, keys);
+                touched.add_all(
+                    table,
+                    keys,
+                    Some(super::js::gather(rows, &at, &JsValue::NULL)),
+                );
                 Ok(())
             };
             for c in changes {
@@ -453,7 +457,8 @@ impl Db {
                     }
                 }
                 if !local_on_top {
-                    touched.add(c.table, &k);
+                    let row = c.row.map_or(JsValue::UNDEFINED, |i| rows.get(i));
+                    touched.add_row(c.table, &k, &row);
                 }
             }
             put_run(run, &mut touched)

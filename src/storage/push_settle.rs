@@ -7,15 +7,19 @@
 
 use super::js::rows_to_js;
 use super::outbox::{coalesced, drop_from_log, read_log, to_json};
-use super::records::{self, base_key, key_js, KeptConflict, RefusedChange};
+use super::records::{self, base_key, key_js, KeptConflict, RefusedChange, RowSet, UnitChange};
+use super::rename::Rename;
 use super::tx::{delete, meta_get, put, put_at};
 use super::{Db, Tx, BASE, CONFLICTS, ERRORS, META, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::{Error, ErrorCode, Result};
 use indexed_db_futures::prelude::*;
 use offline_tables_core::conflict::{settle, Settlement};
+use offline_tables_core::keys::is_temp_key;
+use offline_tables_core::outbox::dirty_rows;
 use offline_tables_core::protocol::wire::{self, FromValue};
-use offline_tables_core::protocol::{Outcome, PushMutation};
+use offline_tables_core::protocol::{Outcome, PushMutation, RejectReason};
+use offline_tables_core::units::{self, Fate, RowId, Units};
 use offline_tables_core::{Key, LogEntry, Mutation, MutationOp};
 use serde::Serialize;
 use serde_json::Value;
@@ -94,13 +98,24 @@ impl Db {
         let log = read_log(&tx, &tx.store(OUTBOX)?).await?;
         let upto_seq = log.iter().map(|e| e.seq).max().unwrap_or(0);
         // A row with a kept conflict waits for the app: writes made on top of it stay
-        // pending (their log entries untouched) and go out once the conflict is resolved.
+        // pending (their log entries untouched) and go out once the conflict is resolved;
+        // so does the rest of a transaction it is part of. A batch never splits a unit.
         let kept = super::pull_apply::kept_conflicts(&tx).await?;
         let kept = records::row_set(&kept);
+        let include = |t: &str| self.profile().tables.contains_key(t);
+        let units = Units::of(&log);
+        let rows: Vec<RowId> = dirty_rows(&log)
+            .into_iter()
+            .filter(|(_, t, _)| include(t))
+            .map(|(_, t, k)| (t, k))
+            .collect();
+        let held = |r: &RowId| kept.contains(&(r.0.as_str(), &r.1));
+        let picked = units.pick(&rows, max, &held);
+        let in_batch = RowSet::of(picked.iter().map(|(t, k)| (t.as_str(), k)));
         let log: Vec<LogEntry> = log
             .into_iter()
             .filter_map(|mut e| {
-                e.keys.retain(|k| !kept.contains(&(e.table.as_str(), k)));
+                e.keys.retain(|k| in_batch.contains(&(e.table.as_str(), k)));
                 (!e.keys.is_empty()).then_some(e)
             })
             .collect();
@@ -114,9 +129,21 @@ impl Db {
             .await?
             .as_f64()
             .unwrap_or(1.0) as u64;
-        let include = |t: &str| self.profile().tables.contains_key(t);
-        for p in coalesced(&tx, &log, &stores, &include, max).await? {
+        let mut changes = coalesced(&tx, &log, &stores, &include, usize::MAX).await?;
+        // A unit's rows follow its first row (`Units::pick`'s order).
+        let position = |m: &Mutation| {
+            picked
+                .iter()
+                .position(|(t, k)| *t == m.table && *k == m.key)
+                .unwrap_or(usize::MAX)
+        };
+        offline_tables_core::sort::sort_by(&mut changes, |a, b| {
+            position(&a.mutation).cmp(&position(&b.mutation))
+        });
+        for p in changes {
             let m = p.mutation;
+            let unit = units.unit_of(&m.table, &m.key).map(str::to_string);
+            let temp_key = m.op == MutationOp::Insert && is_temp_key(&m.key);
             batch.mutations.push(PushMutation {
                 id: next_id,
                 table: m.table,
@@ -125,6 +152,8 @@ impl Db {
                 row: to_json(&p.row, ctx)?,
                 columns: None,
                 base_version: m.base_version,
+                unit,
+                temp_key,
             });
             batch.base_rows.push(m.base_row);
             next_id += 1;
@@ -180,27 +209,88 @@ impl Db {
                 .unwrap_or(&Outcome::Unknown)
         };
         let log = read_log(&tx, &tx.store(OUTBOX)?).await?;
+        let profile = self.profile();
+        let policy_of = |t: &str| {
+            profile
+                .tables
+                .get(t)
+                .map(|d| d.conflict)
+                .unwrap_or_default()
+        };
+        // How each mutation settles alone, then each unit's fate from its members'.
+        let alone: Vec<Settlement> = batch
+            .mutations
+            .iter()
+            .zip(&batch.base_rows)
+            .map(|(m, b)| settle(policy_of(&m.table), &core_of(m, b), outcome_of(m.id)))
+            .collect();
+        let fates = unit_fates(&batch, &alone);
+        let fate_of = |m: &PushMutation| {
+            let u = m.unit.as_deref()?;
+            fates.iter().find(|(f, _)| f == u).map(|(_, fate)| fate)
+        };
+        // The rows of each refused unit, for its one sync error.
+        let mut refused_units: Vec<(String, Vec<UnitChange>)> = Vec::new();
+        let mut renames: Vec<Rename> = Vec::new();
         let mut report = Settled::default();
         let mut touched = super::Touched::default();
         let mut trim: Vec<(String, Key)> = Vec::new();
         let base_store = tx.store(BASE)?;
-        for (m, base_row) in batch.mutations.iter().zip(&batch.base_rows) {
-            let outcome = outcome_of(m.id);
-            let policy = self
-                .profile()
-                .tables
-                .get(&m.table)
-                .map(|d| d.conflict)
-                .unwrap_or_default();
-            let core = Mutation {
-                seq: 0,
-                table: m.table.clone(),
-                key: m.key.clone(),
-                op: m.op,
-                row: m.row.clone(),
-                base_version: m.base_version.clone(),
-                base_row: base_row.clone(),
-            };
+        for ((m, base_row), settled) in batch.mutations.iter().zip(&batch.base_rows).zip(alone) {
+            let mut settlement = settled;
+            let mut in_refused_unit = false;
+            match (fate_of(m), &settlement) {
+                // A unit that goes again: the mutations the server skipped stay pending.
+                (Some(Fate::Retry), Settlement::Reject { .. }) => continue,
+                (Some(Fate::Refused { .. }), s) => {
+                    in_refused_unit = true;
+                    settlement = match s {
+                        // A conflict's row takes the server's state.
+                        Settlement::TakeServer { .. } | Settlement::Applied { .. } => {
+                            settlement.clone()
+                        }
+                        Settlement::Manual {
+                            server_row,
+                            server_version,
+                        } => Settlement::TakeServer {
+                            row: server_row.clone(),
+                            version: server_version.clone(),
+                        },
+                        // Everything else goes back to its base.
+                        _ => Settlement::Reject {
+                            reason: RejectReason::Transaction,
+                            message: String::new(),
+                        },
+                    };
+                    let change = UnitChange {
+                        table: m.table.clone(),
+                        key: m.key.clone(),
+                        op: m.op,
+                        row: m.row.clone(),
+                    };
+                    let u = m.unit.clone().unwrap_or_default();
+                    match refused_units.iter_mut().find(|(x, _)| *x == u) {
+                        Some((_, list)) => list.push(change),
+                        None => refused_units.push((u, vec![change])),
+                    }
+                }
+                _ => {}
+            }
+            if let (
+                Settlement::Applied { .. },
+                Outcome::Applied {
+                    key: Some(real), ..
+                },
+            ) = (&settlement, outcome_of(m.id))
+            {
+                if m.temp_key {
+                    renames.push(Rename {
+                        table: m.table.clone(),
+                        from: m.key.clone(),
+                        to: real.clone(),
+                    });
+                }
+            }
             let k = key_js(&m.key);
             let bk = base_key(&m.table, &k);
             let later = later_writes(&log, batch.upto_seq, &m.table, &m.key);
@@ -233,7 +323,7 @@ impl Db {
                     }
                 };
             let step: Result<()> = (|| {
-                match settle(policy, &core, outcome) {
+                match settlement {
                     Settlement::Applied { version } => {
                         report.applied += 1;
                         let row = if m.op == MutationOp::Delete {
@@ -285,16 +375,20 @@ impl Db {
                     }
                     Settlement::Reject { reason, message } => {
                         report.rejected += 1;
-                        let entry = RefusedChange {
-                            table: m.table.clone(),
-                            key: m.key.clone(),
-                            op: m.op,
-                            row: m.row.clone(),
-                            reason: reason.as_str().to_string(),
-                            message,
-                        };
-                        add_to(&tx, ERRORS, &entry)?;
-                        report.refused.push(as_value(&entry, ctx)?);
+                        if !in_refused_unit {
+                            let entry = RefusedChange {
+                                table: m.table.clone(),
+                                key: m.key.clone(),
+                                op: m.op,
+                                row: m.row.clone(),
+                                reason: reason.as_str().to_string(),
+                                message,
+                                unit: None,
+                                changes: None,
+                            };
+                            add_to(&tx, ERRORS, &entry)?;
+                            report.refused.push(as_value(&entry, ctx)?);
+                        }
                         if !later {
                             // Back to the server's state (the base), or gone if it never had it.
                             set_base(&m.base_version, base_row, false)?;
@@ -312,14 +406,47 @@ impl Db {
                 return Err(e);
             }
         }
+        // One sync error per refused unit, naming every change it held.
+        for (unit, changes) in refused_units {
+            let Some(Fate::Refused { reason, message }) =
+                fates.iter().find(|(u, _)| *u == unit).map(|(_, f)| f)
+            else {
+                continue;
+            };
+            let first = &changes[0];
+            let entry = RefusedChange {
+                table: first.table.clone(),
+                key: first.key.clone(),
+                op: first.op,
+                row: first.row.clone(),
+                reason: reason.clone(),
+                message: message.clone(),
+                unit: Some(unit.clone()),
+                changes: Some(changes),
+            };
+            let added = add_to(&tx, ERRORS, &entry).and_then(|_| as_value(&entry, ctx));
+            match added {
+                Ok(v) => report.refused.push(v),
+                Err(e) => {
+                    drop(base_store);
+                    tx.abort().await;
+                    return Err(e);
+                }
+            }
+        }
         let outbox = tx.store(OUTBOX)?;
         let trimmed = drop_from_log(&tx, &outbox, &log, |e, k| {
             e.seq <= batch.upto_seq && trim.iter().any(|(t, tk)| *t == e.table && tk == k)
         })
         .and_then(|_| delete(&tx.store(META)?, &"inflight".into()).map_err(|e| tx.fail(e)));
         drop((outbox, base_store));
-        tx.commit_or_abort(trimmed).await?;
+        let renamed = match trimmed {
+            Ok(()) => super::rename::apply(self, &tx, &renames, &mut touched).await,
+            Err(e) => Err(e),
+        };
+        tx.commit_or_abort(renamed).await?;
         touched.emit(&self.events, Source::Remote);
+        super::rename::emit(&self.events, &renames);
         Ok(report)
     }
 }
@@ -382,6 +509,40 @@ impl Db {
             }
         }
     }
+}
+
+/// A mutation as the core's `settle` takes it.
+fn core_of(m: &PushMutation, base_row: &Option<Value>) -> Mutation {
+    Mutation {
+        seq: 0,
+        table: m.table.clone(),
+        key: m.key.clone(),
+        op: m.op,
+        row: m.row.clone(),
+        base_version: m.base_version.clone(),
+        base_row: base_row.clone(),
+    }
+}
+
+/// The fate of each unit in `batch`, from how its mutations settle alone (`alone`, in
+/// the batch's order).
+fn unit_fates(batch: &Batch, alone: &[Settlement]) -> Vec<(String, Fate)> {
+    let mut fates: Vec<(String, Fate)> = Vec::new();
+    for m in &batch.mutations {
+        let Some(u) = &m.unit else { continue };
+        if fates.iter().any(|(f, _)| f == u) {
+            continue;
+        }
+        let members: Vec<(&str, String, &Settlement)> = batch
+            .mutations
+            .iter()
+            .zip(alone)
+            .filter(|(x, _)| x.unit.as_ref() == Some(u))
+            .map(|(x, s)| (x.table.as_str(), x.key.to_string(), s))
+            .collect();
+        fates.push((u.clone(), units::fate(&members)));
+    }
+    fates
 }
 
 /// True when the row was written again after the batch froze (those writes stay pending).

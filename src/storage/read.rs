@@ -139,7 +139,17 @@ impl Db {
         let conn = self.conn()?;
         let tx = self.tx(&conn, &[table], false, &ctx)?;
         let req = get(&tx.store(table)?, key).map_err(|e| tx.fail(e))?;
-        Ok(or_undefined(tx.wait(req).await?))
+        let row = or_undefined(tx.wait(req).await?);
+        // A temporary key the server has replaced since: the row under its real key.
+        let temp = key
+            .as_string()
+            .is_some_and(|k| k.starts_with(offline_tables_core::keys::TEMP_KEY_PREFIX));
+        if row.is_undefined() && temp {
+            if let Some(real) = self.renamed_to(table, key).await? {
+                return Box::pin(self.get_row(table, &real)).await;
+            }
+        }
+        Ok(row)
     }
 
     pub async fn get_rows(&self, table: &str, keys: &JsValue) -> Result<Array> {
@@ -373,7 +383,7 @@ impl Db {
 
 /// The query's `select` as the gathering JS takes it: an array of column names, or null
 /// for whole rows.
-fn selected_columns(q: &Query) -> JsValue {
+pub(crate) fn selected_columns(q: &Query) -> JsValue {
     match &q.select {
         Some(cols) => cols
             .iter()

@@ -144,6 +144,9 @@ pub(crate) struct OutboxRecord<'a> {
     #[serde(with = "serde_wasm_bindgen::preserve")]
     pub k: JsValue,
     pub op: &'a str,
+    /// The transaction that wrote it (`store.transaction`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub u: Option<&'a str>,
 }
 
 /// An outbox record as read.
@@ -156,6 +159,8 @@ pub(crate) struct StoredEntry {
     pub keys: Vec<Key>,
     #[serde(default)]
     pub op: Option<String>,
+    #[serde(default, rename = "u")]
+    pub unit: Option<String>,
 }
 
 /// The row of a kept conflict, as read.
@@ -186,6 +191,20 @@ pub struct RefusedChange {
     pub row: Option<Value>,
     pub reason: String,
     pub message: String,
+    /// A refused transaction: its unit, and every change it held (the first is above).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<UnitChange>>,
+}
+
+/// One change of a refused transaction, as its sync error lists it.
+#[derive(Serialize)]
+pub struct UnitChange {
+    pub table: String,
+    pub key: Key,
+    pub op: MutationOp,
+    pub row: Option<Value>,
 }
 
 /// Rows named by `(table, key)`, borrowed, sorted and searched by halves: the one set

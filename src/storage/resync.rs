@@ -90,7 +90,7 @@ impl Db {
                 let k = key_js(key);
                 delete(&base_store, &base_key(table, &k)).map_err(fail)?;
                 delete(&tx.store(table)?, &k).map_err(fail)?;
-                dropped.add(table, &k);
+                dropped.add_row(table, &k, &JsValue::UNDEFINED);
             }
             let meta = tx.store(META)?;
             for k in [LEGACY, CHECKPOINTS, INITIAL_SYNC] {

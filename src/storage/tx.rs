@@ -21,6 +21,8 @@ pub(crate) type Req<T> = BasicRequest<T>;
 pub(crate) struct Tx<'c> {
     tx: Transaction<'c>,
     ctx: String,
+    /// The app's transaction (`store.transaction`) the writes belong to, logged with them.
+    unit: Option<String>,
 }
 
 impl Db {
@@ -67,9 +69,20 @@ impl<'c> Tx<'c> {
             Ok(tx) => Ok(Tx {
                 tx,
                 ctx: context.to_string(),
+                unit: None,
             }),
             Err(e) => Err(Error::indexed_db(e, context)),
         }
+    }
+
+    /// Logs the writes of this transaction as the app's transaction `unit`.
+    pub fn with_unit(mut self, unit: &str) -> Self {
+        self.unit = Some(unit.to_string());
+        self
+    }
+
+    pub fn unit(&self) -> Option<&str> {
+        self.unit.as_deref()
     }
 
     pub fn store(&self, name: &str) -> Result<ObjectStore<'_>> {

@@ -15,7 +15,7 @@ use offline_tables_core::ErrorCode;
 use wasm_bindgen::prelude::*;
 
 impl Db {
-    pub(super) fn writable(
+    pub(crate) fn writable(
         &self,
         table: &str,
         what: &str,
@@ -60,7 +60,8 @@ impl Db {
         .await;
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit_local(table, &keys, LocalWrite::Put);
+        self.events
+            .emit_local_rows(table, &keys, Some(rows), LocalWrite::Put);
         Ok(keys)
     }
 
@@ -68,6 +69,7 @@ impl Db {
     /// transaction as the write; resolves to its key.
     pub async fn insert_row(&self, table: &str, row: &JsValue) -> Result<JsValue> {
         let def = self.writable(table, "insert")?;
+        give_temp_key(&def, table, row)?;
         let keys = self.keys_of(&Array::of1(row).into(), &def.key, "row")?;
         selected_only(&def, table, &Array::of1(row), "insert", false)?;
         let key = keys.get(0);
@@ -87,12 +89,32 @@ impl Db {
         };
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit_local(table, &keys, LocalWrite::Put);
+        self.events
+            .emit_local_rows(table, &keys, Some(&Array::of1(row)), LocalWrite::Put);
         Ok(key)
     }
 
-    /// Merges `patch` into the stored row and resolves to the new row.
-    pub async fn update_row(&self, table: &str, key: &JsValue, patch: &JsValue) -> Result<JsValue> {
+    /// The key of `row`, a row to write to `table` (`def`), once checked as `put` checks it.
+    pub(crate) fn checked_key(
+        &self,
+        row: &JsValue,
+        def: &offline_tables_core::TableDef,
+        table: &str,
+        what: &str,
+    ) -> Result<JsValue> {
+        let one = Array::of1(row);
+        let keys = self.keys_of(&one.clone().into(), &def.key, "row")?;
+        selected_only(def, table, &one, what, false)?;
+        Ok(keys.get(0))
+    }
+
+    /// Checks an update's `key` and `patch` for `table` as `update` does; gives the table.
+    pub(crate) fn checked_update(
+        &self,
+        table: &str,
+        key: &JsValue,
+        patch: &JsValue,
+    ) -> Result<offline_tables_core::TableDef> {
         let def = self.writable(table, "update")?;
         check_key(key, "update: key")?;
         if let Some(problem) = js::check_json(patch, "patch") {
@@ -108,6 +130,12 @@ impl Db {
             )));
         }
         selected_only(&def, table, &Array::of1(patch), "update", false)?;
+        Ok(def)
+    }
+
+    /// Merges `patch` into the stored row and resolves to the new row.
+    pub async fn update_row(&self, table: &str, key: &JsValue, patch: &JsValue) -> Result<JsValue> {
+        self.checked_update(table, key, patch)?;
         let ctx = format!("update on '{table}'");
         let conn = self.conn()?;
         let tx = self.tx(&conn, &[table, OUTBOX, BASE, META], true, &ctx)?;
@@ -126,7 +154,8 @@ impl Db {
         };
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit_local(table, &keys, LocalWrite::Put);
+        self.events
+            .emit_local_rows(table, &keys, Some(&Array::of1(&row)), LocalWrite::Put);
         Ok(row)
     }
 
@@ -151,7 +180,9 @@ impl Db {
         };
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit_local(table, &keys, LocalWrite::Other);
+        let gone = Array::new_with_length(keys.length());
+        self.events
+            .emit_local_rows(table, &keys, Some(&gone), LocalWrite::Other);
         Ok(())
     }
 
@@ -189,7 +220,9 @@ impl Db {
         .await;
         drop(store);
         tx.commit_or_abort(written).await?;
-        self.events.emit_local(table, &keys, LocalWrite::Other);
+        let gone = Array::new_with_length(keys.length());
+        self.events
+            .emit_local_rows(table, &keys, Some(&gone), LocalWrite::Other);
         Ok(())
     }
 }
@@ -218,6 +251,41 @@ pub(super) fn selected_only(
         context += &format!("rows[{}]: ", found.get(0).as_f64().unwrap_or(0.0) as u32);
     }
     Err(Error::unselected(&context, table, &column))
+}
+
+/// On a table whose keys the server assigns, gives `row` (the app's object) a temporary
+/// key, unless it already holds one; a row that names a key of its own is refused.
+pub(crate) fn give_temp_key(
+    def: &offline_tables_core::TableDef,
+    table: &str,
+    row: &JsValue,
+) -> Result<()> {
+    if !def.key_assigned || !row.is_object() {
+        return Ok(());
+    }
+    let col = JsValue::from_str(&def.key);
+    let key = js_sys::Reflect::get(row, &col).unwrap_or_default();
+    if key.is_undefined() || key.is_null() {
+        let mut temp = String::from(offline_tables_core::keys::TEMP_KEY_PREFIX);
+        for _ in 0..3 {
+            temp.push_str(&format!(
+                "{:08x}",
+                (js_sys::Math::random() * 4_294_967_296.0) as u64
+            ));
+        }
+        let _ = js_sys::Reflect::set(row, &col, &temp.into());
+        return Ok(());
+    }
+    if key
+        .as_string()
+        .is_some_and(|k| k.starts_with(offline_tables_core::keys::TEMP_KEY_PREFIX))
+    {
+        return Ok(());
+    }
+    Err(Error::invalid_argument(format!(
+        "insert on '{table}': the server assigns its keys; leave '{}' out and insert gives the row a temporary key",
+        def.key
+    )))
 }
 
 /// What a write that checks first expects of the row it writes.

@@ -183,6 +183,15 @@ extern "C" {
 }
 
 /// Parses JSON text into a JS value.
+/// A JS array of table names (`store.transaction`'s first argument).
+pub fn tables(names: &[&str]) -> JsValue {
+    names
+        .iter()
+        .map(|n| JsValue::from(*n))
+        .collect::<js_sys::Array>()
+        .into()
+}
+
 pub fn js(json: &str) -> JsValue {
     JSON::parse(json).unwrap_or_else(|e| panic!("bad JSON in test: {json}: {e:?}"))
 }

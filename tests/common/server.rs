@@ -97,11 +97,12 @@ pub fn collect(store: &OfflineStore, event: &str) -> (Seen, Guard) {
 
 /// The profile the test server serves (tests/fixtures/profile.json): besides the
 /// field-service tables, `notes` (server-wins), `drafts` (client-wins) and `visits`
-/// (a column selection: its seed rows hold columns the devices never get).
+/// (a column selection: its seed rows hold columns the devices never get), `jobs` and
+/// `tasks` (keys the server assigns; a task's `jobId` references its job).
 pub const FIXTURE_PROFILE: &str = include_str!("../fixtures/profile.json");
 
 /// The tables of `FIXTURE_PROFILE`.
-pub const FIXTURE_TABLES: [&str; 7] = [
+pub const FIXTURE_TABLES: [&str; 9] = [
     "accounts",
     "workorders",
     "products",
@@ -109,6 +110,8 @@ pub const FIXTURE_TABLES: [&str; 7] = [
     "drafts",
     "visits",
     "inspections",
+    "jobs",
+    "tasks",
 ];
 
 /// Opens (or opens again) the synced store `name` with `profile` and the bearer `token`.

@@ -32,10 +32,12 @@ export function mulberry32(seed) {
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const POLICY = { accounts: "merge", workorders: "manual", notes: "server-wins", drafts: "client-wins", products: "readOnly" };
+const POLICY = { accounts: "merge", workorders: "manual", notes: "server-wins", drafts: "client-wins", products: "readOnly", jobs: "server-wins", tasks: "server-wins" };
 const WRITABLE = ["accounts", "workorders", "notes", "drafts"];
 // inspections: rows with a photo file column, written by photoWrite (a row, then its photo) and checked for files.
-const TABLES = [...WRITABLE, "products", "inspections"];
+// jobs and tasks: keys the server assigns (jobWrite: a job and maybe its task, with temporary keys).
+const TABLES = [...WRITABLE, "products", "inspections", "jobs", "tasks"];
+const TEMP = "~tmp:";
 // Devices: two of nina's (same rows: conflicts) and one of omar's (whose keys overlap nina's: permission refusals).
 const DEVICES = [
   { name: "n1", user: "nina" },
@@ -132,7 +134,8 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
   const writes = []; // every local write the schedule made: { dev, table, key, tag, op, seq, resolved, error, serverKnown }
   let seq = 0;
   let tagSeq = 0;
-  const stats = { ops: 0, writes: 0, refused: 0, faults: 0, reloads: 0, offline: 0, checks: 0, rest: 0, tabs: 0, partial: 0, photos: 0, filesChecked: 0 };
+  const stats = { ops: 0, writes: 0, refused: 0, faults: 0, reloads: 0, offline: 0, checks: 0, rest: 0, tabs: 0, partial: 0, photos: 0, filesChecked: 0, transactions: 0, jobs: 0, unitsChecked: 0 };
+  const jobWrites = []; // { dev, tag, taskTag, key, taskKey }: jobs (and tasks) inserted with temporary keys
 
   const withTimeout = (p, ms, what) => Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new ChaosFailure(`${what}: no answer within ${ms} ms`)), ms))]);
   const ev = (d, fn, arg, what = "page call") => withTimeout(d.page.evaluate(fn, arg), 20_000, `${d.name}: ${what}`);
@@ -249,6 +252,65 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
       note(`${d.name} photo inspections ${key}=${tag} -> ${res.ok ? res.hash.slice(0, 15) : res.code}`);
       // A row deleted meanwhile by a pull (another device's refused write reverted) is the one allowed refusal.
       if (!res.ok && res.code !== "not_found") throw new ChaosFailure(`${d.name}: photo on ${key} refused: ${res.code} ${res.message}`);
+    }
+
+    // A transaction: puts on two tables (or two rows of one), committed together and pushed as one unit. Omar's
+    // keys overlap nina's, so some units are refused whole (one sync error), which the invariants check.
+    async function txWrite(d) {
+      const names = [...new Set([pick(["accounts", "notes", "drafts"]), pick(WRITABLE)])];
+      const ops = names.map((table) => {
+        const key = pick(keysFor(d, table));
+        const tag = newTag(d);
+        return { table, key, op: "put", tag, row: rowFor(d, table, key, tag) };
+      });
+      const res = await ev(d, async ([names, ops]) => {
+        const known = {};
+        for (const o of ops) known[o.table + "/" + o.key] = (await window.store.table(o.table).meta(o.key))?.version ?? null;
+        try {
+          await window.store.transaction(names, async (tx) => { for (const o of ops) await tx.table(o.table).put(o.row); });
+          return { ok: true, known };
+        } catch (e) {
+          return { ok: false, code: e.code, message: e.message, known };
+        }
+      }, [names, ops], "transaction");
+      stats.writes++;
+      stats.transactions++;
+      const s = ++seq;
+      for (const o of ops) writes.push({ dev: d.name, ...o, kind: "tx", seq: s, resolved: res.ok, error: res.code, serverKnown: res.known[o.table + "/" + o.key] != null });
+      note(`${d.name} transaction ${ops.map((o) => `${o.table}/${o.key}=${o.tag}`).join(",")} -> ${res.ok ? "ok" : res.code}`);
+      if (!res.ok) throw new ChaosFailure(`${d.name}: a transaction rejected: ${res.code} ${res.message}`);
+    }
+
+    // A job, and maybe its task pointing at it, inserted with temporary keys (in a transaction or not): one push
+    // later both carry the server's keys everywhere.
+    async function jobWrite(d) {
+      const tag = newTag(d);
+      const taskTag = chance(0.7) ? newTag(d) : null;
+      const inTx = chance(0.5);
+      const res = await ev(d, async ([owner, tag, taskTag, inTx]) => {
+        const go = async (table) => {
+          const key = await table("jobs").insert({ title: tag, tag, ownerId: owner });
+          const taskKey = taskTag ? await table("tasks").insert({ jobId: key, tag: taskTag, ownerId: owner }) : null;
+          return { key, taskKey };
+        };
+        try {
+          const keys = inTx
+            ? await window.store.transaction(["jobs", "tasks"], (tx) => go((n) => tx.table(n)))
+            : await go((n) => window.store.table(n));
+          return { ok: true, ...keys };
+        } catch (e) {
+          return { ok: false, code: e.code, message: e.message };
+        }
+      }, [d.user, tag, taskTag, inTx], "job");
+      stats.writes++;
+      stats.jobs++;
+      const s = ++seq;
+      note(`${d.name} job${inTx ? " (transaction)" : ""} ${tag}${taskTag ? ` + task ${taskTag}` : ""} -> ${res.ok ? res.key : res.code}`);
+      if (!res.ok) throw new ChaosFailure(`${d.name}: inserting a job rejected: ${res.code} ${res.message}`);
+      if (!String(res.key).startsWith(TEMP)) throw new ChaosFailure(`${d.name}: a job inserted got ${res.key}, not a temporary key`);
+      writes.push({ dev: d.name, table: "jobs", key: res.key, op: "insert", tag, kind: "insert", seq: s, resolved: true, serverKnown: false });
+      if (taskTag) writes.push({ dev: d.name, table: "tasks", key: res.taskKey, op: "insert", tag: taskTag, kind: "insert", seq: s, resolved: true, serverKnown: false });
+      jobWrites.push({ dev: d.name, tag, taskTag, key: res.key, taskKey: res.taskKey });
     }
 
     async function restWrite() {
@@ -368,7 +430,9 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
       const d = pick(devices);
       const r = rnd();
       if (!d.opened && r < 0.9) { await reload(d, "reload"); continue; }
-      if (r < 0.41) await localWrite(d);
+      if (r < 0.33) await localWrite(d);
+      else if (r < 0.37) await txWrite(d);
+      else if (r < 0.41) await jobWrite(d);
       else if (r < 0.45) await photoWrite(d);
       else if (r < 0.52) await restWrite();
       else if (r < 0.6) {
@@ -619,20 +683,79 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
       }
     }
 
-    // Every refusal the server answered is in the device's sync-error list; and every listed error was refused.
+    // Every refusal the server answered is in the device's sync-error list; and every listed error was refused. A
+    // refused transaction is one error listing every change of its unit (`changes`); the mutations the server did not
+    // apply because of another one of their unit (reason "transaction") are refusals only when their unit was refused.
     for (const d of devices) {
       const errors = await ev(d, () => window.store.syncErrors(), null, "syncErrors");
-      const listed = new Set(errors.map((e) => JSON.stringify([e.table, e.key])));
-      const refused = new Set(journal.filter((e) => e.clientId === d.clientId && e.status === "rejected").map((e) => JSON.stringify([e.table, e.key])));
+      const listed = new Set();
+      const listedUnits = new Set();
+      for (const e of errors) {
+        for (const c of e.changes ?? [e]) listed.add(JSON.stringify([c.table, c.key]));
+        if (e.unit) listedUnits.add(e.unit);
+      }
+      d.refusedUnits = listedUnits;
+      const mine = journal.filter((e) => e.clientId === d.clientId);
+      const refused = new Set(mine.filter((e) => e.status === "rejected" && (e.reason !== "transaction" || listedUnits.has(e.unit))).map((e) => JSON.stringify([e.table, e.key])));
       for (const r of refused) if (!listed.has(r)) throw new ChaosFailure(`${d.name}: the server refused a change to ${r} but the store's sync errors do not list it`);
-      for (const l of listed) if (!refused.has(l)) throw new ChaosFailure(`${d.name}: sync error for ${l} that the server never refused`);
+      const answered = new Set(mine.filter((e) => e.status !== "applied").map((e) => JSON.stringify([e.table, e.key])));
+      for (const l of listed) if (!refused.has(l) && !answered.has(l)) throw new ChaosFailure(`${d.name}: sync error for ${l} that the server never refused`);
+      for (const u of listedUnits) {
+        if (!mine.some((e) => e.unit === u && e.status !== "applied")) throw new ChaosFailure(`${d.name}: a sync error for transaction ${u}, which the server never refused`);
+      }
       stats.refused += refused.size;
     }
-    // Every conflict on a manual table was kept for the app (seen in a "conflict" event or in conflicts()).
+    // Transactions: in every push, a unit's mutations were all applied or none was.
+    const units = new Map();
+    for (const e of journal) {
+      if (!e.unit) continue;
+      const k = `${e.clientId}#${e.push}#${e.unit}`;
+      if (!units.has(k)) units.set(k, []);
+      units.get(k).push(e);
+    }
+    for (const [k, es] of units) {
+      const applied = es.filter((e) => e.status === "applied").length;
+      if (applied !== 0 && applied !== es.length) {
+        throw new ChaosFailure(`unit ${k} was applied in part: ${JSON.stringify(es.map((e) => [e.table, e.key, e.status, e.reason]))}`);
+      }
+      stats.unitsChecked++;
+    }
+    // Server-assigned keys: no temporary key is left anywhere; each job landed once, under a key of its pattern, and
+    // every task points at a job the server has (the devices' rows are the server's: convergence above).
+    for (const d of devices) {
+      for (const t of ["jobs", "tasks"]) {
+        const rows = snaps[d.name].tables[t] ?? [];
+        const temp = rows.filter((r) => String(r.id).startsWith(TEMP) || String(r.jobId ?? "").startsWith(TEMP));
+        if (temp.length) throw new ChaosFailure(`${d.name}: ${t} still holds temporary keys: ${JSON.stringify(temp)}`);
+      }
+    }
+    for (const user of ["nina", "omar"]) {
+      const jobs = (await rest[user]("GET", "/api/data/jobs")).body.value;
+      const tasks = (await rest[user]("GET", "/api/data/tasks")).body.value;
+      const ids = new Set(jobs.map((j) => j.id));
+      for (const j of jobs) if (!/^JOB-\d{5}$/.test(j.id)) throw new ChaosFailure(`job ${JSON.stringify(j)} does not have a key of its pattern`);
+      for (const t of tasks) {
+        if (!ids.has(t.jobId)) throw new ChaosFailure(`task ${JSON.stringify(t)} points at no job of the server's`);
+        if (typeof t.id !== "number") throw new ChaosFailure(`task ${JSON.stringify(t)} does not have an integer key`);
+      }
+      for (const w of jobWrites.filter((w) => devices.find((d) => d.name === w.dev).user === user)) {
+        const found = jobs.filter((j) => j.tag === w.tag);
+        if (found.length !== 1) throw new ChaosFailure(`job ${w.tag} (${w.dev}, ${w.key}) is on the server ${found.length} times`);
+        if (w.taskTag) {
+          const task = tasks.filter((t) => t.tag === w.taskTag);
+          if (task.length !== 1 || task[0].jobId !== found[0].id) {
+            throw new ChaosFailure(`task ${w.taskTag} of job ${w.tag} (${found[0].id}) is on the server as ${JSON.stringify(task)}`);
+          }
+        }
+      }
+    }
+    // Every conflict on a manual table was kept for the app (seen in a "conflict" event or in conflicts()), unless it
+    // refused its transaction: then the unit's one sync error (checked above) holds it, and the row is the server's.
     for (const d of devices) {
       for (const e of d.events) if (e.type === "conflict") d.kept.add(JSON.stringify([e.table, e.key]));
       for (const e of journal) {
         if (e.clientId !== d.clientId || e.status !== "conflict" || POLICY[e.table] !== "manual") continue;
+        if (e.unit && d.refusedUnits.has(e.unit)) continue;
         const k = JSON.stringify([e.table, e.key]);
         if (!d.kept.has(k)) throw new ChaosFailure(`${d.name}: the server answered a conflict on ${k} (mutation ${e.id}), a manual table, but the store never kept it for the app`);
       }
@@ -690,7 +813,7 @@ export async function runSchedules({ runs = 24, seed = (Date.now() % 1e9) >>> 0,
         const st = await runSchedule(h, s, { steps, verbose, full, db });
         passed++;
         progress.passed = passed;
-        log(`ok   seed ${s} (${Date.now() - t} ms): ${st.writes} writes, ${st.rest} REST, ${st.faults} faults, ${st.reloads} reloads, ${st.tabs} second tabs, ${st.offline} flips, ${st.checks} mid-run checks, ${st.partial} one-table syncs, ${st.photos} photos (${st.filesChecked} checked at the end), ${st.applied} pushed, ${st.conflicts} conflicts, ${st.refused} refused`);
+        log(`ok   seed ${s} (${Date.now() - t} ms): ${st.writes} writes, ${st.rest} REST, ${st.faults} faults, ${st.reloads} reloads, ${st.tabs} second tabs, ${st.offline} flips, ${st.checks} mid-run checks, ${st.partial} one-table syncs, ${st.photos} photos (${st.filesChecked} checked at the end), ${st.transactions} transactions (${st.unitsChecked} units checked), ${st.jobs} jobs with temporary keys, ${st.applied} pushed, ${st.conflicts} conflicts, ${st.refused} refused`);
       } catch (e) {
         failed.push({ seed: s, error: e });
         log(`FAIL seed ${s} (${Date.now() - t} ms): ${e.message}`);

@@ -3,7 +3,7 @@
 //
 // Which blocks: every fenced block whose info string's first word is `js` (```js), no marker needed and none
 // skipped; other languages (```sh, ```html, ```json) are not run here. The README has at least EXPECTED_BLOCKS of them (the local-only
-// store, the store with a server, queries, fetch interception), and the facts checked after the run name each one, so
+// store, the store with a server, queries, live queries, transactions, server-assigned keys, fetch interception), and the facts checked after the run name each one, so
 // an example that is dropped, or no longer does what its text says, fails the test as surely as one that throws.
 // The docs/ files hold no runnable examples: a ```js block there fails the test, since nothing would run it.
 //
@@ -26,7 +26,7 @@ import { startHarness, restAs } from "./harness.mjs";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SERVER = process.env.OT_TEST_SERVER;
 const DEMO_URL = "http://localhost:8080";
-const EXPECTED_BLOCKS = 4;
+const EXPECTED_BLOCKS = 7;
 
 /** The README's ```js blocks, in order, with the line each starts at. */
 export function jsBlocks(markdown) {
@@ -142,6 +142,13 @@ test("every js example of the README runs against the reference server", { timeo
       intercepted: { value: Array.isArray(s.value), header: s.res.headers.get("x-offline-tables") },
       fetchRestored: !String(window.fetch).includes("offline-tables"),
       swListeners: s.__fakeServiceWorker.listeners.map((l) => l.type),
+      liveSeen: s.seen,
+      created: s.created,
+      txRows: [await s.store.table("accounts").get("a20"), await s.store.table("workorders").get("w20")].map((r) => r?.id),
+      temp: s.temp,
+      job: s.job,
+      tasksOfJob: (await s.store.table("tasks").query({ where: { text: "Bring a wrench" } })).map((t) => t.jobId),
+      stillFound: (await s.store.table("jobs").get(s.temp))?.id,
     };
   });
   // The local-only store: the put and the update are in IndexedDB, and the query found the row.
@@ -153,6 +160,24 @@ test("every js example of the README runs against the reference server", { timeo
   assert.equal(typeof facts.howMany, "number");
   assert.deepEqual(facts.intercepted, { value: true, header: "local" });
   assert.deepEqual(facts.swListeners, ["fetch"]);
+  // The live query: its first result without Acme (a9 was in Lyon), a later one with it, and the last without it
+  // again (the interception example's PATCH moved a9 to Nice).
+  const seen = facts.liveSeen;
+  assert.ok(!seen[0].includes("Acme") && seen.slice(1, -1).some((names) => names.includes("Acme")) &&
+    !seen.at(-1).includes("Acme"), JSON.stringify(seen));
+
+  // The transaction: both rows, and its query inside saw the work order it had just inserted.
+  assert.equal(facts.created, 1);
+  assert.deepEqual(facts.txRows, ["a20", "w20"]);
+  // Server-assigned keys: a temporary key, then the server's, which the task points at too; the temporary key
+  // still finds the job.
+  assert.ok(String(facts.temp).startsWith("~tmp:"), JSON.stringify(facts));
+  assert.match(String(facts.job?.id), /^JOB-\d{5}$/, JSON.stringify(facts));
+  assert.deepEqual(facts.tasksOfJob, [facts.job.id]);
+  assert.equal(facts.stillFound, facts.job.id);
+  const jobOnServer = await restAs(SERVER, "dev-token-sam")("GET", `/api/data/jobs/'${facts.job.id}'`);
+  assert.equal(jobOnServer.status, 200, JSON.stringify(jobOnServer.body));
+  assert.equal(jobOnServer.body.title, "Fix the pump");
 
   // The Service Worker example: a fetch event under /api/data/ is answered from the store.
   const sw = await page.evaluate(async () => {

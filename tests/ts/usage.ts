@@ -2,6 +2,7 @@
 import { OfflineStore, Table } from "../../pkg";
 import type {
   ChangeEvent,
+  SyncErrorReason,
   ChangeSource,
   ErrorCode,
   InterceptOptions,
@@ -162,7 +163,11 @@ export async function usage(): Promise<void> {
   }
   const errors: SyncError[] = await synced.syncErrors();
   for (const e of errors) {
-    const reason: "validation" | "permission" | "read_only" | "other" | "payload_too_large" = e.reason;
+    const reason: "validation" | "permission" | "read_only" | "other" | "payload_too_large" | "conflict" = e.reason;
+    const named: SyncErrorReason = reason;
+    // @ts-expect-error a unit's error is never "transaction": it names its culprit's reason
+    const never: SyncError["reason"] = "transaction";
+    void [named, never];
     const fileColumn: string | undefined = e.column;
     void [reason, fileColumn];
     await synced.retrySyncError(e.id);

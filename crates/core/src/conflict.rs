@@ -220,7 +220,8 @@ mod tests {
                 &m,
                 &Outcome::Applied {
                     id: 1,
-                    version: "12".into()
+                    version: "12".into(),
+                    key: None
                 }
             ),
             Settlement::Applied {

@@ -6,6 +6,8 @@ pub mod by_name;
 pub mod conflict;
 pub mod engine;
 pub mod error;
+pub mod keys;
+pub mod live;
 pub mod outbox;
 pub mod profile;
 pub mod protocol;
@@ -13,6 +15,7 @@ pub mod query;
 pub mod rest;
 pub mod scope;
 pub mod sort;
+pub mod units;
 pub mod value;
 
 pub use error::{DomError, Error, ErrorCode, Origin, Result};

@@ -16,6 +16,9 @@ pub struct LogEntry {
     pub seq: u64,
     pub table: String,
     pub keys: Vec<Key>,
+    /// The transaction (`store.transaction`) that wrote it, if any: see `units`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 /// The server's last known state of a row. The store keeps the server's row itself only

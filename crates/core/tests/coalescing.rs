@@ -44,6 +44,7 @@ impl Store {
             seq: self.seq,
             table: table.into(),
             keys,
+            unit: None,
         });
     }
 
@@ -298,16 +299,19 @@ fn dirty_rows_follows_seq_even_when_the_log_is_out_of_order() {
             seq: 9,
             table: "t".into(),
             keys: vec![s("late"), s("a")],
+            unit: None,
         },
         LogEntry {
             seq: 2,
             table: "t".into(),
             keys: vec![s("a"), s("b")],
+            unit: None,
         },
         LogEntry {
             seq: 5,
             table: "u".into(),
             keys: vec![s("a")],
+            unit: None,
         },
     ];
     assert_eq!(

@@ -211,6 +211,10 @@ pub struct Entry {
     /// The outcome's `version` (applied) or `serverVersion` (conflict).
     pub version: Value,
     pub reason: Value,
+    /// The mutation's unit (revision 3), null when it has none.
+    pub unit: Value,
+    /// The key the server assigned (a `tempKey` insert applied), else null.
+    pub assigned: Value,
 }
 
 #[derive(Default)]
@@ -286,6 +290,8 @@ impl Faults {
                 status: o["status"].clone(),
                 version,
                 reason: o["reason"].clone(),
+                unit: m["unit"].clone(),
+                assigned: o["key"].clone(),
             });
         }
     }

@@ -16,6 +16,7 @@ pub mod faults;
 pub mod files;
 mod json;
 pub mod jwks;
+pub mod keys;
 pub mod list;
 pub mod members;
 pub mod pull;

@@ -6,13 +6,14 @@ use crate::columns;
 use crate::db::{self, key_text, Stored, Tx};
 use crate::error::{AppError, AppResult};
 use crate::json::JsonBody;
+use crate::keys;
 use crate::scope::{Scoper, Src};
 use crate::sync::{check_client_id, check_protocol, check_user, claim_client, MAX_PUSH_BATCH};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use offline_tables_core::protocol::{
-    Outcome, PushMutation, PushRequest, PushResponse, RejectReason, PROTOCOL_VERSION,
+    Outcome, PushMutation, PushRequest, PushResponse, RejectReason, PUSH_UNITS_PROTOCOL_VERSION,
 };
 use offline_tables_core::scope::Caller;
 use offline_tables_core::value::check_row;
@@ -25,7 +26,7 @@ pub async fn push(
     User(user): User,
     JsonBody(req): JsonBody<PushRequest>,
 ) -> AppResult<Json<PushResponse>> {
-    check_protocol(req.protocol_version)?;
+    check_push_version(&req)?;
     check_client_id(&req.client_id)?;
     check_user(req.user.as_deref(), &user.id)?;
     if req.mutations.len() > MAX_PUSH_BATCH {
@@ -39,6 +40,7 @@ pub async fn push(
             Error::invalid_argument("mutation ids must strictly increase within a push").into(),
         );
     }
+    check_units(&req.mutations)?;
     let now = (s.clock)();
     // One profile for the whole batch, even if it is replaced meanwhile.
     let profile = s.profile();
@@ -49,57 +51,96 @@ pub async fn push(
     // version (PostgreSQL; on SQLite claim_client's write already holds the lock).
     db::lock_writes(&mut tx).await?;
     let mut outcomes = Vec::with_capacity(req.mutations.len());
-    for m in &req.mutations {
+    let mut i = 0;
+    while i < req.mutations.len() {
+        let m = &req.mutations[i];
         if (m.id as i64) <= last {
+            // A unit's outcomes are stored together, so a unit is new or answered whole.
+            if let Some(u) = &m.unit {
+                if let Some(x) = req.mutations[i..]
+                    .iter()
+                    .take_while(|x| x.unit.as_ref() == Some(u))
+                    .find(|x| x.id as i64 > last)
+                {
+                    return Err(Error::invalid_argument(format!(
+                        "unit '{u}' holds mutation {}, already processed, and mutation {}, new",
+                        m.id, x.id
+                    ))
+                    .into());
+                }
+            }
             // Already applied: answer what was answered then, change nothing.
-            let stored = sqlx::query(
-                "SELECT outcome FROM ot_outcomes WHERE client_id = $1 AND mutation_id = $2",
+            outcomes.push(stored_outcome(&mut tx, client, m).await?);
+            i += 1;
+            continue;
+        }
+        // A unit (one transaction) runs inside a savepoint: all of it or none of it.
+        let end = match &m.unit {
+            Some(u) => {
+                i + req.mutations[i..]
+                    .iter()
+                    .take_while(|x| x.unit.as_ref() == Some(u))
+                    .count()
+            }
+            None => i + 1,
+        };
+        let unit = &req.mutations[i..end];
+        if m.unit.is_some() {
+            sqlx::query("SAVEPOINT ot_unit").execute(&mut *tx).await?;
+        }
+        let mut results = Vec::with_capacity(unit.len());
+        for m in unit {
+            results.push(apply_one(&profile, &mut tx, &user, client, m, now).await?);
+        }
+        if m.unit.is_some() {
+            let culprit = results
+                .iter()
+                .zip(unit)
+                .find(|(o, _)| !matches!(o, Outcome::Applied { .. }));
+            if let Some((o, x)) = culprit {
+                let why = match o {
+                    Outcome::Rejected { message, .. } => format!("rejected: {message}"),
+                    _ => "in conflict".to_string(),
+                };
+                let message = format!(
+                    "not applied: mutation {} of the same transaction was {why}",
+                    x.id
+                );
+                sqlx::query("ROLLBACK TO SAVEPOINT ot_unit")
+                    .execute(&mut *tx)
+                    .await?;
+                for (o, x) in results.iter_mut().zip(unit) {
+                    match o {
+                        Outcome::Applied { .. } => {
+                            *o = rejected(x.id, RejectReason::Transaction, message.clone())
+                        }
+                        // The client takes the server's row of a conflict: it holds it now
+                        // (the bookkeeping of the rolled-back savepoint is gone).
+                        Outcome::Conflict {
+                            server_row: Some(_),
+                            ..
+                        } => record_in_view(&profile, &mut tx, client, x, true).await?,
+                        _ => {}
+                    }
+                }
+            }
+            sqlx::query("RELEASE SAVEPOINT ot_unit")
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (m, outcome) in unit.iter().zip(results) {
+            sqlx::query(
+                "INSERT INTO ot_outcomes (client_id, mutation_id, outcome) VALUES ($1, $2, $3)",
             )
             .bind(client)
             .bind(m.id as i64)
-            .fetch_optional(&mut *tx)
+            .bind(serde_json::to_string(&outcome).map_err(AppError::internal)?)
+            .execute(&mut *tx)
             .await?;
-            let outcome = match stored {
-                Some(r) => {
-                    serde_json::from_str(&r.try_get::<String, _>(0)?).map_err(AppError::internal)?
-                }
-                None => Outcome::Rejected {
-                    id: m.id,
-                    reason: RejectReason::Validation,
-                    message: format!(
-                        "mutation {} is older than this client's last acknowledged batch",
-                        m.id
-                    ),
-                },
-            };
+            last = m.id as i64;
             outcomes.push(outcome);
-            continue;
         }
-        let outcome = apply(&profile, &mut tx, &user, m, now).await?;
-        match &outcome {
-            Outcome::Applied { .. } => {
-                let holds = m.op != MutationOp::Delete;
-                record_in_view(&profile, &mut tx, client, m, holds).await?;
-            }
-            // The client takes the server's row from a conflict (server-wins, merge meeting an
-            // insert) or keeps it beside its own (manual): it holds the row now, even if no
-            // pull ever sent it, so a later deletion or move-out must reach it too.
-            Outcome::Conflict {
-                server_row: Some(_),
-                ..
-            } => record_in_view(&profile, &mut tx, client, m, true).await?,
-            _ => {}
-        }
-        sqlx::query(
-            "INSERT INTO ot_outcomes (client_id, mutation_id, outcome) VALUES ($1, $2, $3)",
-        )
-        .bind(client)
-        .bind(m.id as i64)
-        .bind(serde_json::to_string(&outcome).map_err(AppError::internal)?)
-        .execute(&mut *tx)
-        .await?;
-        last = m.id as i64;
-        outcomes.push(outcome);
+        i = end;
     }
     if let Some(first) = req.mutations.first() {
         // Outcomes before this batch are acknowledged: the client has moved past them.
@@ -116,14 +157,124 @@ pub async fn push(
         .await?;
     tx.commit().await?;
     for (m, outcome) in req.mutations.iter().zip(&outcomes) {
-        if matches!(outcome, Outcome::Applied { .. }) {
-            crate::files::after_write(&s, &profile, &m.table, &key_text(&m.key)).await;
+        if let Outcome::Applied { key, .. } = outcome {
+            let k = key.as_ref().unwrap_or(&m.key);
+            crate::files::after_write(&s, &profile, &m.table, &key_text(k)).await;
         }
     }
     Ok(Json(PushResponse {
-        protocol_version: PROTOCOL_VERSION,
+        protocol_version: req.protocol_version,
         outcomes,
     }))
+}
+
+/// Version 1, or 2 for a push holding units or temporary keys (revision 3); a version-1
+/// push may hold neither.
+fn check_push_version(req: &PushRequest) -> AppResult<()> {
+    if req.protocol_version != PUSH_UNITS_PROTOCOL_VERSION {
+        check_protocol(req.protocol_version)?;
+        if req.mutations.iter().any(|m| m.unit.is_some() || m.temp_key) {
+            return Err(Error::invalid_argument(format!(
+                "a push with unit or tempKey must say protocolVersion {PUSH_UNITS_PROTOCOL_VERSION}"
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// The longest unit name, in characters.
+const MAX_UNIT_CHARS: usize = 200;
+
+/// A unit is named by 1 to 200 characters, and its mutations are contiguous in the push.
+fn check_units(mutations: &[PushMutation]) -> AppResult<()> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut prev: Option<&str> = None;
+    for m in mutations {
+        let u = m.unit.as_deref();
+        if let Some(name) = u {
+            let n = name.chars().count();
+            if n == 0 || n > MAX_UNIT_CHARS {
+                return Err(Error::invalid_argument(format!(
+                    "mutation {}: a unit is named by 1 to {MAX_UNIT_CHARS} characters, not {n}",
+                    m.id
+                ))
+                .into());
+            }
+        }
+        if u != prev {
+            if let Some(u) = u {
+                if seen.contains(&u) {
+                    return Err(Error::invalid_argument(format!(
+                        "the mutations of unit '{u}' must be contiguous in the push"
+                    ))
+                    .into());
+                }
+                seen.push(u);
+            }
+        }
+        prev = u;
+    }
+    Ok(())
+}
+
+/// The outcome answered when mutation `m` was first applied.
+async fn stored_outcome(tx: &mut Tx, client: &str, m: &PushMutation) -> AppResult<Outcome> {
+    let stored =
+        sqlx::query("SELECT outcome FROM ot_outcomes WHERE client_id = $1 AND mutation_id = $2")
+            .bind(client)
+            .bind(m.id as i64)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(match stored {
+        Some(r) => serde_json::from_str(&r.try_get::<String, _>(0)?).map_err(AppError::internal)?,
+        None => Outcome::Rejected {
+            id: m.id,
+            reason: RejectReason::Validation,
+            message: format!(
+                "mutation {} is older than this client's last acknowledged batch",
+                m.id
+            ),
+        },
+    })
+}
+
+/// Applies one mutation with its temporary keys replaced, and keeps the client's view
+/// and assigned keys up to date.
+async fn apply_one(
+    profile: &Profile,
+    tx: &mut Tx,
+    user: &Caller,
+    client: &str,
+    m: &PushMutation,
+    now: i64,
+) -> AppResult<Outcome> {
+    let (m, temp) = match keys::map(tx, profile, client, m).await? {
+        keys::Mapped::Apply { mutation, temp } => (*mutation, temp),
+        keys::Mapped::Refuse(message) => {
+            return Ok(rejected(m.id, RejectReason::Validation, message))
+        }
+    };
+    let mut outcome = apply(profile, tx, user, &m, now).await?;
+    match &mut outcome {
+        Outcome::Applied { key, .. } => {
+            let holds = m.op != MutationOp::Delete;
+            record_in_view(profile, tx, client, &m, holds).await?;
+            if let Some(temp) = temp {
+                keys::record(tx, client, &m.table, &temp, &m.key).await?;
+                *key = Some(m.key.clone());
+            }
+        }
+        // The client takes the server's row from a conflict (server-wins, merge meeting an
+        // insert) or keeps it beside its own (manual): it holds the row now, even if no
+        // pull ever sent it, so a later deletion or move-out must reach it too.
+        Outcome::Conflict {
+            server_row: Some(_),
+            ..
+        } => record_in_view(profile, tx, client, &m, true).await?,
+        _ => {}
+    }
+    Ok(outcome)
 }
 
 /// The client now holds the row (what it pushed, or the server's row from a conflict) or,
@@ -322,6 +473,7 @@ async fn apply(
     Ok(Outcome::Applied {
         id: m.id,
         version: v.to_string(),
+        key: None,
     })
 }
 

@@ -131,11 +131,26 @@ pub async fn create(
 ) -> AppResult<Response> {
     let profile = s.profile();
     let def = writable(&profile, &name)?;
+    let mut body = body;
+    let mut tx = s.db.begin().await?;
+    db::lock_writes(&mut tx).await?;
+    if def.key_assigned {
+        // The server gives the key (protocol §12): the body must leave it out.
+        if let Some(row) = body.as_object_mut() {
+            if row.contains_key(&def.key) {
+                return Err(Error::invalid_argument(format!(
+                    "the server assigns the keys of '{name}': leave '{}' out",
+                    def.key
+                ))
+                .into());
+            }
+            let key = crate::keys::next_key(&mut tx, &name, def).await?;
+            row.insert(def.key.clone(), key.to_json());
+        }
+    }
     let (key, row) = new_row(&body, def, &name)?;
     let now = (s.clock)();
     let kt = key_text(&key);
-    let mut tx = s.db.begin().await?;
-    db::lock_writes(&mut tx).await?;
     let current = db::load(&mut *tx, &name, &kt).await?;
     if current.as_ref().is_some_and(|c| c.data.is_some()) {
         return Err(Error::exists(&name, &key).into());

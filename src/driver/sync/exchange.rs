@@ -63,7 +63,8 @@ impl Syncer {
             }
         };
         let body = PushRequest {
-            protocol_version: PROTOCOL_VERSION,
+            // 2 for a push holding a transaction or a temporary key: see `push_version`.
+            protocol_version: offline_tables_core::protocol::push_version(&batch.mutations),
             client_id: batch.client_id.clone(),
             mutations: batch.mutations.clone(),
             user,

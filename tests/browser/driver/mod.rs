@@ -2,5 +2,6 @@
 //! store's binding to its user.
 
 mod events;
+mod live;
 mod sync;
 mod user_binding;

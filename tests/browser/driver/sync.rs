@@ -3,6 +3,7 @@
 //! through the REST API, a server write pulled with a `remote` change event, a 401 with
 //! and without a token refresh; numbers kept to the bit on the way.
 
+mod assigned_keys;
 mod columns;
 mod conflicts;
 mod faults;
@@ -13,6 +14,7 @@ mod profile;
 mod races;
 mod tabs;
 mod teams;
+mod units;
 
 use crate::common::server::*;
 use crate::common::sync::*;

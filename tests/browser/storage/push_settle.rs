@@ -20,6 +20,7 @@ fn applied(id: u64, version: &str) -> Outcome {
     Outcome::Applied {
         id,
         version: version.into(),
+        key: None,
     }
 }
 

@@ -3,6 +3,7 @@
 //! validated in full, with messages that name the offending path.
 
 use crate::error::{Error, Result};
+use crate::keys::KeyPattern;
 use crate::query::{is_column_name, parse_filter, Filter};
 use crate::value::{object, type_name};
 use serde_json::{Map, Value};
@@ -10,6 +11,7 @@ use std::collections::BTreeMap;
 
 mod columns;
 mod groups;
+mod keys;
 pub use columns::{Download, FileDef, DEFAULT_FILE_MAX_BYTES, MAX_FILE_BYTES};
 pub use groups::SyncGroup;
 
@@ -76,6 +78,14 @@ pub struct TableDef {
     pub columns: Option<Vec<String>>,
     /// File columns, by name.
     pub files: BTreeMap<String, FileDef>,
+    /// `keyAssigned: "server"`: the server assigns the keys of new rows; a row inserted
+    /// offline carries a temporary key until then (`crate::keys`).
+    pub key_assigned: bool,
+    /// How assigned keys are written (None: the integer itself). Only with `key_assigned`.
+    pub key_pattern: Option<KeyPattern>,
+    /// `references`: (column, table) — the column holds keys of that table. Pairs, not a
+    /// map: the client's wasm pays for every map type. See [`Profile::references_to`].
+    pub references: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +171,7 @@ impl Profile {
         }
         let profile = Profile { version, tables };
         profile.check_relations()?;
+        keys::check(&profile)?;
         Ok(profile)
     }
 
@@ -242,6 +253,7 @@ impl Profile {
                     if !t.files.is_empty() {
                         m.insert("files".into(), columns::files_to_json(&t.files));
                     }
+                    keys::to_json(t, m);
                 }
                 (n.clone(), o)
             })
@@ -348,6 +360,7 @@ fn parse_table(v: &Value, path: &str) -> Result<TableDef> {
     let columns = columns::parse_columns(obj.get("columns"), path, &key)?;
     let files = columns::parse_files(obj.get("files"), path, &key)?;
     columns::check_selection(&columns, &indexes, &files, path)?;
+    let keys = keys::parse(obj, path, &key, &columns)?;
     Ok(TableDef {
         key,
         indexes,
@@ -357,6 +370,9 @@ fn parse_table(v: &Value, path: &str) -> Result<TableDef> {
         scope,
         columns,
         files,
+        key_assigned: keys.key_assigned,
+        key_pattern: keys.key_pattern,
+        references: keys.references,
     })
 }
 

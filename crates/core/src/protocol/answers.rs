@@ -4,9 +4,10 @@
 //! forever. A failed check is a `malformed` answer: nothing of it is applied.
 
 use super::{
-    checkpoint_of, Change, Outcome, PullRequest, PullResponse, PushMutation, PushResponse,
-    PROTOCOL_VERSION,
+    checkpoint_of, push_version, Change, Outcome, PullRequest, PullResponse, PushMutation,
+    PushResponse, PROTOCOL_VERSION,
 };
+use crate::keys::is_temp_key;
 use crate::{Key, Profile};
 use serde_json::Value;
 
@@ -177,15 +178,22 @@ pub fn check_pull(
     Ok(())
 }
 
-/// A push answer for the batch `sent`: one outcome per mutation, in order (an outcome of
-/// a status this client does not know becomes a sync error, kept for the app); a
-/// conflict's server row must be the mutation's row.
+/// A push answer for the batch `sent`: in the push's own protocol version, one outcome per
+/// mutation, in order (an outcome of a status this client does not know becomes a sync
+/// error, kept for the app); a conflict's server row must be the mutation's row; an
+/// applied `tempKey` insert gets a real key, and no other mutation gets one.
 pub fn check_push(
     sent: &[PushMutation],
     resp: &PushResponse,
     profile: &Profile,
 ) -> Result<(), String> {
-    protocol(resp.protocol_version)?;
+    let asked = push_version(sent);
+    if resp.protocol_version != asked {
+        return Err(format!(
+            "the server answered a push of protocol {asked} in protocol {}",
+            resp.protocol_version
+        ));
+    }
     if resp.outcomes.len() != sent.len() {
         return Err(format!(
             "{} outcomes for {} mutations",
@@ -195,8 +203,30 @@ pub fn check_push(
     }
     for (m, o) in sent.iter().zip(&resp.outcomes) {
         let id = match o {
-            Outcome::Applied { id, version: v } => {
+            Outcome::Applied {
+                id,
+                version: v,
+                key,
+            } => {
                 version(v, &format!("the outcome of mutation {id}"))?;
+                match (m.temp_key, key) {
+                    (true, None) => {
+                        return Err(format!(
+                            "the outcome of mutation {id} assigns no key to its temporary key"
+                        ))
+                    }
+                    (true, Some(k)) if is_temp_key(k) => {
+                        return Err(format!(
+                            "the outcome of mutation {id} assigns a temporary key ({k})"
+                        ))
+                    }
+                    (false, Some(_)) => {
+                        return Err(format!(
+                            "the outcome of mutation {id} assigns a key to a mutation without a temporary key"
+                        ))
+                    }
+                    _ => {}
+                }
                 *id
             }
             Outcome::Conflict {

@@ -15,6 +15,22 @@ use serde_json::{Map, Value};
 /// The protocol version this crate speaks; exchanged in every request and response.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// Revision 3: the `protocolVersion` of a push holding a `unit` or a `tempKey` (see
+/// [`push_version`]). A server older than revision 3 refuses it whole
+/// (`unsupported_protocol`) rather than apply a transaction piecemeal or store a
+/// temporary key as a real one. Every other request stays at [`PROTOCOL_VERSION`].
+pub const PUSH_UNITS_PROTOCOL_VERSION: u32 = 2;
+
+/// The `protocolVersion` a push of `mutations` must carry: 2 when one of them is part of
+/// a unit or has a temporary key, else 1.
+pub fn push_version(mutations: &[PushMutation]) -> u32 {
+    if mutations.iter().any(|m| m.unit.is_some() || m.temp_key) {
+        PUSH_UNITS_PROTOCOL_VERSION
+    } else {
+        PROTOCOL_VERSION
+    }
+}
+
 /// `POST /sync/pull`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -194,6 +210,14 @@ pub struct PushMutation {
     /// The server version the change was made against; None for an insert.
     #[serde(default)]
     pub base_version: Option<String>,
+    /// Revision 3: mutations sharing a unit are one transaction, applied all or none. A
+    /// unit's mutations are contiguous in a push and never span two pushes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Revision 3: on an insert into a table whose keys the server assigns, `key` (and the
+    /// row's key column) is a temporary key the client made up (`crate::keys`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub temp_key: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -210,6 +234,8 @@ pub enum RejectReason {
     Validation,
     Permission,
     ReadOnly,
+    /// Revision 3: not applied because another mutation of its unit was not.
+    Transaction,
     #[serde(other)]
     Other,
 }
@@ -221,6 +247,7 @@ impl RejectReason {
             RejectReason::Validation => "validation",
             RejectReason::Permission => "permission",
             RejectReason::ReadOnly => "read_only",
+            RejectReason::Transaction => "transaction",
             RejectReason::Other => "other",
         }
     }
@@ -238,6 +265,9 @@ pub enum Outcome {
         id: u64,
         /// The row's new version (for a delete: the tombstone's).
         version: String,
+        /// Revision 3: the key the server assigned, answering a `tempKey` insert.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<Key>,
     },
     Conflict {
         id: u64,
@@ -281,6 +311,7 @@ mod tests {
             RejectReason::Validation,
             RejectReason::Permission,
             RejectReason::ReadOnly,
+            RejectReason::Transaction,
             RejectReason::Other,
         ] {
             assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());

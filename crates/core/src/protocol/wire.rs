@@ -257,6 +257,7 @@ impl FromValue for Outcome {
             "applied" => Outcome::Applied {
                 id: f.u64("id")?,
                 version: f.string("version")?,
+                key: f.opt("key").map(key).transpose()?,
             },
             "conflict" => Outcome::Conflict {
                 id: f.u64("id")?,
@@ -269,6 +270,7 @@ impl FromValue for Outcome {
                     "validation" => RejectReason::Validation,
                     "permission" => RejectReason::Permission,
                     "read_only" => RejectReason::ReadOnly,
+                    "transaction" => RejectReason::Transaction,
                     _ => RejectReason::Other,
                 },
                 message: f.string("message")?,
@@ -303,6 +305,8 @@ impl FromValue for PushMutation {
                 Some(other) => return Err(invalid(&other, "an object of columns")),
             },
             base_version: f.opt_string("baseVersion")?,
+            unit: f.opt_string("unit")?,
+            temp_key: f.flag("tempKey")?,
         })
     }
 }
@@ -426,6 +430,8 @@ mod tests {
             row: None,
             columns: Some(Map::from_iter([("a".to_string(), json!(1))])),
             base_version: Some("9".into()),
+            unit: None,
+            temp_key: false,
         };
         let back: PushMutation = serde_json::from_value(serde_json::to_value(&m).unwrap()).unwrap();
         assert_eq!(back, m);

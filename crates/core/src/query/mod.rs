@@ -5,6 +5,7 @@
 mod eval;
 mod object;
 mod odata;
+mod overlay;
 mod plan;
 
 pub use eval::{compare_rows, project};
