@@ -18,6 +18,8 @@ step() {
 
 step scripts/setup.sh
 step cargo fmt --all --check
+# The committed XHR interceptor bundle is the bundle of src/api/xhr.js and the pinned @mswjs/interceptors.
+step node scripts/bundle-js.mjs --check
 # The server's fault layer (crates/server/src/faults.rs) and its tests exist only with its test-faults feature: every
 # cargo step below that builds or lints the server's tests has it. The release binary (npm start) does not, and
 # no-test-faults.sh checks that a build with the default features refuses --test-faults and holds no /_test/ route.

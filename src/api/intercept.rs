@@ -1,7 +1,8 @@
 //! Fetch interception: the app's own REST requests (`{prefix}{table}[/{key}]`, the
 //! reference server's data API, protocol.md §8) answered from the local store with the
-//! responses the server gives online, through `interceptFetch` (wraps
-//! `globalThis.fetch`) or `handleFetch` (for a Service Worker's `fetch` event).
+//! responses the server gives online, through `interceptRequests` (alias
+//! `interceptFetch`: wraps `globalThis.fetch` and patches `XMLHttpRequest`, xhr.js) or
+//! `handleFetch` (for a Service Worker's `fetch` event).
 //!
 //! The routes, keys, query strings, row checks and error messages come from the core's
 //! `rest` module, which the server uses too. Reads go through the local query planner,
@@ -25,7 +26,7 @@ use wasm_bindgen_futures::JsFuture;
 #[wasm_bindgen(typescript_custom_section)]
 const INTERCEPT_TYPES: &str = r#"
 /**
- * Which requests `interceptFetch` and `handleFetch` answer from the local store: the
+ * Which requests `interceptRequests` (`interceptFetch`) and `handleFetch` answer from the local store: the
  * reference server's REST data API (`GET`/`POST {prefix}{table}`,
  * `GET`/`PATCH`/`DELETE {prefix}{table}/{key}`) under `prefix`. Other requests,
  * including other methods and paths under the prefix, go to the network untouched.
@@ -110,6 +111,13 @@ extern "C" {
         etag: Option<String>,
         location: Option<String>,
     ) -> JsValue;
+}
+
+#[wasm_bindgen(module = "/src/api/xhr.bundle.js")]
+extern "C" {
+    /// xhr.js: answers the matching XMLHttpRequest requests with `answer`'s Response.
+    #[wasm_bindgen(js_name = installXhr)]
+    fn install_xhr(matches: &JsValue, answer: &JsValue) -> Function;
 }
 
 /// The default prefix: the reference server's data API on the page's own origin.
@@ -434,14 +442,27 @@ async fn read_body(request: &web_sys::Request) -> RestResult<(Value, JsValue)> {
 #[wasm_bindgen]
 impl OfflineStore {
     /// Answers the app's REST requests under `prefix` (default `"/api/data/"`) from this
-    /// store, as the reference server answers them online: wraps `globalThis.fetch`
-    /// and returns the function that unwraps it. Other requests go to the network
-    /// untouched.
+    /// store, as the reference server answers them online, whether the app makes them
+    /// with `fetch` or with `XMLHttpRequest` (axios's default adapter, older data layers):
+    /// wraps `globalThis.fetch` and patches `XMLHttpRequest`, and returns the function
+    /// that restores both. Other requests go to the network untouched.
     ///
     /// ```js
-    /// const uninstall = store.interceptFetch({ prefix: "/api/data/" });
+    /// const uninstall = store.interceptRequests({ prefix: "/api/data/" });
     /// const { value } = await (await fetch("/api/data/accounts?$top=10")).json();
     /// ```
+    #[wasm_bindgen(js_name = interceptRequests, unchecked_return_type = "() => void")]
+    pub fn intercept_requests(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "InterceptOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Result<JsValue, Thrown> {
+        self.install_interceptor(options, "interceptRequests")
+    }
+
+    /// The first name of `interceptRequests`, kept as an alias: the same function (it
+    /// answers XMLHttpRequest too).
     #[wasm_bindgen(js_name = interceptFetch, unchecked_return_type = "() => void")]
     pub fn intercept_fetch(
         &self,
@@ -449,19 +470,19 @@ impl OfflineStore {
             JsValue,
         >,
     ) -> Result<JsValue, Thrown> {
-        let options = options_of(options, "interceptFetch")?;
-        let me = Rc::new(Interceptor::new(
-            self.db().clone(),
-            options.prefix,
-            "interceptFetch",
-        )?);
+        self.install_interceptor(options, "interceptFetch")
+    }
+
+    fn install_interceptor(&self, options: Option<JsValue>, what: &str) -> Result<JsValue, Thrown> {
+        let options = options_of(options, what)?;
+        let me = Rc::new(Interceptor::new(self.db().clone(), options.prefix, what)?);
         if let Some(sync) = self
             .server_url()
             .and_then(|u| resolve_prefix(&format!("{u}/sync/")))
         {
             if sync.starts_with(&me.prefix) {
                 return Err(Error::invalid_argument(format!(
-                    "interceptFetch: prefix '{}' covers the sync server's /sync/ endpoints",
+                    "{what}: prefix '{}' covers the sync server's /sync/ endpoints",
                     me.prefix
                 ))
                 .into());
@@ -471,12 +492,20 @@ impl OfflineStore {
         let matches =
             Closure::<dyn Fn(String, String) -> bool>::new(move |method: String, url: String| {
                 m.route(&method, &url).is_some() || m.is_file(&method, &url)
-            });
+            })
+            .into_js_value();
         let answer = Closure::<dyn Fn(JsValue) -> Promise>::new(move |request: JsValue| {
             let me = me.clone();
             super::promise(async move { Ok(me.answer(request).await) })
+        })
+        .into_js_value();
+        let fetch = install_fetch(&matches, &answer);
+        let xhr = install_xhr(&matches, &answer);
+        let uninstall = Closure::<dyn Fn()>::new(move || {
+            let _ = fetch.call0(&JsValue::UNDEFINED);
+            let _ = xhr.call0(&JsValue::UNDEFINED);
         });
-        Ok(install_fetch(&matches.into_js_value(), &answer.into_js_value()).into())
+        Ok(uninstall.into_js_value())
     }
 
     /// The local answer to `request` if it is one of the REST requests under `prefix`

@@ -514,9 +514,13 @@ export class OfflineStore<Schema extends SchemaShape<Schema> = Record<string, Ro
   user(): Promise<string | null>;
   /**
    * Answers the app's REST requests under `prefix` (default `"/api/data/"`) from this
-   * store, as the reference server answers them online: wraps `globalThis.fetch`
-   * and returns the function that unwraps it. Other requests go to the network untouched.
+   * store, as the reference server answers them online, made with `fetch` or with
+   * `XMLHttpRequest` (axios's default adapter): wraps `globalThis.fetch`, patches
+   * `XMLHttpRequest`, and returns the function that restores both. Other requests go to
+   * the network untouched.
    */
+  interceptRequests(options?: InterceptOptions): () => void;
+  /** The first name of `interceptRequests`: the same function (XMLHttpRequest included). */
   interceptFetch(options?: InterceptOptions): () => void;
   /**
    * The local answer to `request` if it is one of the REST requests under `prefix`

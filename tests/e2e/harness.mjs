@@ -38,6 +38,8 @@ export async function startHarness() {
   const server = createStaticServer({
     "/": path.join(ROOT, "tests", "e2e", "static"),
     "/pkg-web/": path.join(ROOT, "pkg-web"),
+    // The real client libraries the interception tests drive (axios, ky, odata-query), as their ESM builds.
+    "/node_modules/": path.join(ROOT, "node_modules"),
   });
   const port = await listen(server, 0);
   const browser = await chromium.launch({

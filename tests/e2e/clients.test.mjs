@@ -1,0 +1,166 @@
+// clients.test.mjs: the data code apps really have, unchanged, against store.interceptRequests in a page, offline:
+// axios as it comes (its XMLHttpRequest adapter), axios with responseType "json", "text" and "", ky (fetch) and plain
+// fetch, with URLs written by hand and by the odata-query builder. Every local answer equals, byte for byte, the
+// reference server's answer online (status, content type, body text). An axios POST offline lands in the outbox and on
+// the server once online; uninstalling restores fetch and XMLHttpRequest.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { harnessForFile } from "./harness.mjs";
+
+const SERVER = process.env.OT_TEST_SERVER;
+const READER = "dev-token-alice"; // read-only here: alice's seed rows and the products
+const WRITER = "dev-token-wendy"; // a user no other test writes for (tests/fixtures/tokens.json)
+let h;
+harnessForFile((harness) => { h = harness; });
+
+const BY_HAND = [
+  "/api/data/accounts?$orderby=city desc,name&$count=true",
+  "/api/data/accounts?$filter=city eq 'Paris' or city eq 'Nice'&$select=id,city",
+  "/api/data/workorders?$filter=status ne 'closed' and startswith(title,'Work')&$orderby=modifiedOn desc,id",
+  "/api/data/products/'p1'",
+  "/api/data/products/'nope'",
+  "/api/data/accounts?$filter=city eq",
+];
+// odata-query's buildQuery options: the URLs it writes are computed in the page, from the real library.
+const BUILT = [
+  ["accounts", { filter: { city: "Paris" }, orderBy: "name", top: 5 }],
+  ["accounts", { filter: { or: [{ city: "Paris" }, { city: "Nice" }] }, select: ["id", "city"], count: true }],
+  ["products", { filter: { price: { gt: 10 } }, orderBy: ["price desc", "id"], skip: 1 }],
+  ["workorders", { filter: { accountId: { in: ["a0", "a2"] } }, orderBy: "id" }],
+];
+
+async function server(path, token) {
+  const r = await fetch(SERVER + path, { headers: { authorization: `Bearer ${token}` } });
+  return { status: r.status, type: r.headers.get("content-type"), text: await r.text() };
+}
+
+async function openPage(token) {
+  const page = await h.page();
+  const name = `e2e-clients-${token}-${Date.now()}`;
+  await page.evaluate(async ([name, url, token]) => {
+    const [{ default: axios }, { default: ky }, { default: buildQuery }] = await Promise.all([
+      import("/node_modules/axios/dist/esm/axios.js"),
+      import("/node_modules/ky/distribution/index.js"),
+      import("/node_modules/odata-query/dist/index.mjs"),
+    ]);
+    Object.assign(window, { axios, ky, buildQuery });
+    window.realFetch = window.fetch;
+    window.RealXHR = window.XMLHttpRequest;
+    window.store = await window.ot.OfflineStore.open({ name, server: { url, token }, sync: { auto: false } });
+    await window.store.sync();
+    window.uninstall = window.store.interceptRequests({ prefix: url + "/api/data/" });
+  }, [name, SERVER, token]);
+  return { page, name };
+}
+
+async function closePage({ page, name }) {
+  await page.evaluate((n) => { window.uninstall(); window.store.close(); return window.ot.OfflineStore.deleteDatabase(n); }, name);
+  await page.close();
+}
+
+test("offline, axios (XHR), ky and fetch get the server's answers byte for byte, for hand-written and built URLs", { timeout: 90_000 }, async () => {
+  const p = await openPage(READER);
+  const built = await p.page.evaluate((b) => b.map(([t, o]) => `/api/data/${t}${window.buildQuery(o)}`), BUILT);
+  const paths = [...BY_HAND.map((q) => encodeURI(q)), ...built];
+  const online = [];
+  for (const q of paths) online.push(await server(q, READER));
+  assert.ok(online.filter((o) => o.status === 200).length >= 7, "most queries answer rows");
+  await h.context.setOffline(true);
+  const local = await p.page.evaluate(async ([base, token, paths]) => {
+    const auth = { authorization: `Bearer ${token}` };
+    const out = [];
+    for (const q of paths) {
+      const url = base + q;
+      const res = {};
+      // axios as it comes: the XMLHttpRequest adapter in a browser; the raw text and the parsed JSON.
+      const a = await window.axios.get(url, { headers: auth, responseType: "text", transformResponse: (x) => x, validateStatus: () => true });
+      res.axios = { status: a.status, type: a.headers["content-type"], text: a.data, from: a.headers["x-offline-tables"], xhr: a.request instanceof XMLHttpRequest };
+      const j = await window.axios.get(url, { headers: auth, validateStatus: () => true });
+      res.axiosJson = j.data;
+      // XMLHttpRequest by hand, responseType "" and "json", with its events.
+      res.xhr = await new Promise((resolve) => {
+        const x = new XMLHttpRequest();
+        const events = [];
+        x.onreadystatechange = () => events.push(`rs${x.readyState}`);
+        x.onload = () => { events.push("load"); resolve({ status: x.status, type: x.getResponseHeader("content-type"), text: x.responseText, events }); };
+        x.onerror = () => resolve({ error: true, events });
+        x.open("GET", url);
+        x.setRequestHeader("authorization", auth.authorization);
+        x.send();
+      });
+      res.xhrJson = await new Promise((resolve) => {
+        const x = new XMLHttpRequest();
+        x.responseType = "json";
+        x.onloadend = () => resolve(x.response);
+        x.open("GET", url);
+        x.setRequestHeader("authorization", auth.authorization);
+        x.send();
+      });
+      const k = await window.ky.get(url, { headers: auth, throwHttpErrors: false, retry: 0 });
+      res.ky = { status: k.status, type: k.headers.get("content-type"), text: await k.text() };
+      const f = await fetch(url, { headers: auth });
+      res.fetch = { status: f.status, type: f.headers.get("content-type"), text: await f.text() };
+      out.push(res);
+    }
+    return out;
+  }, [SERVER, READER, paths]);
+  for (const [i, q] of paths.entries()) {
+    const want = online[i];
+    const got = local[i];
+    assert.equal(got.axios.from, "local", `${q}: answered by the store`);
+    assert.equal(got.axios.xhr, true, `${q}: axios used XMLHttpRequest`);
+    for (const client of ["axios", "xhr", "ky", "fetch"]) {
+      assert.equal(got[client].status, want.status, `${client} ${q}: ${got[client].text} vs ${want.text}`);
+      assert.equal(got[client].type, want.type, `${client} ${q}: content-type`);
+      assert.equal(got[client].text, want.text, `${client} ${q}: the body, byte for byte`);
+    }
+    assert.deepEqual(got.axiosJson, JSON.parse(want.text), `axios json ${q}`);
+    assert.deepEqual(got.xhrJson, JSON.parse(want.text), `xhr responseType json ${q}`);
+    assert.deepEqual(got.xhr.events.slice(-2), ["rs4", "load"], `${q}: readystatechange to DONE, then load`);
+  }
+  // Requests outside the prefix still go to the network, and fail offline as it does.
+  const other = await p.page.evaluate((url) => window.axios.get(url).then((r) => r.status, (e) => e.code), SERVER + "/sync/profile");
+  assert.equal(other, "ERR_NETWORK");
+  await h.context.setOffline(false);
+  await closePage(p);
+});
+
+test("an axios POST and PATCH offline land in the outbox, reach the server once online, and uninstall restores XHR", { timeout: 60_000 }, async () => {
+  const p = await openPage(WRITER);
+  const id = `ax-${Date.now()}`;
+  await h.context.setOffline(true);
+  const offline = await p.page.evaluate(async ([base, token, id]) => {
+    const auth = { authorization: `Bearer ${token}` };
+    const created = await window.axios.post(`${base}/api/data/accounts`, { id, name: "Axios Ltd", city: "Metz", ownerId: "wendy" }, { headers: auth });
+    const patched = await window.axios.patch(`${base}/api/data/accounts/'${id}'`, { city: "Nancy" }, { headers: auth });
+    const bad = await window.axios.post(`${base}/api/data/accounts`, "{not json", { headers: { ...auth, "content-type": "application/json" }, validateStatus: () => true });
+    return {
+      created: [created.status, created.data.city, created.headers["x-offline-tables"]],
+      patched: [patched.status, patched.data.city],
+      bad: [bad.status, bad.data?.error?.code],
+      local: (await window.store.table("accounts").get(id))?.city,
+      pending: (await window.store.status()).pending,
+    };
+  }, [SERVER, WRITER, id]);
+  assert.deepEqual(offline.created, [201, "Metz", "local"]);
+  assert.deepEqual(offline.patched, [200, "Nancy"]);
+  assert.equal(offline.bad[0], 400);
+  assert.equal(offline.bad[1], "invalid_argument");
+  assert.equal(offline.local, "Nancy");
+  assert.ok(offline.pending >= 1, `pending ${offline.pending}`);
+  await h.context.setOffline(false);
+  const synced = await p.page.evaluate(() => window.store.sync());
+  assert.equal(synced.errors, 0, JSON.stringify(synced));
+  const onServer = await server(`/api/data/accounts/'${id}'`, WRITER);
+  assert.equal(onServer.status, 200, onServer.text);
+  assert.equal(JSON.parse(onServer.text).city, "Nancy");
+  // Uninstalled: fetch and XMLHttpRequest are the page's own again, and requests go to the network.
+  const restored = await p.page.evaluate(async ([base, token, id]) => {
+    window.uninstall();
+    const r = await window.axios.get(`${base}/api/data/accounts/'${id}'`, { headers: { authorization: `Bearer ${token}` } });
+    return { fetch: window.fetch === window.realFetch, xhr: window.XMLHttpRequest === window.RealXHR, from: r.headers["x-offline-tables"] ?? null, city: r.data.city };
+  }, [SERVER, WRITER, id]);
+  assert.deepEqual(restored, { fetch: true, xhr: true, from: null, city: "Nancy" });
+  await p.page.evaluate((n) => { window.store.close(); return window.ot.OfflineStore.deleteDatabase(n); }, p.name);
+  await p.page.close();
+});
