@@ -1,6 +1,7 @@
 // sw_mode.test.mjs: Service Worker mode. The worker (static/swmode/store-sw.js) runs the store and answers the page's REST
 // requests from it, offline too; a store the page opens on the same database sees the worker's writes (a "tab" change
-// event) and forwards sync() to the worker, which holds the sync lock; the server gets each write exactly once.
+// event) and forwards sync() to the worker, which holds the sync lock; the server gets each write exactly once. The
+// page's XMLHttpRequest (axios as it comes) reaches the worker's fetch event and gets the same local answers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { restAs, harnessForFile } from "./harness.mjs";
@@ -37,6 +38,8 @@ test("a Service Worker runs the store: it answers the page's requests offline, s
     return { status: r.status, local: r.headers.get("x-offline-tables"), body: r.status === 204 ? null : await r.json() };
   }, [SERVER + path, method, TOKEN, body && JSON.stringify(body)]);
 
+  // axios, loaded while online (the worker caches nothing of the test's own).
+  await page.evaluate(async () => { window.axios = (await import("/node_modules/axios/dist/esm/axios.js")).default; });
   // The worker's store downloads, then answers what the server would.
   assert.equal((await page.evaluate(() => window.askWorker("sync"))).result, "completed");
   const listed = await api("GET", "/api/data/products?$orderby=id&$count=true");
@@ -55,6 +58,12 @@ test("a Service Worker runs the store: it answers the page's requests offline, s
   assert.equal(created.status, 201, JSON.stringify(created));
   assert.equal(created.local, "local");
   assert.deepEqual((await api("GET", `/api/data/notes/'${key}'`)).body, { id: key, ownerId: "mia", text: "through the worker" });
+  // axios as it comes (XMLHttpRequest): the page's XHR goes through the worker's fetch event too, answered the same.
+  const viaXhr = await page.evaluate(async ([url, token]) => {
+    const r = await window.axios.get(url, { headers: { authorization: `Bearer ${token}` } });
+    return { status: r.status, local: r.headers["x-offline-tables"], body: r.data, xhr: r.request instanceof XMLHttpRequest };
+  }, [`${SERVER}/api/data/notes/'${key}'`, TOKEN]);
+  assert.deepEqual(viaXhr, { status: 200, local: "local", body: { id: key, ownerId: "mia", text: "through the worker" }, xhr: true });
   assert.equal(await page.evaluate(() => window.askWorker("pending")), 1);
   assert.equal((await rest("GET", `/api/data/notes/'${key}'`)).status, 404, "not on the server yet");
   const deadline = Date.now() + 5_000;
