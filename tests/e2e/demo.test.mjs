@@ -1,4 +1,4 @@
-// demo.test.mjs: the demo PWA (www/dist, served by the reference server with the demo profile and seed), driven like a user on a phone-sized screen: first download with progress, edits online and offline (through store.interceptFetch), an offline reload from the Service Worker, conflicts between two devices resolved from the UI, a server change shown without a reload, two tabs pushing once, a sync error discarded.
+// demo.test.mjs: the demo PWA (www/dist, served by the reference server with the demo profile and seed), driven like a user on a phone-sized screen: first download with progress, edits online and offline (through store.interceptRequests, with fetch and with axios), an offline reload from the Service Worker, conflicts between two devices resolved from the UI, a server change shown without a reload, two tabs pushing once, a sync error discarded.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
@@ -296,4 +296,26 @@ test("two tabs of one device: an edit in one shows in the other and is pushed on
   await new Promise((r) => setTimeout(r, 1_500)); // a second push, if any, would come with the debounce
   assert.equal(pushes.length, 1, `one push for one edit: ${pushes.length}`);
   await a.context.close();
+});
+
+test("with axios as its HTTP client (XMLHttpRequest), the demo edits offline and the edit reaches the server once", { timeout: 60_000 }, async () => {
+  const { page, context } = await signIn("bob");
+  await page.waitForSelector("#accounts a.wo");
+  await page.goto(`${server.url}/?client=axios`);
+  await page.waitForSelector("#accounts a.wo");
+  assert.equal(await page.evaluate(() => window.demo.api.httpClient()), "axios");
+  const id = await page.getAttribute("#accounts a.wo >> nth=1", "data-id");
+  await context.setOffline(true);
+  const title = `Edited offline with axios ${Date.now()}`;
+  await page.click(`#accounts a.wo[data-id="${id}"]`);
+  await page.fill("input[name=title]", title);
+  await page.click("#save");
+  await page.waitForSelector("#accounts li.card");
+  assert.match(await page.textContent(`#accounts a.wo[data-id="${id}"]`), new RegExp(title));
+  assert.equal((await page.textContent("#sync-pending")).trim(), "1 change pending");
+  await context.setOffline(false);
+  await pollUntil(async () => !(await page.isVisible("#sync-pending")), "pending drained");
+  const found = await server.rest("GET", `/api/data/workorders?$filter=${encodeURIComponent(`title eq '${title}'`)}&$count=true`, undefined, "dev-token-bob");
+  assert.equal(found.body.count, 1, "on the server exactly once");
+  await context.close();
 });

@@ -8,6 +8,7 @@
 // The docs/ files hold no runnable examples: a ```js block there fails the test, since nothing would run it.
 //
 // How a block runs: as the body of an async function in the page, after these rewrites, and nothing else:
+// - `import axios from "axios"` loads the real axios (node_modules, its ESM build);
 // - `import { A, B } from "offline-tables"` takes A and B from the module the page loaded (pkg-web/, the same wasm as
 //   the bundler build);
 // - the README talks to `npm start`'s demo server as alice; here the URL is the test server's (OT_TEST_SERVER) and the
@@ -60,6 +61,7 @@ export function topLevelNames(code) {
 export function rewrite(code, scopeNames) {
   let body = code
     .replace(/^import\s+\{([^}]*)\}\s+from\s+"offline-tables";?$/gm, (_, names) => `const {${names}} = __ot;`)
+    .replace(/^import\s+axios\s+from\s+"axios";?$/gm, 'const axios = (await import("/node_modules/axios/dist/esm/axios.js")).default;')
     .replaceAll(DEMO_URL, SERVER)
     .replaceAll("dev-token-alice", "dev-token-sam")
     .replaceAll('"alice"', '"sam"');
@@ -140,6 +142,7 @@ test("every js example of the README runs against the reference server", { timeo
       howMany: s.howMany,
       pending: await s.store.pendingCount(),
       intercepted: { value: Array.isArray(s.value), header: s.res.headers.get("x-offline-tables") },
+      xhrAnswered: s.data?.id,
       fetchRestored: !String(window.fetch).includes("offline-tables"),
       swListeners: s.__fakeServiceWorker.listeners.map((l) => l.type),
       liveSeen: s.seen,
@@ -159,6 +162,7 @@ test("every js example of the README runs against the reference server", { timeo
   assert.equal(facts.queryForms, true, "the query example's two forms agree");
   assert.equal(typeof facts.howMany, "number");
   assert.deepEqual(facts.intercepted, { value: true, header: "local" });
+  assert.equal(facts.xhrAnswered, "a9", "axios (XMLHttpRequest) got the row from the store");
   assert.deepEqual(facts.swListeners, ["fetch"]);
   // The live query: its first result without Acme (a9 was in Lyon), a later one with it, and the last without it
   // again (the interception example's PATCH moved a9 to Nice).

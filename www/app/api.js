@@ -1,4 +1,5 @@
-// api.js: the demo's data layer: plain fetch() calls to the REST data API (/api/data/…, docs/protocol.md §8). Online they reach the server; once the store intercepts fetch, the same calls are answered from the local store.
+// api.js: the demo's data layer: REST calls to the data API (/api/data/…, docs/protocol.md §8), made with fetch() or, when the device chose it (`?client=axios` once, kept in localStorage), with axios as it comes (XMLHttpRequest). Online they reach the server; once the store intercepts requests, the same calls are answered from the local store.
+import axios from "axios";
 
 let token = null;
 let afterWrite = () => {};
@@ -21,21 +22,46 @@ export class ApiError extends Error {
   }
 }
 
+const CLIENT_KEY = "field-service.client";
+/** "axios" or "fetch": which HTTP client the data layer uses on this device. */
+export function httpClient() {
+  const asked = new URLSearchParams(location.search).get("client");
+  if (asked === "axios" || asked === "fetch") localStorage.setItem(CLIENT_KEY, asked);
+  return localStorage.getItem(CLIENT_KEY) === "axios" ? "axios" : "fetch";
+}
+
+/** One request with fetch: `{ status, ok, statusText, data }`, or null when no answer came. */
+async function withFetch(method, path, headers, body) {
+  try {
+    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const data = res.status === 204 ? null : await res.json().catch(() => null);
+    return { status: res.status, ok: res.ok, statusText: res.statusText, data };
+  } catch {
+    return null;
+  }
+}
+
+/** The same with axios's default browser adapter (XMLHttpRequest). */
+async function withAxios(method, path, headers, body) {
+  try {
+    const res = await axios.request({ method, url: path, headers, data: body, validateStatus: () => true });
+    const data = res.status === 204 || res.data === "" ? null : res.data;
+    return { status: res.status, ok: res.status >= 200 && res.status < 300, statusText: res.statusText, data };
+  } catch {
+    return null;
+  }
+}
+
 async function request(method, path, body) {
   const headers = { accept: "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
-  let res;
-  try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
-    throw new ApiError(0, "network", "No connection: the server could not be reached.");
-  }
-  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  const res = await (httpClient() === "axios" ? withAxios : withFetch)(method, path, headers, body);
+  if (res === null) throw new ApiError(0, "network", "No connection: the server could not be reached.");
   if (!res.ok) {
-    throw new ApiError(res.status, data?.error?.code ?? `http_${res.status}`, data?.error?.message ?? res.statusText);
+    throw new ApiError(res.status, res.data?.error?.code ?? `http_${res.status}`, res.data?.error?.message ?? res.statusText);
   }
-  return data;
+  return res.data;
 }
 
 /** A string key in a URL is quoted ('…', with ' doubled), so keys that look like numbers stay strings. */

@@ -37,9 +37,9 @@ export async function openStore(session) {
     // Bound to its user: a store of someone else is refused (user_mismatch), never served.
     user: session.user,
   });
-  // The app's data code is plain fetch('/api/data/…'): where the store can answer it locally,
-  // let it, so the same code works offline. Without interception it goes to the server.
-  store.interceptFetch({ prefix: "/api/data/" });
+  // The app's data code is plain fetch('/api/data/…') or axios (XMLHttpRequest): where the store can
+  // answer it locally, let it, so the same code works offline. Without interception it goes to the server.
+  store.interceptRequests({ prefix: "/api/data/" });
   return store;
 }
 
