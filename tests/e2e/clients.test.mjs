@@ -134,7 +134,33 @@ test("an axios POST and PATCH offline land in the outbox, reach the server once 
     const created = await window.axios.post(`${base}/api/data/accounts`, { id, name: "Axios Ltd", city: "Metz", ownerId: "wendy" }, { headers: auth });
     const patched = await window.axios.patch(`${base}/api/data/accounts/'${id}'`, { city: "Nancy" }, { headers: auth });
     const bad = await window.axios.post(`${base}/api/data/accounts`, "{not json", { headers: { ...auth, "content-type": "application/json" }, validateStatus: () => true });
+    // Raw XHR: a POST's upload events, and the binary response types.
+    const upload = await new Promise((resolve) => {
+      const x = new XMLHttpRequest();
+      const events = [];
+      for (const t of ["loadstart", "progress", "load", "loadend"]) x.upload.addEventListener(t, () => events.push(t));
+      x.responseType = "json";
+      x.onloadend = () => resolve({ status: x.status, city: x.response?.city, events });
+      x.open("POST", `${base}/api/data/accounts`);
+      x.setRequestHeader("authorization", auth.authorization);
+      x.setRequestHeader("content-type", "application/json");
+      x.send(JSON.stringify({ id: `${id}-x`, name: "Raw XHR", city: "Toul", ownerId: "wendy" }));
+    });
+    const binary = {};
+    for (const type of ["arraybuffer", "blob"]) {
+      binary[type] = await new Promise((resolve) => {
+        const x = new XMLHttpRequest();
+        x.responseType = type;
+        x.onload = async () => resolve(type === "blob" ? await x.response.text() : new TextDecoder().decode(x.response));
+        x.open("GET", `${base}/api/data/accounts/'${id}-x'`);
+        x.setRequestHeader("authorization", auth.authorization);
+        x.send();
+      });
+    }
+    const text = await (await fetch(`${base}/api/data/accounts/'${id}-x'`, { headers: auth })).text();
     return {
+      upload,
+      binary: [binary.arraybuffer === text, binary.blob === text, JSON.parse(text).city],
       created: [created.status, created.data.city, created.headers["x-offline-tables"]],
       patched: [patched.status, patched.data.city],
       bad: [bad.status, bad.data?.error?.code],
@@ -143,6 +169,8 @@ test("an axios POST and PATCH offline land in the outbox, reach the server once 
     };
   }, [SERVER, WRITER, id]);
   assert.deepEqual(offline.created, [201, "Metz", "local"]);
+  assert.deepEqual(offline.upload, { status: 201, city: "Toul", events: ["loadstart", "progress", "load", "loadend"] });
+  assert.deepEqual(offline.binary, [true, true, "Toul"]);
   assert.deepEqual(offline.patched, [200, "Nancy"]);
   assert.equal(offline.bad[0], 400);
   assert.equal(offline.bad[1], "invalid_argument");
