@@ -190,6 +190,10 @@ export async function main(): Promise<void> {
   // @ts-expect-error the prefix is a string
   store.interceptFetch({ prefix: 1 });
   const uninstall: () => void = store.interceptFetch({ prefix: "/api/data/" });
+  // @ts-expect-error the prefix is a string
+  store.interceptRequests({ prefix: 1 });
+  const uninstallBoth: () => void = store.interceptRequests();
+  void uninstallBoth;
   const answered: Response | undefined = await web.handleFetch(new Request("/api/data/t/1"));
   void row; void s; void web; void uninstall; void answered;
 }
@@ -266,21 +270,31 @@ test("plain page: the web build in a module worker syncs with the reference serv
   await page.close();
 });
 
-test("webpack: the bundler build answers fetch from the store", { timeout: 60_000 }, async () => {
+test("webpack: the bundler build answers fetch and XMLHttpRequest from the store", { timeout: 60_000 }, async () => {
   const { page, errors } = await open(`${base}/bundled.html`);
   await page.waitForFunction(() => window.ready === true, null, { timeout: 15_000 });
   const out = await page.evaluate(async (name) => {
     const store = await window.OfflineStore.open({ name, profile: { version: 1, tables: { notes: { key: "id" } } } });
     await store.table("notes").put({ id: "f1", text: "from the bundler build" });
-    const uninstall = store.interceptFetch();
+    const uninstall = store.interceptRequests();
     const res = await fetch("/api/data/notes/f1");
     const got = { status: res.status, local: res.headers.get("x-offline-tables"), body: await res.json() };
+    // The XHR half ships in the tarball's bundler entry too.
+    got.xhr = await new Promise((resolve) => {
+      const x = new XMLHttpRequest();
+      x.responseType = "json";
+      x.onload = () => resolve({ status: x.status, local: x.getResponseHeader("x-offline-tables"), body: x.response });
+      x.onerror = () => resolve("error");
+      x.open("GET", "/api/data/notes/f1");
+      x.send();
+    });
     uninstall();
     store.close();
     await window.OfflineStore.deleteDatabase(name);
     return got;
   }, `package-intercept-${Date.now()}`);
-  assert.deepEqual(out, { status: 200, local: "local", body: { id: "f1", text: "from the bundler build" } }, `errors: ${errors.join("; ")}`);
+  const row = { id: "f1", text: "from the bundler build" };
+  assert.deepEqual(out, { status: 200, local: "local", body: row, xhr: { status: 200, local: "local", body: row } }, `errors: ${errors.join("; ")}`);
   assert.deepEqual(errors, []);
   await page.close();
 });
