@@ -273,6 +273,11 @@ pub struct ListBody<'a> {
     pub value: Js<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<u32>,
+    /// The same count under OData's name (protocol §8).
+    #[serde(rename = "@odata.count", skip_serializing_if = "Option::is_none")]
+    pub odata_count: Option<u32>,
+    #[serde(rename = "@odata.nextLink", skip_serializing_if = "Option::is_none")]
+    pub next_link: Option<String>,
 }
 
 // ---- rows, measured -------------------------------------------------------------------

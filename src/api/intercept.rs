@@ -16,6 +16,7 @@ use crate::error::{Error, ErrorCode, FromJs, Thrown};
 use crate::storage::outbox::key_js;
 use crate::storage::Db;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array, JSON};
+use offline_tables_core::paging::{max_page_size, next_link, Paging};
 use offline_tables_core::rest::{self, RestResult, Route};
 use offline_tables_core::{Key, Query};
 use serde_json::Value;
@@ -92,11 +93,12 @@ export function installFetch(matches, answer) {
     if (g.fetch === fetch) g.fetch = original;
   };
 }
-export function respond(status, body, etag, location) {
+export function respond(status, body, etag, location, applied) {
   const headers = new Headers({ "x-offline-tables": "local" });
   if (body !== undefined) headers.set("content-type", "application/json");
   if (etag !== undefined) headers.set("etag", etag);
   if (location !== undefined) headers.set("location", location);
+  if (applied !== undefined) headers.set("preference-applied", applied);
   return new Response(body === undefined ? null : body, { status, headers });
 }
 "#)]
@@ -110,6 +112,7 @@ extern "C" {
         body: Option<String>,
         etag: Option<String>,
         location: Option<String>,
+        applied: Option<String>,
     ) -> JsValue;
 }
 
@@ -129,6 +132,8 @@ struct Reply {
     body: Option<String>,
     etag: Option<String>,
     location: Option<String>,
+    /// `Preference-Applied`: the page size a list was cut to.
+    applied: Option<String>,
 }
 
 impl Reply {
@@ -138,6 +143,7 @@ impl Reply {
             body: Some(body),
             etag: None,
             location: None,
+            applied: None,
         }
     }
 
@@ -247,7 +253,13 @@ impl Interceptor {
             Err(e) => Err(e),
         }
         .unwrap_or_else(|e| Reply::error(&e));
-        respond(reply.status, reply.body, reply.etag, reply.location)
+        respond(
+            reply.status,
+            reply.body,
+            reply.etag,
+            reply.location,
+            reply.applied,
+        )
     }
 
     async fn run(
@@ -266,7 +278,11 @@ impl Interceptor {
             (Route::List { table }, _) => {
                 let def = rest::table(&profile, &table)?;
                 let q = rest::list_query(query.as_deref(), def, &table)?;
-                self.list(&table, &q).await
+                let prefer = request.headers().get("prefer").ok().flatten();
+                let paging = Paging::of(&q, max_page_size(prefer.as_deref())?);
+                let base = format!("{}{table}", self.prefix);
+                self.list(&table, &q, &paging, &base, query.as_deref())
+                    .await
             }
             (Route::Read { table, key }, _) => {
                 rest::table(&profile, &table)?;
@@ -283,6 +299,7 @@ impl Interceptor {
                         .ok_or_else(|| Error::invalid_argument("the row's key is not a key"))?;
                     return Ok(Reply {
                         location: Some(self.location(&table, &key)),
+                        applied: None,
                         ..Reply::json(201, stringify(&row))
                     });
                 }
@@ -292,6 +309,7 @@ impl Interceptor {
                     Err(e) => Err(rest_error(e)),
                     Ok(_) => Ok(Reply {
                         location: Some(self.location(&table, &key)),
+                        applied: None,
                         ..Reply::json(201, stringify(&row))
                     }),
                 }
@@ -339,6 +357,7 @@ impl Interceptor {
                         body: None,
                         etag: None,
                         location: None,
+                        applied: None,
                     }),
                 }
             }
@@ -364,9 +383,19 @@ impl Interceptor {
             .unwrap_or(key))
     }
 
-    /// `{ value, count? }`: with `$count`, one read gives both the count and the page.
-    async fn list(&self, table: &str, q: &Query) -> RestResult<Reply> {
-        let out = if q.count {
+    /// `{ value, count?, @odata.count?, @odata.nextLink? }`: with `$count`, one read gives
+    /// both the count and the page; with a page size, one row more than the page tells
+    /// whether a next one follows.
+    async fn list(
+        &self,
+        table: &str,
+        q: &Query,
+        paging: &Paging,
+        base: &str,
+        raw: Option<&str>,
+    ) -> RestResult<Reply> {
+        let read = paging.read_query(q);
+        let (rows, total) = if q.count {
             let all = Query {
                 limit: None,
                 offset: 0,
@@ -375,24 +404,31 @@ impl Interceptor {
             let rows = self.db.query_rows(table, &all).await.map_err(rest_error)?;
             let n = rows.length();
             let from = q.offset.min(n as u64) as u32;
-            let to = q
+            let to = read
                 .limit
                 .map_or(n as u64, |l| q.offset.saturating_add(l).min(n as u64))
                 as u32;
-            convert::to_js(&ListBody {
-                value: Js(&rows.slice(from, to.max(from))),
-                count: Some(n),
-            })
-            .map_err(rest_error)?
+            (rows.slice(from, to.max(from)), Some(n))
         } else {
-            let rows = self.db.query_rows(table, q).await.map_err(rest_error)?;
-            convert::to_js(&ListBody {
-                value: Js(&rows),
-                count: None,
-            })
-            .map_err(rest_error)?
+            let rows = self.db.query_rows(table, &read).await.map_err(rest_error)?;
+            (rows, None)
         };
-        Ok(Reply::json(200, stringify(&out)))
+        let (keep, next) = paging.split(q, rows.length() as u64);
+        let rows = if (keep as u32) < rows.length() {
+            rows.slice(0, keep as u32)
+        } else {
+            rows
+        };
+        let out = convert::to_js(&ListBody {
+            value: Js(&rows),
+            count: total,
+            odata_count: total,
+            next_link: next.map(|(skip, top)| next_link(base, raw, skip, top)),
+        })
+        .map_err(rest_error)?;
+        let mut reply = Reply::json(200, stringify(&out));
+        reply.applied = paging.size.map(|n| format!("odata.maxpagesize={n}"));
+        Ok(reply)
     }
 
     /// The row, with an `ETag` of its known server version when it has no pending change
@@ -499,8 +535,8 @@ impl OfflineStore {
             super::promise(async move { Ok(me.answer(request).await) })
         })
         .into_js_value();
-        let fetch = install_fetch(&matches, &answer);
         let xhr = install_xhr(&matches, &answer);
+        let fetch = install_fetch(&matches, &answer);
         let uninstall = Closure::<dyn Fn()>::new(move || {
             let _ = fetch.call0(&JsValue::UNDEFINED);
             let _ = xhr.call0(&JsValue::UNDEFINED);

@@ -2237,21 +2237,36 @@ var XMLHttpRequestInterceptor = (_a9 = class extends Interceptor {
 }, _a9.symbol = /* @__PURE__ */ Symbol.for("xhr-interceptor"), _a9);
 
 // src/api/xhr.js
+var handlers = [];
+var interceptor = null;
+async function onRequest({ request, controller }) {
+  for (const h of [...handlers].reverse()) {
+    if (!h.matches(request.method, request.url)) continue;
+    const response = await h.answer(request.clone());
+    if (response !== void 0 && handlers.includes(h)) {
+      controller.respondWith(response);
+      return;
+    }
+  }
+}
 function installXhr(matches, answer) {
   if (typeof globalThis.XMLHttpRequest !== "function") return () => {
   };
-  const interceptor = new XMLHttpRequestInterceptor();
-  let active = true;
-  interceptor.on("request", async ({ request, controller }) => {
-    if (!active || !matches(request.method, request.url)) return;
-    const response = await answer(request);
-    if (response !== void 0 && active) controller.respondWith(response);
-  });
-  interceptor.apply();
+  const h = { matches, answer };
+  handlers.push(h);
+  if (interceptor === null) {
+    interceptor = new XMLHttpRequestInterceptor();
+    interceptor.on("request", onRequest);
+    interceptor.apply();
+  }
   return function uninstall() {
-    if (!active) return;
-    active = false;
-    interceptor.dispose();
+    const i = handlers.indexOf(h);
+    if (i < 0) return;
+    handlers.splice(i, 1);
+    if (handlers.length === 0) {
+      interceptor.dispose();
+      interceptor = null;
+    }
   };
 }
 export {

@@ -5,25 +5,44 @@
 // module the wasm loads (wasm-bindgen copies one file per module, so it cannot follow this file's import).
 import { XMLHttpRequestInterceptor } from "@mswjs/interceptors/XMLHttpRequest";
 
+// The library patches XMLHttpRequest once per page: one interceptor serves every installer (several stores, or one
+// installed twice), asking the most recent first, as stacked fetch wrappers do.
+const handlers = [];
+let interceptor = null;
+
+async function onRequest({ request, controller }) {
+  for (const h of [...handlers].reverse()) {
+    if (!h.matches(request.method, request.url)) continue;
+    const response = await h.answer(request.clone());
+    if (response !== undefined && handlers.includes(h)) {
+      controller.respondWith(response);
+      return;
+    }
+  }
+}
+
 /**
  * Patches globalThis.XMLHttpRequest so that a request for which `matches(method, url)` holds is answered by
- * `answer(request)` (a Promise of a Response, or of undefined to let it go to the network). Returns the uninstall
- * function, which restores XMLHttpRequest once every installer has uninstalled. Without XMLHttpRequest (a worker):
- * installs nothing.
+ * `answer(request)` (a Promise of a Response, or of undefined to let it go on: to an earlier installer, else the
+ * network). Returns the uninstall function; XMLHttpRequest is restored when the last installer has uninstalled.
+ * Without XMLHttpRequest (a Service Worker): installs nothing.
  */
 export function installXhr(matches, answer) {
   if (typeof globalThis.XMLHttpRequest !== "function") return () => {};
-  const interceptor = new XMLHttpRequestInterceptor();
-  let active = true;
-  interceptor.on("request", async ({ request, controller }) => {
-    if (!active || !matches(request.method, request.url)) return;
-    const response = await answer(request);
-    if (response !== undefined && active) controller.respondWith(response);
-  });
-  interceptor.apply();
+  const h = { matches, answer };
+  handlers.push(h);
+  if (interceptor === null) {
+    interceptor = new XMLHttpRequestInterceptor();
+    interceptor.on("request", onRequest);
+    interceptor.apply();
+  }
   return function uninstall() {
-    if (!active) return;
-    active = false;
-    interceptor.dispose();
+    const i = handlers.indexOf(h);
+    if (i < 0) return;
+    handlers.splice(i, 1);
+    if (handlers.length === 0) {
+      interceptor.dispose();
+      interceptor = null;
+    }
   };
 }

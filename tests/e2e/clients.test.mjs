@@ -118,6 +118,27 @@ test("offline, axios (XHR), ky and fetch get the server's answers byte for byte,
     assert.deepEqual(got.xhrJson, JSON.parse(want.text), `xhr responseType json ${q}`);
     assert.deepEqual(got.xhr.events.slice(-2), ["rs4", "load"], `${q}: readystatechange to DONE, then load`);
   }
+  // Server-driven paging: Prefer odata.maxpagesize, then @odata.nextLink to the end; every page equal to the server's.
+  const first = "/api/data/accounts?$orderby=id&$count=true&$select=id,city";
+  const onlinePages = [];
+  for (let url = SERVER + first; url;) {
+    const r = await fetch(url, { headers: { authorization: `Bearer ${READER}`, prefer: "odata.maxpagesize=2" } });
+    const text = await r.text();
+    onlinePages.push({ status: r.status, applied: r.headers.get("preference-applied"), text });
+    url = JSON.parse(text)["@odata.nextLink"];
+  }
+  assert.ok(onlinePages.length >= 2, `the seed pages: ${JSON.stringify(onlinePages)}`);
+  assert.ok(onlinePages.slice(0, -1).every((p) => p.applied === "odata.maxpagesize=2"));
+  const localPages = await p.page.evaluate(async ([url, token]) => {
+    const pages = [];
+    while (url) {
+      const { data, status, headers } = await window.axios.get(url, { headers: { authorization: `Bearer ${token}`, prefer: "odata.maxpagesize=2" }, responseType: "text", transformResponse: (x) => x });
+      pages.push({ status, applied: headers["preference-applied"] ?? null, text: data });
+      url = JSON.parse(data)["@odata.nextLink"];
+    }
+    return pages;
+  }, [SERVER + first, READER]);
+  assert.deepEqual(localPages, onlinePages, "the pages, byte for byte");
   // Requests outside the prefix still go to the network, and fail offline as it does.
   const other = await p.page.evaluate((url) => window.axios.get(url).then((r) => r.status, (e) => e.code), SERVER + "/sync/profile");
   assert.equal(other, "ERR_NETWORK");

@@ -9,6 +9,7 @@ pub mod error;
 pub mod keys;
 pub mod live;
 pub mod outbox;
+pub mod paging;
 pub mod profile;
 pub mod protocol;
 pub mod query;

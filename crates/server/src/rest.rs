@@ -13,6 +13,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use offline_tables_core::paging::{max_page_size, next_link, Paging};
 use offline_tables_core::query::project;
 use offline_tables_core::rest::{
     key_segment, list_query, new_row, parse_key_segment, patch_columns, patched_row, table,
@@ -36,22 +37,28 @@ pub async fn list(
     User(user): User,
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,
-) -> AppResult<Json<Value>> {
+    headers: HeaderMap,
+) -> AppResult<Response> {
     let profile = s.profile();
     let def = table(&profile, &name)?;
     let q = list_query(raw.as_deref(), def, &name)?;
+    let prefer = headers.get("prefer").and_then(|v| v.to_str().ok());
+    let paging = Paging::of(&q, max_page_size(prefer)?);
     crate::bulk::ensure(&s.db, &profile).await?;
     let now = (s.clock)();
     let mut scoper = Scoper::new(Src::Pool(&s.db), &profile, &user, now);
-    let rows = crate::list::rows(&s.db, &mut scoper, &name, def, &q).await?;
+    let read = paging.read_query(&q);
+    let rows = crate::list::rows(&s.db, &mut scoper, &name, def, &read).await?;
     let count = rows.len();
+    let after = count.saturating_sub(q.offset.min(usize::MAX as u64) as usize);
+    let within = read
+        .limit
+        .map_or(after, |l| after.min(l.min(usize::MAX as u64) as usize));
+    let (keep, next) = paging.split(&q, within as u64);
     let page: Vec<Value> = rows
         .into_iter()
         .skip(q.offset.min(usize::MAX as u64) as usize)
-        .take(
-            q.limit
-                .map_or(usize::MAX, |l| l.min(usize::MAX as u64) as usize),
-        )
+        .take(keep.min(usize::MAX as u64) as usize)
         .map(|r| {
             Value::Object(match &q.select {
                 Some(cols) => project(&r, cols),
@@ -62,8 +69,32 @@ pub async fn list(
     let mut body = json!({ "value": page });
     if q.count {
         body["count"] = json!(count);
+        body["@odata.count"] = json!(count);
     }
-    Ok(Json(body))
+    let mut out = HeaderMap::new();
+    if let Some((skip, top)) = next {
+        body["@odata.nextLink"] = json!(next_link(
+            &list_url(&headers, &name),
+            raw.as_deref(),
+            skip,
+            top
+        ));
+    }
+    if let Some(n) = paging.size {
+        if let Ok(v) = HeaderValue::from_str(&format!("odata.maxpagesize={n}")) {
+            out.insert("preference-applied", v);
+        }
+    }
+    Ok((out, Json(body)).into_response())
+}
+
+/// This list's absolute URL as the client reached it: `X-Forwarded-Proto` (else http) and
+/// `Host`, then the data API's path.
+fn list_url(headers: &HeaderMap, table: &str) -> String {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let scheme = text("x-forwarded-proto").unwrap_or("http");
+    let host = text("host").unwrap_or("localhost");
+    format!("{scheme}://{host}/api/data/{table}")
 }
 
 pub(crate) async fn visible(

@@ -157,7 +157,7 @@ async fn nothing_bob_gets_depends_on_alices_rows() {
         );
         assert_eq!(
             get("GET /api/data/accounts?$filter=ownerId%20eq%20'alice'&$count=true").3,
-            json!({ "value": [], "count": 0 })
+            json!({ "value": [], "count": 0, "@odata.count": 0 })
         );
         assert_eq!(get("estimate").3["tables"]["accounts"]["rows"], json!(3));
 

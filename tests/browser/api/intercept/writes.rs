@@ -315,7 +315,7 @@ async fn updates_and_deletes_through_fetch_sync_exactly_once() {
     .await;
     assert_eq!(
         listed.body,
-        json!({ "value": [{ "id": format!("{k}-a") }, { "id": format!("{k}-c") }, { "id": format!("{k}-d") }], "count": 3 }),
+        json!({ "value": [{ "id": format!("{k}-a") }, { "id": format!("{k}-c") }, { "id": format!("{k}-d") }], "count": 3, "@odata.count": 3 }),
         "each change took effect once"
     );
     assert_eq!(synced(&store).await["pushed"], 0);
