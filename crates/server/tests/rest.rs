@@ -256,3 +256,70 @@ async fn create_update_and_delete_with_their_status_codes() {
     })
     .await;
 }
+
+/// `GET uri` as alice with a `Prefer` header (and the Host a browser would send).
+async fn get_paged(ctx: &Ctx, uri: &str, prefer: &str) -> Resp {
+    let req = axum::http::Request::builder()
+        .method("GET")
+        .uri(uri)
+        .header("authorization", format!("Bearer {ALICE}"))
+        .header("host", "api.test:8080")
+        .header("prefer", prefer)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    ctx.call(req).await
+}
+
+#[tokio::test]
+async fn server_driven_paging_follows_next_links_to_the_end() {
+    for_each_backend(|kind| async move {
+        let ctx = Ctx::demo(kind).await;
+        let mut uri = "/api/data/accounts?$orderby=id&$count=true".to_string();
+        let mut ids = Vec::new();
+        let mut pages = 0;
+        loop {
+            let r = get_paged(&ctx, &uri, "odata.maxpagesize=2").await;
+            assert_eq!(r.status, 200, "{kind:?} {uri}: {}", r.text);
+            assert_eq!(r.body["@odata.count"], 3, "the count is the whole list's");
+            ids.extend(r.ids());
+            pages += 1;
+            let Some(next) = r.body["@odata.nextLink"].as_str() else {
+                break;
+            };
+            assert_eq!(
+                r.headers["preference-applied"], "odata.maxpagesize=2",
+                "{kind:?}"
+            );
+            uri = next
+                .strip_prefix("http://api.test:8080")
+                .unwrap_or_else(|| panic!("an absolute link on the request's host: {next}"))
+                .to_string();
+        }
+        assert_eq!(pages, 2, "{kind:?}");
+        assert_eq!(ids, [json!("a0"), json!("a2"), json!("a4")], "{kind:?}");
+
+        // $top under the page size: no paging; over it, the next link carries what is left of it.
+        let r = get_paged(
+            &ctx,
+            "/api/data/accounts?$orderby=id&$top=2",
+            "odata.maxpagesize=5",
+        )
+        .await;
+        assert!(r.body.get("@odata.nextLink").is_none(), "{}", r.text);
+        assert!(r.headers.get("preference-applied").is_none());
+        let r = get_paged(
+            &ctx,
+            "/api/data/accounts?$orderby=id&$top=2",
+            "odata.maxpagesize=1",
+        )
+        .await;
+        assert_eq!(
+            r.body["@odata.nextLink"],
+            "http://api.test:8080/api/data/accounts?$orderby=id&$top=1&$skip=1"
+        );
+
+        let r = get_paged(&ctx, "/api/data/accounts", "odata.maxpagesize=0").await;
+        r.assert_error(400, "invalid_argument");
+    })
+    .await;
+}
