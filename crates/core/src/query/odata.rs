@@ -2,8 +2,9 @@
 //! `$filter` (eq ne gt ge lt le, and or not, parentheses, `in (...)`, `startswith`,
 //! `contains`), `$orderby`, `$top`, `$skip`, `$select`, `$count`.
 
+use super::literals::{is_guid, Instant};
 use super::object::check_column;
-use super::{CmpOp, Direction, Filter, Query};
+use super::{CmpOp, Direction, Expr, Filter, Fun, Query, TextOp};
 use crate::error::{Error, Result};
 use serde_json::Value;
 
@@ -126,6 +127,8 @@ enum Tok {
     Ident(String),
     Str(String),
     Num(Value),
+    DateTime(Instant),
+    Guid(String),
     LParen,
     RParen,
     Comma,
@@ -137,6 +140,8 @@ fn describe(t: Option<&(Tok, usize)>) -> String {
         Some((Tok::Ident(s), _)) => format!("'{s}'"),
         Some((Tok::Str(s), _)) => format!("'{}'", s.replace('\'', "''")),
         Some((Tok::Num(n), _)) => crate::value::to_text(n),
+        Some((Tok::DateTime(t), _)) => t.to_string(),
+        Some((Tok::Guid(g), _)) => g.clone(),
         Some((Tok::LParen, _)) => "'('".into(),
         Some((Tok::RParen, _)) => "')'".into(),
         Some((Tok::Comma, _)) => "','".into(),
@@ -185,6 +190,29 @@ fn tokenize(s: &str) -> Result<Vec<(Tok, usize)>> {
                 }
                 out.push((Tok::Str(text), start));
             }
+            c if c.is_ascii_hexdigit()
+                && s.get(i..i + 36).is_some_and(is_guid)
+                && !b
+                    .get(i + 36)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') =>
+            {
+                i += 36;
+                out.push((Tok::Guid(s[start..i].to_ascii_lowercase()), start));
+            }
+            b'0'..=b'9' if is_date_start(&b[i..]) => {
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'+' | b':' | b'.'))
+                {
+                    i += 1;
+                }
+                let text = &s[start..i];
+                let t = Instant::parse(text).map_err(|why| {
+                    Error::invalid_argument(format!(
+                        "$filter: '{text}' at position {start} is not a valid date or datetime: {why}"
+                    ))
+                })?;
+                out.push((Tok::DateTime(t), start));
+            }
             b'-' | b'0'..=b'9' => {
                 i += 1;
                 while i < b.len() && matches!(b[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
@@ -217,6 +245,15 @@ fn tokenize(s: &str) -> Result<Vec<(Tok, usize)>> {
         }
     }
     Ok(out)
+}
+
+/// `YYYY-MM-DD` (or a wrong number in that shape: `2026-13-01`) starts a date.
+fn is_date_start(b: &[u8]) -> bool {
+    b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        })
 }
 
 /// Parses an OData `$filter` expression.
@@ -326,10 +363,15 @@ impl Parser {
             return Err(self.error("a column name, a function or '('"));
         };
         self.pos += 1;
-        if self.peek() == Some(&Tok::LParen) {
-            return self.function(&name);
-        }
-        check_column(&name, "$filter")?;
+        let left = if self.peek() == Some(&Tok::LParen) {
+            if let Some(op) = text_op(&name) {
+                return self.text_function(op);
+            }
+            self.call(&name)?
+        } else {
+            check_column(&name, "$filter")?;
+            Expr::Column(name)
+        };
         let op = match self.peek() {
             Some(Tok::Ident(w)) => match w.as_str() {
                 "eq" => Some(CmpOp::Eq),
@@ -343,30 +385,55 @@ impl Parser {
             },
             _ => return Err(self.error("an operator (eq, ne, gt, ge, lt, le, in)")),
         };
-        self.pos += 1;
         match op {
             Some(op) => {
-                let value = self.literal()?;
-                if !(matches!(op, CmpOp::Eq | CmpOp::Ne) || value.is_string() || value.is_number())
-                {
-                    return Err(Error::invalid_argument(format!(
-                        "$filter: {} on '{name}' needs a string or a number, got {}",
-                        op.name(),
-                        crate::value::to_text(&value)
-                    )));
+                self.pos += 1;
+                let right = self.value()?;
+                if let Expr::Literal(value) = right {
+                    if !(matches!(op, CmpOp::Eq | CmpOp::Ne)
+                        || value.is_string()
+                        || value.is_number())
+                    {
+                        let on = match &left {
+                            Expr::Column(c) => c.clone(),
+                            Expr::Call { fun, .. } => format!("{}(…)", fun.name()),
+                            _ => String::new(),
+                        };
+                        return Err(Error::invalid_argument(format!(
+                            "$filter: {} on '{on}' needs a string or a number, got {}",
+                            op.name(),
+                            crate::value::to_text(&value)
+                        )));
+                    }
+                    return Ok(match left {
+                        Expr::Column(column) => Filter::Cmp { column, op, value },
+                        left => Filter::Compare {
+                            left,
+                            op,
+                            right: Expr::Literal(value),
+                        },
+                    });
                 }
-                Ok(Filter::Cmp {
-                    column: name,
-                    op,
-                    value,
-                })
+                Ok(Filter::Compare { left, op, right })
             }
             None => {
+                let Expr::Column(column) = left else {
+                    return Err(self.error(
+                        "an operator (eq, ne, gt, ge, lt, le; 'in' takes a column, not a function)",
+                    ));
+                };
+                self.pos += 1;
                 self.expect(Tok::LParen, "'(' after in")?;
                 let mut values = Vec::new();
                 if self.peek() != Some(&Tok::RParen) {
                     loop {
-                        values.push(self.literal()?);
+                        // Dates and GUIDs in a list compare as their canonical strings.
+                        values.push(match self.literal_expr()? {
+                            Expr::Literal(v) => v,
+                            Expr::DateTime(t) => Value::String(t.to_string()),
+                            Expr::Guid(g) => Value::String(g),
+                            Expr::Column(_) | Expr::Call { .. } => unreachable!("a literal"),
+                        });
                         if self.peek() == Some(&Tok::Comma) {
                             self.pos += 1;
                         } else {
@@ -375,50 +442,129 @@ impl Parser {
                     }
                 }
                 self.expect(Tok::RParen, "',' or ')'")?;
-                Ok(Filter::In {
-                    column: name,
-                    values,
-                })
+                Ok(Filter::In { column, values })
             }
         }
     }
 
-    fn function(&mut self, name: &str) -> Result<Filter> {
-        let lower = name.to_ascii_lowercase();
-        if lower != "startswith" && lower != "contains" {
-            return Err(Error::invalid_argument(format!(
-                "$filter: unknown function '{name}' (expected startswith or contains)"
-            )));
-        }
+    /// `startswith`, `endswith` or `contains` after its name.
+    fn text_function(&mut self, op: TextOp) -> Result<Filter> {
+        self.nest()?;
         self.expect(Tok::LParen, "'('")?;
-        let column = match self.peek().cloned() {
-            Some(Tok::Ident(c)) => {
-                self.pos += 1;
-                c
-            }
-            _ => return Err(self.error("a column name")),
-        };
-        check_column(&column, "$filter")?;
+        let left = self.arg()?;
         self.expect(Tok::Comma, "','")?;
-        let arg = match self.peek().cloned() {
-            Some(Tok::Str(s)) => {
-                self.pos += 1;
-                s
-            }
-            _ => return Err(self.error("a string")),
-        };
+        let right = self.arg()?;
         self.expect(Tok::RParen, "')'")?;
-        Ok(if lower == "startswith" {
-            Filter::StartsWith {
-                column,
-                prefix: arg,
+        self.depth -= 1;
+        for (i, a) in [&left, &right].into_iter().enumerate() {
+            let ok = match a {
+                Expr::Column(_) | Expr::DateTime(_) | Expr::Guid(_) => true,
+                Expr::Literal(v) => v.is_string(),
+                Expr::Call { fun, .. } => fun.returns_string(),
+            };
+            if !ok {
+                return Err(Error::invalid_argument(format!(
+                    "$filter: {} takes a string as argument {}, got {}",
+                    op.name(),
+                    i + 1,
+                    match a {
+                        Expr::Literal(v) => crate::value::to_text(v),
+                        Expr::Call { fun, .. } => format!("{}(…), a number", fun.name()),
+                        _ => String::new(),
+                    }
+                )));
             }
-        } else {
-            Filter::Contains {
-                column,
-                needle: arg,
+        }
+        Ok(match (op, left, right) {
+            (TextOp::StartsWith, Expr::Column(column), Expr::Literal(Value::String(prefix))) => {
+                Filter::StartsWith { column, prefix }
             }
+            (TextOp::Contains, Expr::Column(column), Expr::Literal(Value::String(needle))) => {
+                Filter::Contains { column, needle }
+            }
+            (op, left, right) => Filter::Text { op, left, right },
         })
+    }
+
+    /// A value function `name` (its name read, `(` next) and its arguments.
+    fn call(&mut self, name: &str) -> Result<Expr> {
+        let Some(fun) = Fun::from_name(name) else {
+            let known: Vec<&str> = [TextOp::StartsWith, TextOp::EndsWith, TextOp::Contains]
+                .iter()
+                .map(|t| t.name())
+                .chain(Fun::ALL.iter().map(|f| f.name()))
+                .collect();
+            return Err(Error::invalid_argument(format!(
+                "$filter: unknown function '{name}' (expected {})",
+                known.join(", ")
+            )));
+        };
+        self.nest()?;
+        self.expect(Tok::LParen, "'('")?;
+        let mut args = Vec::new();
+        if self.peek() != Some(&Tok::RParen) {
+            loop {
+                args.push(self.arg()?);
+                if self.peek() == Some(&Tok::Comma) {
+                    self.pos += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+        self.expect(Tok::RParen, "',' or ')'")?;
+        self.depth -= 1;
+        fun.check(&args)?;
+        Ok(Expr::Call { fun, args })
+    }
+
+    /// A function's argument: a column (any name, `null` too), a literal or a value
+    /// function.
+    fn arg(&mut self) -> Result<Expr> {
+        let Some(Tok::Ident(name)) = self.peek().cloned() else {
+            return self.literal_expr();
+        };
+        self.pos += 1;
+        if self.peek() == Some(&Tok::LParen) {
+            if let Some(op) = text_op(&name) {
+                return Err(Error::invalid_argument(format!(
+                    "$filter: {} gives true or false and cannot be a function's argument",
+                    op.name()
+                )));
+            }
+            return self.call(&name);
+        }
+        check_column(&name, "$filter")?;
+        Ok(Expr::Column(name))
+    }
+
+    /// The right side of a comparison: a literal or a value function.
+    fn value(&mut self) -> Result<Expr> {
+        if let Some(Tok::Ident(name)) = self.peek().cloned() {
+            let called = self.toks.get(self.pos + 1).map(|(t, _)| t) == Some(&Tok::LParen);
+            if called && !matches!(name.as_str(), "true" | "false" | "null") {
+                self.pos += 1;
+                if let Some(op) = text_op(&name) {
+                    return Err(Error::invalid_argument(format!(
+                        "$filter: {} gives true or false and cannot be compared",
+                        op.name()
+                    )));
+                }
+                return self.call(&name);
+            }
+        }
+        self.literal_expr()
+    }
+
+    /// A literal: a value, a date or datetime, or a GUID.
+    fn literal_expr(&mut self) -> Result<Expr> {
+        let e = match self.peek().cloned() {
+            Some(Tok::DateTime(t)) => Expr::DateTime(t),
+            Some(Tok::Guid(g)) => Expr::Guid(g),
+            _ => return self.literal().map(Expr::Literal),
+        };
+        self.pos += 1;
+        Ok(e)
     }
 
     fn literal(&mut self) -> Result<Value> {
@@ -433,4 +579,11 @@ impl Parser {
         self.pos += 1;
         Ok(v)
     }
+}
+
+/// The boolean string function `name` (case-insensitive).
+fn text_op(name: &str) -> Option<TextOp> {
+    [TextOp::StartsWith, TextOp::EndsWith, TextOp::Contains]
+        .into_iter()
+        .find(|t| t.name().eq_ignore_ascii_case(name))
 }
