@@ -10,7 +10,9 @@ mod fuzz_support;
 
 use common::CMP_OPS;
 use fuzz_support::*;
-use offline_tables_core::query::{compare_rows, parse_filter, project, CmpOp, Direction, Plan};
+use offline_tables_core::query::{
+    compare_rows, parse_filter, project, CmpOp, Direction, Expr, Fun, Instant, Plan, TextOp,
+};
 use offline_tables_core::rest::{parse_key_segment, parse_query, Route};
 use offline_tables_core::{ErrorCode, Filter, Query};
 use proptest::prelude::*;
@@ -30,6 +32,31 @@ fn literal(v: &Value) -> String {
     }
 }
 
+fn op_text(op: &CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "eq",
+        CmpOp::Ne => "ne",
+        CmpOp::Gt => "gt",
+        CmpOp::Gte => "ge",
+        CmpOp::Lt => "lt",
+        CmpOp::Lte => "le",
+    }
+}
+
+fn print_expr(e: &Expr) -> String {
+    match e {
+        Expr::Column(c) => c.clone(),
+        Expr::Literal(v) => literal(v),
+        Expr::DateTime(t) => t.to_string(),
+        Expr::Guid(g) => g.clone(),
+        Expr::Call { fun, args } => format!(
+            "{}({})",
+            fun.name(),
+            args.iter().map(print_expr).collect::<Vec<_>>().join(",")
+        ),
+    }
+}
+
 fn print(f: &Filter) -> String {
     let group = |fs: &[Filter], op: &str| {
         fs.iter()
@@ -42,15 +69,13 @@ fn print(f: &Filter) -> String {
         Filter::Or(fs) => group(fs, " or "),
         Filter::Not(f) => format!("not ({})", print(f)),
         Filter::Cmp { column, op, value } => {
-            let op = match op {
-                CmpOp::Eq => "eq",
-                CmpOp::Ne => "ne",
-                CmpOp::Gt => "gt",
-                CmpOp::Gte => "ge",
-                CmpOp::Lt => "lt",
-                CmpOp::Lte => "le",
-            };
-            format!("{column} {op} {}", literal(value))
+            format!("{column} {} {}", op_text(op), literal(value))
+        }
+        Filter::Compare { left, op, right } => {
+            format!("{} {} {}", print_expr(left), op_text(op), print_expr(right))
+        }
+        Filter::Text { op, left, right } => {
+            format!("{}({},{})", op.name(), print_expr(left), print_expr(right))
         }
         Filter::In { column, values } => format!(
             "{column} in ({})",
@@ -157,8 +182,116 @@ fn leaf_filter() -> impl Strategy<Value = Filter> {
     ]
 }
 
+fn instant() -> impl Strategy<Value = Instant> {
+    // Years 0000 to 9999: four digits.
+    (
+        -62_167_219_200i64..253_402_300_800,
+        0u32..1_000_000_000,
+        any::<bool>(),
+    )
+        .prop_map(|(secs, nanos, whole)| Instant {
+            secs,
+            nanos: if whole { 0 } else { nanos },
+        })
+}
+
+fn guid() -> impl Strategy<Value = Expr> {
+    "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}".prop_map(Expr::Guid)
+}
+
+/// An expression giving a string (`text`) or an integer, as the functions' arguments.
+fn string_expr() -> BoxedStrategy<Expr> {
+    let leaf = prop_oneof![
+        column().prop_map(Expr::Column),
+        text().prop_map(|s| Expr::Literal(Value::String(s))),
+    ];
+    leaf.prop_recursive(3, 12, 3, |inner| {
+        let int = prop_oneof![
+            (-3i64..12).prop_map(|n| Expr::Literal(json!(n))),
+            inner.clone().prop_map(|e| Expr::Call {
+                fun: Fun::Length,
+                args: vec![e]
+            }),
+        ];
+        prop_oneof![
+            (
+                prop::sample::select(vec![Fun::ToLower, Fun::ToUpper, Fun::Trim]),
+                inner.clone()
+            )
+                .prop_map(|(fun, e)| Expr::Call { fun, args: vec![e] }),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Call {
+                fun: Fun::Concat,
+                args: vec![a, b]
+            }),
+            (inner, int.clone(), prop::option::of(int)).prop_map(|(s, i, n)| Expr::Call {
+                fun: Fun::Substring,
+                args: [Some(s), Some(i), n].into_iter().flatten().collect()
+            }),
+        ]
+    })
+    .boxed()
+}
+
+fn call_expr() -> impl Strategy<Value = Expr> {
+    prop_oneof![
+        string_expr().prop_filter("a call", |e| matches!(e, Expr::Call { .. })),
+        string_expr().prop_map(|e| Expr::Call {
+            fun: Fun::Length,
+            args: vec![e]
+        }),
+        (string_expr(), string_expr()).prop_map(|(a, b)| Expr::Call {
+            fun: Fun::IndexOf,
+            args: vec![a, b]
+        }),
+    ]
+}
+
+/// Filters over expressions, in the form the parser gives them.
+fn expr_filter() -> impl Strategy<Value = Filter> {
+    let op = prop::sample::select(CMP_OPS.to_vec());
+    let literal = prop_oneof![
+        text().prop_map(|s| Expr::Literal(Value::String(s))),
+        number().prop_map(Expr::Literal),
+        instant().prop_map(Expr::DateTime),
+        guid(),
+    ];
+    let text_op =
+        prop::sample::select(vec![TextOp::StartsWith, TextOp::EndsWith, TextOp::Contains]);
+    prop_oneof![
+        (
+            call_expr(),
+            op.clone(),
+            prop_oneof![literal.clone(), call_expr()]
+        )
+            .prop_map(|(left, op, right)| Filter::Compare { left, op, right }),
+        (
+            column(),
+            op,
+            prop_oneof![instant().prop_map(Expr::DateTime), guid(), call_expr()]
+        )
+            .prop_map(|(c, op, right)| Filter::Compare {
+                left: Expr::Column(c),
+                op,
+                right
+            }),
+        (text_op, string_expr(), string_expr()).prop_map(|(op, left, right)| {
+            match (op, left, right) {
+                (
+                    TextOp::StartsWith,
+                    Expr::Column(column),
+                    Expr::Literal(Value::String(prefix)),
+                ) => Filter::StartsWith { column, prefix },
+                (TextOp::Contains, Expr::Column(column), Expr::Literal(Value::String(needle))) => {
+                    Filter::Contains { column, needle }
+                }
+                (op, left, right) => Filter::Text { op, left, right },
+            }
+        }),
+    ]
+}
+
 fn filter_ast() -> impl Strategy<Value = Filter> {
-    leaf_filter().prop_recursive(5, 40, 4, |inner| {
+    prop_oneof![3 => leaf_filter(), 1 => expr_filter()].prop_recursive(5, 40, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::And),
             prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::Or),
@@ -195,6 +328,22 @@ fn token() -> impl Strategy<Value = String> {
         "null",
         "startswith(",
         "contains(",
+        "endswith(",
+        "tolower(",
+        "toupper(",
+        "trim(",
+        "length(",
+        "concat(",
+        "indexof(",
+        "substring(",
+        "round(",
+        "2026-11-01",
+        "2026-13-01",
+        "2026-11-01T00:00:00Z",
+        "2026-11-01T10:30:00.125+02:00",
+        "2026-11-01T10:30",
+        "01234567-89ab-cdef-0123-456789ABCDEF",
+        "01234567-89ab",
         "StartsWith(",
         "substringof(",
         "city",

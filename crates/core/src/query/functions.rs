@@ -115,6 +115,7 @@ impl Fun {
 fn describe(e: &Expr) -> String {
     match e {
         Expr::Column(c) => format!("column '{c}'"),
+        Expr::Literal(Value::String(s)) => format!("'{}'", s.replace('\'', "''")),
         Expr::Literal(v) => crate::value::to_text(v),
         Expr::DateTime(t) => t.to_string(),
         Expr::Guid(g) => g.clone(),
