@@ -373,7 +373,11 @@ fn odata_rejections() {
         "is not a valid date or datetime: the time needs Z or an offset like +02:00",
     );
     odata_error(
-        &format!("$filter={}a{} eq 'x'", "tolower(".repeat(100), ")".repeat(100)),
+        &format!(
+            "$filter={}a{} eq 'x'",
+            "tolower(".repeat(100),
+            ")".repeat(100)
+        ),
         "nested more than 64 levels deep",
     );
     odata_error("$filter=city in 'a'", "expected '(' after in, found 'a'");
@@ -411,7 +415,12 @@ fn functions_and_typed_literals_evaluate() {
         "gid": "01234567-89AB-cdef-0123-456789ABCDEF"
     }));
     let yes = |s: &str| assert!(parse_filter(s).unwrap().matches(&r), "{s} should match");
-    let no = |s: &str| assert!(!parse_filter(s).unwrap().matches(&r), "{s} should not match");
+    let no = |s: &str| {
+        assert!(
+            !parse_filter(s).unwrap().matches(&r),
+            "{s} should not match"
+        )
+    };
     yes("endswith(city,'ris')");
     no("endswith(city,'Par')");
     yes("tolower(city) eq 'paris'");
