@@ -1,6 +1,8 @@
 //! The value functions of `$filter` (`tolower`, `length`, `substring`…): their names, argument checks and evaluation.
 
-use super::{Expr, Instant};
+use super::object::check_column;
+use super::odata::{Parser, Tok};
+use super::{Expr, Filter, Instant, TextOp};
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 
@@ -182,4 +184,134 @@ fn call(fun: Fun, a: &[Value]) -> Option<Value> {
 /// A string value read as an instant, if it is an ISO date or datetime.
 pub(super) fn instant_of(v: &Value) -> Option<Instant> {
     v.as_str().and_then(|s| Instant::parse(s).ok())
+}
+
+// The parser's rules for function calls and their arguments.
+impl Parser {
+    /// `startswith`, `endswith` or `contains` after its name.
+    pub(super) fn text_function(&mut self, op: TextOp) -> Result<Filter> {
+        self.nest()?;
+        self.expect(Tok::LParen, "'('")?;
+        let left = self.arg()?;
+        self.expect(Tok::Comma, "','")?;
+        let right = self.arg()?;
+        self.expect(Tok::RParen, "')'")?;
+        self.depth -= 1;
+        for (i, a) in [&left, &right].into_iter().enumerate() {
+            let ok = match a {
+                Expr::Column(_) | Expr::DateTime(_) | Expr::Guid(_) => true,
+                Expr::Literal(v) => v.is_string(),
+                Expr::Call { fun, .. } => fun.returns_string(),
+            };
+            if !ok {
+                return Err(Error::invalid_argument(format!(
+                    "$filter: {} takes a string as argument {}, got {}",
+                    op.name(),
+                    i + 1,
+                    match a {
+                        Expr::Literal(v) => crate::value::to_text(v),
+                        Expr::Call { fun, .. } => format!("{}(…), a number", fun.name()),
+                        _ => String::new(),
+                    }
+                )));
+            }
+        }
+        Ok(match (op, left, right) {
+            (TextOp::StartsWith, Expr::Column(column), Expr::Literal(Value::String(prefix))) => {
+                Filter::StartsWith { column, prefix }
+            }
+            (TextOp::Contains, Expr::Column(column), Expr::Literal(Value::String(needle))) => {
+                Filter::Contains { column, needle }
+            }
+            (op, left, right) => Filter::Text { op, left, right },
+        })
+    }
+
+    /// A value function `name` (its name read, `(` next) and its arguments.
+    pub(super) fn call(&mut self, name: &str) -> Result<Expr> {
+        let Some(fun) = Fun::from_name(name) else {
+            let known: Vec<&str> = [TextOp::StartsWith, TextOp::EndsWith, TextOp::Contains]
+                .iter()
+                .map(|t| t.name())
+                .chain(Fun::ALL.iter().map(|f| f.name()))
+                .collect();
+            return Err(Error::invalid_argument(format!(
+                "$filter: unknown function '{name}' (expected {})",
+                known.join(", ")
+            )));
+        };
+        self.nest()?;
+        self.expect(Tok::LParen, "'('")?;
+        let mut args = Vec::new();
+        if self.peek() != Some(&Tok::RParen) {
+            loop {
+                args.push(self.arg()?);
+                if self.peek() == Some(&Tok::Comma) {
+                    self.pos += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+        self.expect(Tok::RParen, "',' or ')'")?;
+        self.depth -= 1;
+        fun.check(&args)?;
+        Ok(Expr::Call { fun, args })
+    }
+
+    /// A function's argument: a column (any name, `null` too), a literal or a value
+    /// function.
+    fn arg(&mut self) -> Result<Expr> {
+        let Some(Tok::Ident(name)) = self.peek().cloned() else {
+            return self.literal_expr();
+        };
+        self.pos += 1;
+        if self.peek() == Some(&Tok::LParen) {
+            if let Some(op) = text_op(&name) {
+                return Err(Error::invalid_argument(format!(
+                    "$filter: {} gives true or false and cannot be a function's argument",
+                    op.name()
+                )));
+            }
+            return self.call(&name);
+        }
+        check_column(&name, "$filter")?;
+        Ok(Expr::Column(name))
+    }
+
+    /// The right side of a comparison: a literal or a value function.
+    pub(super) fn value(&mut self) -> Result<Expr> {
+        if let Some(Tok::Ident(name)) = self.peek().cloned() {
+            let called = self.toks.get(self.pos + 1).map(|(t, _)| t) == Some(&Tok::LParen);
+            if called && !matches!(name.as_str(), "true" | "false" | "null") {
+                self.pos += 1;
+                if let Some(op) = text_op(&name) {
+                    return Err(Error::invalid_argument(format!(
+                        "$filter: {} gives true or false and cannot be compared",
+                        op.name()
+                    )));
+                }
+                return self.call(&name);
+            }
+        }
+        self.literal_expr()
+    }
+
+    /// A literal: a value, a date or datetime, or a GUID.
+    pub(super) fn literal_expr(&mut self) -> Result<Expr> {
+        let e = match self.peek().cloned() {
+            Some(Tok::DateTime(t)) => Expr::DateTime(t),
+            Some(Tok::Guid(g)) => Expr::Guid(g),
+            _ => return self.literal().map(Expr::Literal),
+        };
+        self.pos += 1;
+        Ok(e)
+    }
+}
+
+/// The boolean string function `name` (case-insensitive).
+pub(super) fn text_op(name: &str) -> Option<TextOp> {
+    [TextOp::StartsWith, TextOp::EndsWith, TextOp::Contains]
+        .into_iter()
+        .find(|t| t.name().eq_ignore_ascii_case(name))
 }

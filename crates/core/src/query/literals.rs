@@ -145,6 +145,15 @@ impl fmt::Display for Instant {
     }
 }
 
+/// `YYYY-MM-DD` (or a wrong number in that shape: `2026-13-01`) starts a date.
+pub(super) fn is_date_start(b: &[u8]) -> bool {
+    b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        })
+}
+
 /// True for `8-4-4-4-12` hexadecimal digits (a GUID, any case).
 pub fn is_guid(s: &str) -> bool {
     let b = s.as_bytes();

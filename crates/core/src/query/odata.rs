@@ -1,10 +1,23 @@
-//! Parses the OData-style string form of a query, the subset that REST URLs use:
-//! `$filter` (eq ne gt ge lt le, and or not, parentheses, `in (...)`, `startswith`,
-//! `contains`), `$orderby`, `$top`, `$skip`, `$select`, `$count`.
-
-use super::literals::{is_guid, Instant};
+//! Parses the OData-style string form of a query, the subset that REST URLs use
+//! (protocol.md §8): `$filter`, `$orderby`, `$top`, `$skip`, `$select`, `$count`.
+//!
+//! `$filter`: `eq ne gt ge lt le`, `and or not`, parentheses, `column in (...)`; the
+//! boolean functions `startswith`, `endswith`, `contains`; the value functions
+//! `tolower toupper trim length concat indexof substring` (functions.rs), nesting
+//! (`contains(tolower(name),'cafe')`, `length(name) gt 3`); literals 'text' (`''` for a
+//! quote), numbers, `true false null`, dates `2026-11-01`, datetime-offsets
+//! `2026-11-01T00:00:00Z` / `+02:00` / fractional seconds, compared as instants (a date
+//! is midnight UTC), and GUIDs, compared with strings case-insensitively (literals.rs).
+//! `column op literal`, `startswith(column,'text')`, `contains(column,'text')` keep their
+//! plain `Filter` forms, which the planner can read from an index; everything else is a
+//! `Filter::Compare` or `Filter::Text` over `Expr`s. Not supported (`invalid_argument`):
+//! other functions (`round`, `year`, `now`…), arithmetic (`add`, `sub`…), `has`, lambda
+//! operators (`any`, `all`), a column on the right of an operator, `in` on a function,
+//! duration and other typed literals.
+use super::functions::text_op;
+use super::literals::{is_date_start, is_guid, Instant};
 use super::object::check_column;
-use super::{CmpOp, Direction, Expr, Filter, Fun, Query, TextOp};
+use super::{CmpOp, Direction, Expr, Filter, Query};
 use crate::error::{Error, Result};
 use serde_json::Value;
 
@@ -123,7 +136,7 @@ fn parse_orderby(v: &str) -> Result<Vec<(String, Direction)>> {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Tok {
+pub(super) enum Tok {
     Ident(String),
     Str(String),
     Num(Value),
@@ -247,15 +260,6 @@ fn tokenize(s: &str) -> Result<Vec<(Tok, usize)>> {
     Ok(out)
 }
 
-/// `YYYY-MM-DD` (or a wrong number in that shape: `2026-13-01`) starts a date.
-fn is_date_start(b: &[u8]) -> bool {
-    b.len() >= 10
-        && b[..10].iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            _ => c.is_ascii_digit(),
-        })
-}
-
 /// Parses an OData `$filter` expression.
 pub fn parse_filter(s: &str) -> Result<Filter> {
     let toks = tokenize(s)?;
@@ -276,21 +280,21 @@ pub fn parse_filter(s: &str) -> Result<Filter> {
 /// process; no real filter comes near this.
 pub const MAX_FILTER_NESTING: usize = 64;
 
-struct Parser {
-    toks: Vec<(Tok, usize)>,
-    pos: usize,
+pub(super) struct Parser {
+    pub(super) toks: Vec<(Tok, usize)>,
+    pub(super) pos: usize,
     /// `not`s and open parentheses around the current position.
-    depth: usize,
+    pub(super) depth: usize,
 }
 
 impl Parser {
-    fn peek(&self) -> Option<&Tok> {
+    pub(super) fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos).map(|(t, _)| t)
     }
     fn peek_word(&self, w: &str) -> bool {
         matches!(self.peek(), Some(Tok::Ident(s)) if s == w)
     }
-    fn error(&self, expected: &str) -> Error {
+    pub(super) fn error(&self, expected: &str) -> Error {
         let at = self
             .toks
             .get(self.pos)
@@ -301,7 +305,7 @@ impl Parser {
             describe(self.toks.get(self.pos))
         ))
     }
-    fn expect(&mut self, t: Tok, what: &str) -> Result<()> {
+    pub(super) fn expect(&mut self, t: Tok, what: &str) -> Result<()> {
         if self.peek() == Some(&t) {
             self.pos += 1;
             Ok(())
@@ -332,7 +336,7 @@ impl Parser {
         Ok(Filter::and(parts).expect("at least one part"))
     }
 
-    fn nest(&mut self) -> Result<()> {
+    pub(super) fn nest(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_FILTER_NESTING {
             let at = self.toks.get(self.pos).map_or(0, |(_, p)| *p);
@@ -447,127 +451,7 @@ impl Parser {
         }
     }
 
-    /// `startswith`, `endswith` or `contains` after its name.
-    fn text_function(&mut self, op: TextOp) -> Result<Filter> {
-        self.nest()?;
-        self.expect(Tok::LParen, "'('")?;
-        let left = self.arg()?;
-        self.expect(Tok::Comma, "','")?;
-        let right = self.arg()?;
-        self.expect(Tok::RParen, "')'")?;
-        self.depth -= 1;
-        for (i, a) in [&left, &right].into_iter().enumerate() {
-            let ok = match a {
-                Expr::Column(_) | Expr::DateTime(_) | Expr::Guid(_) => true,
-                Expr::Literal(v) => v.is_string(),
-                Expr::Call { fun, .. } => fun.returns_string(),
-            };
-            if !ok {
-                return Err(Error::invalid_argument(format!(
-                    "$filter: {} takes a string as argument {}, got {}",
-                    op.name(),
-                    i + 1,
-                    match a {
-                        Expr::Literal(v) => crate::value::to_text(v),
-                        Expr::Call { fun, .. } => format!("{}(…), a number", fun.name()),
-                        _ => String::new(),
-                    }
-                )));
-            }
-        }
-        Ok(match (op, left, right) {
-            (TextOp::StartsWith, Expr::Column(column), Expr::Literal(Value::String(prefix))) => {
-                Filter::StartsWith { column, prefix }
-            }
-            (TextOp::Contains, Expr::Column(column), Expr::Literal(Value::String(needle))) => {
-                Filter::Contains { column, needle }
-            }
-            (op, left, right) => Filter::Text { op, left, right },
-        })
-    }
-
-    /// A value function `name` (its name read, `(` next) and its arguments.
-    fn call(&mut self, name: &str) -> Result<Expr> {
-        let Some(fun) = Fun::from_name(name) else {
-            let known: Vec<&str> = [TextOp::StartsWith, TextOp::EndsWith, TextOp::Contains]
-                .iter()
-                .map(|t| t.name())
-                .chain(Fun::ALL.iter().map(|f| f.name()))
-                .collect();
-            return Err(Error::invalid_argument(format!(
-                "$filter: unknown function '{name}' (expected {})",
-                known.join(", ")
-            )));
-        };
-        self.nest()?;
-        self.expect(Tok::LParen, "'('")?;
-        let mut args = Vec::new();
-        if self.peek() != Some(&Tok::RParen) {
-            loop {
-                args.push(self.arg()?);
-                if self.peek() == Some(&Tok::Comma) {
-                    self.pos += 1;
-                } else {
-                    break;
-                }
-            }
-        }
-        self.expect(Tok::RParen, "',' or ')'")?;
-        self.depth -= 1;
-        fun.check(&args)?;
-        Ok(Expr::Call { fun, args })
-    }
-
-    /// A function's argument: a column (any name, `null` too), a literal or a value
-    /// function.
-    fn arg(&mut self) -> Result<Expr> {
-        let Some(Tok::Ident(name)) = self.peek().cloned() else {
-            return self.literal_expr();
-        };
-        self.pos += 1;
-        if self.peek() == Some(&Tok::LParen) {
-            if let Some(op) = text_op(&name) {
-                return Err(Error::invalid_argument(format!(
-                    "$filter: {} gives true or false and cannot be a function's argument",
-                    op.name()
-                )));
-            }
-            return self.call(&name);
-        }
-        check_column(&name, "$filter")?;
-        Ok(Expr::Column(name))
-    }
-
-    /// The right side of a comparison: a literal or a value function.
-    fn value(&mut self) -> Result<Expr> {
-        if let Some(Tok::Ident(name)) = self.peek().cloned() {
-            let called = self.toks.get(self.pos + 1).map(|(t, _)| t) == Some(&Tok::LParen);
-            if called && !matches!(name.as_str(), "true" | "false" | "null") {
-                self.pos += 1;
-                if let Some(op) = text_op(&name) {
-                    return Err(Error::invalid_argument(format!(
-                        "$filter: {} gives true or false and cannot be compared",
-                        op.name()
-                    )));
-                }
-                return self.call(&name);
-            }
-        }
-        self.literal_expr()
-    }
-
-    /// A literal: a value, a date or datetime, or a GUID.
-    fn literal_expr(&mut self) -> Result<Expr> {
-        let e = match self.peek().cloned() {
-            Some(Tok::DateTime(t)) => Expr::DateTime(t),
-            Some(Tok::Guid(g)) => Expr::Guid(g),
-            _ => return self.literal().map(Expr::Literal),
-        };
-        self.pos += 1;
-        Ok(e)
-    }
-
-    fn literal(&mut self) -> Result<Value> {
+    pub(super) fn literal(&mut self) -> Result<Value> {
         let v = match self.peek().cloned() {
             Some(Tok::Str(s)) => Value::String(s),
             Some(Tok::Num(n)) => n,
@@ -579,11 +463,4 @@ impl Parser {
         self.pos += 1;
         Ok(v)
     }
-}
-
-/// The boolean string function `name` (case-insensitive).
-fn text_op(name: &str) -> Option<TextOp> {
-    [TextOp::StartsWith, TextOp::EndsWith, TextOp::Contains]
-        .into_iter()
-        .find(|t| t.name().eq_ignore_ascii_case(name))
 }
