@@ -668,10 +668,10 @@ fn functions_agree_with_a_reference_over_chars() {
             };
             let lit = |s: &str| literal(&json!(s));
             let cases = [
-                (format!("length(c)"), json!(chars.len())),
-                (format!("tolower(c)"), json!(c.to_lowercase())),
-                (format!("toupper(c)"), json!(c.to_uppercase())),
-                (format!("trim(c)"), json!(c.trim())),
+                ("length(c)".to_string(), json!(chars.len())),
+                ("tolower(c)".to_string(), json!(c.to_lowercase())),
+                ("toupper(c)".to_string(), json!(c.to_uppercase())),
+                ("trim(c)".to_string(), json!(c.trim())),
                 (format!("indexof(c,{})", lit(&t)), json!(index)),
                 (format!("concat(c,{})", lit(&t)), json!(format!("{c}{t}"))),
                 (sub_call, json!(sub)),
