@@ -76,19 +76,35 @@ impl Route {
     /// The route of `method` on `path`, the URL path after the API's prefix (still
     /// percent-encoded), as the reference server's router matches it: None when no
     /// route does (another method, an empty last segment, more segments), an error when
-    /// a segment does not decode.
+    /// a segment does not decode. `{table}({key})` (OData's key in parentheses) is the
+    /// same row as `{table}/{key}`.
     pub fn parse(method: &str, path: &str) -> Option<RestResult<Route>> {
         let segments: Vec<&str> = path.split('/').collect();
         let route = match (method, segments.as_slice()) {
-            ("GET" | "POST", [table]) if !table.is_empty() => {
+            ("GET" | "POST" | "PATCH" | "DELETE", [table]) if !table.is_empty() => {
                 let table = match decode_segment(table) {
                     Ok(t) => t,
                     Err(e) => return Some(Err(e)),
                 };
+                if let Some(parts) = key_in_parentheses(&table) {
+                    let (table, key) = match parts {
+                        Ok(p) => p,
+                        Err(e) if method != "POST" => return Some(Err(e)),
+                        Err(_) => return None,
+                    };
+                    return Some(Ok(match method {
+                        "GET" => Route::Read { table, key },
+                        "PATCH" => Route::Update { table, key },
+                        "DELETE" => Route::Delete { table, key },
+                        _ => return None,
+                    }));
+                }
                 if method == "GET" {
                     Route::List { table }
-                } else {
+                } else if method == "POST" {
                     Route::Create { table }
+                } else {
+                    return None;
                 }
             }
             ("GET" | "PATCH" | "DELETE", [table, key]) if !key.is_empty() => {
@@ -116,6 +132,26 @@ impl Route {
             | Route::Delete { table, .. } => table,
         }
     }
+}
+
+/// `table(key)` in a decoded segment: the table and the key's text, read by
+/// `parse_key_segment` as a `{key}` segment is (`('a1')` a string, `(1001)` a number,
+/// an unquoted GUID a string). None when the segment does not end in `)` after a `(`;
+/// an error for an empty key or OData's named keys (`(id='a1')`), which are not supported.
+pub fn key_in_parentheses(seg: &str) -> Option<RestResult<(String, String)>> {
+    let inner = seg.strip_suffix(')')?;
+    let (table, key) = inner.split_once('(')?;
+    if key.is_empty() {
+        return Some(Err(Error::invalid_argument(format!(
+            "the key in '{seg}' is empty: write {table}('text') or {table}(42)"
+        ))));
+    }
+    if !key.starts_with('\'') && key.contains('=') {
+        return Some(Err(Error::invalid_argument(format!(
+            "named keys like '{seg}' are not supported: write the key alone, {table}('text') or {table}(42)"
+        ))));
+    }
+    Some(Ok((table.to_string(), key.to_string())))
 }
 
 fn decode_segment(seg: &str) -> RestResult<String> {
@@ -324,6 +360,62 @@ mod tests {
         assert_eq!(
             Route::parse("GET", "accounts/%FF"),
             Some(Err(Error::bad_segment()))
+        );
+    }
+
+    #[test]
+    fn keys_in_parentheses_are_the_path_form() {
+        let t = |s: &str| s.to_string();
+        for (m, p, path_form) in [
+            ("GET", "accounts('a1')", "accounts/'a1'"),
+            ("GET", "accounts(%27a1%27)", "accounts/'a1'"),
+            ("GET", "workorders(1001)", "workorders/1001"),
+            ("PATCH", "accounts('O''Brien')", "accounts/'O''Brien'"),
+            ("DELETE", "accounts('a%2F1)')", "accounts/'a%2F1)'"),
+            (
+                "GET",
+                "accounts(01234567-89ab-cdef-0123-456789abcdef)",
+                "accounts/01234567-89ab-cdef-0123-456789abcdef",
+            ),
+        ] {
+            assert_eq!(route(m, p), route(m, path_form), "{m} {p}");
+        }
+        let Some(Route::Update { table, key }) = route("PATCH", "accounts('O''Brien')") else {
+            panic!()
+        };
+        assert_eq!(
+            (table, parse_key_segment(&key).unwrap()),
+            (t("accounts"), Key::Str(t("O'Brien")))
+        );
+        let Some(Route::Read { key, .. }) = route("GET", "workorders(1001)") else {
+            panic!()
+        };
+        assert_eq!(parse_key_segment(&key).unwrap(), Key::Num(1001.0));
+        for p in ["accounts(id='a1')", "accounts(id=1,b=2)", "accounts()"] {
+            let e = Route::parse("GET", p).unwrap().unwrap_err();
+            assert_eq!(e.http_status(), 400, "{p}");
+            assert!(e.message.contains("accounts('text')"), "{}", e.message);
+        }
+        assert!(Route::parse("GET", "accounts(id='a1')")
+            .unwrap()
+            .unwrap_err()
+            .message
+            .starts_with("named keys like 'accounts(id='a1')' are not supported"));
+        // No POST to a row, no PATCH or DELETE of a table.
+        for (m, p) in [
+            ("POST", "accounts('a1')"),
+            ("POST", "accounts()"),
+            ("PATCH", "accounts"),
+            ("DELETE", "accounts"),
+        ] {
+            assert_eq!(route(m, p), None, "{m} {p}");
+        }
+        // A table name with a parenthesis but no closing one is a table, as before.
+        assert_eq!(
+            route("GET", "acc(ounts"),
+            Some(Route::List {
+                table: t("acc(ounts")
+            })
         );
     }
 

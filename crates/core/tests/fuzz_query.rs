@@ -10,7 +10,9 @@ mod fuzz_support;
 
 use common::CMP_OPS;
 use fuzz_support::*;
-use offline_tables_core::query::{compare_rows, parse_filter, project, CmpOp, Direction, Plan};
+use offline_tables_core::query::{
+    compare_rows, parse_filter, project, CmpOp, Direction, Expr, Fun, Instant, Plan, TextOp,
+};
 use offline_tables_core::rest::{parse_key_segment, parse_query, Route};
 use offline_tables_core::{ErrorCode, Filter, Query};
 use proptest::prelude::*;
@@ -30,6 +32,31 @@ fn literal(v: &Value) -> String {
     }
 }
 
+fn op_text(op: &CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "eq",
+        CmpOp::Ne => "ne",
+        CmpOp::Gt => "gt",
+        CmpOp::Gte => "ge",
+        CmpOp::Lt => "lt",
+        CmpOp::Lte => "le",
+    }
+}
+
+fn print_expr(e: &Expr) -> String {
+    match e {
+        Expr::Column(c) => c.clone(),
+        Expr::Literal(v) => literal(v),
+        Expr::DateTime(t) => t.to_string(),
+        Expr::Guid(g) => g.clone(),
+        Expr::Call { fun, args } => format!(
+            "{}({})",
+            fun.name(),
+            args.iter().map(print_expr).collect::<Vec<_>>().join(",")
+        ),
+    }
+}
+
 fn print(f: &Filter) -> String {
     let group = |fs: &[Filter], op: &str| {
         fs.iter()
@@ -42,15 +69,13 @@ fn print(f: &Filter) -> String {
         Filter::Or(fs) => group(fs, " or "),
         Filter::Not(f) => format!("not ({})", print(f)),
         Filter::Cmp { column, op, value } => {
-            let op = match op {
-                CmpOp::Eq => "eq",
-                CmpOp::Ne => "ne",
-                CmpOp::Gt => "gt",
-                CmpOp::Gte => "ge",
-                CmpOp::Lt => "lt",
-                CmpOp::Lte => "le",
-            };
-            format!("{column} {op} {}", literal(value))
+            format!("{column} {} {}", op_text(op), literal(value))
+        }
+        Filter::Compare { left, op, right } => {
+            format!("{} {} {}", print_expr(left), op_text(op), print_expr(right))
+        }
+        Filter::Text { op, left, right } => {
+            format!("{}({},{})", op.name(), print_expr(left), print_expr(right))
         }
         Filter::In { column, values } => format!(
             "{column} in ({})",
@@ -157,8 +182,116 @@ fn leaf_filter() -> impl Strategy<Value = Filter> {
     ]
 }
 
+fn instant() -> impl Strategy<Value = Instant> {
+    // Years 0000 to 9999: four digits.
+    (
+        -62_167_219_200i64..253_402_300_800,
+        0u32..1_000_000_000,
+        any::<bool>(),
+    )
+        .prop_map(|(secs, nanos, whole)| Instant {
+            secs,
+            nanos: if whole { 0 } else { nanos },
+        })
+}
+
+fn guid() -> impl Strategy<Value = Expr> {
+    "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}".prop_map(Expr::Guid)
+}
+
+/// An expression giving a string (`text`) or an integer, as the functions' arguments.
+fn string_expr() -> BoxedStrategy<Expr> {
+    let leaf = prop_oneof![
+        column().prop_map(Expr::Column),
+        text().prop_map(|s| Expr::Literal(Value::String(s))),
+    ];
+    leaf.prop_recursive(3, 12, 3, |inner| {
+        let int = prop_oneof![
+            (-3i64..12).prop_map(|n| Expr::Literal(json!(n))),
+            inner.clone().prop_map(|e| Expr::Call {
+                fun: Fun::Length,
+                args: vec![e]
+            }),
+        ];
+        prop_oneof![
+            (
+                prop::sample::select(vec![Fun::ToLower, Fun::ToUpper, Fun::Trim]),
+                inner.clone()
+            )
+                .prop_map(|(fun, e)| Expr::Call { fun, args: vec![e] }),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Call {
+                fun: Fun::Concat,
+                args: vec![a, b]
+            }),
+            (inner, int.clone(), prop::option::of(int)).prop_map(|(s, i, n)| Expr::Call {
+                fun: Fun::Substring,
+                args: [Some(s), Some(i), n].into_iter().flatten().collect()
+            }),
+        ]
+    })
+    .boxed()
+}
+
+fn call_expr() -> impl Strategy<Value = Expr> {
+    prop_oneof![
+        string_expr().prop_filter("a call", |e| matches!(e, Expr::Call { .. })),
+        string_expr().prop_map(|e| Expr::Call {
+            fun: Fun::Length,
+            args: vec![e]
+        }),
+        (string_expr(), string_expr()).prop_map(|(a, b)| Expr::Call {
+            fun: Fun::IndexOf,
+            args: vec![a, b]
+        }),
+    ]
+}
+
+/// Filters over expressions, in the form the parser gives them.
+fn expr_filter() -> impl Strategy<Value = Filter> {
+    let op = prop::sample::select(CMP_OPS.to_vec());
+    let literal = prop_oneof![
+        text().prop_map(|s| Expr::Literal(Value::String(s))),
+        number().prop_map(Expr::Literal),
+        instant().prop_map(Expr::DateTime),
+        guid(),
+    ];
+    let text_op =
+        prop::sample::select(vec![TextOp::StartsWith, TextOp::EndsWith, TextOp::Contains]);
+    prop_oneof![
+        (
+            call_expr(),
+            op.clone(),
+            prop_oneof![literal.clone(), call_expr()]
+        )
+            .prop_map(|(left, op, right)| Filter::Compare { left, op, right }),
+        (
+            column(),
+            op,
+            prop_oneof![instant().prop_map(Expr::DateTime), guid(), call_expr()]
+        )
+            .prop_map(|(c, op, right)| Filter::Compare {
+                left: Expr::Column(c),
+                op,
+                right
+            }),
+        (text_op, string_expr(), string_expr()).prop_map(|(op, left, right)| {
+            match (op, left, right) {
+                (
+                    TextOp::StartsWith,
+                    Expr::Column(column),
+                    Expr::Literal(Value::String(prefix)),
+                ) => Filter::StartsWith { column, prefix },
+                (TextOp::Contains, Expr::Column(column), Expr::Literal(Value::String(needle))) => {
+                    Filter::Contains { column, needle }
+                }
+                (op, left, right) => Filter::Text { op, left, right },
+            }
+        }),
+    ]
+}
+
 fn filter_ast() -> impl Strategy<Value = Filter> {
-    leaf_filter().prop_recursive(5, 40, 4, |inner| {
+    prop_oneof![3 => leaf_filter(), 1 => expr_filter()].prop_recursive(5, 40, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::And),
             prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::Or),
@@ -195,6 +328,22 @@ fn token() -> impl Strategy<Value = String> {
         "null",
         "startswith(",
         "contains(",
+        "endswith(",
+        "tolower(",
+        "toupper(",
+        "trim(",
+        "length(",
+        "concat(",
+        "indexof(",
+        "substring(",
+        "round(",
+        "2026-11-01",
+        "2026-13-01",
+        "2026-11-01T00:00:00Z",
+        "2026-11-01T10:30:00.125+02:00",
+        "2026-11-01T10:30",
+        "01234567-89ab-cdef-0123-456789ABCDEF",
+        "01234567-89ab",
         "StartsWith(",
         "substringof(",
         "city",
@@ -416,6 +565,7 @@ fn rest_routes_and_key_segments_parse_or_fail_with_400() {
         "'[a-z']{0,6}'?",
         "-?[0-9]{0,4}(\\.[0-9]{0,3})?(e[+-]?[0-9]{1,4})?",
         "%[0-9A-F]{0,2}[a-z/]{0,4}",
+        "[a-z]{0,5}\\(('[a-z'()]{0,4}'|-?[0-9]{1,3}|[a-z=,%0-9]{0,5})\\)?",
     ];
     let path = prop::collection::vec(segment, 0..4).prop_map(|s| s.join("/"));
     check("fuzz_query::rest_route", CASES, (method, path), |(m, p)| {
@@ -478,6 +628,176 @@ fn evaluation_orders_and_projects_any_rows_without_panicking() {
             prop_assert_eq!(ab.reverse(), compare_rows(&b, &a, &order, "id"));
             let p = project(&a, &cols);
             prop_assert!(p.keys().all(|k| cols.contains(k)));
+            Ok(())
+        },
+    );
+}
+
+/// The string functions against a reference over `Vec<char>` (lengths and positions in
+/// chars), on strings and on a non-string (every function gives null).
+#[test]
+fn functions_agree_with_a_reference_over_chars() {
+    let strategy = (
+        prop_oneof![any::<String>(), "[ aAé😀b]{0,6}"],
+        prop_oneof![any::<String>(), "[aAé😀b]{0,2}"],
+        -3i64..12,
+        prop::option::of(-2i64..12),
+    );
+    check(
+        "fuzz_query::functions_reference",
+        CASES,
+        strategy,
+        |(c, t, i, n)| {
+            let chars: Vec<char> = c.chars().collect();
+            let needle: Vec<char> = t.chars().collect();
+            let index = (0..=chars.len())
+                .find(|&k| chars[k..].starts_with(&needle))
+                .map_or(-1, |k| k as i64);
+            let sub: String = match n {
+                _ if i < 0 => String::new(),
+                Some(n) if n < 0 => String::new(),
+                n => chars
+                    .iter()
+                    .skip(i as usize)
+                    .take(n.map_or(usize::MAX, |n| n as usize))
+                    .collect(),
+            };
+            let sub_call = match n {
+                Some(n) => format!("substring(c,{i},{n})"),
+                None => format!("substring(c,{i})"),
+            };
+            let lit = |s: &str| literal(&json!(s));
+            let cases = [
+                ("length(c)".to_string(), json!(chars.len())),
+                ("tolower(c)".to_string(), json!(c.to_lowercase())),
+                ("toupper(c)".to_string(), json!(c.to_uppercase())),
+                ("trim(c)".to_string(), json!(c.trim())),
+                (format!("indexof(c,{})", lit(&t)), json!(index)),
+                (format!("concat(c,{})", lit(&t)), json!(format!("{c}{t}"))),
+                (sub_call, json!(sub)),
+            ];
+            let text_row: Map<String, Value> =
+                serde_json::from_value(json!({ "c": c, "t": t })).unwrap();
+            let number_row: Map<String, Value> = serde_json::from_value(json!({ "c": 5 })).unwrap();
+            for (expr, want) in cases {
+                let eq = parse_filter(&format!("{expr} eq {}", literal(&want)))
+                    .map_err(|e| TestCaseError::fail(format!("{expr}: {e}")))?;
+                prop_assert!(eq.matches(&text_row), "{} should be {}", expr, want);
+                let ne = parse_filter(&format!("{expr} ne {}", literal(&want))).unwrap();
+                prop_assert!(!ne.matches(&text_row), "{}", expr);
+                let null = parse_filter(&format!("{expr} eq null")).unwrap();
+                prop_assert!(null.matches(&number_row), "{} over a number", expr);
+            }
+            let ends = parse_filter(&format!("endswith(c,{})", lit(&t))).unwrap();
+            prop_assert_eq!(ends.matches(&text_row), chars.ends_with(&needle));
+            let ends = parse_filter("endswith(c,t)").unwrap();
+            prop_assert_eq!(ends.matches(&text_row), chars.ends_with(&needle));
+            Ok(())
+        },
+    );
+}
+
+/// Seconds since 1970 of a civil time, counted the slow way (a reference for the
+/// parser's arithmetic).
+fn reference_secs(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64, offset_min: i64) -> i64 {
+    let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let mut days: i64 = 0;
+    if y >= 1970 {
+        days += (1970..y)
+            .map(|y| if leap(y) { 366 } else { 365 })
+            .sum::<i64>();
+    } else {
+        days -= (y..1970)
+            .map(|y| if leap(y) { 366 } else { 365 })
+            .sum::<i64>();
+    }
+    let months = [
+        31,
+        if leap(y) { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    days += months[..(mo - 1) as usize].iter().sum::<i64>() + d - 1;
+    days * 86400 + h * 3600 + mi * 60 + s - offset_min * 60
+}
+
+/// Datetime literals compare with ISO-string columns as the instants they name, whatever
+/// the offsets; a date is midnight UTC.
+#[test]
+fn datetimes_compare_as_instants() {
+    let time = (
+        0i64..10000,
+        1i64..13,
+        1i64..29,
+        0i64..24,
+        0i64..60,
+        0i64..60,
+        -23 * 60i64..24 * 60,
+        any::<bool>(),
+    );
+    check(
+        "fuzz_query::datetimes",
+        CASES,
+        (time.clone(), time),
+        |(a, b)| {
+            let text = |(y, mo, d, h, mi, s, off, date_only): (
+                i64,
+                i64,
+                i64,
+                i64,
+                i64,
+                i64,
+                i64,
+                bool,
+            )| {
+                if date_only {
+                    return (
+                        format!("{y:04}-{mo:02}-{d:02}"),
+                        reference_secs(y, mo, d, 0, 0, 0, 0),
+                    );
+                }
+                let zone = if off == 0 {
+                    "Z".to_string()
+                } else {
+                    let sign = if off < 0 { '-' } else { '+' };
+                    format!("{sign}{:02}:{:02}", off.abs() / 60, off.abs() % 60)
+                };
+                (
+                    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{zone}"),
+                    reference_secs(y, mo, d, h, mi, s, off),
+                )
+            };
+            let ((ta, sa), (tb, sb)) = (text(a), text(b));
+            let row: Map<String, Value> = serde_json::from_value(json!({ "at": ta })).unwrap();
+            for (op, want) in [
+                ("eq", sa == sb),
+                ("ne", sa != sb),
+                ("lt", sa < sb),
+                ("le", sa <= sb),
+                ("gt", sa > sb),
+                ("ge", sa >= sb),
+            ] {
+                let f = parse_filter(&format!("at {op} {tb}"))
+                    .map_err(|e| TestCaseError::fail(format!("{tb}: {e}")))?;
+                prop_assert_eq!(f.matches(&row), want, "{} {} {}", ta, op, tb);
+            }
+            let Filter::Compare {
+                right: Expr::DateTime(t),
+                ..
+            } = parse_filter(&format!("at eq {tb}")).unwrap()
+            else {
+                panic!("a datetime comparison")
+            };
+            prop_assert_eq!(t.secs, sb);
+            prop_assert_eq!(Instant::parse(&t.to_string()), Ok(t));
             Ok(())
         },
     );

@@ -317,13 +317,68 @@ fn odata_rejections() {
     odata_error("$filter=a eq 1 and", "found the end");
     odata_error("$filter=(a eq 1", "expected ')', found the end");
     odata_error(
-        "$filter=length(name) eq 3",
-        "unknown function 'length' (expected startswith or contains)",
+        "$filter=round(n) eq 3",
+        "$filter: unknown function 'round' (expected startswith, endswith, contains, tolower, toupper, trim, length, concat, indexof, substring)",
     );
-    odata_error("$filter=startswith(name, 3)", "expected a string, found 3");
     odata_error(
-        "$filter=startswith('x', name)",
-        "expected a column name, found 'x'",
+        "$filter=startswith(name, 3)",
+        "$filter: startswith takes a string as argument 2, got 3",
+    );
+    odata_error(
+        "$filter=tolower(name, 'x') eq 'a'",
+        "$filter: tolower takes 1 argument, got 2",
+    );
+    odata_error(
+        "$filter=substring(name) eq 'a'",
+        "$filter: substring takes 2 or 3 arguments, got 1",
+    );
+    odata_error(
+        "$filter=substring(name, 'a') eq 'a'",
+        "$filter: substring takes an integer as argument 2, got 'a'",
+    );
+    odata_error(
+        "$filter=substring(name, 1.5) eq 'a'",
+        "$filter: substring takes an integer as argument 2, got 1.5",
+    );
+    odata_error(
+        "$filter=length(length(name)) eq 1",
+        "$filter: length takes a string as argument 1, got length(…)",
+    );
+    odata_error(
+        "$filter=endswith(length(name), 'a')",
+        "$filter: endswith takes a string as argument 1, got length(…), a number",
+    );
+    odata_error(
+        "$filter=tolower(startswith(a,'b')) eq 'x'",
+        "$filter: startswith gives true or false and cannot be a function's argument",
+    );
+    odata_error(
+        "$filter=tolower(a) in ('x')",
+        "'in' takes a column, not a function",
+    );
+    odata_error(
+        "$filter=length(a) gt true",
+        "$filter: gt on 'length(…)' needs a string or a number, got true",
+    );
+    odata_error(
+        "$filter=d eq 2026-13-01",
+        "$filter: '2026-13-01' at position 5 is not a valid date or datetime: the month is not 01 to 12",
+    );
+    odata_error(
+        "$filter=d eq 2026-02-30",
+        "is not a valid date or datetime: the day is not in that month",
+    );
+    odata_error(
+        "$filter=d lt 2026-11-01T10:00:00",
+        "is not a valid date or datetime: the time needs Z or an offset like +02:00",
+    );
+    odata_error(
+        &format!(
+            "$filter={}a{} eq 'x'",
+            "tolower(".repeat(100),
+            ")".repeat(100)
+        ),
+        "nested more than 64 levels deep",
     );
     odata_error("$filter=city in 'a'", "expected '(' after in, found 'a'");
     odata_error(
@@ -350,6 +405,104 @@ fn odata_rejections() {
 
 // ---------------------------------------------------------------------------------------
 // Evaluation
+
+#[test]
+fn functions_and_typed_literals_evaluate() {
+    let r = row(json!({
+        "name": "  Café Zoë  ", "city": "Paris", "n": 3, "nul": null,
+        "due": "2026-11-01T01:30:00+02:00", "day": "2026-11-01", "bad": "soon",
+        "at": "2026-10-31T23:30:00.5Z",
+        "gid": "01234567-89AB-cdef-0123-456789ABCDEF"
+    }));
+    let yes = |s: &str| assert!(parse_filter(s).unwrap().matches(&r), "{s} should match");
+    let no = |s: &str| {
+        assert!(
+            !parse_filter(s).unwrap().matches(&r),
+            "{s} should not match"
+        )
+    };
+    yes("endswith(city,'ris')");
+    no("endswith(city,'Par')");
+    yes("tolower(city) eq 'paris'");
+    yes("toupper(city) eq 'PARIS'");
+    yes("contains(tolower(name),'café')");
+    yes("trim(name) eq 'Café Zoë'");
+    // Lengths and positions count chars (Unicode scalar values).
+    yes("length(trim(name)) eq 8");
+    yes("length(city) gt 3");
+    yes("indexof(city,'ri') eq 2");
+    yes("indexof(trim(name),'Zoë') eq 5");
+    yes("indexof(city,'x') eq -1");
+    yes("substring(city,1) eq 'aris'");
+    yes("substring(city,1,2) eq 'ar'");
+    yes("substring(city,9) eq ''");
+    yes("substring(city,-1) eq ''");
+    yes("substring(city,2,99) eq 'ris'");
+    yes("substring(trim(name),3,1) eq 'é'");
+    yes("concat(city,'!') eq 'Paris!'");
+    yes("concat(concat(city,' '),'x') eq 'Paris x'");
+    yes("startswith(concat('x',city),'xP')");
+    yes("tolower(city) eq tolower('PARIS')");
+    // Over a non-string (null, a number, a missing column): null.
+    yes("tolower(n) eq null");
+    yes("length(missing) eq null");
+    no("length(nul) gt 0");
+    no("endswith(n,'3')");
+    yes("not endswith(nul,'x')");
+    yes("concat(city,n) eq null");
+    yes("startswith(city,'Pa') and endswith(city,'is') and length(city) eq 5");
+    // Datetimes compare as instants; a date is midnight UTC; strings that are not dates
+    // match no comparison.
+    yes("due eq 2026-10-31T23:30:00Z");
+    yes("due lt 2026-11-01");
+    yes("due gt 2026-10-31T23:29:59.999Z");
+    yes("day eq 2026-11-01T00:00:00Z");
+    yes("day eq 2026-11-01T01:00:00+01:00");
+    yes("day ge 2026-11-01");
+    no("day gt 2026-11-01");
+    yes("at gt 2026-10-31T23:30:00Z");
+    yes("at lt 2026-10-31T23:30:00.6Z");
+    yes("at eq 2026-10-31T23:30:00.500Z");
+    no("bad lt 2026-11-01");
+    no("bad ge 2026-11-01");
+    yes("bad ne 2026-11-01");
+    no("missing eq 2026-11-01");
+    // GUIDs compare with strings case-insensitively.
+    yes("gid eq 01234567-89ab-cdef-0123-456789abcdef");
+    yes("gid eq 01234567-89AB-CDEF-0123-456789ABCDEF");
+    no("gid ne 01234567-89ab-cdef-0123-456789abcdef");
+    no("city eq 01234567-89ab-cdef-0123-456789abcdef");
+    // In a list, dates and GUIDs are their canonical strings.
+    let f = parse_filter("x in (2026-11-01, ABCDEF01-89ab-cdef-0123-456789abcdef)").unwrap();
+    assert_eq!(
+        f,
+        Filter::In {
+            column: "x".into(),
+            values: vec![
+                json!("2026-11-01T00:00:00Z"),
+                json!("abcdef01-89ab-cdef-0123-456789abcdef")
+            ]
+        }
+    );
+    // Plain columns keep the indexable forms; expressions read their columns.
+    assert_eq!(
+        parse_filter("startswith(city,'P')").unwrap(),
+        Filter::StartsWith {
+            column: "city".into(),
+            prefix: "P".into()
+        }
+    );
+    let q = odata("$filter=tolower(city) eq 'x' and indexof(concat(a,b),'c') gt 0 and due lt 2026-11-01&$orderby=z");
+    assert_eq!(q.columns(), ["a", "b", "city", "due", "z"]);
+    let p = Plan::new(&q, "id", &["city".into(), "due".into()]);
+    assert_eq!(p.source, Source::Scan);
+    assert_eq!(p.residual, q.filter);
+    let q = odata("$filter=city eq 'Paris' and length(name) gt 3");
+    let p = Plan::new(&q, "id", &["city".into()]);
+    assert!(matches!(p.source, Source::Index { .. }));
+    assert!(matches!(p.residual, Some(Filter::Compare { .. })));
+    assert!(q.matches(&r));
+}
 
 #[test]
 fn evaluation_semantics() {

@@ -144,7 +144,13 @@ pub fn build(config: Config) -> (Router, AppState) {
         .route("/sync/estimate", get(estimate::estimate))
         .route("/sync/pull", post(pull::pull))
         .route("/sync/push", post(push::push))
-        .route("/api/data/{table}", get(rest::list).post(rest::create))
+        .route(
+            "/api/data/{table}",
+            get(rest::get_table)
+                .post(rest::post_table)
+                .patch(rest::patch_table)
+                .delete(rest::delete_table),
+        )
         .route(
             "/api/data/{table}/{key}",
             get(rest::read).patch(rest::patch).delete(rest::remove),

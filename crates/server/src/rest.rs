@@ -9,15 +9,15 @@ use crate::error::AppResult;
 use crate::json::{JsonBody, UrlPath as Path};
 use crate::scope::{Scoper, Src};
 use crate::AppState;
-use axum::extract::{RawQuery, State};
+use axum::extract::{FromRequest, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use offline_tables_core::paging::{max_page_size, next_link, Paging};
 use offline_tables_core::query::project;
 use offline_tables_core::rest::{
-    key_segment, list_query, new_row, parse_key_segment, patch_columns, patched_row, table,
-    writable,
+    key_in_parentheses, key_segment, list_query, new_row, parse_key_segment, patch_columns,
+    patched_row, table, writable,
 };
 use offline_tables_core::scope::Caller;
 use offline_tables_core::Error;
@@ -30,6 +30,72 @@ fn with_etag(status: StatusCode, version: i64, body: Value) -> Response {
         headers.insert(header::ETAG, v);
     }
     (status, headers, Json(body)).into_response()
+}
+
+/// `405` with the methods a path takes, as axum's router answers another method.
+fn not_allowed(allow: &'static str) -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(header::ALLOW, HeaderValue::from_static(allow))],
+    )
+        .into_response()
+}
+
+// `/api/data/{table}` also takes OData's `{table}({key})` (core `key_in_parentheses`):
+// the same row as `/api/data/{table}/{key}`. These route each method on it.
+
+pub async fn get_table(
+    state: State<AppState>,
+    user: User,
+    Path(name): Path<String>,
+    raw: RawQuery,
+) -> AppResult<Response> {
+    match key_in_parentheses(&name) {
+        Some(parts) => read(state, user, Path(parts?)).await,
+        None => list(state, user, Path(name), raw)
+            .await
+            .map(IntoResponse::into_response),
+    }
+}
+
+pub async fn post_table(
+    state: State<AppState>,
+    user: User,
+    Path(name): Path<String>,
+    req: Request,
+) -> AppResult<Response> {
+    if key_in_parentheses(&name).is_some() {
+        return Ok(not_allowed("GET,HEAD,PATCH,DELETE"));
+    }
+    let body = JsonBody::from_request(req, &state.0).await?;
+    create(state, user, Path(name), body).await
+}
+
+pub async fn patch_table(
+    state: State<AppState>,
+    user: User,
+    Path(name): Path<String>,
+    req: Request,
+) -> AppResult<Response> {
+    let Some(parts) = key_in_parentheses(&name) else {
+        return Ok(not_allowed("GET,HEAD,POST"));
+    };
+    let parts = parts?;
+    let body = JsonBody::from_request(req, &state.0).await?;
+    patch(state, user, Path(parts), body).await
+}
+
+pub async fn delete_table(
+    state: State<AppState>,
+    user: User,
+    Path(name): Path<String>,
+) -> AppResult<Response> {
+    let Some(parts) = key_in_parentheses(&name) else {
+        return Ok(not_allowed("GET,HEAD,POST"));
+    };
+    remove(state, user, Path(parts?))
+        .await
+        .map(IntoResponse::into_response)
 }
 
 pub async fn list(

@@ -1,7 +1,8 @@
 //! Evaluates filters over rows, orders rows, and projects columns. Rows are JSON objects;
 //! a missing column reads as `null`.
 
-use super::{CmpOp, Direction, Filter};
+use super::functions::{eval, instant_of};
+use super::{CmpOp, Direction, Expr, Filter, TextOp};
 use crate::value::{cmp_utf16, compare_same_type, compare_values, values_equal};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
@@ -22,21 +23,17 @@ impl Filter {
                 column: c,
                 op,
                 value,
-            } => {
-                let v = column(row, c);
+            } => compare(*op, column(row, c), value),
+            Filter::Compare { left, op, right } => compare_exprs(left, *op, right, row),
+            Filter::Text { op, left, right } => {
+                let (l, r) = (eval(left, row), eval(right, row));
+                let (Some(l), Some(r)) = (l.as_str(), r.as_str()) else {
+                    return false;
+                };
                 match op {
-                    CmpOp::Eq => values_equal(v, value),
-                    CmpOp::Ne => !values_equal(v, value),
-                    CmpOp::Gt => compare_same_type(v, value) == Some(Ordering::Greater),
-                    CmpOp::Gte => matches!(
-                        compare_same_type(v, value),
-                        Some(Ordering::Greater | Ordering::Equal)
-                    ),
-                    CmpOp::Lt => compare_same_type(v, value) == Some(Ordering::Less),
-                    CmpOp::Lte => matches!(
-                        compare_same_type(v, value),
-                        Some(Ordering::Less | Ordering::Equal)
-                    ),
+                    TextOp::StartsWith => l.starts_with(r),
+                    TextOp::EndsWith => l.ends_with(r),
+                    TextOp::Contains => l.contains(r),
                 }
             }
             Filter::In { column: c, values } => {
@@ -51,6 +48,54 @@ impl Filter {
             }
         }
     }
+}
+
+/// `v op value` by the rules of `Filter::Cmp`: `eq`/`ne` deep and type-strict, the
+/// orderings only between values of one type.
+fn compare(op: CmpOp, v: &Value, value: &Value) -> bool {
+    match op {
+        CmpOp::Eq => values_equal(v, value),
+        CmpOp::Ne => !values_equal(v, value),
+        CmpOp::Gt => compare_same_type(v, value) == Some(Ordering::Greater),
+        CmpOp::Gte => matches!(
+            compare_same_type(v, value),
+            Some(Ordering::Greater | Ordering::Equal)
+        ),
+        CmpOp::Lt => compare_same_type(v, value) == Some(Ordering::Less),
+        CmpOp::Lte => matches!(
+            compare_same_type(v, value),
+            Some(Ordering::Less | Ordering::Equal)
+        ),
+    }
+}
+
+/// A `Filter::Compare`: instants when a side is a date or datetime literal, lower-cased
+/// strings when a side is a GUID, else as `Filter::Cmp`.
+fn compare_exprs(left: &Expr, op: CmpOp, right: &Expr, row: &Map<String, Value>) -> bool {
+    let (l, r) = (eval(left, row), eval(right, row));
+    let is = |f: fn(&Expr) -> bool| f(left) || f(right);
+    if is(|e| matches!(e, Expr::DateTime(_))) {
+        let o = match (instant_of(&l), instant_of(&r)) {
+            (Some(a), Some(b)) => Some(a.cmp(&b)),
+            _ => None,
+        };
+        return match op {
+            CmpOp::Eq => o == Some(Ordering::Equal),
+            CmpOp::Ne => o != Some(Ordering::Equal),
+            CmpOp::Gt => o == Some(Ordering::Greater),
+            CmpOp::Gte => matches!(o, Some(Ordering::Greater | Ordering::Equal)),
+            CmpOp::Lt => o == Some(Ordering::Less),
+            CmpOp::Lte => matches!(o, Some(Ordering::Less | Ordering::Equal)),
+        };
+    }
+    if is(|e| matches!(e, Expr::Guid(_))) {
+        let lower = |v: Value| match v {
+            Value::String(s) => Value::String(s.to_lowercase()),
+            other => other,
+        };
+        return compare(op, &lower(l), &lower(r));
+    }
+    compare(op, &l, &r)
 }
 
 /// Orders two rows by `order_by`, then by the primary key column ascending.

@@ -3,12 +3,16 @@
 //! IndexedDB indexes.
 
 mod eval;
+mod functions;
+mod literals;
 mod object;
 mod odata;
 mod overlay;
 mod plan;
 
 pub use eval::{compare_rows, project};
+pub use functions::Fun;
+pub use literals::Instant;
 pub use odata::{parse_filter, MAX_FILTER_NESTING};
 pub use plan::{Bound, KeyRange, Plan, Source};
 
@@ -38,6 +42,52 @@ impl CmpOp {
     }
 }
 
+/// A value in a `$filter` where a function appears: a column, a literal, or a function
+/// call (`tolower(name)`). Plain `column op literal` filters keep `Filter::Cmp` and the
+/// like, so they can use indexes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Column(String),
+    Literal(Value),
+    /// A date or datetime-offset literal: compared as an instant (see `Filter::Compare`).
+    DateTime(Instant),
+    /// A GUID literal, lower case: compared with strings case-insensitively.
+    Guid(String),
+    Call {
+        fun: Fun,
+        args: Vec<Expr>,
+    },
+}
+
+impl Expr {
+    /// Every column the expression reads.
+    pub fn columns(&self, out: &mut Vec<String>) {
+        match self {
+            Expr::Column(c) => out.push(c.clone()),
+            Expr::Call { args, .. } => args.iter().for_each(|a| a.columns(out)),
+            Expr::Literal(_) | Expr::DateTime(_) | Expr::Guid(_) => {}
+        }
+    }
+}
+
+/// The boolean string functions of `$filter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextOp {
+    StartsWith,
+    EndsWith,
+    Contains,
+}
+
+impl TextOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            TextOp::StartsWith => "startswith",
+            TextOp::EndsWith => "endswith",
+            TextOp::Contains => "contains",
+        }
+    }
+}
+
 /// A filter over the columns of one row. A missing column reads as `null`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
@@ -61,6 +111,24 @@ pub enum Filter {
         column: String,
         needle: String,
     },
+    /// A comparison that is not `column op literal`: a function on either side, or a
+    /// date, datetime or GUID literal. Same rules as `Cmp`; when a side is a `DateTime`,
+    /// both sides are read as instants (strings holding an ISO date or datetime; anything
+    /// else matches no ordering and is unequal); when a side is a `Guid`, strings compare
+    /// lower-cased.
+    Compare {
+        left: Expr,
+        op: CmpOp,
+        right: Expr,
+    },
+    /// `startswith`, `endswith`, `contains` over expressions (false unless both are
+    /// strings). `startswith(column,'text')` and `contains(column,'text')` stay
+    /// `StartsWith` and `Contains`.
+    Text {
+        op: TextOp,
+        left: Expr,
+        right: Expr,
+    },
 }
 
 impl Filter {
@@ -74,6 +142,10 @@ impl Filter {
             | Filter::StartsWith { column, .. }
             | Filter::Contains { column, .. } => {
                 out.push(column.clone());
+            }
+            Filter::Compare { left, right, .. } | Filter::Text { left, right, .. } => {
+                left.columns(out);
+                right.columns(out);
             }
         }
     }

@@ -1,9 +1,23 @@
-//! Parses the OData-style string form of a query, the subset that REST URLs use:
-//! `$filter` (eq ne gt ge lt le, and or not, parentheses, `in (...)`, `startswith`,
-//! `contains`), `$orderby`, `$top`, `$skip`, `$select`, `$count`.
-
+//! Parses the OData-style string form of a query, the subset that REST URLs use
+//! (protocol.md §8): `$filter`, `$orderby`, `$top`, `$skip`, `$select`, `$count`.
+//!
+//! `$filter`: `eq ne gt ge lt le`, `and or not`, parentheses, `column in (...)`; the
+//! boolean functions `startswith`, `endswith`, `contains`; the value functions
+//! `tolower toupper trim length concat indexof substring` (functions.rs), nesting
+//! (`contains(tolower(name),'cafe')`, `length(name) gt 3`); literals 'text' (`''` for a
+//! quote), numbers, `true false null`, dates `2026-11-01`, datetime-offsets
+//! `2026-11-01T00:00:00Z` / `+02:00` / fractional seconds, compared as instants (a date
+//! is midnight UTC), and GUIDs, compared with strings case-insensitively (literals.rs).
+//! `column op literal`, `startswith(column,'text')`, `contains(column,'text')` keep their
+//! plain `Filter` forms, which the planner can read from an index; everything else is a
+//! `Filter::Compare` or `Filter::Text` over `Expr`s. Not supported (`invalid_argument`):
+//! other functions (`round`, `year`, `now`…), arithmetic (`add`, `sub`…), `has`, lambda
+//! operators (`any`, `all`), a column on the right of an operator, `in` on a function,
+//! duration and other typed literals.
+use super::functions::text_op;
+use super::literals::{is_date_start, is_guid, Instant};
 use super::object::check_column;
-use super::{CmpOp, Direction, Filter, Query};
+use super::{CmpOp, Direction, Expr, Filter, Query};
 use crate::error::{Error, Result};
 use serde_json::Value;
 
@@ -122,10 +136,12 @@ fn parse_orderby(v: &str) -> Result<Vec<(String, Direction)>> {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Tok {
+pub(super) enum Tok {
     Ident(String),
     Str(String),
     Num(Value),
+    DateTime(Instant),
+    Guid(String),
     LParen,
     RParen,
     Comma,
@@ -137,6 +153,8 @@ fn describe(t: Option<&(Tok, usize)>) -> String {
         Some((Tok::Ident(s), _)) => format!("'{s}'"),
         Some((Tok::Str(s), _)) => format!("'{}'", s.replace('\'', "''")),
         Some((Tok::Num(n), _)) => crate::value::to_text(n),
+        Some((Tok::DateTime(t), _)) => t.to_string(),
+        Some((Tok::Guid(g), _)) => g.clone(),
         Some((Tok::LParen, _)) => "'('".into(),
         Some((Tok::RParen, _)) => "')'".into(),
         Some((Tok::Comma, _)) => "','".into(),
@@ -184,6 +202,29 @@ fn tokenize(s: &str) -> Result<Vec<(Tok, usize)>> {
                     }
                 }
                 out.push((Tok::Str(text), start));
+            }
+            c if c.is_ascii_hexdigit()
+                && s.get(i..i + 36).is_some_and(is_guid)
+                && !b
+                    .get(i + 36)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') =>
+            {
+                i += 36;
+                out.push((Tok::Guid(s[start..i].to_ascii_lowercase()), start));
+            }
+            b'0'..=b'9' if is_date_start(&b[i..]) => {
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'+' | b':' | b'.'))
+                {
+                    i += 1;
+                }
+                let text = &s[start..i];
+                let t = Instant::parse(text).map_err(|why| {
+                    Error::invalid_argument(format!(
+                        "$filter: '{text}' at position {start} is not a valid date or datetime: {why}"
+                    ))
+                })?;
+                out.push((Tok::DateTime(t), start));
             }
             b'-' | b'0'..=b'9' => {
                 i += 1;
@@ -239,21 +280,21 @@ pub fn parse_filter(s: &str) -> Result<Filter> {
 /// process; no real filter comes near this.
 pub const MAX_FILTER_NESTING: usize = 64;
 
-struct Parser {
-    toks: Vec<(Tok, usize)>,
-    pos: usize,
+pub(super) struct Parser {
+    pub(super) toks: Vec<(Tok, usize)>,
+    pub(super) pos: usize,
     /// `not`s and open parentheses around the current position.
-    depth: usize,
+    pub(super) depth: usize,
 }
 
 impl Parser {
-    fn peek(&self) -> Option<&Tok> {
+    pub(super) fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos).map(|(t, _)| t)
     }
     fn peek_word(&self, w: &str) -> bool {
         matches!(self.peek(), Some(Tok::Ident(s)) if s == w)
     }
-    fn error(&self, expected: &str) -> Error {
+    pub(super) fn error(&self, expected: &str) -> Error {
         let at = self
             .toks
             .get(self.pos)
@@ -264,7 +305,7 @@ impl Parser {
             describe(self.toks.get(self.pos))
         ))
     }
-    fn expect(&mut self, t: Tok, what: &str) -> Result<()> {
+    pub(super) fn expect(&mut self, t: Tok, what: &str) -> Result<()> {
         if self.peek() == Some(&t) {
             self.pos += 1;
             Ok(())
@@ -295,7 +336,7 @@ impl Parser {
         Ok(Filter::and(parts).expect("at least one part"))
     }
 
-    fn nest(&mut self) -> Result<()> {
+    pub(super) fn nest(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_FILTER_NESTING {
             let at = self.toks.get(self.pos).map_or(0, |(_, p)| *p);
@@ -326,10 +367,15 @@ impl Parser {
             return Err(self.error("a column name, a function or '('"));
         };
         self.pos += 1;
-        if self.peek() == Some(&Tok::LParen) {
-            return self.function(&name);
-        }
-        check_column(&name, "$filter")?;
+        let left = if self.peek() == Some(&Tok::LParen) {
+            if let Some(op) = text_op(&name) {
+                return self.text_function(op);
+            }
+            self.call(&name)?
+        } else {
+            check_column(&name, "$filter")?;
+            Expr::Column(name)
+        };
         let op = match self.peek() {
             Some(Tok::Ident(w)) => match w.as_str() {
                 "eq" => Some(CmpOp::Eq),
@@ -343,30 +389,55 @@ impl Parser {
             },
             _ => return Err(self.error("an operator (eq, ne, gt, ge, lt, le, in)")),
         };
-        self.pos += 1;
         match op {
             Some(op) => {
-                let value = self.literal()?;
-                if !(matches!(op, CmpOp::Eq | CmpOp::Ne) || value.is_string() || value.is_number())
-                {
-                    return Err(Error::invalid_argument(format!(
-                        "$filter: {} on '{name}' needs a string or a number, got {}",
-                        op.name(),
-                        crate::value::to_text(&value)
-                    )));
+                self.pos += 1;
+                let right = self.value()?;
+                if let Expr::Literal(value) = right {
+                    if !(matches!(op, CmpOp::Eq | CmpOp::Ne)
+                        || value.is_string()
+                        || value.is_number())
+                    {
+                        let on = match &left {
+                            Expr::Column(c) => c.clone(),
+                            Expr::Call { fun, .. } => format!("{}(…)", fun.name()),
+                            _ => String::new(),
+                        };
+                        return Err(Error::invalid_argument(format!(
+                            "$filter: {} on '{on}' needs a string or a number, got {}",
+                            op.name(),
+                            crate::value::to_text(&value)
+                        )));
+                    }
+                    return Ok(match left {
+                        Expr::Column(column) => Filter::Cmp { column, op, value },
+                        left => Filter::Compare {
+                            left,
+                            op,
+                            right: Expr::Literal(value),
+                        },
+                    });
                 }
-                Ok(Filter::Cmp {
-                    column: name,
-                    op,
-                    value,
-                })
+                Ok(Filter::Compare { left, op, right })
             }
             None => {
+                let Expr::Column(column) = left else {
+                    return Err(self.error(
+                        "an operator (eq, ne, gt, ge, lt, le; 'in' takes a column, not a function)",
+                    ));
+                };
+                self.pos += 1;
                 self.expect(Tok::LParen, "'(' after in")?;
                 let mut values = Vec::new();
                 if self.peek() != Some(&Tok::RParen) {
                     loop {
-                        values.push(self.literal()?);
+                        // Dates and GUIDs in a list compare as their canonical strings.
+                        values.push(match self.literal_expr()? {
+                            Expr::Literal(v) => v,
+                            Expr::DateTime(t) => Value::String(t.to_string()),
+                            Expr::Guid(g) => Value::String(g),
+                            Expr::Column(_) | Expr::Call { .. } => unreachable!("a literal"),
+                        });
                         if self.peek() == Some(&Tok::Comma) {
                             self.pos += 1;
                         } else {
@@ -375,53 +446,12 @@ impl Parser {
                     }
                 }
                 self.expect(Tok::RParen, "',' or ')'")?;
-                Ok(Filter::In {
-                    column: name,
-                    values,
-                })
+                Ok(Filter::In { column, values })
             }
         }
     }
 
-    fn function(&mut self, name: &str) -> Result<Filter> {
-        let lower = name.to_ascii_lowercase();
-        if lower != "startswith" && lower != "contains" {
-            return Err(Error::invalid_argument(format!(
-                "$filter: unknown function '{name}' (expected startswith or contains)"
-            )));
-        }
-        self.expect(Tok::LParen, "'('")?;
-        let column = match self.peek().cloned() {
-            Some(Tok::Ident(c)) => {
-                self.pos += 1;
-                c
-            }
-            _ => return Err(self.error("a column name")),
-        };
-        check_column(&column, "$filter")?;
-        self.expect(Tok::Comma, "','")?;
-        let arg = match self.peek().cloned() {
-            Some(Tok::Str(s)) => {
-                self.pos += 1;
-                s
-            }
-            _ => return Err(self.error("a string")),
-        };
-        self.expect(Tok::RParen, "')'")?;
-        Ok(if lower == "startswith" {
-            Filter::StartsWith {
-                column,
-                prefix: arg,
-            }
-        } else {
-            Filter::Contains {
-                column,
-                needle: arg,
-            }
-        })
-    }
-
-    fn literal(&mut self) -> Result<Value> {
+    pub(super) fn literal(&mut self) -> Result<Value> {
         let v = match self.peek().cloned() {
             Some(Tok::Str(s)) => Value::String(s),
             Some(Tok::Num(n)) => n,
