@@ -49,12 +49,11 @@ pub async fn get_table(
     user: User,
     Path(name): Path<String>,
     raw: RawQuery,
+    headers: HeaderMap,
 ) -> AppResult<Response> {
     match key_in_parentheses(&name) {
         Some(parts) => read(state, user, Path(parts?)).await,
-        None => list(state, user, Path(name), raw)
-            .await
-            .map(IntoResponse::into_response),
+        None => list(state, user, Path(name), raw, headers).await,
     }
 }
 
