@@ -77,6 +77,7 @@ fn expected(all: &[Value], query: &str) -> Value {
     let mut body = json!({ "value": page });
     if q.count {
         body["count"] = json!(count);
+        body["@odata.count"] = json!(count);
     }
     body
 }
