@@ -371,4 +371,25 @@ mod tests {
         };
         assert!(!c.apply(&[unknown]));
     }
+
+    #[test]
+    fn a_filter_over_functions_reads_the_columns_inside_them() {
+        let query = Query::from_odata(
+            "$filter=contains(tolower(concat(first,last)),'x') or length(code) gt 3",
+        )
+        .unwrap();
+        let mut c = Counted::new(query, "id");
+        assert_eq!(c.columns(), ["code", "first", "last", "id"]);
+        c.hold(&[]);
+        let row_x = row(json!({ "id": 1, "first": "A", "last": "Xu" }));
+        assert!(c.apply(&[put(1.0, &row_x)]));
+        assert_eq!(c.count(), 1);
+        let short = row(json!({ "id": 2, "code": "abc" }));
+        let long = row(json!({ "id": 3, "code": "abcd" }));
+        assert!(c.apply(&[put(2.0, &short), put(3.0, &long)]));
+        assert_eq!(c.count(), 2, "1 and 3 match, 2 does not");
+        let renamed = row(json!({ "id": 1, "first": "A", "last": "B" }));
+        assert!(c.apply(&[put(1.0, &renamed)]));
+        assert_eq!(c.count(), 1);
+    }
 }

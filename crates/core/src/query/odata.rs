@@ -14,6 +14,7 @@
 //! other functions (`round`, `year`, `now`…), arithmetic (`add`, `sub`…), `has`, lambda
 //! operators (`any`, `all`), a column on the right of an operator, `in` on a function,
 //! duration and other typed literals.
+
 use super::functions::text_op;
 use super::literals::{is_date_start, is_guid, Instant};
 use super::object::check_column;
