@@ -40,6 +40,15 @@ const BUILT = [
   ["products", { key: "p1" }],
 ];
 
+/** Byte for byte, but for one difference docs/fetch-interception.md lists: an integral number from 2^53 to 1e21 is
+ * printed by the server in exponent form (1.8446744073709552e+19) and by JSON.stringify in full digits
+ * (18446744073709552000); the value is the same. Only that: the texts must be equal once both are printed by JS. */
+function sameBytes(local, online) {
+  if (local === online) return true;
+  const big = /\d\.\d+e\+(1[6-9]|20)\b/;
+  return big.test(online) && JSON.stringify(JSON.parse(online)) === local;
+}
+
 async function server(path, token) {
   const r = await fetch(SERVER + path, { headers: { authorization: `Bearer ${token}` } });
   return { status: r.status, type: r.headers.get("content-type"), text: await r.text() };
@@ -69,7 +78,8 @@ async function closePage({ page, name }) {
   await page.close();
 }
 
-test("offline, axios (XHR), ky and fetch get the server's answers byte for byte, for hand-written and built URLs", { timeout: 90_000 }, async () => {
+test("offline, axios (XHR), ky and fetch get the server's answers byte for byte, for hand-written and built URLs", { timeout: 90_000 }, async (t) => {
+  t.after(() => h.context.setOffline(false)); // a failure must not leave the next test offline
   const p = await openPage(READER);
   const built = await p.page.evaluate((b) => {
     // A date travels to the page as { $date }: the builder writes a Date as an unquoted datetime literal.
@@ -127,7 +137,7 @@ test("offline, axios (XHR), ky and fetch get the server's answers byte for byte,
     for (const client of ["axios", "xhr", "ky", "fetch"]) {
       assert.equal(got[client].status, want.status, `${client} ${q}: ${got[client].text} vs ${want.text}`);
       assert.equal(got[client].type, want.type, `${client} ${q}: content-type`);
-      assert.equal(got[client].text, want.text, `${client} ${q}: the body, byte for byte`);
+      assert.ok(sameBytes(got[client].text, want.text), `${client} ${q}: the body, byte for byte:\n${got[client].text}\n${want.text}`);
     }
     assert.deepEqual(got.axiosJson, JSON.parse(want.text), `axios json ${q}`);
     assert.deepEqual(got.xhrJson, JSON.parse(want.text), `xhr responseType json ${q}`);
@@ -153,7 +163,12 @@ test("offline, axios (XHR), ky and fetch get the server's answers byte for byte,
     }
     return pages;
   }, [SERVER + first, READER]);
-  assert.deepEqual(localPages, onlinePages, "the pages, byte for byte");
+  assert.equal(localPages.length, onlinePages.length, "as many pages");
+  for (const [i, page] of localPages.entries()) {
+    assert.equal(page.status, onlinePages[i].status);
+    assert.equal(page.applied, onlinePages[i].applied);
+    assert.ok(sameBytes(page.text, onlinePages[i].text), `page ${i}, byte for byte:\n${page.text}\n${onlinePages[i].text}`);
+  }
   // Requests outside the prefix still go to the network, and fail offline as it does.
   const other = await p.page.evaluate((url) => window.axios.get(url).then((r) => r.status, (e) => e.code), SERVER + "/sync/profile");
   assert.equal(other, "ERR_NETWORK");
@@ -161,7 +176,8 @@ test("offline, axios (XHR), ky and fetch get the server's answers byte for byte,
   await closePage(p);
 });
 
-test("an axios POST and PATCH offline land in the outbox, reach the server once online, and uninstall restores XHR", { timeout: 60_000 }, async () => {
+test("an axios POST and PATCH offline land in the outbox, reach the server once online, and uninstall restores XHR", { timeout: 60_000 }, async (t) => {
+  t.after(() => h.context.setOffline(false));
   const p = await openPage(WRITER);
   const id = `ax-${Date.now()}`;
   await h.context.setOffline(true);
