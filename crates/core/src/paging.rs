@@ -53,6 +53,11 @@ impl Paging {
         }
     }
 
+    /// The `Preference-Applied` header's value, when the page size applies.
+    pub fn applied(&self) -> Option<String> {
+        self.size.map(|n| format!("odata.maxpagesize={n}"))
+    }
+
     /// The query to read: with a page size, one row more than the page, to see if there is a
     /// next one.
     pub fn read_query(&self, q: &Query) -> Query {

@@ -115,15 +115,18 @@ pub async fn list(
     let read = paging.read_query(&q);
     let rows = crate::list::rows(&s.db, &mut scoper, &name, def, &read).await?;
     let count = rows.len();
-    let after = count.saturating_sub(q.offset.min(usize::MAX as u64) as usize);
-    let within = read
+    let read_limit = read
         .limit
-        .map_or(after, |l| after.min(l.min(usize::MAX as u64) as usize));
-    let (keep, next) = paging.split(&q, within as u64);
-    let page: Vec<Value> = rows
+        .map_or(usize::MAX, |l| l.min(usize::MAX as u64) as usize);
+    let window: Vec<_> = rows
         .into_iter()
         .skip(q.offset.min(usize::MAX as u64) as usize)
-        .take(keep.min(usize::MAX as u64) as usize)
+        .take(read_limit)
+        .collect();
+    let (keep, next) = paging.split(&q, window.len() as u64);
+    let page: Vec<Value> = window
+        .into_iter()
+        .take(keep as usize)
         .map(|r| {
             Value::Object(match &q.select {
                 Some(cols) => project(&r, cols),
@@ -145,10 +148,11 @@ pub async fn list(
             top
         ));
     }
-    if let Some(n) = paging.size {
-        if let Ok(v) = HeaderValue::from_str(&format!("odata.maxpagesize={n}")) {
-            out.insert("preference-applied", v);
-        }
+    if let Some(v) = paging
+        .applied()
+        .and_then(|a| HeaderValue::from_str(&a).ok())
+    {
+        out.insert("preference-applied", v);
     }
     Ok((out, Json(body)).into_response())
 }
