@@ -325,12 +325,18 @@ impl Db {
         }
         let mut dirty = Vec::new();
         let mut stale = Vec::new();
+        // The stored base of each pending row, kept to note the server's newer row on it.
+        let mut bases: Vec<((&str, &Key), JsValue)> = Vec::new();
         for (c, row, base) in checks {
             let row = or_undefined(tx.wait(row).await?);
-            let base = parse_base(tx.wait(base).await?, ctx)?;
+            let raw = tx.wait(base).await?;
+            let base = parse_base(raw.clone(), ctx)?;
             let id = (c.table, c.key);
             if coalesce_present(0, c.table, c.key, base.as_ref(), &row).is_some() {
                 dirty.push(id);
+                if let Some(raw) = raw.filter(JsValue::is_object) {
+                    bases.push((id, raw));
+                }
             } else {
                 stale.push(id);
             }
@@ -417,7 +423,16 @@ impl Db {
                     // it, it meets this newer row as a conflict, settled by the table's
                     // policy. Moving the base here would let the push overwrite the
                     // server's change unseen (protocol §4 rule 3).
-                    Some(_) if local_on_top && !kept.contains(&(c.table, c.key)) => {}
+                    // The server's row is noted beside the base (`latest`): should the
+                    // change be refused, the row goes back to it, not to the older base
+                    // this checkpoint has passed.
+                    Some(row_js) if local_on_top && !kept.contains(&(c.table, c.key)) => {
+                        let found = bases.iter().find(|(id, _)| *id == (c.table, c.key));
+                        if let Some((_, raw)) = found {
+                            let noted = records::with_latest(raw, c.version, &row_js);
+                            put_at(&base_store, &noted, &bk()).map_err(fail)?;
+                        }
+                    }
                     Some(row_js) => {
                         // Under a kept conflict the base takes the server's row and
                         // version. Otherwise the table takes the row, and a page's
@@ -448,6 +463,7 @@ impl Db {
                         // is pushed against that version, not as an insert that would
                         // re-create the row, and a kept conflict settles on it.
                         let gone = records::server_base(c.version, JsValue::NULL, ctx)?;
+                        let gone = records::with_latest(&gone, c.version, &JsValue::NULL);
                         put_at(&base_store, &gone, &bk()).map_err(fail)?;
                         follow(c, JsValue::NULL)?;
                     }

@@ -9,10 +9,11 @@ use super::js::rows_to_js;
 use super::outbox::{coalesced, drop_from_log, read_log, to_json};
 use super::records::{self, base_key, key_js, KeptConflict, RefusedChange, RowSet, UnitChange};
 use super::rename::Rename;
-use super::tx::{delete, meta_get, put, put_at};
+use super::tx::{delete, get, meta_get, put, put_at};
 use super::{Db, Tx, BASE, CONFLICTS, ERRORS, META, OUTBOX};
 use crate::driver::events::Source;
 use crate::error::{Error, ErrorCode, Result};
+use indexed_db_futures::object_store::ObjectStore;
 use indexed_db_futures::prelude::*;
 use offline_tables_core::conflict::{settle, Settlement};
 use offline_tables_core::keys::is_temp_key;
@@ -236,7 +237,9 @@ impl Db {
         let mut touched = super::Touched::default();
         let mut trim: Vec<(String, Key)> = Vec::new();
         let base_store = tx.store(BASE)?;
-        for ((m, base_row), settled) in batch.mutations.iter().zip(&batch.base_rows).zip(alone) {
+        let latest = latest_rows(&tx, &base_store, &batch, &alone, ctx).await?;
+        let rows = batch.mutations.iter().zip(&batch.base_rows).zip(latest);
+        for (((m, base_row), latest), settled) in rows.zip(alone) {
             let mut settlement = settled;
             let mut in_refused_unit = false;
             match (fate_of(m), &settlement) {
@@ -390,9 +393,14 @@ impl Db {
                             report.refused.push(as_value(&entry, ctx)?);
                         }
                         if !later {
-                            // Back to the server's state (the base), or gone if it never had it.
-                            set_base(&m.base_version, base_row, false)?;
-                            set_row(&base_row.clone())?;
+                            // Back to the server's state: its newest row pulled meanwhile,
+                            // else the base, or gone if it never had it.
+                            let (version, row) = match latest {
+                                Some((v, row)) => (Some(v), row),
+                                None => (m.base_version.clone(), base_row.clone()),
+                            };
+                            set_base(&version, &row, false)?;
+                            set_row(&row)?;
                             touched.add(&m.table, &k);
                         }
                         trim.push((m.table.clone(), m.key.clone()));
@@ -522,6 +530,46 @@ fn core_of(m: &PushMutation, base_row: &Option<Value>) -> Mutation {
         base_version: m.base_version.clone(),
         base_row: base_row.clone(),
     }
+}
+
+/// For each mutation of `batch` that may go back to the server's state (all but those
+/// applied), the server's newest row and version a pull noted on its base while it was
+/// pending (`records::with_latest`).
+async fn latest_rows(
+    tx: &Tx<'_>,
+    base_store: &ObjectStore<'_>,
+    batch: &Batch,
+    alone: &[Settlement],
+    ctx: &str,
+) -> Result<Vec<Option<(String, Option<Value>)>>> {
+    let mut reads = Vec::with_capacity(alone.len());
+    for (m, s) in batch.mutations.iter().zip(alone) {
+        reads.push(match s {
+            Settlement::Applied { .. } => None,
+            _ => {
+                let bk = base_key(&m.table, &key_js(&m.key));
+                Some(get(base_store, &bk).map_err(|e| tx.fail(e))?)
+            }
+        });
+    }
+    let mut latest = Vec::with_capacity(reads.len());
+    for read in reads {
+        let Some(read) = read else {
+            latest.push(None);
+            continue;
+        };
+        let Some(raw) = tx.wait(read).await?.filter(JsValue::is_object) else {
+            latest.push(None);
+            continue;
+        };
+        let base: records::BaseRecord = records::from_js(raw, "a stored base", ctx)?;
+        latest.push(match base.latest_version {
+            Some(v) if base.latest.is_null() || base.latest.is_undefined() => Some((v, None)),
+            Some(v) => Some((v, to_json(&base.latest, ctx)?)),
+            None => None,
+        });
+    }
+    Ok(latest)
 }
 
 /// The fate of each unit in `batch`, from how its mutations settle alone (`alone`, in

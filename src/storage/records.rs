@@ -66,6 +66,12 @@ pub(crate) struct BaseRecord {
     pub version: Option<String>,
     #[serde(default, with = "serde_wasm_bindgen::preserve")]
     pub row: JsValue,
+    /// The server's newest row (null: gone) and version, pulled while the row had local
+    /// changes (see `with_latest`).
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    pub latest: JsValue,
+    #[serde(default, rename = "latestVersion")]
+    pub latest_version: Option<String>,
 }
 
 impl BaseRecord {
@@ -132,6 +138,18 @@ pub(crate) fn local_base(ctx: &str) -> Result<JsValue> {
 /// server's row), null records that the server's row is gone.
 pub(crate) fn server_base(version: &str, row: JsValue, ctx: &str) -> Result<JsValue> {
     to_js(&ServerBase { version, row }, ctx)
+}
+
+/// A copy of the base record `base` noting the server's newest row (`latest`, null when
+/// gone) at `version`, pulled while the row had local changes. The base itself stays: the
+/// change is pushed against it and meets the newer row as a conflict. But a change the
+/// server refuses brings back no row, and the pull's checkpoint has passed this one, so
+/// the refused row goes back to `latest`.
+pub(crate) fn with_latest(base: &JsValue, version: &str, latest: &JsValue) -> JsValue {
+    let copy = js_sys::Object::assign(&js_sys::Object::new(), base.unchecked_ref());
+    let _ = js_sys::Reflect::set(&copy, &"latest".into(), latest);
+    let _ = js_sys::Reflect::set(&copy, &"latestVersion".into(), &version.into());
+    copy.into()
 }
 
 /// An outbox record: which keys of which table a write touched (`seq` is given by the

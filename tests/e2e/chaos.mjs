@@ -563,6 +563,9 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
       if (!d.opened) await reload(d, "reload");
       if (!d.opened) throw new ChaosFailure(`${d.name}: the store does not open with faults off and the network on`);
     }
+    // Quiet means one whole round in which no device pushed or pulled anything. Pushes alone are not enough: a
+    // device's own background sync (started by its online event) can push after an earlier device's final pull in
+    // the same round, and that earlier device would then be compared with rows it was never offered.
     let quiet = false;
     for (let round = 0; round < 12 && !quiet; round++) {
       quiet = true;
@@ -582,7 +585,7 @@ export async function runSchedule(h, seed, { steps = 30, verbose = false, sabota
           await ev(d, ([id, arg]) => window.store.resolveConflict(id, arg), [c.id, arg], "resolveConflict");
           note(`${d.name} final resolve ${c.table}/${c.key} ${how}${how === "row" ? `=${arg.tag}` : ""}`);
         }
-        if (res.result !== "completed" || res.pushed > 0 || res.conflicts > 0 || conflicts.length > 0 || res.status.pending > 0) quiet = false;
+        if (res.result !== "completed" || res.pushed > 0 || res.pulled > 0 || res.conflicts > 0 || conflicts.length > 0 || res.status.pending > 0) quiet = false;
         if (verbose) note(`  final ${d.name}: ${res.result} pushed ${res.pushed} pulled ${res.pulled} pending ${res.status.pending}`);
       }
     }

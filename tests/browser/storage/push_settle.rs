@@ -208,3 +208,52 @@ async fn a_rejected_mutation_reverts_its_row_and_does_not_block_the_others() {
     assert!(errors.contains(r#""key":"n","op":"insert""#), "{errors}");
     finish(store).await;
 }
+
+/// Chaos seed 689702900: a change refused on the server goes back to the newest server
+/// row the client was sent, not to the older base it was made against. A pull that
+/// arrives while the change is pending leaves the local row alone, and its checkpoint
+/// passes the server's row, so that row would otherwise never come again.
+#[wasm_bindgen_test]
+async fn a_refused_change_goes_back_to_the_server_row_pulled_while_it_was_pending() {
+    let store = fresh().await;
+    let db = store.db();
+    let a = store.table("accounts").unwrap();
+    apply_row(&store, "accounts", "u", "2", r#"{"id":"u","x":1}"#).await;
+    ok(a.update("u".into(), js(r#"{"x":2}"#))).await;
+    ok(a.put(js(r#"{"id":"n","x":3}"#))).await;
+    apply_row(&store, "accounts", "g", "3", r#"{"id":"g","x":5}"#).await;
+    ok(a.update("g".into(), js(r#"{"x":6}"#))).await;
+    // One pull before the batch is frozen, one while it is in flight.
+    apply_row(&store, "accounts", "u", "7", r#"{"id":"u","x":70}"#).await;
+    db.freeze_batch(500).await.unwrap().unwrap();
+    apply_row(&store, "accounts", "n", "8", r#"{"id":"n","x":80}"#).await;
+    apply_remote(&store, &[remote("accounts", skey("g"), "9", None)]).await;
+    assert_eq!(
+        ok_json(a.get("u".into())).await,
+        r#"{"id":"u","x":2}"#,
+        "a pending row keeps its local state"
+    );
+    let refused = |id| Outcome::Rejected {
+        id,
+        reason: RejectReason::Transaction,
+        message: String::new(),
+    };
+    let settled = db
+        .settle_batch(&[refused(1), refused(2), refused(3)])
+        .await
+        .unwrap();
+    assert_eq!(settled.rejected, 3);
+    assert_eq!(ok_json(a.get("u".into())).await, r#"{"id":"u","x":70}"#);
+    assert_eq!(ok_json(a.get("n".into())).await, r#"{"id":"n","x":80}"#);
+    assert_eq!(ok_json(a.get("g".into())).await, "undefined");
+    assert_eq!(
+        ok_json(a.meta("u".into())).await,
+        r#"{"version":"7","pending":false,"deleted":false}"#
+    );
+    assert_eq!(
+        ok_json(a.meta("n".into())).await,
+        r#"{"version":"8","pending":false,"deleted":false}"#
+    );
+    assert_eq!(pending_count(&store).await, 0);
+    finish(store).await;
+}
