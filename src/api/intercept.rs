@@ -16,6 +16,7 @@ use crate::error::{Error, ErrorCode, FromJs, Thrown};
 use crate::storage::outbox::key_js;
 use crate::storage::Db;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array, JSON};
+use offline_tables_core::expand::Expand;
 use offline_tables_core::paging::{max_page_size, next_link, Paging};
 use offline_tables_core::rest::{self, RestResult, Route};
 use offline_tables_core::{Key, Query};
@@ -217,13 +218,17 @@ impl Interceptor {
         let profile = self.db.profile();
         match (route, body) {
             (Route::List { table }, _) => {
-                let def = rest::table(&profile, &table)?;
-                let q = rest::list_query(query.as_deref(), def, &table)?;
+                let (q, expand) = rest::listing(query.as_deref(), &profile, &table)?;
                 let prefer = request.headers().get("prefer").ok().flatten();
                 let paging = Paging::of(&q, max_page_size(prefer.as_deref())?);
                 let base = format!("{}{table}", self.prefix);
-                self.list(&table, &q, &paging, &base, query.as_deref())
-                    .await
+                let list = Listing {
+                    table: &table,
+                    q: &q,
+                    expand: &expand,
+                    paging: &paging,
+                };
+                self.list(list, &base, query.as_deref()).await
             }
             (Route::Read { table, key }, _) => {
                 rest::table(&profile, &table)?;
@@ -327,19 +332,27 @@ impl Interceptor {
     /// `{ value, count?, @odata.count?, @odata.nextLink? }`: with `$count`, one read gives
     /// both the count and the page; with a page size, one row more than the page tells
     /// whether a next one follows.
-    async fn list(
-        &self,
-        table: &str,
-        q: &Query,
-        paging: &Paging,
-        base: &str,
-        raw: Option<&str>,
-    ) -> RestResult<Reply> {
-        let read = paging.read_query(q);
+    async fn list(&self, list: Listing<'_>, base: &str, raw: Option<&str>) -> RestResult<Reply> {
+        let Listing {
+            table,
+            q,
+            expand,
+            paging,
+        } = list;
+        // With `$expand`, whole rows are read: a lookup column need not be selected.
+        let select = match expand.is_empty() {
+            true => q.select.clone(),
+            false => None,
+        };
+        let read = Query {
+            select: select.clone(),
+            ..paging.read_query(q)
+        };
         let (rows, total) = if q.count {
             let all = Query {
                 limit: None,
                 offset: 0,
+                select,
                 ..q.clone()
             };
             let rows = self.db.query_rows(table, &all).await.map_err(rest_error)?;
@@ -359,6 +372,14 @@ impl Interceptor {
             rows.slice(0, keep as u32)
         } else {
             rows
+        };
+        let rows = match expand.is_empty() {
+            true => rows,
+            false => self
+                .db
+                .expand(&rows, q.select.as_deref(), expand)
+                .await
+                .map_err(rest_error)?,
         };
         let out = convert::to_js(&ListBody {
             value: Js(&rows),
@@ -393,6 +414,14 @@ impl Interceptor {
             ..Reply::json(200, stringify(&row))
         })
     }
+}
+
+/// What a listing asks for: its table, query, lookups to expand and page size.
+struct Listing<'a> {
+    table: &'a str,
+    q: &'a Query,
+    expand: &'a [Expand],
+    paging: &'a Paging,
 }
 
 /// The JSON body, parsed as the server parses it (serde_json), and as a JS value to

@@ -30,6 +30,16 @@ extern "C" {
     pub fn pick_json(rows: &js_sys::Array, cols: &js_sys::Array) -> String;
     #[wasm_bindgen(catch, js_name = jsonText)]
     fn json_text(v: &JsValue, nulls: bool) -> Result<String, JsValue>;
+    /// The distinct keys `column` of `rows` holds (`$expand`'s keyed read).
+    #[wasm_bindgen(js_name = lookupKeys)]
+    pub fn lookup_keys(rows: &js_sys::Array, column: &str) -> js_sys::Array;
+    /// `rows` projected onto `cols` (null: all), each with its lookups set (`navs`).
+    #[wasm_bindgen(js_name = withLookups)]
+    pub fn with_lookups(
+        rows: &js_sys::Array,
+        cols: &JsValue,
+        navs: &js_sys::Array,
+    ) -> js_sys::Array;
     /// `rows` at the indexes in `order`, projected onto `cols` when given.
     pub fn gather(
         rows: &js_sys::Array,

@@ -7,6 +7,7 @@
 
 mod capture;
 pub(crate) mod checkpoints;
+mod expand;
 pub mod files;
 pub(crate) mod js;
 pub mod lists;

@@ -384,7 +384,12 @@ impl Db {
 /// The query's `select` as the gathering JS takes it: an array of column names, or null
 /// for whole rows.
 pub(crate) fn selected_columns(q: &Query) -> JsValue {
-    match &q.select {
+    columns_js(q.select.as_deref())
+}
+
+/// Columns as a JS array of names (null: none given).
+pub(crate) fn columns_js(cols: Option<&[String]>) -> JsValue {
+    match cols {
         Some(cols) => cols
             .iter()
             .map(|c| JsValue::from_str(c))

@@ -117,6 +117,34 @@ export function gather(rows, order, cols) {
   return out;
 }
 
+/** The distinct keys (strings, finite numbers) that `column` of `rows` holds, in first-seen order: what one
+ * keyed read of a lookup's table fetches for `$expand` (crates/core/src/expand.rs). */
+export function lookupKeys(rows, column) {
+  const seen = new Set(), out = [];
+  for (const r of rows) {
+    const k = r[column];
+    if ((typeof k === "string" || (typeof k === "number" && Number.isFinite(k))) && !seen.has(k)) { seen.add(k); out.push(k); }
+  }
+  return out;
+}
+
+/** `rows` projected onto `cols` (copies; the rows themselves when null), each given its lookups: for every
+ * `{ name, column, keys, found, cols }` of `navs`, `name` is the row of `found` (read for `keys`, in order;
+ * undefined where none) under the key its `column` holds, projected onto the lookup's `cols` when given, or
+ * null. The server's `$expand` answer, property for property. */
+export function withLookups(rows, cols, navs) {
+  const maps = navs.map((n) => {
+    const m = new Map();
+    n.keys.forEach((k, i) => { const r = n.found[i]; if (r !== undefined) m.set(k, n.cols ? pick([r], n.cols)[0] : r); });
+    return m;
+  });
+  return rows.map((r) => {
+    const o = cols ? pick([r], cols)[0] : r;
+    navs.forEach((n, i) => { const v = maps[i].get(r[n.column]); o[n.name] = v === undefined ? null : v; });
+    return o;
+  });
+}
+
 /** Any JS value as text for a message: an Error as "Name: message", else its JSON where it has some, else String(v). */
 export function describe(v) {
   if (v instanceof Error) return String(v);

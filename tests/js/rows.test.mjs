@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  checkKey, checkJson, prepareRows, unkept, mergePatch, pick, pickJson, gather, describe, jsonText,
+  checkKey, checkJson, prepareRows, unkept, mergePatch, pick, pickJson, gather, describe, jsonText, lookupKeys, withLookups,
 } from "../../src/storage/rows.js";
 
 test("checkKey takes strings and finite numbers only", () => {
@@ -98,4 +98,29 @@ test("jsonText: undefined drops out, or reads as null with nulls", () => {
   assert.equal(jsonText({ a: undefined, b: 1 }, true), '{"a":null,"b":1}');
   assert.equal(jsonText(undefined, false), "null");
   assert.throws(() => jsonText({ a: 1n }, false), TypeError);
+});
+
+test("lookupKeys gives the distinct keys a lookup column holds, in first-seen order, and nothing else", () => {
+  const rows = [{ a: "k1" }, { a: 2 }, { a: "k1" }, { a: null }, {}, { a: { x: 1 } }, { a: true }, { a: "2" }, { a: 2 }];
+  assert.deepEqual(lookupKeys(rows, "a"), ["k1", 2, "2"]);
+  assert.deepEqual(lookupKeys([], "a"), []);
+});
+
+test("withLookups sets each lookup to its related row, projected, or null, and projects the rows", () => {
+  const rows = [{ id: 1, t: "x", a: "k1" }, { id: 2, t: "y", a: "k2" }, { id: 3, t: "z" }, { id: 4, a: 2 }];
+  const navs = [{ name: "acc", column: "a", keys: ["k1", "k2", 2], found: [{ id: "k1", n: "one", c: "P" }, undefined, { id: 2, n: "num" }], cols: ["id", "n"] }];
+  const out = withLookups(rows, ["id", "t"], navs);
+  assert.deepEqual(out, [
+    { id: 1, t: "x", acc: { id: "k1", n: "one" } },
+    { id: 2, t: "y", acc: null },
+    { id: 3, t: "z", acc: null },
+    { id: 4, acc: { id: 2, n: "num" } },
+  ]);
+  assert.equal(JSON.stringify(Object.keys(out[0])), '["id","t","acc"]', "the lookup comes last");
+  assert.equal(rows[0].acc, undefined, "with columns, the rows are copies");
+  // Without columns, the whole rows and whole related rows; a string key never matches a number.
+  const whole = withLookups([{ id: 1, a: "2" }], null, [{ name: "acc", column: "a", keys: [2], found: [{ id: 2 }], cols: null }]);
+  assert.deepEqual(whole, [{ id: 1, a: "2", acc: null }]);
+  const both = withLookups([{ id: 1, a: 2 }], null, [{ name: "acc", column: "a", keys: [2], found: [{ id: 2, n: 1 }], cols: null }]);
+  assert.deepEqual(both, [{ id: 1, a: 2, acc: { id: 2, n: 1 } }]);
 });

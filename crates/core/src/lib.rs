@@ -6,6 +6,7 @@ pub mod by_name;
 pub mod conflict;
 pub mod engine;
 pub mod error;
+pub mod expand;
 pub mod keys;
 pub mod live;
 pub mod outbox;

@@ -4,6 +4,7 @@
 //! answer the same request alike.
 
 use crate::error::Error;
+use crate::expand::Expand;
 use crate::value::check_row;
 use crate::{Key, Profile, Query, TableDef};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
@@ -211,23 +212,52 @@ fn decode_param(s: &str) -> String {
 /// The query of a listing from the raw URL query string (without `?`). Only `$`
 /// options are the query's; other parameters (cache busters...) are the app's.
 pub fn parse_query(raw: Option<&str>) -> RestResult<Query> {
-    let pairs: Vec<(String, String)> = raw
-        .unwrap_or("")
+    let pairs = query_pairs(raw);
+    Query::from_odata_params(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+}
+
+/// The `$` options of a raw query string, decoded.
+fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    raw.unwrap_or("")
         .split('&')
         .filter(|p| p.starts_with('$') || p.starts_with("%24"))
         .map(|p| {
             let (n, v) = p.split_once('=').unwrap_or((p, ""));
             (decode_param(n), decode_param(v))
         })
-        .collect();
-    Query::from_odata_params(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+        .collect()
+}
+
+/// What `GET {table}` asks for: the query, and the lookups to expand (`$expand`, see
+/// `crate::expand`), checked as `list_query` checks the query. The query's errors come
+/// first.
+pub fn listing(
+    raw: Option<&str>,
+    profile: &Profile,
+    name: &str,
+) -> RestResult<(Query, Vec<Expand>)> {
+    let def = table(profile, name)?;
+    let (expand, options): (Vec<_>, Vec<_>) = query_pairs(raw)
+        .into_iter()
+        .partition(|(n, _)| n == "$expand");
+    let q = Query::from_odata_params(options.iter().map(|(n, v)| (n.as_str(), v.as_str())))?;
+    let q = selected_query(q, def, name)?;
+    let expand = match expand.as_slice() {
+        [] => Vec::new(),
+        [(_, v)] => crate::expand::parse(v, profile, name)?,
+        _ => return Err(Error::invalid_argument("$expand is given twice")),
+    };
+    Ok((q, expand))
 }
 
 /// The query of a listing of `table`, refused when its `$filter`, `$orderby` or
 /// `$select` names a column the table does not select: the device has no such column to
 /// answer it from, and the server sends none.
 pub fn list_query(raw: Option<&str>, def: &TableDef, table: &str) -> RestResult<Query> {
-    let q = parse_query(raw)?;
+    selected_query(parse_query(raw)?, def, table)
+}
+
+fn selected_query(q: Query, def: &TableDef, table: &str) -> RestResult<Query> {
     if def.columns.is_none() {
         return Ok(q);
     }

@@ -13,16 +13,18 @@ use axum::extract::{FromRequest, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use offline_tables_core::expand::{self, key_of, Expand};
 use offline_tables_core::paging::{max_page_size, next_link, Paging};
 use offline_tables_core::query::project;
 use offline_tables_core::rest::{
-    key_in_parentheses, key_segment, list_query, new_row, parse_key_segment, patch_columns,
+    key_in_parentheses, key_segment, listing, new_row, parse_key_segment, patch_columns,
     patched_row, table, writable,
 };
 use offline_tables_core::scope::Caller;
 use offline_tables_core::Error;
-use offline_tables_core::{Key, Profile};
+use offline_tables_core::{Filter, Key, Profile, Query};
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 
 fn with_etag(status: StatusCode, version: i64, body: Value) -> Response {
     let mut headers = HeaderMap::new();
@@ -106,7 +108,7 @@ pub async fn list(
 ) -> AppResult<Response> {
     let profile = s.profile();
     let def = table(&profile, &name)?;
-    let q = list_query(raw.as_deref(), def, &name)?;
+    let (q, expand) = listing(raw.as_deref(), &profile, &name)?;
     let prefer = headers.get("prefer").and_then(|v| v.to_str().ok());
     let paging = Paging::of(&q, max_page_size(prefer)?);
     crate::bulk::ensure(&s.db, &profile).await?;
@@ -124,14 +126,30 @@ pub async fn list(
         .take(read_limit)
         .collect();
     let (keep, next) = paging.split(&q, window.len() as u64);
+    let window: Vec<_> = window.into_iter().take(keep as usize).collect();
+    let mut related = Vec::with_capacity(expand.len());
+    for e in &expand {
+        related.push(expanded(&s, &profile, &mut scoper, e, &window).await?);
+    }
     let page: Vec<Value> = window
         .into_iter()
-        .take(keep as usize)
         .map(|r| {
-            Value::Object(match &q.select {
+            let navs: Vec<Value> = expand
+                .iter()
+                .zip(&related)
+                .map(|(e, found)| {
+                    let hit = key_of(r.get(&e.column)).and_then(|k| found.get(&key_text(&k)));
+                    expand::value(hit, e)
+                })
+                .collect();
+            let mut row = match &q.select {
                 Some(cols) => project(&r, cols),
                 None => sent(def, r),
-            })
+            };
+            for (e, v) in expand.iter().zip(navs) {
+                row.insert(e.name.clone(), v);
+            }
+            Value::Object(row)
         })
         .collect();
     let mut body = json!({ "value": page });
@@ -155,6 +173,39 @@ pub async fn list(
         out.insert("preference-applied", v);
     }
     Ok((out, Json(body)).into_response())
+}
+
+/// The rows of `e.table` the lookups of `page` name and the caller sees, by key text, as
+/// the related table sends them: one read through the caller's buckets of the related
+/// table's keys (`list::rows` plans `key in (...)` onto the primary key), whatever the
+/// size of the organisation.
+async fn expanded(
+    s: &AppState,
+    profile: &Profile,
+    scoper: &mut Scoper<'_>,
+    e: &Expand,
+    page: &[Map<String, Value>],
+) -> AppResult<HashMap<String, Map<String, Value>>> {
+    let keys = expand::keys(page, &e.column);
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let def = table(profile, &e.table)?;
+    let q = Query {
+        filter: Some(Filter::In {
+            column: def.key.clone(),
+            values: keys.iter().map(Key::to_json).collect(),
+        }),
+        ..Query::default()
+    };
+    let rows = crate::list::rows(&s.db, scoper, &e.table, def, &q).await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in rows {
+        if let Some(k) = key_of(row.get(&def.key)) {
+            out.insert(key_text(&k), sent(def, row));
+        }
+    }
+    Ok(out)
 }
 
 /// This list's absolute URL as the client reached it: `X-Forwarded-Proto` (else http) and

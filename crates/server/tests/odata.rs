@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 async fn seeded(kind: Kind) -> Ctx {
     let ctx = Ctx::demo(kind).await;
@@ -159,6 +159,147 @@ async fn keys_in_parentheses_address_rows() {
             .await;
         assert_eq!(r.status, 405);
         assert_eq!(ctx.delete(ALICE, "/api/data/accounts").await.status, 405);
+    })
+    .await;
+}
+
+/// `GET` of `uri` as `token` with `Prefer: odata.maxpagesize=N`.
+async fn get_paged(ctx: &Ctx, token: &str, uri: &str, page: u32) -> Resp {
+    let req = axum::http::Request::builder()
+        .method("GET")
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("host", "api.test")
+        .header("prefer", format!("odata.maxpagesize={page}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    ctx.call(req).await
+}
+
+#[tokio::test]
+async fn expand_answers_lookups_with_the_rows_the_caller_sees() {
+    for_each_backend(|kind| async move {
+        let ctx = Ctx::demo(kind).await;
+        // A `related` lookup: workorders.accountId → accounts, as the account is sent.
+        let r = ctx
+            .get(ALICE, "/api/data/workorders?$orderby=id&$expand=account")
+            .await;
+        assert_eq!(r.status, 200, "{kind:?}: {}", r.text);
+        let rows = r.body["value"].as_array().unwrap().clone();
+        assert!(rows.len() >= 2, "{}", r.text);
+        for row in &rows {
+            let id = row["accountId"].as_str().unwrap();
+            let account = ctx.get(ALICE, &format!("/api/data/accounts/{id}")).await;
+            assert_eq!(row["account"], account.body, "{kind:?}: {row}");
+            // The navigation property comes after the row's own columns.
+            assert_eq!(row.as_object().unwrap().keys().last().unwrap(), "account");
+        }
+        // `$select` inside: the related key, then the columns named; the outer `$select`
+        // need not name the lookup column.
+        let r = ctx
+            .get(
+                ALICE,
+                "/api/data/workorders?$orderby=id&$select=title&$expand=account($select=name)",
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let first = &r.body["value"][0];
+        let account = ctx
+            .get(ALICE, &format!("/api/data/accounts/{}", rows[0]["accountId"].as_str().unwrap()))
+            .await;
+        assert_eq!(
+            first,
+            &json!({ "title": rows[0]["title"], "account": { "id": account.body["id"], "name": account.body["name"] } })
+        );
+
+        // A declared `references` lookup: tasks.jobId → jobs. Someone else's job, a job
+        // that does not exist and an empty cell all expand to null.
+        ctx.admin_put("jobs", json!({ "id": "J1", "ownerId": "alice", "name": "mine" })).await;
+        ctx.admin_put("jobs", json!({ "id": "J2", "ownerId": "bob", "name": "theirs" })).await;
+        for (id, job) in [("t1", json!("J1")), ("t2", json!("J2")), ("t3", json!("J9")), ("t4", json!(null))] {
+            ctx.admin_put("tasks", json!({ "id": id, "ownerId": "alice", "jobId": job })).await;
+        }
+        ctx.admin_put("tasks", json!({ "id": "t5", "ownerId": "alice" })).await;
+        let r = ctx
+            .get(ALICE, "/api/data/tasks?$orderby=id&$expand=job($select=name)")
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let jobs: Vec<Value> = r.body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["job"].clone())
+            .collect();
+        assert_eq!(
+            jobs,
+            [json!({ "id": "J1", "name": "mine" }), json!(null), json!(null), json!(null), json!(null)]
+        );
+
+        // Paging keeps `$expand` in the next link, and each page is expanded.
+        let mut uri = "/api/data/tasks?$orderby=id&$expand=job".to_string();
+        let mut seen = Vec::new();
+        loop {
+            let r = get_paged(&ctx, ALICE, &uri, 2).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            for t in r.body["value"].as_array().unwrap() {
+                assert!(t.as_object().unwrap().contains_key("job"), "{t}");
+                seen.push(t["job"]["name"].clone());
+            }
+            let Some(next) = r.body["@odata.nextLink"].as_str() else { break };
+            uri = next.strip_prefix("http://api.test").unwrap().to_string();
+        }
+        assert_eq!(seen, [json!("mine"), json!(null), json!(null), json!(null), json!(null)]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expand_refuses_what_it_does_not_support() {
+    for_each_backend(|kind| async move {
+        let ctx = Ctx::demo(kind).await;
+        for (uri, words) in [
+            (
+                "/api/data/workorders?$expand=owner",
+                "the lookups of 'workorders' are account",
+            ),
+            (
+                "/api/data/accounts?$expand=workorders",
+                "'accounts' has no lookups to expand",
+            ),
+            ("/api/data/workorders?$expand=*", "name each lookup"),
+            (
+                "/api/data/workorders?$expand=account/owner",
+                "name each lookup",
+            ),
+            (
+                "/api/data/workorders?$expand=account($filter=city%20eq%20'x')",
+                "only $select",
+            ),
+            (
+                "/api/data/workorders?$expand=account($select=name;$expand=x)",
+                "only $select",
+            ),
+            (
+                "/api/data/workorders?$expand=account($select=name",
+                "not closed",
+            ),
+            (
+                "/api/data/workorders?$expand=account,account",
+                "given twice",
+            ),
+            (
+                "/api/data/workorders?$expand=account&$expand=account",
+                "given twice",
+            ),
+            (
+                "/api/data/workorders?$expand=account($select=1x)",
+                "not a valid column name",
+            ),
+        ] {
+            let r = ctx.get(ALICE, uri).await;
+            r.assert_error(400, "invalid_argument");
+            assert!(r.text.contains(words), "{kind:?} {uri}: {}", r.text);
+        }
     })
     .await;
 }

@@ -156,6 +156,25 @@ impl Profile {
         out
     }
 
+    /// The lookups of `table`: (column, the table whose keys it holds), its declared
+    /// `references` then the columns of its `related` scopes, each column once. What
+    /// OData's `$expand` follows (`crate::expand`).
+    pub fn lookups(&self, table: &str) -> Vec<(&str, &str)> {
+        let Some(def) = self.tables.get(table) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(&str, &str)> = Vec::new();
+        let mut rels = Vec::new();
+        collect_related(&def.scope, "", &mut rels);
+        let related = rels.into_iter().map(|(_, r)| (&r.column, &r.table));
+        for (col, target) in def.references.iter().map(|(c, t)| (c, t)).chain(related) {
+            if !out.iter().any(|(c, _)| c == col) {
+                out.push((col.as_str(), target.as_str()));
+            }
+        }
+        out
+    }
+
     /// The columns of `table` that hold keys the server assigns: (column, the table whose
     /// keys it holds), from [`Profile::references_to`] of every `keyAssigned` table. The
     /// columns whose temporary keys are replaced by real ones.

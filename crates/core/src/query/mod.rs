@@ -13,7 +13,7 @@ mod plan;
 pub use eval::{compare_rows, project};
 pub use functions::Fun;
 pub use literals::Instant;
-pub use odata::{parse_filter, MAX_FILTER_NESTING};
+pub use odata::{parse_filter, parse_select, MAX_FILTER_NESTING};
 pub use plan::{Bound, KeyRange, Plan, Source};
 
 use serde_json::Value;

@@ -101,7 +101,8 @@ fn parse_count(name: &str, v: &str) -> Result<u64> {
     )))
 }
 
-fn parse_select(v: &str) -> Result<Vec<String>> {
+/// `$select`'s columns.
+pub fn parse_select(v: &str) -> Result<Vec<String>> {
     v.split(',')
         .map(|c| {
             let c = c.trim();
