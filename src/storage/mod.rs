@@ -15,6 +15,7 @@ mod live;
 pub mod outbox;
 pub mod pull_apply;
 pub use pull_apply::Applied;
+pub mod push_batch;
 pub mod push_settle;
 pub mod read;
 mod records;
