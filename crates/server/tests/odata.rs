@@ -192,7 +192,7 @@ async fn expand_answers_lookups_with_the_rows_the_caller_sees() {
             let account = ctx.get(ALICE, &format!("/api/data/accounts/{id}")).await;
             assert_eq!(row["account"], account.body, "{kind:?}: {row}");
             // The navigation property comes after the row's own columns.
-            assert_eq!(row.as_object().unwrap().keys().last().unwrap(), "account");
+            assert_eq!(row.as_object().unwrap().keys().next_back().unwrap(), "account");
         }
         // `$select` inside: the related key, then the columns named; the outer `$select`
         // need not name the lookup column.
