@@ -7,9 +7,10 @@
 //! `1000000000000000`) and take an exponent from 1e16 below 1e21 (`1.8446744073709552e+19`;
 //! JS: `18446744073709552000`), floats from 1e-6 below 1e-5 take one too (`1.5e-6`; JS:
 //! `0.0000015`), and u64/i64 beyond ±2^53 are written exactly (`18446744073709551615`; JS:
-//! the nearest f64, `18446744073709552000`). [`Js`] writes floats with `ryu-js` (ryu with ECMAScript's
-//! Number::toString) and integers as the f64 nearest to them, so every number is what
-//! `JSON.stringify(JSON.parse(text))` gives.
+//! the nearest f64, `18446744073709552000`). [`Js`] writes floats with `ryu-js` (ryu with
+//! ECMAScript's Number::toString) and integers as the f64 nearest to them, so every number
+//! is what `JSON.stringify(JSON.parse(text))` gives. Only the REST data API needs it: sync
+//! responses are read by `JSON.parse`, which makes the same f64 of either text.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -45,8 +46,8 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
 
 /// [`to_vec`] as a `String`.
 pub fn to_string<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
-    // serde_json writes UTF-8 only, and so does ryu-js.
-    to_vec(value).map(|v| String::from_utf8(v).expect("JSON text is UTF-8"))
+    // serde_json writes UTF-8 only, and so does ryu-js: nothing is lost.
+    to_vec(value).map(|v| String::from_utf8_lossy(&v).into_owned())
 }
 
 /// `axum::Json` with [`Js`] numbers: `application/json`, or a plain `500` if the value
