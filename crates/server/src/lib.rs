@@ -14,6 +14,7 @@ pub mod estimate;
 #[cfg(feature = "test-faults")]
 pub mod faults;
 pub mod files;
+pub mod js_json;
 mod json;
 pub mod jwks;
 pub mod keys;

@@ -6,13 +6,13 @@ use crate::auth::User;
 use crate::columns::sent;
 use crate::db::{self, key_text};
 use crate::error::AppResult;
+use crate::js_json::JsJson;
 use crate::json::{JsonBody, UrlPath as Path};
 use crate::scope::{Scoper, Src};
 use crate::AppState;
 use axum::extract::{FromRequest, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use offline_tables_core::expand::{self, key_of, Expand};
 use offline_tables_core::paging::{max_page_size, next_link, Paging};
 use offline_tables_core::query::project;
@@ -31,7 +31,7 @@ fn with_etag(status: StatusCode, version: i64, body: Value) -> Response {
     if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
         headers.insert(header::ETAG, v);
     }
-    (status, headers, Json(body)).into_response()
+    (status, headers, JsJson(body)).into_response()
 }
 
 /// `405` with the methods a path takes, as axum's router answers another method.
@@ -172,7 +172,7 @@ pub async fn list(
     {
         out.insert("preference-applied", v);
     }
-    Ok((out, Json(body)).into_response())
+    Ok((out, JsJson(body)).into_response())
 }
 
 /// The rows of `e.table` the lookups of `page` name and the caller sees, by key text, as

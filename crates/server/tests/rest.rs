@@ -323,3 +323,56 @@ async fn server_driven_paging_follows_next_links_to_the_end() {
     })
     .await;
 }
+
+/// Every answer of the data API writes its numbers as the fetch interceptor's
+/// `JSON.stringify` does (src/js_json.rs), whatever text the row came in with and however
+/// the backend stored it; a pull keeps serde_json's text (JSON.parse reads the same f64).
+#[tokio::test]
+async fn numbers_are_written_as_javascript_writes_them() {
+    for_each_backend(|kind| async move {
+        let ctx = Ctx::demo(kind).await;
+        let body = br#"{"id":"n1","ownerId":"alice","big":18446744073709551615,"f":1.8446744073709552e19,"min":-9223372036854775808,"odd":9007199254740993,"one":1.0,"neg":-0.0,"e15":1e15,"tiny":1e-6,"e21":1e21,"e7":1e-7}"#;
+        // JSON.stringify(JSON.parse(body)) in node, field by field.
+        let js = [
+            r#""big":18446744073709552000"#,
+            r#""f":18446744073709552000"#,
+            r#""min":-9223372036854776000"#,
+            r#""odd":9007199254740992"#,
+            r#""one":1,"#,
+            r#""neg":0,"#,
+            r#""e15":1000000000000000,"#,
+            r#""tiny":0.000001,"#,
+            r#""e21":1e+21"#,
+            r#""e7":1e-7"#,
+        ];
+        let check = |what: &str, text: &str| {
+            for field in js {
+                assert!(text.contains(field), "{kind:?} {what}: {field} in {text}");
+            }
+        };
+        let r = ctx
+            .raw("POST", "/api/data/accounts", Some(ALICE), Some(body.to_vec()))
+            .await;
+        assert_eq!(r.status, 201, "{kind:?}: {}", r.text);
+        assert_eq!(r.headers["content-type"], "application/json");
+        check("POST", &r.text);
+        let r = ctx.get(ALICE, "/api/data/accounts/'n1'").await;
+        assert_eq!(r.status, 200, "{kind:?}: {}", r.text);
+        check("GET one", &r.text);
+        let r = ctx.get(ALICE, "/api/data/accounts?$filter=id%20eq%20'n1'&$count=true").await;
+        assert_eq!(r.status, 200, "{kind:?}: {}", r.text);
+        assert_eq!(r.body["value"].as_array().map(Vec::len), Some(1), "{}", r.text);
+        check("GET list", &r.text);
+        let r = ctx
+            .raw(
+                "PATCH",
+                "/api/data/accounts/'n1'",
+                Some(ALICE),
+                Some(br#"{"city":"Lyon"}"#.to_vec()),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{kind:?}: {}", r.text);
+        check("PATCH", &r.text);
+    })
+    .await;
+}
