@@ -248,7 +248,10 @@ export interface Operators {
   lte?: JsonValue;
   in?: JsonValue[];
   startsWith?: string;
+  endsWith?: string;
   contains?: string;
+  /** Compare lower-cased (eq, ne, in, startsWith, endsWith, contains; strings only). */
+  ignoreCase?: boolean;
 }
 
 /** Column conditions, AND-ed; `or` holds alternatives. A bare value means equality. */
@@ -392,7 +395,7 @@ type Ordered<V> = V extends string ? string : V extends number ? number : never;
 /** A bare value means equality; an object is always read as operators (use `{ eq: {…} }`). */
 type Bare<V> = V extends readonly unknown[] ? V : V extends object ? never : V;
 
-/** The operators on one column whose values are V (startsWith and contains on strings only). */
+/** The operators on one column whose values are V (startsWith, endsWith, contains and ignoreCase on strings only). */
 export interface ColumnOperators<V> {
   eq?: V;
   ne?: V;
@@ -402,7 +405,10 @@ export interface ColumnOperators<V> {
   lte?: Ordered<V>;
   in?: readonly V[];
   startsWith?: [Extract<V, string>] extends [never] ? never : string;
+  endsWith?: [Extract<V, string>] extends [never] ? never : string;
   contains?: [Extract<V, string>] extends [never] ? never : string;
+  /** Compare lower-cased (eq, ne, in, startsWith, endsWith, contains). */
+  ignoreCase?: [Extract<V, string>] extends [never] ? never : boolean;
 }
 
 /** Conditions on R's columns, AND-ed; `or` holds alternatives. A bare value means equality. */

@@ -9,7 +9,7 @@ import { harnessForFile } from "./harness.mjs";
 
 const SERVER = process.env.OT_TEST_SERVER;
 const READER = "dev-token-alice"; // read-only here: alice's seed rows and the products
-const WRITER = "dev-token-wendy"; // a user no other test writes for (tests/fixtures/tokens.json)
+const WRITER = "dev-token-cleo"; // a user no other test reads or writes for (tests/fixtures/tokens.json; crash.test is wendy)
 let h;
 harnessForFile((harness) => { h = harness; });
 
@@ -184,7 +184,7 @@ const NUMBERS = `"big":18446744073709551615,"f":1.8446744073709552e19,"min":-922
 test("numbers beyond 2^53, 1.0, -0 and exponents: the server prints them as the store's JSON.stringify does", { timeout: 60_000 }, async (t) => {
   t.after(() => h.context.setOffline(false));
   const id = `num-${Date.now()}`;
-  const row = (key) => `{"id":"${key}","name":"Numbers","city":"Metz","ownerId":"wendy",${NUMBERS}}`;
+  const row = (key) => `{"id":"${key}","name":"Numbers","city":"Metz","ownerId":"cleo",${NUMBERS}}`;
   const post = await fetch(`${SERVER}/api/data/accounts`, {
     method: "POST", headers: { authorization: `Bearer ${WRITER}`, "content-type": "application/json" }, body: row(id),
   });
@@ -233,7 +233,7 @@ test("an axios POST and PATCH offline land in the outbox, reach the server once 
   await h.context.setOffline(true);
   const offline = await p.page.evaluate(async ([base, token, id]) => {
     const auth = { authorization: `Bearer ${token}` };
-    const created = await window.axios.post(`${base}/api/data/accounts`, { id, name: "Axios Ltd", city: "Metz", ownerId: "wendy" }, { headers: auth });
+    const created = await window.axios.post(`${base}/api/data/accounts`, { id, name: "Axios Ltd", city: "Metz", ownerId: "cleo" }, { headers: auth });
     const patched = await window.axios.patch(`${base}/api/data/accounts/'${id}'`, { city: "Nancy" }, { headers: auth });
     const bad = await window.axios.post(`${base}/api/data/accounts`, "{not json", { headers: { ...auth, "content-type": "application/json" }, validateStatus: () => true });
     // Raw XHR: a POST's upload events, and the binary response types.
@@ -246,7 +246,7 @@ test("an axios POST and PATCH offline land in the outbox, reach the server once 
       x.open("POST", `${base}/api/data/accounts`);
       x.setRequestHeader("authorization", auth.authorization);
       x.setRequestHeader("content-type", "application/json");
-      x.send(JSON.stringify({ id: `${id}-x`, name: "Raw XHR", city: "Toul", ownerId: "wendy" }));
+      x.send(JSON.stringify({ id: `${id}-x`, name: "Raw XHR", city: "Toul", ownerId: "cleo" }));
     });
     const binary = {};
     for (const type of ["arraybuffer", "blob"]) {

@@ -167,6 +167,9 @@ export async function rejectedTyped(store: OfflineStore<Schema>): Promise<void> 
   await accounts.query({ where: { rating: { gte: "3" } } });
   // @ts-expect-error startsWith is for string columns only
   await accounts.query({ where: { rating: { startsWith: "3" } } });
+  // @ts-expect-error ignoreCase is for string columns only
+  await accounts.query({ where: { rating: { eq: 3, ignoreCase: true } } });
+  await accounts.query({ where: { name: { endsWith: "co", ignoreCase: true } } });
   // @ts-expect-error in takes the column's values
   await accounts.query({ where: { active: { in: ["yes"] } } });
   // @ts-expect-error no such column in an or alternative

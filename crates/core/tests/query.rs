@@ -197,7 +197,7 @@ fn object_form_rejections() {
     let cases = [
         (
             json!({ "where": { "city": { "like": "x" } } }),
-            "where.city: unknown operator 'like' (expected one of eq, ne, gt, gte, lt, lte, in, startsWith, contains)",
+            "where.city: unknown operator 'like' (expected one of eq, ne, gt, gte, lt, lte, in, startsWith, endsWith, contains, ignoreCase)",
         ),
         (json!({ "filter": { "city": "x" } }), "unknown query field 'filter'"),
         (json!({ "top": 5 }), "unknown query field 'top'"),
@@ -696,4 +696,83 @@ fn proto_is_not_a_column_name() {
     );
     odata_error("$filter=__proto__ eq 1", "not a valid column name");
     odata_error("$select=__proto__", "not a valid column name");
+}
+
+#[test]
+fn ends_with_and_ignore_case_in_the_object_form_are_the_odata_functions() {
+    for (object, text) in [
+        (json!({ "name": { "endsWith": "s" } }), "endswith(name,'s')"),
+        (
+            json!({ "city": { "eq": "PARIS", "ignoreCase": true } }),
+            "tolower(city) eq 'paris'",
+        ),
+        (
+            json!({ "city": { "ignoreCase": true, "ne": "Lyon" } }),
+            "tolower(city) ne 'lyon'",
+        ),
+        (
+            json!({ "city": { "in": ["Paris", "NICE"], "ignoreCase": true } }),
+            "(tolower(city) eq 'paris' or tolower(city) eq 'nice')",
+        ),
+        (
+            json!({ "name": { "startsWith": "Ca", "ignoreCase": true } }),
+            "startswith(tolower(name),'ca')",
+        ),
+        (
+            json!({ "name": { "endsWith": "É", "ignoreCase": true } }),
+            "endswith(tolower(name),'é')",
+        ),
+        (
+            json!({ "name": { "contains": "X", "ignoreCase": true } }),
+            "contains(tolower(name),'x')",
+        ),
+        (
+            json!({ "city": { "eq": "Paris", "ignoreCase": false } }),
+            "city eq 'Paris'",
+        ),
+    ] {
+        assert_eq!(
+            obj(json!({ "where": object })),
+            odata(&format!("$filter={text}")),
+            "{object}"
+        );
+    }
+    let q = obj(json!({ "where": { "city": { "eq": "paris", "ignoreCase": true } } }));
+    let row = |v: Value| v.as_object().unwrap().clone();
+    assert!(q.matches(&row(json!({ "city": "PaRiS" }))));
+    assert!(!q.matches(&row(json!({ "city": "Lyon" }))));
+    assert!(!q.matches(&row(json!({ "city": 1 }))), "only strings match");
+    assert!(!q.matches(&row(json!({}))));
+    let empty = obj(json!({ "where": { "city": { "in": [], "ignoreCase": true } } }));
+    assert!(!empty.matches(&row(json!({ "city": "x" }))));
+    for (query, words) in [
+        (
+            json!({ "city": { "ignoreCase": true } }),
+            "where.city: ignoreCase alone compares nothing",
+        ),
+        (
+            json!({ "city": { "eq": "x", "ignoreCase": "yes" } }),
+            "where.city.ignoreCase: needs true or false, got a string",
+        ),
+        (
+            json!({ "city": { "gt": "x", "ignoreCase": true } }),
+            "where.city.gt: ignoreCase applies to eq, ne, in",
+        ),
+        (
+            json!({ "city": { "eq": 1, "ignoreCase": true } }),
+            "where.city.eq: with ignoreCase, needs a string, got a number",
+        ),
+        (
+            json!({ "city": { "in": ["a", 2], "ignoreCase": true } }),
+            "where.city.in[1]: with ignoreCase, needs a string",
+        ),
+        (
+            json!({ "city": { "endsWith": 2 } }),
+            "where.city.endsWith: needs a string, got a number",
+        ),
+    ] {
+        let e = Query::from_object(&json!({ "where": query })).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidArgument);
+        assert!(e.message.contains(words), "{query}: {}", e.message);
+    }
 }

@@ -1,11 +1,11 @@
 //! Parses the JS query object form: `{ where, orderBy, limit, offset, select }`.
 
-use super::{is_column_name, CmpOp, Direction, Filter, Query};
+use super::{is_column_name, CmpOp, Direction, Expr, Filter, Fun, Query, TextOp};
 use crate::error::{Error, Result};
 use crate::value::type_name;
 use serde_json::{Map, Value};
 
-const OPERATORS: &str = "eq, ne, gt, gte, lt, lte, in, startsWith, contains";
+const OPERATORS: &str = "eq, ne, gt, gte, lt, lte, in, startsWith, endsWith, contains, ignoreCase";
 
 pub(super) fn parse_query(v: &Value) -> Result<Query> {
     let obj = match v {
@@ -114,8 +114,30 @@ fn parse_operators(column: &str, ops: &Map<String, Value>, path: &str) -> Result
             "{path}: empty operator object (use one of {OPERATORS})"
         )));
     }
+    let ignore_case = match ops.get("ignoreCase") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(v) => {
+            return Err(Error::invalid_argument(format!(
+                "{path}.ignoreCase: needs true or false, got {}",
+                type_name(v)
+            )))
+        }
+    };
+    if ops.len() == 1 && ops.contains_key("ignoreCase") {
+        return Err(Error::invalid_argument(format!(
+            "{path}: ignoreCase alone compares nothing (add eq, ne, in, startsWith, endsWith or contains)"
+        )));
+    }
     let mut out = Vec::new();
     for (op, arg) in ops {
+        if op == "ignoreCase" {
+            continue;
+        }
+        if ignore_case {
+            out.push(folded(column, op, arg, &format!("{path}.{op}"))?);
+            continue;
+        }
         let col = column.to_string();
         let cmp = |op: CmpOp| Filter::Cmp {
             column: col.clone(),
@@ -164,6 +186,11 @@ fn parse_operators(column: &str, ops: &Map<String, Value>, path: &str) -> Result
                 column: col.clone(),
                 needle: string_arg()?,
             },
+            "endsWith" => Filter::Text {
+                op: TextOp::EndsWith,
+                left: Expr::Column(col.clone()),
+                right: Expr::Literal(Value::String(string_arg()?)),
+            },
             other => {
                 return Err(Error::invalid_argument(format!(
                     "{path}: unknown operator '{other}' (expected one of {OPERATORS})"
@@ -172,6 +199,63 @@ fn parse_operators(column: &str, ops: &Map<String, Value>, path: &str) -> Result
         });
     }
     Ok(out)
+}
+
+/// `op` with `ignoreCase: true`: the column and the value compared lower-cased (OData's
+/// `tolower(column) eq 'value'`, with the same Unicode case mapping), so only strings
+/// match. Ranges are refused: lower-casing changes the order of strings.
+fn folded(column: &str, op: &str, arg: &Value, path: &str) -> Result<Filter> {
+    let lower = || Expr::Call {
+        fun: Fun::ToLower,
+        args: vec![Expr::Column(column.to_string())],
+    };
+    let text = |v: &Value, at: &str| -> Result<Expr> {
+        match v.as_str() {
+            Some(s) => Ok(Expr::Literal(Value::String(s.to_lowercase()))),
+            None => Err(Error::invalid_argument(format!(
+                "{at}: with ignoreCase, needs a string, got {}",
+                type_name(v)
+            ))),
+        }
+    };
+    let compare = |op: CmpOp, v: &Value, at: &str| -> Result<Filter> {
+        Ok(Filter::Compare {
+            left: lower(),
+            op,
+            right: text(v, at)?,
+        })
+    };
+    let text_op = |op: TextOp| -> Result<Filter> {
+        Ok(Filter::Text {
+            op,
+            left: lower(),
+            right: text(arg, path)?,
+        })
+    };
+    match op {
+        "eq" => compare(CmpOp::Eq, arg, path),
+        "ne" => compare(CmpOp::Ne, arg, path),
+        "in" => {
+            let items = arg.as_array().ok_or_else(|| {
+                Error::invalid_argument(format!("{path}: needs an array, got {}", type_name(arg)))
+            })?;
+            let each = items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| compare(CmpOp::Eq, v, &format!("{path}[{i}]")))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Filter::Or(each))
+        }
+        "startsWith" => text_op(TextOp::StartsWith),
+        "endsWith" => text_op(TextOp::EndsWith),
+        "contains" => text_op(TextOp::Contains),
+        "gt" | "gte" | "lt" | "lte" => Err(Error::invalid_argument(format!(
+            "{path}: ignoreCase applies to eq, ne, in, startsWith, endsWith and contains, not to ranges"
+        ))),
+        other => Err(Error::invalid_argument(format!(
+            "{path}: unknown operator '{other}' (expected one of {OPERATORS})"
+        ))),
+    }
 }
 
 fn parse_order_by(v: &Value) -> Result<Vec<(String, Direction)>> {
