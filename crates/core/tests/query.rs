@@ -756,15 +756,15 @@ fn ends_with_and_ignore_case_in_the_object_form_are_the_odata_functions() {
         ),
         (
             json!({ "city": { "gt": "x", "ignoreCase": true } }),
-            "where.city.gt: ignoreCase applies to eq, ne, in",
+            "where.city.gt: ignoreCase applies to string values of eq, ne, in",
         ),
         (
             json!({ "city": { "eq": 1, "ignoreCase": true } }),
-            "where.city.eq: with ignoreCase, needs a string, got a number",
+            "where.city.eq: ignoreCase applies to string values",
         ),
         (
             json!({ "city": { "in": ["a", 2], "ignoreCase": true } }),
-            "where.city.in[1]: with ignoreCase, needs a string",
+            "where.city.in: ignoreCase applies to string values",
         ),
         (
             json!({ "city": { "endsWith": 2 } }),

@@ -134,10 +134,6 @@ fn parse_operators(column: &str, ops: &Map<String, Value>, path: &str) -> Result
         if op == "ignoreCase" {
             continue;
         }
-        if ignore_case {
-            out.push(folded(column, op, arg, &format!("{path}.{op}"))?);
-            continue;
-        }
         let col = column.to_string();
         let cmp = |op: CmpOp| Filter::Cmp {
             column: col.clone(),
@@ -162,7 +158,7 @@ fn parse_operators(column: &str, ops: &Map<String, Value>, path: &str) -> Result
                 ))
             })
         };
-        out.push(match op.as_str() {
+        let f = match op.as_str() {
             "eq" => cmp(CmpOp::Eq),
             "ne" => cmp(CmpOp::Ne),
             "gt" => range_arg().map(|_| cmp(CmpOp::Gt))?,
@@ -196,66 +192,63 @@ fn parse_operators(column: &str, ops: &Map<String, Value>, path: &str) -> Result
                     "{path}: unknown operator '{other}' (expected one of {OPERATORS})"
                 )))
             }
+        };
+        out.push(match ignore_case {
+            true => folded(f, &format!("{path}.{op}"))?,
+            false => f,
         });
     }
     Ok(out)
 }
 
-/// `op` with `ignoreCase: true`: the column and the value compared lower-cased (OData's
-/// `tolower(column) eq 'value'`, with the same Unicode case mapping), so only strings
-/// match. Ranges are refused: lower-casing changes the order of strings.
-fn folded(column: &str, op: &str, arg: &Value, path: &str) -> Result<Filter> {
-    let lower = || Expr::Call {
+/// `f`, one operator's condition, with `ignoreCase: true`: the column and the value
+/// compared lower-cased (OData's `tolower(column) eq 'value'`, the same Unicode case
+/// mapping), so only strings match. Ranges are refused: lower-casing reorders strings.
+fn folded(f: Filter, path: &str) -> Result<Filter> {
+    let lower = |c: &str| Expr::Call {
         fun: Fun::ToLower,
-        args: vec![Expr::Column(column.to_string())],
+        args: vec![Expr::Column(c.to_string())],
     };
-    let text = |v: &Value, at: &str| -> Result<Expr> {
-        match v.as_str() {
-            Some(s) => Ok(Expr::Literal(Value::String(s.to_lowercase()))),
-            None => Err(Error::invalid_argument(format!(
-                "{at}: with ignoreCase, needs a string, got {}",
-                type_name(v)
-            ))),
-        }
-    };
-    let compare = |op: CmpOp, v: &Value, at: &str| -> Result<Filter> {
-        Ok(Filter::Compare {
-            left: lower(),
+    let text = |v: &str| Expr::Literal(Value::String(v.to_lowercase()));
+    let eq = |column: &str, v: &Value, op| {
+        v.as_str().map(|v| Filter::Compare {
+            left: lower(column),
             op,
-            right: text(v, at)?,
+            right: text(v),
         })
     };
-    let text_op = |op: TextOp| -> Result<Filter> {
-        Ok(Filter::Text {
+    let search = |op, column: &str, v: &str| {
+        Some(Filter::Text {
             op,
-            left: lower(),
-            right: text(arg, path)?,
+            left: lower(column),
+            right: text(v),
         })
     };
-    match op {
-        "eq" => compare(CmpOp::Eq, arg, path),
-        "ne" => compare(CmpOp::Ne, arg, path),
-        "in" => {
-            let items = arg.as_array().ok_or_else(|| {
-                Error::invalid_argument(format!("{path}: needs an array, got {}", type_name(arg)))
-            })?;
-            let each = items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| compare(CmpOp::Eq, v, &format!("{path}[{i}]")))
-                .collect::<Result<Vec<_>>>()?;
-            Ok(Filter::Or(each))
-        }
-        "startsWith" => text_op(TextOp::StartsWith),
-        "endsWith" => text_op(TextOp::EndsWith),
-        "contains" => text_op(TextOp::Contains),
-        "gt" | "gte" | "lt" | "lte" => Err(Error::invalid_argument(format!(
-            "{path}: ignoreCase applies to eq, ne, in, startsWith, endsWith and contains, not to ranges"
-        ))),
-        other => Err(Error::invalid_argument(format!(
-            "{path}: unknown operator '{other}' (expected one of {OPERATORS})"
-        ))),
-    }
+    let out = match &f {
+        Filter::Cmp {
+            column,
+            op: op @ (CmpOp::Eq | CmpOp::Ne),
+            value,
+        } => eq(column, value, *op),
+        Filter::In { column, values } => values
+            .iter()
+            .map(|v| eq(column, v, CmpOp::Eq))
+            .collect::<Option<Vec<_>>>()
+            .map(Filter::Or),
+        Filter::StartsWith { column, prefix } => search(TextOp::StartsWith, column, prefix),
+        Filter::Contains { column, needle } => search(TextOp::Contains, column, needle),
+        Filter::Text {
+            op,
+            left: Expr::Column(c),
+            right: Expr::Literal(Value::String(v)),
+        } => search(*op, c, v),
+        _ => None,
+    };
+    out.ok_or_else(|| {
+        Error::invalid_argument(format!(
+            "{path}: ignoreCase applies to string values of eq, ne, in, startsWith, endsWith and contains"
+        ))
+    })
 }
 
 fn parse_order_by(v: &Value) -> Result<Vec<(String, Direction)>> {
