@@ -160,6 +160,16 @@ test("an edit made offline survives an offline reload and reaches the server onc
   await context.setOffline(true);
   const title = `Edited offline ${Date.now()}`;
   await page.click(`#accounts a.wo[data-id="${id}"]`);
+  // The view's one request expands the work order's account and part, answered offline from the local tables.
+  const { accountId, productId } = (await server.rest("GET", `/api/data/workorders/'${id}'`)).body;
+  const account = (await server.rest("GET", `/api/data/accounts/'${accountId}'`)).body;
+  await page.waitForSelector(".facts");
+  const facts = await page.textContent(".facts");
+  assert.ok(facts.includes(account.name), `the account's name in ${facts}`);
+  if (productId) {
+    const product = (await server.rest("GET", `/api/data/products/'${productId}'`)).body;
+    assert.ok(facts.includes(product.sku), `the part's SKU in ${facts}`);
+  }
   await page.fill("input[name=title]", title);
   await page.click("#save");
   await page.waitForSelector("#accounts li.card");
@@ -308,6 +318,16 @@ test("with axios as its HTTP client (XMLHttpRequest), the demo edits offline and
   await context.setOffline(true);
   const title = `Edited offline with axios ${Date.now()}`;
   await page.click(`#accounts a.wo[data-id="${id}"]`);
+  // The view's one request expands the work order's account and part, answered offline from the local tables.
+  const { accountId, productId } = (await server.rest("GET", `/api/data/workorders/'${id}'`, null, "dev-token-bob")).body;
+  const account = (await server.rest("GET", `/api/data/accounts/'${accountId}'`, null, "dev-token-bob")).body;
+  await page.waitForSelector(".facts");
+  const facts = await page.textContent(".facts");
+  assert.ok(facts.includes(account.name), `the account's name in ${facts}`);
+  if (productId) {
+    const product = (await server.rest("GET", `/api/data/products/'${productId}'`, null, "dev-token-bob")).body;
+    assert.ok(facts.includes(product.sku), `the part's SKU in ${facts}`);
+  }
   await page.fill("input[name=title]", title);
   await page.click("#save");
   await page.waitForSelector("#accounts li.card");

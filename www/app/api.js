@@ -71,7 +71,7 @@ const keyPath = (key) => encodeURIComponent(typeof key === "string" ? `'${key.re
 export const literal = (value) => (typeof value === "string" ? `'${value.replaceAll("'", "''")}'` : JSON.stringify(value));
 
 /**
- * `GET /api/data/{table}` with `{ filter, orderby, top, skip, select, count }` (OData text, see protocol §8);
+ * `GET /api/data/{table}` with `{ filter, orderby, top, skip, select, count, expand }` (OData text, see protocol §8);
  * answers `{ value, count? }`.
  */
 export function list(table, options = {}) {

@@ -40,15 +40,18 @@ function notFound(root, what, e) {
 export async function workorderView(ctx, root, id) {
   let w;
   try {
-    w = await api.get("workorders", id);
+    // One request: the work order with its account and part ($expand of its lookups, protocol §8), answered by
+    // the server online and by the store's interceptor offline.
+    const found = await api.list("workorders", {
+      filter: `id eq ${api.literal(id)}`, top: 1, expand: "account($select=name),product($select=name,sku,price)",
+    });
+    w = found.value[0];
   } catch (e) {
     return notFound(root, "work order", e);
   }
   if (!w) return notFound(root, "work order");
-  const [account, product] = await Promise.all([
-    api.get("accounts", w.accountId).catch(() => null),
-    w.productId ? api.get("products", w.productId).catch(() => null) : null,
-  ]);
+  const { account, product, ...row } = w;
+  w = row;
   const status = h("select", { name: "status" }, STATUSES.map((s) => h("option", { value: s, selected: s === w.status }, s)));
   const title = h("input", { name: "title", value: w.title ?? "", required: true, maxLength: 120 });
   const notes = h("textarea", { name: "notes", rows: 4, maxLength: 2000, value: w.notes ?? "" });
