@@ -430,13 +430,12 @@ fn parse_scope(v: &Value, path: &str) -> Result<Scope> {
                     .as_array()
                     .filter(|a| !a.is_empty())
                     .ok_or_else(|| err(&p, "must be a non-empty array of scopes"))?;
-                any_of = Some(
-                    items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, s)| parse_scope(s, &format!("{p}[{i}]")))
-                        .collect::<Result<Vec<_>>>()?,
-                );
+                // A loop, not `collect::<Result<Vec<_>>>()` (see `query::odata::parse_select`).
+                let mut scopes = Vec::with_capacity(items.len());
+                for (i, s) in items.iter().enumerate() {
+                    scopes.push(parse_scope(s, &format!("{p}[{i}]"))?);
+                }
+                any_of = Some(scopes);
             }
             other => {
                 return Err(err(
