@@ -34,15 +34,14 @@ pub(super) fn parse_query_string(s: &str) -> Result<Query> {
         })?;
         params.push((name, value));
     }
-    parse_params(params)
+    parse_params(&params)
 }
 
-pub(super) fn parse_params<'a>(
-    params: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Result<Query> {
+/// Not generic over the parameters' iterator: compiled once, not once per caller's type.
+pub(super) fn parse_params(params: &[(&str, &str)]) -> Result<Query> {
     let mut q = Query::default();
     let mut seen = Vec::new();
-    for (name, value) in params {
+    for &(name, value) in params {
         if seen.contains(&name) {
             return Err(Error::invalid_argument(format!("{name} is given twice")));
         }
