@@ -230,11 +230,14 @@ fn folded(f: Filter, path: &str) -> Result<Filter> {
             op: op @ (CmpOp::Eq | CmpOp::Ne),
             value,
         } => eq(column, value, *op),
-        Filter::In { column, values } => values
-            .iter()
-            .map(|v| eq(column, v, CmpOp::Eq))
-            .collect::<Option<Vec<_>>>()
-            .map(Filter::Or),
+        // A loop, not `collect::<Option<Vec<_>>>()` (see `odata::parse_select`).
+        Filter::In { column, values } => (|| {
+            let mut alts = Vec::with_capacity(values.len());
+            for v in values {
+                alts.push(eq(column, v, CmpOp::Eq)?);
+            }
+            Some(Filter::Or(alts))
+        })(),
         Filter::StartsWith { column, prefix } => search(TextOp::StartsWith, column, prefix),
         Filter::Contains { column, needle } => search(TextOp::Contains, column, needle),
         Filter::Text {
