@@ -45,6 +45,9 @@ for t in "${targets[@]}"; do
   esac
   # `wasm-release` (Cargo.toml): the release profile tuned for size (opt-level "z", panic = "abort").
   echo "build: wasm-pack build --profile wasm-release --target $target --out-dir $out ($(rustc --version), $(wasm-opt --version))"
+  # wasm-pack writes the snippets of this build but never deletes those of earlier ones (an `inline_js` that
+  # moved leaves its old inlineN.js), and scripts/pack.mjs ships the whole directory.
+  rm -rf "$out/snippets"
   wasm-pack --log-level warn build --profile wasm-release --target "$target" --out-dir "$out" . "${cargo_args[@]}"
   # The typed classes of src/api/types.d.ts (OfflineStore<Schema>, Table<R>) replace wasm-bindgen's untyped ones.
   node scripts/typings.mjs "$out/offline_tables.d.ts"

@@ -57,13 +57,12 @@ impl Pulled {
     /// As `split`, for text still in JavaScript: a page of 1,000 rows is half a megabyte,
     /// which would otherwise be copied into wasm memory and straight back out.
     fn split_js(text: &wasm_bindgen::JsValue, profile: &Profile) -> Result<Pulled, Failure> {
-        let keys: std::collections::BTreeMap<&str, &str> = profile
-            .tables
-            .iter()
-            .map(|(t, d)| (t.as_str(), d.key.as_str()))
-            .collect();
-        let keys = crate::api::convert::to_js(&keys)
-            .map_err(|e| Failure::Malformed { message: e.message })?;
+        // A plain object, table name to key column, set here: a map type of its own and
+        // its serializer would be 5 kB more wasm.
+        let keys = js_sys::Object::new();
+        for (t, d) in &profile.tables {
+            let _ = js_sys::Reflect::set(&keys, &t.into(), &d.key.as_str().into());
+        }
         let split = split_page(text, &keys).map_err(|e| Failure::Malformed {
             message: crate::storage::js::json_error(&e),
         })?;

@@ -4,10 +4,10 @@
 //! table's key and indexes.
 
 use super::{column, err};
+use crate::by_name::ByName;
 use crate::error::Result;
 use crate::value::{object, type_name};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 
 /// A file's size limit when the profile gives none.
 pub const DEFAULT_FILE_MAX_BYTES: u64 = 10 * 1024 * 1024;
@@ -72,13 +72,9 @@ pub(super) fn parse_columns(
 }
 
 /// `files`: a map from column name to `{ download, maxBytes }`.
-pub(super) fn parse_files(
-    v: Option<&Value>,
-    path: &str,
-    key: &str,
-) -> Result<BTreeMap<String, FileDef>> {
+pub(super) fn parse_files(v: Option<&Value>, path: &str, key: &str) -> Result<ByName<FileDef>> {
     let map = match v {
-        None | Some(Value::Null) => return Ok(BTreeMap::new()),
+        None | Some(Value::Null) => return Ok(ByName::default()),
         Some(Value::Object(m)) => m,
         Some(other) => {
             return Err(err(
@@ -90,7 +86,7 @@ pub(super) fn parse_files(
             ))
         }
     };
-    let mut out = BTreeMap::new();
+    let mut out = ByName::default();
     for (name, def) in map {
         let p = format!("{path}.files.{name}");
         let c = column(&Value::String(name.clone()), &p)?;
@@ -150,7 +146,7 @@ pub(super) fn parse_files(
 pub(super) fn check_selection(
     columns: &Option<Vec<String>>,
     indexes: &[String],
-    files: &BTreeMap<String, FileDef>,
+    files: &ByName<FileDef>,
     path: &str,
 ) -> Result<()> {
     let Some(cols) = columns else {
@@ -172,7 +168,7 @@ pub(super) fn check_selection(
     Ok(())
 }
 
-pub(super) fn files_to_json(files: &BTreeMap<String, FileDef>) -> Value {
+pub(super) fn files_to_json(files: &ByName<FileDef>) -> Value {
     let m: Map<String, Value> = files
         .iter()
         .map(|(c, f)| {

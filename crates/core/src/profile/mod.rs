@@ -2,12 +2,12 @@
 //! (scope), how often they sync and how conflicts are settled. Parsed from JSON and
 //! validated in full, with messages that name the offending path.
 
+use crate::by_name::ByName;
 use crate::error::{Error, Result};
 use crate::keys::KeyPattern;
 use crate::query::{is_column_name, parse_filter, Filter};
 use crate::value::{object, type_name};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 
 mod columns;
 mod groups;
@@ -77,7 +77,7 @@ pub struct TableDef {
     /// The columns the device keeps besides the key (None: all of them).
     pub columns: Option<Vec<String>>,
     /// File columns, by name.
-    pub files: BTreeMap<String, FileDef>,
+    pub files: ByName<FileDef>,
     /// `keyAssigned: "server"`: the server assigns the keys of new rows; a row inserted
     /// offline carries a temporary key until then (`crate::keys`).
     pub key_assigned: bool,
@@ -91,7 +91,7 @@ pub struct TableDef {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
     pub version: u32,
-    pub tables: BTreeMap<String, TableDef>,
+    pub tables: ByName<TableDef>,
 }
 
 fn err(path: &str, msg: impl std::fmt::Display) -> Error {
@@ -158,7 +158,7 @@ impl Profile {
         if tables_v.is_empty() {
             return Err(err("tables", "must hold at least one table"));
         }
-        let mut tables = BTreeMap::new();
+        let mut tables = ByName::default();
         for (name, t) in tables_v {
             let path = format!("tables.{name}");
             if !is_table_name(name) {
@@ -430,13 +430,12 @@ fn parse_scope(v: &Value, path: &str) -> Result<Scope> {
                     .as_array()
                     .filter(|a| !a.is_empty())
                     .ok_or_else(|| err(&p, "must be a non-empty array of scopes"))?;
-                any_of = Some(
-                    items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, s)| parse_scope(s, &format!("{p}[{i}]")))
-                        .collect::<Result<Vec<_>>>()?,
-                );
+                // A loop, not `collect::<Result<Vec<_>>>()` (see `query::odata::parse_select`).
+                let mut scopes = Vec::with_capacity(items.len());
+                for (i, s) in items.iter().enumerate() {
+                    scopes.push(parse_scope(s, &format!("{p}[{i}]"))?);
+                }
+                any_of = Some(scopes);
             }
             other => {
                 return Err(err(

@@ -202,7 +202,8 @@ impl Query {
     pub fn from_odata_params<'a>(
         params: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> crate::Result<Query> {
-        odata::parse_params(params)
+        let params: Vec<(&str, &str)> = params.into_iter().collect();
+        odata::parse_params(&params)
     }
 
     /// The columns a row must carry for filtering and ordering, sorted, each once.

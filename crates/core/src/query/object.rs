@@ -230,11 +230,14 @@ fn folded(f: Filter, path: &str) -> Result<Filter> {
             op: op @ (CmpOp::Eq | CmpOp::Ne),
             value,
         } => eq(column, value, *op),
-        Filter::In { column, values } => values
-            .iter()
-            .map(|v| eq(column, v, CmpOp::Eq))
-            .collect::<Option<Vec<_>>>()
-            .map(Filter::Or),
+        // A loop, not `collect::<Option<Vec<_>>>()` (see `odata::parse_select`).
+        Filter::In { column, values } => (|| {
+            let mut alts = Vec::with_capacity(values.len());
+            for v in values {
+                alts.push(eq(column, v, CmpOp::Eq)?);
+            }
+            Some(Filter::Or(alts))
+        })(),
         Filter::StartsWith { column, prefix } => search(TextOp::StartsWith, column, prefix),
         Filter::Contains { column, needle } => search(TextOp::Contains, column, needle),
         Filter::Text {
@@ -289,11 +292,14 @@ fn parse_order_by(v: &Value) -> Result<Vec<(String, Direction)>> {
     }
     match v {
         Value::String(_) => Ok(vec![one(v, "orderBy")?]),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| one(item, &format!("orderBy[{i}]")))
-            .collect(),
+        Value::Array(items) => {
+            // A loop, not `collect::<Result<Vec<_>>>()` (see `odata::parse_select`).
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                out.push(one(item, &format!("orderBy[{i}]"))?);
+            }
+            Ok(out)
+        }
         other => Err(Error::invalid_argument(format!(
             "orderBy must be a column name or an array, got {}",
             type_name(other)
@@ -308,15 +314,13 @@ fn parse_select(v: &Value) -> Result<Vec<String>> {
             type_name(v)
         ))
     })?;
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let c = c.as_str().ok_or_else(|| {
-                Error::invalid_argument(format!("select[{i}] must be a column name"))
-            })?;
-            check_column(c, &format!("select[{i}]"))?;
-            Ok(c.to_string())
-        })
-        .collect()
+    let mut out = Vec::with_capacity(items.len());
+    for (i, c) in items.iter().enumerate() {
+        let c = c
+            .as_str()
+            .ok_or_else(|| Error::invalid_argument(format!("select[{i}] must be a column name")))?;
+        check_column(c, &format!("select[{i}]"))?;
+        out.push(c.to_string());
+    }
+    Ok(out)
 }

@@ -178,9 +178,17 @@ impl Plan {
                     }
                 }
                 Filter::In { column, values } if usable(column) => {
-                    let keys: Option<Vec<Key>> =
-                        values.iter().map(|v| Key::from_json(v, "").ok()).collect();
-                    let Some(mut keys) = keys else { continue };
+                    // A loop, not `collect::<Option<Vec<_>>>()` (see `odata::parse_select`).
+                    let mut keys = Vec::with_capacity(values.len());
+                    for v in values {
+                        match Key::from_json(v, "") {
+                            Ok(k) => keys.push(k),
+                            Err(_) => break,
+                        }
+                    }
+                    if keys.len() < values.len() {
+                        continue;
+                    }
                     crate::sort::sort(&mut keys);
                     keys.dedup();
                     candidates.push(Candidate {
