@@ -1,7 +1,7 @@
 // size.mjs (npm run size; also printed by npm run bench): what a page downloads, measured from the packed tarball
 // (target/npm/offline-tables-<version>.tgz, from scripts/pack.mjs): the .wasm and the JS glue (entry, glue, snippets)
 // of the bundler and web entries, raw and gzipped (level 9, each file on its own, as a server sends them), against
-// the budget (345 kB gzipped, wasm + glue; we aim for 200 kB), with Dexie's minified build from node_modules for
+// the budget (340 kB gzipped, wasm + glue; we aim for 200 kB), with Dexie's minified build from node_modules for
 // comparison. docs/performance.md (*Size*) holds these figures, and only it.
 // Options: --check exits 1 over the budget; --json prints JSON only.
 import { execFileSync } from "node:child_process";
@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const BUDGET = 345_000; // bytes, gzipped: wasm + JS glue, either entry (250 kB until issue 18, 285 kB until issue 19, 310 kB until issue 20, then 325 kB for its XHR part and 340 kB for its OData part: docs/performance.md)
+const BUDGET = 340_000; // bytes, gzipped: wasm + JS glue, either entry (250 kB until issue 18, 285 kB until issue 19, 310 kB until issue 20, then 325 kB for its XHR part, 340 and briefly 345 kB for its OData part until the first trim: docs/performance.md)
 const AIM = 200_000;
 const args = new Set(process.argv.slice(2));
 
