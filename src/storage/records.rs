@@ -140,16 +140,16 @@ pub(crate) fn server_base(version: &str, row: JsValue, ctx: &str) -> Result<JsVa
     to_js(&ServerBase { version, row }, ctx)
 }
 
-/// A copy of the base record `base` noting the server's newest row (`latest`, null when
+/// The base record `base` noting the server's newest row (`latest`, null when
 /// gone) at `version`, pulled while the row had local changes. The base itself stays: the
 /// change is pushed against it and meets the newer row as a conflict. But a change the
 /// server refuses brings back no row, and the pull's checkpoint has passed this one, so
 /// the refused row goes back to `latest`.
 pub(crate) fn with_latest(base: &JsValue, version: &str, latest: &JsValue) -> JsValue {
-    let copy = js_sys::Object::assign(&js_sys::Object::new(), base.unchecked_ref());
-    let _ = js_sys::Reflect::set(&copy, &"latest".into(), latest);
-    let _ = js_sys::Reflect::set(&copy, &"latestVersion".into(), &version.into());
-    copy.into()
+    // `base` is a record read (a structured clone) or built for this write: set in place.
+    let _ = js_sys::Reflect::set(base, &"latest".into(), latest);
+    let _ = js_sys::Reflect::set(base, &"latestVersion".into(), &version.into());
+    base.clone()
 }
 
 /// An outbox record: which keys of which table a write touched (`seq` is given by the

@@ -257,17 +257,8 @@ async fn create_update_and_delete_with_their_status_codes() {
     .await;
 }
 
-/// `GET uri` as alice with a `Prefer` header (and the Host a browser would send).
 async fn get_paged(ctx: &Ctx, uri: &str, prefer: &str) -> Resp {
-    let req = axum::http::Request::builder()
-        .method("GET")
-        .uri(uri)
-        .header("authorization", format!("Bearer {ALICE}"))
-        .header("host", "api.test:8080")
-        .header("prefer", prefer)
-        .body(axum::body::Body::empty())
-        .unwrap();
-    ctx.call(req).await
+    ctx.get_preferring(ALICE, uri, prefer).await
 }
 
 #[tokio::test]

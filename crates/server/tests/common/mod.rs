@@ -448,6 +448,20 @@ impl Ctx {
         self.raw("GET", uri, Some(token), None).await
     }
 
+    /// `GET uri` as `token` with a `Prefer` header, and the `Host` a browser would send
+    /// (`api.test:8080`, which paging links are built from).
+    pub async fn get_preferring(&self, token: &str, uri: &str, prefer: &str) -> Resp {
+        let req = axum::http::Request::builder()
+            .method("GET")
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .header("host", "api.test:8080")
+            .header("prefer", prefer)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        self.call(req).await
+    }
+
     pub async fn send(&self, method: &str, uri: &str, token: &str, body: Value) -> Resp {
         self.raw(
             method,
